@@ -1,0 +1,32 @@
+// A failed send, in the shape flows see on msg.error.
+
+export interface SendErrorInfo {
+  /** ours (`invalid_number`, `opted_out`, `queue_full`, `timeout`, …) or Exotel's RestException code */
+  code: string | number;
+  message: string;
+  retryable: boolean;
+  httpStatus?: number;
+}
+
+export class SendError extends Error implements SendErrorInfo {
+  readonly code: string | number;
+  readonly retryable: boolean;
+  readonly httpStatus?: number;
+  /** how long Exotel asked us to wait, from Retry-After */
+  readonly retryAfterMs?: number;
+
+  constructor(info: SendErrorInfo & { retryAfterMs?: number }) {
+    super(info.message);
+    this.name = 'SendError';
+    this.code = info.code;
+    this.retryable = info.retryable;
+    if (info.httpStatus !== undefined) this.httpStatus = info.httpStatus;
+    if (info.retryAfterMs !== undefined) this.retryAfterMs = info.retryAfterMs;
+  }
+
+  toJSON(): SendErrorInfo {
+    const info: SendErrorInfo = { code: this.code, message: this.message, retryable: this.retryable };
+    if (this.httpStatus !== undefined) info.httpStatus = this.httpStatus;
+    return info;
+  }
+}

@@ -1,0 +1,51 @@
+// Reads a callback's body with a size limit, so that a huge body is refused (413), not buffered.
+import type { IncomingMessage } from 'node:http';
+
+export const MAX_CALLBACK_BYTES = 64 * 1024;
+
+export class BodyError extends Error {
+  constructor(public readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export function readRawBody(req: IncomingMessage & { body?: unknown; _body?: boolean }, limit = MAX_CALLBACK_BYTES): Promise<Buffer> {
+  // A body parser in httpNodeMiddleware may have read it already.
+  if (req._body || req.readableEnded) {
+    const body = req.body;
+    if (body === undefined || body === null) return Promise.resolve(Buffer.alloc(0));
+    if (Buffer.isBuffer(body)) return Promise.resolve(body);
+    if (typeof body === 'string') return Promise.resolve(Buffer.from(body));
+    return Promise.resolve(Buffer.from(JSON.stringify(body)));
+  }
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.reject(new BodyError(413, `the body is larger than ${limit / 1024} KB`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        chunks.length = 0;
+        reject(new BodyError(413, `the body is larger than ${limit / 1024} KB`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(Buffer.concat(chunks, size));
+    });
+    req.on('error', (err) => {
+      if (!failed) {
+        failed = true;
+        reject(new BodyError(400, `the body could not be read (${err.message})`));
+      }
+    });
+  });
+}

@@ -1,0 +1,134 @@
+// Exotel's inbound-SMS callback: every payload shape Exotel sends, mapped to one InboundSms.
+// Pure functions over what arrived on the wire; the HTTP plumbing lives in nodes/exotel-inbound.
+import { toE164 } from '../sms/phone';
+
+export interface InboundSms {
+  sid: string;
+  /** the customer, E.164 */
+  from: string;
+  /** our virtual number or short code, E.164 where it is a phone number */
+  to: string;
+  body: string;
+  /** ISO 8601 */
+  receivedAt: string;
+  accountSid: string;
+}
+
+export interface WebhookRequest {
+  method: string;
+  contentType: string | undefined;
+  /** the query string, without the leading "?" */
+  query: string;
+  rawBody: Buffer | undefined;
+}
+
+export type ParseResult = { ok: true; sms: InboundSms } | { ok: false; status: number; reason: string };
+
+/** Fields our authentication reads from the query string; they are never part of the SMS. */
+const RESERVED = new Set(['token']);
+const MAX_SID = 128;
+
+class BadRequest extends Error {
+  constructor(public readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+type Fields = Map<string, string>;
+
+function addField(fields: Fields, key: string, value: unknown): void {
+  const name = key.toLowerCase();
+  if (RESERVED.has(name)) return;
+  if (value === null || value === undefined) return;
+  if (typeof value === 'object') throw new BadRequest(400, `field ${key} must be text, not ${Array.isArray(value) ? 'a list' : 'an object'}`);
+  if (fields.has(name) && fields.get(name) !== String(value)) throw new BadRequest(400, `field ${key} is repeated with different values`);
+  fields.set(name, String(value));
+}
+
+function addSearchParams(fields: Fields, text: string): void {
+  for (const [key, value] of new URLSearchParams(text)) addField(fields, key, value);
+}
+
+function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0].trim().toLowerCase();
+}
+
+function readBody(fields: Fields, req: WebhookRequest): void {
+  const raw = req.rawBody;
+  if (!raw || raw.length === 0) return;
+  const type = mediaType(req.contentType);
+  const text = raw.toString('utf8');
+  const looksJson = /^\s*[{[]/.test(text);
+  if (type === 'application/json' || type.endsWith('+json') || (type === '' && looksJson) || (type === 'text/plain' && looksJson)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new BadRequest(400, 'the body is not valid JSON');
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new BadRequest(400, 'the JSON body must be an object of fields');
+    for (const [key, value] of Object.entries(parsed)) addField(fields, key, value);
+    return;
+  }
+  if (type === 'application/x-www-form-urlencoded' || type === '' || type === 'text/plain') {
+    addSearchParams(fields, text);
+    return;
+  }
+  throw new BadRequest(415, `content type ${type} is not accepted: send form fields or JSON`);
+}
+
+function first(fields: Fields, ...names: string[]): string | undefined {
+  for (const name of names) {
+    const value = fields.get(name);
+    if (value !== undefined && value !== '') return value;
+  }
+  return undefined;
+}
+
+/**
+ * Exotel sends ISO 8601 with an offset, or "YYYY-MM-DD HH:mm:ss" in Indian time, or epoch seconds.
+ * Anything else, or nothing, is the time we received it.
+ */
+export function parseExotelDate(value: string | undefined, now = new Date()): string {
+  if (!value) return now.toISOString();
+  const text = value.trim();
+  let date: Date;
+  if (/^\d{10}(\.\d+)?$/.test(text)) date = new Date(Number(text) * 1000);
+  else if (/^\d{13}$/.test(text)) date = new Date(Number(text));
+  else if (/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text)) date = new Date(text.replace(' ', 'T') + '+05:30');
+  else date = new Date(text);
+  return Number.isNaN(date.getTime()) ? now.toISOString() : date.toISOString();
+}
+
+/** Maps any of Exotel's three inbound shapes to an InboundSms, or says why the request is bad. */
+export function parseInbound(req: WebhookRequest, defaultCountry = 'IN', now = new Date()): ParseResult {
+  const fields: Fields = new Map();
+  try {
+    addSearchParams(fields, req.query);
+    readBody(fields, req);
+  } catch (err) {
+    if (err instanceof BadRequest) return { ok: false, status: err.status, reason: err.message };
+    throw err;
+  }
+  // Shape 1 and 3: SmsSid, From, To, Body, DateCreated|Date. Shape 2: Sender, ReceivedOn, MessageBody, ReceivedTime.
+  const sid = first(fields, 'smssid', 'sid');
+  if (!sid) return { ok: false, status: 400, reason: 'SmsSid is missing' };
+  if (sid.length > MAX_SID || /[\u0000-\u001f]/.test(sid)) return { ok: false, status: 400, reason: 'SmsSid is not a valid identifier' };
+  const rawFrom = first(fields, 'from', 'sender');
+  if (!rawFrom) return { ok: false, status: 400, reason: 'the sender (From) is missing' };
+  const from = toE164(rawFrom, defaultCountry, 'possible');
+  if (!from) return { ok: false, status: 400, reason: 'the sender (From) is not a phone number' };
+  const rawTo = first(fields, 'to', 'receivedon') ?? '';
+  const to = toE164(rawTo, defaultCountry, 'possible') ?? rawTo.trim();
+  return {
+    ok: true,
+    sms: {
+      sid,
+      from,
+      to,
+      body: fields.get('body') ?? fields.get('messagebody') ?? '',
+      receivedAt: parseExotelDate(first(fields, 'datecreated', 'receivedtime', 'date'), now),
+      accountSid: fields.get('accountsid') ?? '',
+    },
+  };
+}

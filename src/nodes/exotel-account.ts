@@ -1,0 +1,106 @@
+// Config node: the Exotel account, its credentials, its API client and its rate limiter.
+// Credentials stay in here: every text that leaves goes through redact().
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { ExotelClient, parseBaseUrl } from '../exotel/client';
+import { RateLimiter } from '../exotel/limiter';
+
+export interface AccountDef extends NodeDef {
+  accountSid: string;
+  apiBaseUrl: string;
+  defaultFrom: string;
+  dltEntityId: string;
+  defaultCountry: string;
+  mode: 'live' | 'sandbox';
+  rateLimit: number | string;
+  queueLimit?: number | string;
+}
+
+export interface AccountCredentials {
+  apiKey?: string;
+  apiToken?: string;
+  webhookToken?: string;
+}
+
+export interface AccountNode extends Node<AccountCredentials> {
+  accountSid: string;
+  apiBaseUrl: string;
+  defaultFrom: string;
+  dltEntityId: string;
+  defaultCountry: string;
+  mode: 'live' | 'sandbox';
+  limiter: RateLimiter;
+  /** null when the account cannot send (a field is missing); `configProblem` says which */
+  client: ExotelClient | null;
+  configProblem: string | null;
+  /** whether callbacks must carry the webhook token */
+  hasWebhookToken(): boolean;
+  checkWebhookToken(given: (expected: string) => boolean): boolean;
+  /** replaces every credential in a text by "***" */
+  redact(text: string): string;
+}
+
+export const DEFAULT_API_BASE_URL = 'https://api.exotel.com';
+export const DEFAULT_RATE_LIMIT = 200;
+export const DEFAULT_QUEUE_LIMIT = 10_000;
+
+function positiveInt(value: unknown, fallback: number): number {
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 1 ? Math.floor(n) : fallback;
+}
+
+export default function (RED: NodeAPI): void {
+  function ExotelAccountNode(this: AccountNode, def: AccountDef) {
+    RED.nodes.createNode(this, def);
+    const credentials: AccountCredentials = this.credentials ?? {};
+    const secrets = [credentials.apiKey, credentials.apiToken, credentials.webhookToken].filter((s): s is string => !!s && s.length >= 3);
+
+    this.accountSid = (def.accountSid ?? '').trim();
+    this.apiBaseUrl = (def.apiBaseUrl ?? '').trim() || DEFAULT_API_BASE_URL;
+    this.defaultFrom = (def.defaultFrom ?? '').trim();
+    this.dltEntityId = (def.dltEntityId ?? '').trim();
+    this.defaultCountry = ((def.defaultCountry ?? '').trim() || 'IN').toUpperCase();
+    this.mode = def.mode === 'sandbox' ? 'sandbox' : 'live';
+    this.limiter = new RateLimiter(positiveInt(def.rateLimit, DEFAULT_RATE_LIMIT), positiveInt(def.queueLimit, DEFAULT_QUEUE_LIMIT));
+
+    this.redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('***'), text);
+    this.hasWebhookToken = () => !!credentials.webhookToken;
+    this.checkWebhookToken = (given) => !credentials.webhookToken || given(credentials.webhookToken);
+
+    this.client = null;
+    this.configProblem = null;
+    try {
+      parseBaseUrl(this.apiBaseUrl);
+      if (!this.accountSid) this.configProblem = 'the account SID is missing';
+      else if (!credentials.apiKey || !credentials.apiToken) this.configProblem = 'the API key or token is missing';
+      else {
+        this.client = new ExotelClient({
+          accountSid: this.accountSid,
+          apiKey: credentials.apiKey,
+          apiToken: credentials.apiToken,
+          apiBaseUrl: this.apiBaseUrl,
+        });
+      }
+    } catch (err) {
+      this.configProblem = (err as Error).message;
+    }
+    if (this.mode === 'sandbox') {
+      this.warn('Sandbox mode is not built yet: this account sends through the Exotel API like a live one.');
+    }
+
+    this.on('close', (done: () => void) => {
+      this.limiter.close();
+      const client = this.client;
+      this.client = null;
+      (client ? client.close() : Promise.resolve()).then(done, done);
+    });
+  }
+
+  RED.nodes.registerType('exotel-account', ExotelAccountNode as unknown as (this: Node, def: NodeDef) => void, {
+    credentials: {
+      apiKey: { type: 'text' },
+      apiToken: { type: 'password' },
+      // text, not password: the inbound node's dialog shows the callback URL with the token in it
+      webhookToken: { type: 'text' },
+    },
+  });
+}

@@ -1,0 +1,230 @@
+// exotel-inbound: the webhook Exotel calls for each SMS a customer sends. Authenticates, records
+// the SMS durably, acknowledges with an empty 200, and only then hands it to the flow.
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import type { Request, Response, NextFunction, RequestHandler } from 'express';
+import { hasWebhookToken, parseAllowList, type AllowList } from '../exotel/auth';
+import { BodyError, readRawBody } from '../exotel/request-body';
+import { parseInbound, type InboundSms } from '../exotel/webhook';
+import type { InboundRecord } from '../store';
+import { openStore, ThrottledStatus } from './runtime';
+import type { AccountNode } from './exotel-account';
+
+interface InboundDef extends NodeDef {
+  account: string;
+  path: string;
+  allowList?: string;
+}
+
+export interface InboundMessage extends NodeMessage {
+  payload: string;
+  phone: string;
+  sms: InboundSms;
+}
+
+/** Paths in use in this runtime, so that a second node on one path is refused, not silently shadowed. */
+const pathsInUse = new Map<string, string>();
+const HANDLED_FLUSH_MS = 1_000;
+
+export function normalisePath(value: string | undefined): string {
+  const trimmed = (value ?? '').trim();
+  if (!trimmed) return '';
+  return (trimmed.startsWith('/') ? trimmed : '/' + trimmed).replace(/\/+$/, '') || '/';
+}
+
+function middlewareOf(RED: NodeAPI): RequestHandler | RequestHandler[] {
+  const configured = (RED.settings as unknown as { httpNodeMiddleware?: RequestHandler | RequestHandler[] }).httpNodeMiddleware;
+  if (typeof configured === 'function' || Array.isArray(configured)) return configured;
+  return (_req: Request, _res: Response, next: NextFunction) => next();
+}
+
+function removeRoutes(RED: NodeAPI, routePath: string): void {
+  // Express 4 keeps the routes on app._router, Express 5 (Node-RED 5) on app.router.
+  const app = RED.httpNode as unknown as { _router?: { stack: unknown[] }; router?: { stack: unknown[] } };
+  const stack = (app._router ?? app.router)?.stack;
+  if (!stack) return;
+  for (let i = stack.length - 1; i >= 0; i--) {
+    if ((stack[i] as { route?: { path?: string } }).route?.path === routePath) stack.splice(i, 1);
+  }
+}
+
+export default function (RED: NodeAPI): void {
+  function ExotelInboundNode(this: Node, def: InboundDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const status = new ThrottledStatus(node);
+    const account = RED.nodes.getNode(def.account) as AccountNode | null;
+    const routePath = normalisePath(def.path);
+
+    if (!account) {
+      status.now('red', 'ring', 'no Exotel account');
+      node.error('exotel-inbound needs an Exotel account: open the node and choose one');
+      return;
+    }
+    if (!routePath) {
+      status.now('red', 'ring', 'no path');
+      node.error('exotel-inbound needs a path, such as /exotel/sms');
+      return;
+    }
+    const owner = pathsInUse.get(routePath);
+    if (owner && owner !== node.id) {
+      status.now('red', 'ring', `${routePath} in use`);
+      node.error(`Another exotel-inbound node (${owner}) already listens on ${routePath}: give this one another path`);
+      return;
+    }
+    let allowList: AllowList | null;
+    try {
+      allowList = parseAllowList(def.allowList);
+    } catch (err) {
+      status.now('red', 'ring', 'bad IP allow-list');
+      node.error(`IP allow-list: ${(err as Error).message}`);
+      return;
+    }
+
+    pathsInUse.set(routePath, node.id);
+    const handle = openStore(RED);
+    const store = handle.store;
+    const counts = { received: 0, duplicate: 0, rejected: 0 };
+    let handled: string[] = [];
+    let flushTimer: NodeJS.Timeout | undefined;
+    let closed = false;
+
+    const showCounts = () => {
+      const text = `${counts.received} received · ${counts.duplicate} duplicate · ${counts.rejected} rejected`;
+      status.set(counts.rejected > 0 && counts.received === 0 ? 'yellow' : 'green', 'dot', text);
+    };
+    status.now('grey', 'ring', `listening on ${routePath}`);
+
+    const flushHandled = async () => {
+      flushTimer = undefined;
+      if (handled.length === 0) return;
+      const sids = handled;
+      handled = [];
+      try {
+        await store.markInboundHandled(sids);
+      } catch (err) {
+        node.warn(`could not mark ${sids.length} messages as handled: ${(err as Error).message}`);
+      }
+    };
+
+    const emit = (sms: InboundSms) => {
+      const msg: InboundMessage = { payload: sms.body, phone: sms.from, sms: { ...sms } };
+      node.send(msg);
+      handled.push(sms.sid);
+      if (!flushTimer && !closed) flushTimer = setTimeout(flushHandled, HANDLED_FLUSH_MS);
+    };
+
+    const reject = (res: Response, code: number, reason: string) => {
+      counts.rejected++;
+      showCounts();
+      if (code === 401) res.set('WWW-Authenticate', 'Basic realm="exotel-inbound"');
+      // JSON, never text/plain: Exotel's legacy applet sends a text/plain answer to the customer as an SMS.
+      res.status(code).json({ error: reason });
+    };
+
+    const authorise = (req: Request, res: Response): boolean => {
+      if (allowList && !allowList.allows(req.ip ?? req.socket.remoteAddress)) {
+        reject(res, 403, 'this address is not on the IP allow-list');
+        return false;
+      }
+      const query = new URLSearchParams(req.originalUrl.split('?')[1] ?? '');
+      const tokens = query.getAll('token');
+      const ok = account.checkWebhookToken((expected) =>
+        hasWebhookToken(expected, tokens.length === 1 ? tokens[0] : undefined, req.headers.authorization),
+      );
+      if (!ok) {
+        reject(res, 401, 'the webhook token is missing or wrong');
+        return false;
+      }
+      return true;
+    };
+
+    const acknowledge = (res: Response) => {
+      res.status(200).set('Content-Type', 'text/plain; charset=utf-8').end();
+    };
+
+    const onHead = (req: Request, res: Response) => {
+      if (authorise(req, res)) acknowledge(res);
+    };
+
+    const onCallback = async (req: Request, res: Response) => {
+      try {
+        if (!authorise(req, res)) return;
+        let rawBody: Buffer;
+        try {
+          rawBody = req.method === 'GET' ? Buffer.alloc(0) : await readRawBody(req);
+        } catch (err) {
+          if (err instanceof BodyError) return reject(res, err.status, err.message);
+          throw err;
+        }
+        const parsed = parseInbound(
+          { method: req.method, contentType: req.headers['content-type'], query: req.originalUrl.split('?')[1] ?? '', rawBody },
+          account.defaultCountry,
+        );
+        if (!parsed.ok) return reject(res, parsed.status, parsed.reason);
+        const sms = parsed.sms;
+        if (sms.accountSid && account.accountSid && sms.accountSid !== account.accountSid) {
+          return reject(res, 403, 'the AccountSid is not this account’s');
+        }
+        if (!sms.accountSid) sms.accountSid = account.accountSid;
+        const record: InboundRecord = { ...sms, endpoint: routePath };
+        let isNew: boolean;
+        try {
+          isNew = await store.recordInbound(record);
+        } catch (err) {
+          // Not recorded: answer 503 so that Exotel tries again, rather than lose the SMS.
+          node.error(`could not record SMS ${sms.sid}: ${(err as Error).message}`);
+          res.status(503).json({ error: 'the message could not be recorded; try again' });
+          return;
+        }
+        acknowledge(res);
+        if (!isNew) {
+          counts.duplicate++;
+          showCounts();
+          return;
+        }
+        counts.received++;
+        showCounts();
+        if (!closed) emit(sms);
+      } catch (err) {
+        node.error(`callback failed: ${account.redact((err as Error).message)}`);
+        if (!res.headersSent) res.status(500).json({ error: 'internal error' });
+      }
+    };
+
+    const middleware = middlewareOf(RED);
+    RED.httpNode.head(routePath, middleware, onHead);
+    RED.httpNode.get(routePath, middleware, onCallback);
+    RED.httpNode.post(routePath, middleware, onCallback);
+
+    // SMS recorded before a restart but never handed to the flow (the process died in between).
+    const replay = async () => {
+      RED.events.removeListener('flows:started', replay);
+      if (closed) return;
+      try {
+        const pending = await store.unhandledInbound(routePath);
+        if (pending.length > 0) node.log(`handing on ${pending.length} SMS received before the restart`);
+        for (const record of pending) {
+          const { endpoint: _endpoint, ...sms } = record;
+          emit(sms);
+        }
+      } catch (err) {
+        node.error(`could not read the inbound log: ${(err as Error).message}`);
+      }
+    };
+    RED.events.on('flows:started', replay);
+
+    node.on('close', (removed: boolean, done: () => void) => {
+      closed = true;
+      RED.events.removeListener('flows:started', replay);
+      removeRoutes(RED, routePath);
+      if (pathsInUse.get(routePath) === node.id) pathsInUse.delete(routePath);
+      status.stop();
+      if (flushTimer) clearTimeout(flushTimer);
+      flushHandled()
+        .then(() => handle.release())
+        .then(done, done);
+    });
+  }
+
+  RED.nodes.registerType('exotel-inbound', ExotelInboundNode as unknown as (this: Node, def: NodeDef) => void);
+}

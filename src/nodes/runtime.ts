@@ -1,0 +1,64 @@
+// What every node of the package shares in one Node-RED runtime: the store file, the package's
+// settings from settings.js, and a status line that does not flood the editor under load.
+import path from 'node:path';
+import type { Node, NodeAPI } from 'node-red';
+import { acquireStore, IN_MEMORY, type StoreHandle } from '../store';
+
+/** `exotelSms: { … }` in settings.js */
+export interface PackageSettings {
+  /** the store file; default `<userDir>/exotel-sms.db`; `:memory:` keeps nothing across restarts */
+  storePath?: string;
+  /** first wait before a retried send, doubled each attempt (default 1000 ms) */
+  retryBaseDelayMs?: number;
+}
+
+export function packageSettings(RED: NodeAPI): PackageSettings {
+  return ((RED.settings as unknown as Record<string, unknown>).exotelSms as PackageSettings | undefined) ?? {};
+}
+
+export function storePath(RED: NodeAPI): string {
+  const configured = packageSettings(RED).storePath;
+  if (configured) return configured === IN_MEMORY ? configured : path.resolve(configured);
+  const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
+  return userDir ? path.join(userDir, 'exotel-sms.db') : IN_MEMORY;
+}
+
+export function openStore(RED: NodeAPI): StoreHandle {
+  return acquireStore(storePath(RED));
+}
+
+type StatusFill = 'red' | 'green' | 'yellow' | 'blue' | 'grey';
+
+/** Sets the status under a node at most every `intervalMs`, always showing the latest text. */
+export class ThrottledStatus {
+  private timer: NodeJS.Timeout | undefined;
+  private pending: { fill: StatusFill; shape: 'dot' | 'ring'; text: string } | undefined;
+  private last = 0;
+
+  constructor(private readonly node: Node, private readonly intervalMs = 500) {}
+
+  set(fill: StatusFill, shape: 'dot' | 'ring', text: string): void {
+    this.pending = { fill, shape, text };
+    const wait = this.last + this.intervalMs - Date.now();
+    if (wait <= 0) this.flush();
+    else if (!this.timer) this.timer = setTimeout(() => this.flush(), wait);
+  }
+
+  /** Shows a status at once (errors, configuration problems). */
+  now(fill: StatusFill, shape: 'dot' | 'ring', text: string): void {
+    this.pending = { fill, shape, text };
+    this.flush();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private flush(): void {
+    this.stop();
+    this.last = Date.now();
+    if (this.pending) this.node.status(this.pending);
+    this.pending = undefined;
+  }
+}

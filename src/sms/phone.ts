@@ -1,0 +1,23 @@
+// Phone numbers: every number that enters the package is turned into E.164 here, once.
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+
+export type PhoneCheck = 'valid' | 'possible';
+
+/**
+ * Returns the number in E.164 (`+919876543210`), or null when it is not a phone number.
+ * `valid` (for sending) asks that the number exist in the numbering plan; `possible` (for
+ * what customers send us) only that it has a plausible length, so that no inbound SMS is
+ * refused for a numbering plan newer than our metadata.
+ */
+export function toE164(input: unknown, defaultCountry = 'IN', check: PhoneCheck = 'valid'): string | null {
+  if (typeof input !== 'string' && typeof input !== 'number') return null;
+  let text = String(input).trim();
+  if (text === '' || text.length > 40) return null;
+  // "00" is the international prefix from most countries; libphonenumber wants "+".
+  if (/^00[1-9]/.test(text)) text = '+' + text.slice(2);
+  const country = (defaultCountry || 'IN').toUpperCase() as CountryCode;
+  const parsed = parsePhoneNumberFromString(text, { defaultCountry: country, extract: false });
+  if (!parsed) return null;
+  const ok = check === 'valid' ? parsed.isValid() : parsed.isPossible();
+  return ok ? parsed.number : null;
+}
