@@ -157,6 +157,26 @@ describe('exotel-inbound', function () {
     assert.equal(seen.length, 0);
   });
 
+  it('hands on an SMS that was recorded but not handed to the flow before a crash', async function () {
+    // What a process killed between the acknowledgement and the emit leaves behind.
+    const { SqliteStore } = require('../../dist/store');
+    const store = new SqliteStore(path.join(dir, 'store.db'));
+    await store.recordInbound({ sid: 'crash-1', endpoint: '/exotel/sms', from: '+919876543210', to: '', body: 'STOP', receivedAt: '2025-01-15T05:00:00.000Z', accountSid: 'exampleshop1' });
+    await store.recordInbound({ sid: 'other-path', endpoint: '/exotel/other', from: '+919876543210', to: '', body: 'x', receivedAt: '2025-01-15T05:00:00.000Z', accountSid: 'exampleshop1' });
+    await store.close();
+    await load(flow(), creds());
+    const msg = await nextMessage(helper.getNode('out'));
+    assert.equal(msg.payload, 'STOP');
+    assert.equal(msg.sms.sid, 'crash-1');
+    assert.equal(msg.phone, '+919876543210');
+    await helper.unload();
+    // handed on once: not again at the next start
+    await load(flow(), creds());
+    const seen = collect(helper.getNode('out'));
+    await wait(200);
+    assert.equal(seen.length, 0);
+  });
+
   it('shows received, duplicate and rejected counts under the node', async function () {
     const app = await load(flow(), creds());
     const node = helper.getNode('in');
