@@ -22,6 +22,8 @@ interface SendDef extends NodeDef {
   priority: string;
   statusCallback: string;
   attempts: number | string;
+  /** this node sends the confirmation of an opt-out: one message within 10 minutes of it may pass */
+  optOutConfirmation?: boolean;
 }
 
 type SendMessage = NodeMessageInFlow & {
@@ -33,6 +35,7 @@ type SendMessage = NodeMessageInFlow & {
 };
 
 export const SMS_TYPES = ['transactional', 'transactional_opt_in', 'promotional'];
+export const OPT_OUT_CONFIRMATION_WINDOW_MS = 10 * 60_000;
 
 export default function (RED: NodeAPI): void {
   function ExotelSendNode(this: Node, def: SendDef) {
@@ -134,9 +137,22 @@ export default function (RED: NodeAPI): void {
         return done();
       }
       const client = account.client;
+      let confirmationClaimed = false;
+      // The opt-out guard, before the queue and again right before each attempt: a STOP that
+      // arrives while this message waits for the rate limit still stops it.
+      const guard = async () => {
+        if (confirmationClaimed || !(await store.isOptedOut(request.to))) return;
+        if (def.optOutConfirmation && (await store.claimOptOutConfirmation(request.to, OPT_OUT_CONFIRMATION_WINDOW_MS))) {
+          confirmationClaimed = true;
+          return;
+        }
+        throw new SendError({ code: 'opted_out', message: `${request.to} has opted out: nothing was sent`, retryable: false });
+      };
       try {
+        await guard();
         const result = await withRetry(policy, async () => {
           await account.limiter.acquire();
+          await guard();
           return client.send(request);
         }, undefined, wait);
         msg.exotel = { ...result, segments: result.segments || countSegments(request.body).segments };
@@ -146,6 +162,7 @@ export default function (RED: NodeAPI): void {
         done();
       } catch (err) {
         if (claimKey) await store.releaseSend(node.id, claimKey).catch(() => undefined);
+        if (confirmationClaimed) await store.releaseOptOutConfirmation(request.to).catch(() => undefined);
         fail(msg, send, done, err instanceof SendError ? err : new SendError({ code: 'internal', message: String((err as Error)?.message ?? err), retryable: false }));
       }
     };

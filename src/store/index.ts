@@ -3,7 +3,7 @@
 import { IN_MEMORY, SqliteStore } from './sqlite';
 import type { Store } from './store';
 
-export type { InboundRecord, Store } from './store';
+export type { ImportResult, InboundRecord, OptOutChange, OptOutRecord, OptOutResult, OptStatus, Store } from './store';
 export { IN_MEMORY, SqliteStore } from './sqlite';
 
 export interface StoreHandle {

@@ -21,4 +21,28 @@ export const MIGRATIONS: readonly string[] = [
      claimed_at INTEGER NOT NULL,
      PRIMARY KEY (node_id, claim_key)
    ) WITHOUT ROWID;`,
+  // 2: opt-outs, one row a number, and their history, which is only ever appended to (the audit trail)
+  `CREATE TABLE opt_out (
+     phone TEXT PRIMARY KEY,
+     status TEXT NOT NULL CHECK (status IN ('opted-in', 'opted-out')),
+     keyword TEXT,
+     source TEXT NOT NULL,
+     updated_at INTEGER NOT NULL,
+     confirmation_sent INTEGER NOT NULL DEFAULT 0
+   ) WITHOUT ROWID;
+   CREATE INDEX opt_out_opted_out ON opt_out (status) WHERE status = 'opted-out';
+   CREATE TABLE opt_out_history (
+     id INTEGER PRIMARY KEY,
+     phone TEXT NOT NULL,
+     status TEXT NOT NULL,
+     keyword TEXT,
+     source TEXT NOT NULL,
+     at INTEGER NOT NULL
+   );
+   CREATE INDEX opt_out_history_phone ON opt_out_history (phone, id);
+   CREATE INDEX opt_out_history_source ON opt_out_history (source, phone);
+   CREATE TRIGGER opt_out_history_no_update BEFORE UPDATE ON opt_out_history
+     BEGIN SELECT RAISE(ABORT, 'the opt-out history is append-only'); END;
+   CREATE TRIGGER opt_out_history_no_delete BEFORE DELETE ON opt_out_history
+     BEGIN SELECT RAISE(ABORT, 'the opt-out history is append-only'); END;`,
 ];

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { MIGRATIONS } from './migrations';
-import type { InboundRecord, Store } from './store';
+import type { ImportResult, InboundRecord, OptOutChange, OptOutRecord, OptOutResult, OptStatus, Store } from './store';
 
 export const IN_MEMORY = ':memory:';
 
@@ -18,6 +18,21 @@ interface InboundRow {
   received_at: string;
   account_sid: string;
 }
+
+interface OptOutRow {
+  phone: string;
+  status: OptStatus;
+  keyword: string | null;
+  source: string;
+  updated_at: number;
+}
+
+function toOptOut(row: OptOutRow): OptOutRecord {
+  return { phone: row.phone, status: row.status, keyword: row.keyword, source: row.source, updatedAt: row.updated_at };
+}
+
+/** Sources that are not an inbound SmsSid, and so may be applied any number of times. */
+const REPEATABLE_SOURCES = new Set(['manual', 'import']);
 
 function toRecord(row: InboundRow): InboundRecord {
   return {
@@ -67,6 +82,24 @@ export class SqliteStore implements Store {
       stats: this.db.prepare('SELECT COUNT(*) AS total, COALESCE(SUM(handled = 0), 0) AS unhandled FROM inbound'),
       claim: this.db.prepare('INSERT INTO send_claim (node_id, claim_key, claimed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
       release: this.db.prepare('DELETE FROM send_claim WHERE node_id = ? AND claim_key = ?'),
+      optGet: this.db.prepare('SELECT phone, status, keyword, source, updated_at FROM opt_out WHERE phone = ?'),
+      optStatus: this.db.prepare('SELECT status FROM opt_out WHERE phone = ?').pluck(),
+      optIsOut: this.db.prepare("SELECT 1 FROM opt_out WHERE phone = ? AND status = 'opted-out'").pluck(),
+      // Called only when the status changes: a repeated STOP keeps the time of the first.
+      optUpsert: this.db.prepare(
+        `INSERT INTO opt_out (phone, status, keyword, source, updated_at) VALUES (@phone, @status, @keyword, @source, @at)
+         ON CONFLICT (phone) DO UPDATE SET status = excluded.status, keyword = excluded.keyword, source = excluded.source,
+           updated_at = excluded.updated_at, confirmation_sent = 0`,
+      ),
+      optHistoryAdd: this.db.prepare('INSERT INTO opt_out_history (phone, status, keyword, source, at) VALUES (@phone, @status, @keyword, @source, @at)'),
+      optHistoryHas: this.db.prepare('SELECT 1 FROM opt_out_history WHERE source = ? AND phone = ? AND status = ? LIMIT 1').pluck(),
+      optHistory: this.db.prepare('SELECT phone, status, keyword, source, at FROM opt_out_history WHERE phone = ? ORDER BY id'),
+      optAll: this.db.prepare('SELECT phone, status, keyword, source, updated_at FROM opt_out ORDER BY phone'),
+      optCount: this.db.prepare("SELECT COUNT(*) FROM opt_out WHERE status = 'opted-out'").pluck(),
+      optClaimConfirmation: this.db.prepare(
+        "UPDATE opt_out SET confirmation_sent = 1 WHERE phone = ? AND status = 'opted-out' AND confirmation_sent = 0 AND updated_at >= ?",
+      ),
+      optReleaseConfirmation: this.db.prepare("UPDATE opt_out SET confirmation_sent = 0 WHERE phone = ? AND status = 'opted-out'"),
     };
   }
 
@@ -95,6 +128,83 @@ export class SqliteStore implements Store {
 
   async releaseSend(nodeId: string, key: string): Promise<void> {
     this.statements.release.run(nodeId, key);
+  }
+
+  /** The opted-out count, kept up to date by every change once it has been read. */
+  private optedOut: number | undefined;
+
+  /** Applies one change inside the caller's transaction; true when the status changed. */
+  private applyOptStatus(change: OptOutChange, at: number): boolean {
+    const previous = this.statements.optStatus.get(change.phone) as OptStatus | undefined;
+    const row = { phone: change.phone, status: change.status, keyword: change.keyword ?? null, source: change.source, at };
+    const changed = previous !== change.status;
+    if (changed) this.statements.optUpsert.run(row);
+    this.statements.optHistoryAdd.run(row);
+    if (this.optedOut !== undefined) {
+      if (changed && change.status === 'opted-out') this.optedOut++;
+      else if (changed && previous === 'opted-out') this.optedOut--;
+    }
+    return changed;
+  }
+
+  async setOptStatus(change: OptOutChange): Promise<OptOutResult> {
+    const before = this.optedOut;
+    try {
+      return this.db.transaction((): OptOutResult => {
+        const replay = !REPEATABLE_SOURCES.has(change.source) && !!this.statements.optHistoryHas.get(change.source, change.phone, change.status);
+        const changed = replay ? false : this.applyOptStatus(change, Date.now());
+        const record = toOptOut(this.statements.optGet.get(change.phone) as OptOutRow);
+        return { record, changed, replay };
+      })();
+    } catch (err) {
+      this.optedOut = before;
+      throw err;
+    }
+  }
+
+  async getOptStatus(phone: string): Promise<OptOutRecord | null> {
+    const row = this.statements.optGet.get(phone) as OptOutRow | undefined;
+    return row ? toOptOut(row) : null;
+  }
+
+  async isOptedOut(phone: string): Promise<boolean> {
+    return this.statements.optIsOut.get(phone) === 1;
+  }
+
+  async claimOptOutConfirmation(phone: string, withinMs: number): Promise<boolean> {
+    return this.statements.optClaimConfirmation.run(phone, Date.now() - withinMs).changes === 1;
+  }
+
+  async releaseOptOutConfirmation(phone: string): Promise<void> {
+    this.statements.optReleaseConfirmation.run(phone);
+  }
+
+  async importOptStatus(phones: string[], status: OptStatus, source: string): Promise<ImportResult> {
+    const before = this.optedOut;
+    try {
+      return this.db.transaction((): ImportResult => {
+        const at = Date.now();
+        let changed = 0;
+        for (const phone of phones) if (this.applyOptStatus({ phone, status, source }, at)) changed++;
+        return { changed, unchanged: phones.length - changed };
+      })();
+    } catch (err) {
+      this.optedOut = before;
+      throw err;
+    }
+  }
+
+  async exportOptStatus(): Promise<OptOutRecord[]> {
+    return (this.statements.optAll.all() as OptOutRow[]).map(toOptOut);
+  }
+
+  async optOutHistory(phone: string): Promise<Array<OptOutChange & { at: number }>> {
+    return this.statements.optHistory.all(phone) as Array<OptOutChange & { at: number }>;
+  }
+
+  async optedOutCount(): Promise<number> {
+    if (this.optedOut === undefined) this.optedOut = this.statements.optCount.get() as number;
+    return this.optedOut;
   }
 
   async schemaVersion(): Promise<number> {

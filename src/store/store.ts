@@ -12,6 +12,41 @@ export interface InboundRecord {
   endpoint: string;
 }
 
+export type OptStatus = 'opted-in' | 'opted-out';
+
+export interface OptOutRecord {
+  phone: string;
+  status: OptStatus;
+  /** the keyword the customer sent (STOP, START…), if any */
+  keyword: string | null;
+  /** the inbound SmsSid, `import` or `manual` */
+  source: string;
+  /** when the status last changed, ms since the epoch */
+  updatedAt: number;
+}
+
+export interface OptOutChange {
+  phone: string;
+  status: OptStatus;
+  keyword?: string | null;
+  source: string;
+}
+
+export interface OptOutResult {
+  record: OptOutRecord;
+  /** false when the status was already this (the history still gets the event) */
+  changed: boolean;
+  /** true when this source (an inbound SmsSid) was already applied to this number: nothing was done */
+  replay: boolean;
+}
+
+export interface ImportResult {
+  /** numbers whose status changed */
+  changed: number;
+  /** numbers that already had that status */
+  unchanged: number;
+}
+
 export interface Store {
   /** Records an inbound SMS durably. False when this SmsSid is already recorded (a duplicate). */
   recordInbound(record: InboundRecord): Promise<boolean>;
@@ -25,6 +60,27 @@ export interface Store {
   claimSend(nodeId: string, key: string): Promise<boolean>;
   /** Gives a claim back after a failed send, so that a replay may try again. */
   releaseSend(nodeId: string, key: string): Promise<void>;
+  /**
+   * Records an opt-out or opt-in, and appends it to the history, in one transaction that is
+   * committed when the promise resolves. The same inbound SmsSid applied twice to a number is a replay.
+   */
+  setOptStatus(change: OptOutChange): Promise<OptOutResult>;
+  getOptStatus(phone: string): Promise<OptOutRecord | null>;
+  /** The send guard: whether a number is opted out now. */
+  isOptedOut(phone: string): Promise<boolean>;
+  /**
+   * The one message an opt-out confirmation node may send: true (and used up) when the number
+   * opted out within `withinMs` and no confirmation was sent since.
+   */
+  claimOptOutConfirmation(phone: string, withinMs: number): Promise<boolean>;
+  /** Gives the confirmation back when its send failed. */
+  releaseOptOutConfirmation(phone: string): Promise<void>;
+  /** Sets many numbers (E.164) at once, in one transaction, each change in the history. */
+  importOptStatus(phones: string[], status: OptStatus, source: string): Promise<ImportResult>;
+  exportOptStatus(): Promise<OptOutRecord[]>;
+  optOutHistory(phone: string): Promise<Array<OptOutChange & { at: number }>>;
+  /** How many numbers are opted out now. */
+  optedOutCount(): Promise<number>;
   /** The schema version the database is at. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;

@@ -1,0 +1,156 @@
+// opt-out-store: durable opt-in / opt-out records with an append-only history. exotel-send
+// checks the same store before every send, so an opt-out holds in every flow without wiring.
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { toE164 } from '../sms/phone';
+import { readNumberList } from '../sms/number-list';
+import type { OptOutRecord, OptStatus } from '../store';
+import { openStore, ThrottledStatus } from './runtime';
+
+export type OptOutAction = 'optout' | 'optin' | 'check' | 'get' | 'import' | 'export';
+const ACTIONS: OptOutAction[] = ['optout', 'optin', 'check', 'get', 'import', 'export'];
+
+interface OptOutDef extends NodeDef {
+  action: OptOutAction;
+  phone: string;
+  phoneType: string;
+  defaultCountry: string;
+  importAs: OptStatus;
+}
+
+type OptOutMessage = NodeMessageInFlow & {
+  keyword?: unknown;
+  sms?: { sid?: unknown };
+  optOut?: unknown;
+};
+
+/** msg.optOut as flows see it. */
+export function describe(phone: string, record: OptOutRecord | null, changed?: boolean) {
+  return {
+    phone,
+    status: record ? record.status : 'unknown',
+    updatedAt: record ? new Date(record.updatedAt).toISOString() : null,
+    keyword: record ? record.keyword : null,
+    source: record ? record.source : null,
+    ...(changed === undefined ? {} : { changed }),
+  };
+}
+
+const MAX_LISTED_INVALID = 20;
+
+export default function (RED: NodeAPI): void {
+  function OptOutStoreNode(this: Node, def: OptOutDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const status = new ThrottledStatus(node);
+    const action: OptOutAction = ACTIONS.includes(def.action) ? def.action : 'check';
+    const country = (def.defaultCountry || 'IN').toUpperCase();
+    const handle = openStore(RED);
+    const store = handle.store;
+
+    const showCount = async () => {
+      try {
+        status.set('green', 'dot', `${await store.optedOutCount()} opted out`);
+      } catch (err) {
+        status.now('red', 'ring', 'store unavailable');
+      }
+    };
+
+    const phoneOf = (msg: OptOutMessage): Promise<string> =>
+      new Promise((resolve, reject) => {
+        RED.util.evaluateNodeProperty(def.phone || 'phone', def.phoneType || 'msg', node, msg, (err: Error | null, value: unknown) => {
+          if (err) return reject(err);
+          const phone = toE164(value, country, 'possible');
+          if (phone) return resolve(phone);
+          const shown = typeof value === 'string' || typeof value === 'number' ? `"${String(value).slice(0, 40)}"` : 'nothing';
+          reject(new Error(`${shown} is not a phone number: nothing was recorded`));
+        });
+      });
+
+    const handlers: Record<OptOutAction, (msg: OptOutMessage, send: (m: unknown) => void) => Promise<void>> = {
+      async optout(msg, send) {
+        await change(msg, send, 'opted-out');
+      },
+      async optin(msg, send) {
+        await change(msg, send, 'opted-in');
+      },
+      async get(msg, send) {
+        const phone = await phoneOf(msg);
+        msg.optOut = describe(phone, await store.getOptStatus(phone));
+        send(msg);
+      },
+      async check(msg, send) {
+        const phone = await phoneOf(msg);
+        const record = await store.getOptStatus(phone);
+        msg.optOut = describe(phone, record);
+        if (!record) send([null, null, msg]);
+        else if (record.status === 'opted-out') send([null, msg, null]);
+        else send([msg, null, null]);
+      },
+      async import(msg, send) {
+        const raw = readNumberList(msg.payload);
+        if (!raw) throw new Error('import needs msg.payload to be a list of numbers or CSV text');
+        const valid: string[] = [];
+        const invalid: string[] = [];
+        for (const item of raw) {
+          const phone = toE164(item, country, 'possible');
+          if (phone) valid.push(phone);
+          else invalid.push(item);
+        }
+        const unique = [...new Set(valid)];
+        const importAs: OptStatus = def.importAs === 'opted-in' ? 'opted-in' : 'opted-out';
+        const result = await store.importOptStatus(unique, importAs, 'import');
+        msg.payload = {
+          total: raw.length,
+          imported: unique.length,
+          changed: result.changed,
+          unchanged: result.unchanged,
+          duplicates: valid.length - unique.length,
+          invalid: invalid.length,
+          invalidNumbers: invalid.slice(0, MAX_LISTED_INVALID),
+          status: importAs,
+        };
+        if (invalid.length > 0) node.warn(`import: ${invalid.length} entries are not phone numbers and were skipped`);
+        status.now('green', 'dot', `imported ${unique.length} · ${invalid.length} invalid`);
+        send(msg);
+      },
+      async export(msg, send) {
+        msg.payload = (await store.exportOptStatus()).map((record) => describe(record.phone, record));
+        send(msg);
+      },
+    };
+
+    async function change(msg: OptOutMessage, send: (m: unknown) => void, to: OptStatus) {
+      const phone = await phoneOf(msg);
+      const keyword = typeof msg.keyword === 'string' && msg.keyword ? msg.keyword : null;
+      const source = typeof msg.sms?.sid === 'string' && msg.sms.sid ? msg.sms.sid : 'manual';
+      // Committed before the message moves on: a crash after this line cannot lose the opt-out.
+      const result = await store.setOptStatus({ phone, status: to, keyword, source });
+      msg.optOut = describe(phone, result.record, result.changed);
+      send(msg);
+    }
+
+    (node as unknown as { on(event: 'input', listener: (msg: NodeMessageInFlow, send: (m: unknown) => void, done: (err?: Error) => void) => void): void }).on(
+      'input',
+      (msg, send, done) => {
+        handlers[action](msg as OptOutMessage, send)
+          .then(() => {
+            if (action !== 'import') void showCount();
+            done();
+          })
+          .catch((err: Error) => {
+            status.now('red', 'ring', err.message.length > 40 ? err.message.slice(0, 37) + '…' : err.message);
+            done(err);
+          });
+      },
+    );
+
+    node.on('close', (done: () => void) => {
+      status.stop();
+      handle.release().then(done, done);
+    });
+
+    void showCount();
+  }
+
+  RED.nodes.registerType('opt-out-store', OptOutStoreNode as unknown as (this: Node, def: NodeDef) => void);
+}
