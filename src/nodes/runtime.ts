@@ -10,6 +10,10 @@ export interface PackageSettings {
   storePath?: string;
   /** first wait before a retried send, doubled each attempt (default 1000 ms) */
   retryBaseDelayMs?: number;
+  /** how long a customer's next reply waits for the flow to act on the previous one (default 2000 ms) */
+  conversationHoldMs?: number;
+  /** how often conversation timeouts are looked for (default 1000 ms) */
+  conversationTimerMs?: number;
 }
 
 export function packageSettings(RED: NodeAPI): PackageSettings {

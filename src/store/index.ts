@@ -3,7 +3,19 @@
 import { IN_MEMORY, SqliteStore } from './sqlite';
 import type { Store } from './store';
 
-export type { ImportResult, InboundRecord, OptOutChange, OptOutRecord, OptOutResult, OptStatus, Store } from './store';
+export type {
+  CodeCheck,
+  ConversationRecord,
+  ConversationStart,
+  ConversationUpdate,
+  ImportResult,
+  InboundRecord,
+  OptOutChange,
+  OptOutRecord,
+  OptOutResult,
+  OptStatus,
+  Store,
+} from './store';
 export { IN_MEMORY, SqliteStore } from './sqlite';
 
 export interface StoreHandle {

@@ -45,4 +45,24 @@ export const MIGRATIONS: readonly string[] = [
      BEGIN SELECT RAISE(ABORT, 'the opt-out history is append-only'); END;
    CREATE TRIGGER opt_out_history_no_delete BEFORE DELETE ON opt_out_history
      BEGIN SELECT RAISE(ABORT, 'the opt-out history is append-only'); END;`,
+  // 3: conversations, one active a customer and conversation name; deadlines and codes live here too
+  `CREATE TABLE conversation (
+     name TEXT NOT NULL,
+     key TEXT NOT NULL,
+     step TEXT NOT NULL,
+     data TEXT NOT NULL,
+     started_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     deadline_at INTEGER,
+     revision INTEGER NOT NULL,
+     last_sid TEXT,
+     code_hash TEXT,
+     code_salt TEXT,
+     code_expires_at INTEGER,
+     code_attempts_left INTEGER,
+     PRIMARY KEY (name, key)
+   ) WITHOUT ROWID;
+   CREATE INDEX conversation_deadline ON conversation (name, deadline_at) WHERE deadline_at IS NOT NULL;
+   CREATE INDEX conversation_expiry ON conversation (expires_at);`,
 ];

@@ -2,10 +2,16 @@
 // change across a killed process (only a power cut can cost the last commits), at a fraction
 // of FULL's cost per inbound SMS.
 import Database from 'better-sqlite3';
+import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { MIGRATIONS } from './migrations';
-import type { ImportResult, InboundRecord, OptOutChange, OptOutRecord, OptOutResult, OptStatus, Store } from './store';
+import type {
+  CodeCheck,
+  ConversationRecord,
+  ConversationStart,
+  ConversationUpdate,
+  ImportResult, InboundRecord, OptOutChange, OptOutRecord, OptOutResult, OptStatus, Store } from './store';
 
 export const IN_MEMORY = ':memory:';
 
@@ -29,6 +35,48 @@ interface OptOutRow {
 
 function toOptOut(row: OptOutRow): OptOutRecord {
   return { phone: row.phone, status: row.status, keyword: row.keyword, source: row.source, updatedAt: row.updated_at };
+}
+
+interface ConversationRow {
+  name: string;
+  key: string;
+  step: string;
+  data: string;
+  started_at: number;
+  updated_at: number;
+  expires_at: number;
+  deadline_at: number | null;
+  revision: number;
+  last_sid: string | null;
+  code_hash: string | null;
+  code_salt: string | null;
+  code_expires_at: number | null;
+  code_attempts_left: number | null;
+}
+
+function toConversation(row: ConversationRow): ConversationRecord {
+  return {
+    name: row.name,
+    key: row.key,
+    step: row.step,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    startedAt: row.started_at,
+    updatedAt: row.updated_at,
+    expiresAt: row.expires_at,
+    deadlineAt: row.deadline_at,
+    revision: row.revision,
+    code:
+      row.code_hash && row.code_salt && row.code_expires_at !== null && row.code_attempts_left !== null
+        ? { hash: row.code_hash, salt: row.code_salt, expiresAt: row.code_expires_at, attemptsLeft: row.code_attempts_left }
+        : null,
+  };
+}
+
+/** How many recent inbound SmsSids a conversation remembers, to ignore a replayed SMS. */
+const RECENT_SIDS = 16;
+
+function recentSids(row: ConversationRow | undefined): string[] {
+  return row?.last_sid ? (JSON.parse(row.last_sid) as string[]) : [];
 }
 
 /** Sources that are not an inbound SmsSid, and so may be applied any number of times. */
@@ -63,6 +111,8 @@ export function migrate(db: Database.Database): number {
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly statements;
+
+  private readonly events = new EventEmitter().setMaxListeners(0);
 
   constructor(readonly file: string) {
     if (file !== IN_MEMORY) fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -99,6 +149,19 @@ export class SqliteStore implements Store {
       optClaimConfirmation: this.db.prepare(
         "UPDATE opt_out SET confirmation_sent = 1 WHERE phone = ? AND status = 'opted-out' AND confirmation_sent = 0 AND updated_at >= ?",
       ),
+      convGet: this.db.prepare('SELECT * FROM conversation WHERE name = ? AND key = ?'),
+      convPut: this.db.prepare(
+        `INSERT OR REPLACE INTO conversation (name, key, step, data, started_at, updated_at, expires_at, deadline_at, revision,
+           last_sid, code_hash, code_salt, code_expires_at, code_attempts_left)
+         VALUES (@name, @key, @step, @data, @started_at, @updated_at, @expires_at, @deadline_at, @revision,
+           @last_sid, @code_hash, @code_salt, @code_expires_at, @code_attempts_left)`,
+      ),
+      convDelete: this.db.prepare('DELETE FROM conversation WHERE name = ? AND key = ?'),
+      convDue: this.db.prepare('SELECT * FROM conversation WHERE name = ? AND deadline_at <= ? AND expires_at > ? ORDER BY deadline_at LIMIT ?'),
+      convClearDeadline: this.db.prepare('UPDATE conversation SET deadline_at = NULL WHERE name = ? AND key = ?'),
+      convPurge: this.db.prepare('DELETE FROM conversation WHERE expires_at <= ?'),
+      convCountAll: this.db.prepare('SELECT COUNT(*) FROM conversation WHERE expires_at > ?').pluck(),
+      convCount: this.db.prepare('SELECT COUNT(*) FROM conversation WHERE name = ? AND expires_at > ?').pluck(),
       optReleaseConfirmation: this.db.prepare("UPDATE opt_out SET confirmation_sent = 0 WHERE phone = ? AND status = 'opted-out'"),
     };
   }
@@ -205,6 +268,144 @@ export class SqliteStore implements Store {
   async optedOutCount(): Promise<number> {
     if (this.optedOut === undefined) this.optedOut = this.statements.optCount.get() as number;
     return this.optedOut;
+  }
+
+  /** The active row, or undefined; an expired row is deleted on sight. */
+  private activeRow(name: string, key: string, now: number): ConversationRow | undefined {
+    const row = this.statements.convGet.get(name, key) as ConversationRow | undefined;
+    if (row && row.expires_at <= now) {
+      this.statements.convDelete.run(name, key);
+      return undefined;
+    }
+    return row;
+  }
+
+  private changed(name: string, key: string): void {
+    this.events.emit('change', name, key);
+  }
+
+  async startConversation(start: ConversationStart): Promise<ConversationRecord> {
+    const record = this.db.transaction((): ConversationRecord => {
+      const now = Date.now();
+      const existing = this.activeRow(start.name, start.key, now);
+      const sids = recentSids(existing);
+      if (existing && start.sid && sids.includes(start.sid)) return toConversation(existing);
+      const row: ConversationRow = {
+        name: start.name,
+        key: start.key,
+        step: start.step,
+        data: JSON.stringify(start.data ?? {}),
+        started_at: now,
+        updated_at: now,
+        expires_at: now + start.maxAgeMs,
+        deadline_at: start.timeoutMs ? now + start.timeoutMs : null,
+        revision: (existing?.revision ?? 0) + 1,
+        last_sid: start.sid ? JSON.stringify([start.sid]) : null,
+        code_hash: start.code?.hash ?? null,
+        code_salt: start.code?.salt ?? null,
+        code_expires_at: start.code ? now + start.code.lifetimeMs : null,
+        code_attempts_left: start.code ? start.code.attempts : null,
+      };
+      this.statements.convPut.run(row);
+      return toConversation(row);
+    })();
+    this.changed(start.name, start.key);
+    return record;
+  }
+
+  async getConversation(name: string, key: string): Promise<ConversationRecord | null> {
+    const row = this.db.transaction(() => this.activeRow(name, key, Date.now()))();
+    return row ? toConversation(row) : null;
+  }
+
+  async updateConversation(name: string, key: string, update: ConversationUpdate): Promise<ConversationRecord | null> {
+    let applied = false;
+    const record = this.db.transaction((): ConversationRecord | null => {
+      const now = Date.now();
+      const row = this.activeRow(name, key, now);
+      if (!row) return null;
+      const sids = recentSids(row);
+      if (update.sid && sids.includes(update.sid)) return toConversation(row);
+      const stepChanges = update.step !== undefined && update.step !== row.step;
+      let deadline = row.deadline_at;
+      if (update.timeoutMs === null) deadline = null;
+      else if (update.timeoutMs !== undefined) deadline = now + update.timeoutMs;
+      else if (stepChanges) deadline = null;
+      const next: ConversationRow = {
+        ...row,
+        step: update.step ?? row.step,
+        data: update.data ? JSON.stringify({ ...(JSON.parse(row.data) as object), ...update.data }) : row.data,
+        updated_at: now,
+        deadline_at: deadline,
+        revision: row.revision + 1,
+        last_sid: update.sid ? JSON.stringify([...sids, update.sid].slice(-RECENT_SIDS)) : row.last_sid,
+      };
+      this.statements.convPut.run(next);
+      applied = true;
+      return toConversation(next);
+    })();
+    if (applied) this.changed(name, key);
+    return record;
+  }
+
+  async endConversation(name: string, key: string, data?: Record<string, unknown>): Promise<ConversationRecord | null> {
+    const record = this.db.transaction((): ConversationRecord | null => {
+      const now = Date.now();
+      const row = this.activeRow(name, key, now);
+      if (!row) return null;
+      this.statements.convDelete.run(name, key);
+      const last = toConversation({ ...row, updated_at: now, deadline_at: null, code_hash: null, code_salt: null, code_expires_at: null, code_attempts_left: null });
+      if (data) last.data = { ...last.data, ...data };
+      return last;
+    })();
+    if (record) this.changed(name, key);
+    return record;
+  }
+
+  async checkCode(name: string, key: string, matches: (hash: string, salt: string) => boolean): Promise<CodeCheck> {
+    const check = this.db.transaction((): CodeCheck => {
+      const now = Date.now();
+      const row = this.activeRow(name, key, now);
+      if (!row) return { result: 'none', conversation: null };
+      const conversation = toConversation(row);
+      const code = conversation.code;
+      if (!code) return { result: 'none', conversation };
+      const finish = (result: CodeCheck['result']): CodeCheck => {
+        this.statements.convDelete.run(name, key);
+        return { result, conversation: { ...conversation, code: null, deadlineAt: null, updatedAt: now } };
+      };
+      if (now > code.expiresAt) return finish('expired');
+      if (matches(code.hash, code.salt)) return finish('verified');
+      const attemptsLeft = code.attemptsLeft - 1;
+      if (attemptsLeft <= 0) return finish('too-many');
+      const next: ConversationRow = { ...row, code_attempts_left: attemptsLeft, updated_at: now, revision: row.revision + 1 };
+      this.statements.convPut.run(next);
+      return { result: 'wrong', conversation: toConversation(next) };
+    })();
+    if (check.result !== 'none') this.changed(name, key);
+    return check;
+  }
+
+  async takeDueConversations(name: string, now: number, limit: number): Promise<ConversationRecord[]> {
+    return this.db.transaction(() => {
+      const rows = this.statements.convDue.all(name, now, now, limit) as ConversationRow[];
+      for (const row of rows) this.statements.convClearDeadline.run(row.name, row.key);
+      return rows.map(toConversation);
+    })();
+  }
+
+  async purgeExpiredConversations(now: number): Promise<number> {
+    return this.statements.convPurge.run(now).changes;
+  }
+
+  async activeConversationCount(name?: string): Promise<number> {
+    const now = Date.now();
+    return (name === undefined ? this.statements.convCountAll.get(now) : this.statements.convCount.get(name, now)) as number;
+  }
+
+  onConversationChange(listener: (name: string, key: string) => void): () => void {
+    this.events.on('change', listener);
+    return () => this.events.off('change', listener);
   }
 
   async schemaVersion(): Promise<number> {

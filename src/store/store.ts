@@ -47,6 +47,52 @@ export interface ImportResult {
   unchanged: number;
 }
 
+export interface ConversationRecord {
+  name: string;
+  /** the customer, usually the E.164 number */
+  key: string;
+  step: string;
+  data: Record<string, unknown>;
+  startedAt: number;
+  updatedAt: number;
+  expiresAt: number;
+  /** when the current step times out, if it does */
+  deadlineAt: number | null;
+  /** counts every change: two messages that saw the same revision raced */
+  revision: number;
+  /** the one-time code, kept only as a salted hash and only until it is verified or expires */
+  code: { hash: string; salt: string; expiresAt: number; attemptsLeft: number } | null;
+}
+
+export interface ConversationStart {
+  name: string;
+  key: string;
+  step: string;
+  data: Record<string, unknown>;
+  maxAgeMs: number;
+  /** the step's "no reply within" */
+  timeoutMs?: number | null;
+  code?: { hash: string; salt: string; lifetimeMs: number; attempts: number } | null;
+  /** the inbound SmsSid that caused it: a replay of the same SMS changes nothing */
+  sid?: string | null;
+}
+
+export interface ConversationUpdate {
+  /** the step to move to; undefined stays */
+  step?: string;
+  /** merged into the data */
+  data?: Record<string, unknown>;
+  /** the new step's "no reply within"; null clears it; undefined keeps it when the step stays */
+  timeoutMs?: number | null;
+  sid?: string | null;
+}
+
+export interface CodeCheck {
+  /** `none`: no active conversation, or it holds no code */
+  result: 'verified' | 'wrong' | 'expired' | 'too-many' | 'none';
+  conversation: ConversationRecord | null;
+}
+
 export interface Store {
   /** Records an inbound SMS durably. False when this SmsSid is already recorded (a duplicate). */
   recordInbound(record: InboundRecord): Promise<boolean>;
@@ -81,6 +127,26 @@ export interface Store {
   optOutHistory(phone: string): Promise<Array<OptOutChange & { at: number }>>;
   /** How many numbers are opted out now. */
   optedOutCount(): Promise<number>;
+  /** Starts (or starts over) a conversation. */
+  startConversation(start: ConversationStart): Promise<ConversationRecord>;
+  /** The customer's active conversation of that name; null when there is none or it expired. */
+  getConversation(name: string, key: string): Promise<ConversationRecord | null>;
+  /** Moves and merges in one transaction; null when there is no active conversation. */
+  updateConversation(name: string, key: string, update: ConversationUpdate): Promise<ConversationRecord | null>;
+  /** Ends it, returning its last state (with `data` merged); null when there was none. */
+  endConversation(name: string, key: string, data?: Record<string, unknown>): Promise<ConversationRecord | null>;
+  /**
+   * Checks a one-time code: `matches` compares in constant time. Verified, expired and too many
+   * attempts end the conversation and forget the code; a wrong code uses one attempt.
+   */
+  checkCode(name: string, key: string, matches: (hash: string, salt: string) => boolean): Promise<CodeCheck>;
+  /** Conversations whose step deadline has passed; each is returned once (the deadline is cleared). */
+  takeDueConversations(name: string, now: number, limit: number): Promise<ConversationRecord[]>;
+  /** Deletes expired conversations; returns how many. */
+  purgeExpiredConversations(now: number): Promise<number>;
+  activeConversationCount(name?: string): Promise<number>;
+  /** Calls back after every committed change to a conversation (in this process). */
+  onConversationChange(listener: (name: string, key: string) => void): () => void;
   /** The schema version the database is at. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;
