@@ -25,7 +25,7 @@ interface ConversationDef extends NodeDef {
   /** start / update / end: an object from msg, merged into the data */
   data: string;
   dataType: string;
-  /** update / end: keep msg.payload (the reply) in the data under this name */
+  /** update / end: keep the reply in the data under this name (see replyOf) */
   saveAs: string;
   /** start: create a one-time code */
   code: boolean;
@@ -36,6 +36,7 @@ interface ConversationDef extends NodeDef {
 
 type ConversationMessage = NodeMessageInFlow & {
   phone?: unknown;
+  keyword?: unknown;
   sms?: { sid?: unknown };
   conversation?: unknown;
   verification?: unknown;
@@ -62,6 +63,12 @@ function optionalMinutes(value: unknown): number | null {
   if (value === '' || value === undefined || value === null) return null;
   const n = Number(value);
   return Number.isFinite(n) && n > 0 ? n * 60_000 : null;
+}
+
+/** The reply to keep: the keyword keyword-switch matched ("1" for "१."), else the text as sent. */
+function replyOf(msg: { keyword?: unknown; payload?: unknown }): unknown {
+  if (typeof msg.keyword === 'string' && msg.keyword) return msg.keyword;
+  return typeof msg.payload === 'string' ? msg.payload.trim() : msg.payload;
 }
 
 /** msg.conversation as flows see it. */
@@ -145,7 +152,7 @@ export default function (RED: NodeAPI): void {
         }
       }
       const saveAs = (def.saveAs ?? '').trim();
-      if (saveAs) data = { ...(data ?? {}), [saveAs]: typeof msg.payload === 'string' ? msg.payload.trim() : msg.payload };
+      if (saveAs) data = { ...(data ?? {}), [saveAs]: replyOf(msg) };
       return data;
     };
 
