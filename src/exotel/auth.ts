@@ -42,11 +42,12 @@ export function parseAllowList(text: string | undefined): AllowList | null {
   if (entries.length === 0) return null;
   const list = new BlockList();
   for (const entry of entries) {
-    const [address, prefixText] = entry.split('/');
+    const parts = entry.split('/');
+    const [address, prefixText] = parts;
     const family = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : null;
     const max = family === 'ipv4' ? 32 : 128;
     const prefix = prefixText === undefined ? max : Number(prefixText);
-    if (!family || !/^\d*$/.test(prefixText ?? '') || !Number.isInteger(prefix) || prefix < 0 || prefix > max) {
+    if (!family || parts.length > 2 || (prefixText !== undefined && !/^\d+$/.test(prefixText)) || prefix > max) {
       throw new Error(`"${entry}" is not an IP address or CIDR range`);
     }
     list.addSubnet(address, prefix, family);

@@ -3,6 +3,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { ExotelClient, parseBaseUrl } from '../exotel/client';
 import { RateLimiter } from '../exotel/limiter';
+import { isSupportedCountry } from 'libphonenumber-js/max';
 
 export interface AccountDef extends NodeDef {
   accountSid: string;
@@ -43,9 +44,13 @@ export const DEFAULT_API_BASE_URL = 'https://api.exotel.com';
 export const DEFAULT_RATE_LIMIT = 200;
 export const DEFAULT_QUEUE_LIMIT = 10_000;
 
-function positiveInt(value: unknown, fallback: number): number {
+/** A whole number ≥ 1; blank means the default; anything else is a configuration problem. */
+function positiveInt(value: unknown, fallback: number, what: string, problems: string[]): number {
+  if (value === undefined || value === null || value === '') return fallback;
   const n = Number(value);
-  return Number.isFinite(n) && n >= 1 ? Math.floor(n) : fallback;
+  if (Number.isInteger(n) && n >= 1) return n;
+  problems.push(`${what} must be a whole number of at least 1, not "${String(value)}" (using ${fallback})`);
+  return fallback;
 }
 
 export default function (RED: NodeAPI): void {
@@ -58,9 +63,18 @@ export default function (RED: NodeAPI): void {
     this.apiBaseUrl = (def.apiBaseUrl ?? '').trim() || DEFAULT_API_BASE_URL;
     this.defaultFrom = (def.defaultFrom ?? '').trim();
     this.dltEntityId = (def.dltEntityId ?? '').trim();
+    const warnings: string[] = [];
     this.defaultCountry = ((def.defaultCountry ?? '').trim() || 'IN').toUpperCase();
+    if (!isSupportedCountry(this.defaultCountry)) {
+      warnings.push(`the default country "${this.defaultCountry}" is not a two-letter country code (using IN)`);
+      this.defaultCountry = 'IN';
+    }
     this.mode = def.mode === 'sandbox' ? 'sandbox' : 'live';
-    this.limiter = new RateLimiter(positiveInt(def.rateLimit, DEFAULT_RATE_LIMIT), positiveInt(def.queueLimit, DEFAULT_QUEUE_LIMIT));
+    this.limiter = new RateLimiter(
+      positiveInt(def.rateLimit, DEFAULT_RATE_LIMIT, 'the rate limit', warnings),
+      positiveInt(def.queueLimit, DEFAULT_QUEUE_LIMIT, 'the queue limit', warnings),
+    );
+    for (const warning of warnings) this.warn(`Exotel account: ${warning}`);
 
     this.redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('***'), text);
     this.hasWebhookToken = () => !!credentials.webhookToken;

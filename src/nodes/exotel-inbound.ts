@@ -25,10 +25,11 @@ export interface InboundMessage extends NodeMessage {
 const pathsInUse = new Map<string, string>();
 const HANDLED_FLUSH_MS = 1_000;
 
+/** The route path, or '' when it is missing or not a plain path (Express patterns such as `:id` or `*` are refused). */
 export function normalisePath(value: string | undefined): string {
-  const trimmed = (value ?? '').trim();
-  if (!trimmed) return '';
-  return (trimmed.startsWith('/') ? trimmed : '/' + trimmed).replace(/\/+$/, '') || '/';
+  const trimmed = (value ?? '').trim().replace(/\/+$/, '');
+  if (!/^\/[A-Za-z0-9._~\-/]+$/.test(trimmed) || trimmed.includes('//')) return '';
+  return trimmed;
 }
 
 function middlewareOf(RED: NodeAPI): RequestHandler | RequestHandler[] {
@@ -61,8 +62,8 @@ export default function (RED: NodeAPI): void {
       return;
     }
     if (!routePath) {
-      status.now('red', 'ring', 'no path');
-      node.error('exotel-inbound needs a path, such as /exotel/sms');
+      status.now('red', 'ring', 'bad path');
+      node.error(`exotel-inbound needs a plain path starting with /, such as /exotel/sms (not "${String(def.path ?? '').slice(0, 60)}")`);
       return;
     }
     const owner = pathsInUse.get(routePath);

@@ -35,6 +35,8 @@ type SendMessage = NodeMessageInFlow & {
 };
 
 export const SMS_TYPES = ['transactional', 'transactional_opt_in', 'promotional'];
+export const PRIORITIES = ['normal', 'high'];
+export const MAX_ATTEMPTS = 10;
 export const OPT_OUT_CONFIRMATION_WINDOW_MS = 10 * 60_000;
 
 export default function (RED: NodeAPI): void {
@@ -43,7 +45,12 @@ export default function (RED: NodeAPI): void {
     const node = this;
     const status = new ThrottledStatus(node);
     const account = RED.nodes.getNode(def.account) as AccountNode | null;
-    const attempts = Math.max(1, Math.floor(Number(def.attempts) || DEFAULT_RETRY.attempts));
+    const attempts = Math.min(MAX_ATTEMPTS, Math.max(1, Math.floor(Number(def.attempts) || DEFAULT_RETRY.attempts)));
+    // Values Exotel would refuse are dropped here, with a warning, rather than fail every send.
+    const smsType = SMS_TYPES.includes(def.smsType) ? def.smsType : '';
+    const priority = PRIORITIES.includes(def.priority) ? def.priority : '';
+    if (def.smsType && !smsType) node.warn(`SMS type "${def.smsType}" is not one of ${SMS_TYPES.join(', ')}: the account's default is used`);
+    if (def.priority && !priority) node.warn(`priority "${def.priority}" is not normal or high: Exotel's default is used`);
     const baseDelayMs = packageSettings(RED).retryBaseDelayMs ?? DEFAULT_RETRY.baseDelayMs;
     const policy = { ...DEFAULT_RETRY, attempts, baseDelayMs };
     const counts = { sent: 0, failed: 0 };
@@ -113,8 +120,8 @@ export default function (RED: NodeAPI): void {
         encoding: countSegments(body).encoding,
         dltEntityId: account.dltEntityId || undefined,
         dltTemplateId: templateId || undefined,
-        smsType: def.smsType || undefined,
-        priority: def.priority || undefined,
+        smsType: smsType || undefined,
+        priority: priority || undefined,
         statusCallback: (def.statusCallback ?? '').trim() || undefined,
       };
     };

@@ -205,6 +205,12 @@ describe('exotel-inbound', function () {
     assert.ok(errors.some((m) => /already listens on \/exotel\/sms/.test(m)), JSON.stringify(errors));
   });
 
+  it('refuses a path that is not a plain path, with a red status', async function () {
+    await load(flow({ path: '/exotel/:id' }), creds());
+    const errors = helper.log().args.filter((a) => a[0].level === 20).map((a) => a[0].msg);
+    assert.ok(errors.some((m) => /needs a plain path starting with \//.test(m)), JSON.stringify(errors));
+  });
+
   it('never puts the credentials in a message, status or log line', async function () {
     const app = await load(flow(), creds());
     const got = nextMessage(helper.getNode('out'));

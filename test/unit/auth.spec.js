@@ -34,5 +34,7 @@ describe('webhook authentication', function () {
     assert.equal(parseAllowList(undefined), null);
     assert.throws(() => parseAllowList('10.0.0.0/33'), /"10.0.0.0\/33" is not an IP address or CIDR range/);
     assert.throws(() => parseAllowList('example.com'), /"example.com"/);
+    assert.throws(() => parseAllowList('10.0.0.0/'), /"10.0.0.0\/"/, 'an empty prefix is not /0');
+    assert.throws(() => parseAllowList('1.2.3.4/8/9'), /"1.2.3.4\/8\/9"/);
   });
 });
