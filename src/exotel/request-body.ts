@@ -9,14 +9,20 @@ export class BodyError extends Error {
   }
 }
 
-export function readRawBody(req: IncomingMessage & { body?: unknown; _body?: boolean }, limit = MAX_CALLBACK_BYTES): Promise<Buffer> {
+export interface RawBody {
+  body: Buffer;
+  /** set when a body parser before us already turned the body into an object: it is given back as JSON */
+  contentType?: string;
+}
+
+export function readRawBody(req: IncomingMessage & { body?: unknown; _body?: boolean }, limit = MAX_CALLBACK_BYTES): Promise<RawBody> {
   // A body parser in httpNodeMiddleware may have read it already.
   if (req._body || req.readableEnded) {
     const body = req.body;
-    if (body === undefined || body === null) return Promise.resolve(Buffer.alloc(0));
-    if (Buffer.isBuffer(body)) return Promise.resolve(body);
-    if (typeof body === 'string') return Promise.resolve(Buffer.from(body));
-    return Promise.resolve(Buffer.from(JSON.stringify(body)));
+    if (body === undefined || body === null) return Promise.resolve({ body: Buffer.alloc(0) });
+    if (Buffer.isBuffer(body)) return Promise.resolve({ body });
+    if (typeof body === 'string') return Promise.resolve({ body: Buffer.from(body) });
+    return Promise.resolve({ body: Buffer.from(JSON.stringify(body)), contentType: 'application/json' });
   }
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
@@ -39,7 +45,7 @@ export function readRawBody(req: IncomingMessage & { body?: unknown; _body?: boo
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!failed) resolve(Buffer.concat(chunks, size));
+      if (!failed) resolve({ body: Buffer.concat(chunks, size) });
     });
     req.on('error', (err) => {
       if (!failed) {

@@ -3,7 +3,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
 import { hasWebhookToken, parseAllowList, type AllowList } from '../exotel/auth';
-import { BodyError, readRawBody } from '../exotel/request-body';
+import { BodyError, readRawBody, type RawBody } from '../exotel/request-body';
 import { parseInbound, type InboundSms } from '../exotel/webhook';
 import type { InboundRecord } from '../store';
 import { openStore, ThrottledStatus } from './runtime';
@@ -150,15 +150,20 @@ export default function (RED: NodeAPI): void {
     const onCallback = async (req: Request, res: Response) => {
       try {
         if (!authorise(req, res)) return;
-        let rawBody: Buffer;
+        let raw: RawBody;
         try {
-          rawBody = req.method === 'GET' ? Buffer.alloc(0) : await readRawBody(req);
+          raw = req.method === 'GET' ? { body: Buffer.alloc(0) } : await readRawBody(req);
         } catch (err) {
           if (err instanceof BodyError) return reject(res, err.status, err.message);
           throw err;
         }
         const parsed = parseInbound(
-          { method: req.method, contentType: req.headers['content-type'], query: req.originalUrl.split('?')[1] ?? '', rawBody },
+          {
+            method: req.method,
+            contentType: raw.contentType ?? req.headers['content-type'],
+            query: req.originalUrl.split('?')[1] ?? '',
+            rawBody: raw.body,
+          },
           account.defaultCountry,
         );
         if (!parsed.ok) return reject(res, parsed.status, parsed.reason);

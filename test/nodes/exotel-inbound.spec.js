@@ -205,6 +205,17 @@ describe('exotel-inbound', function () {
     assert.ok(errors.some((m) => /already listens on \/exotel\/sms/.test(m)), JSON.stringify(errors));
   });
 
+  it('works behind an httpNodeMiddleware that has already parsed the body', async function () {
+    const express = require('express');
+    settings({ exotelSms: { storePath: path.join(dir, 'store.db') }, httpNodeMiddleware: [express.urlencoded({ extended: false }), express.json()] });
+    const app = await load(flow(), creds());
+    const seen = collect(helper.getNode('out'));
+    await request(app).post(`/exotel/sms?token=${TOKEN}`).type('form').send({ SmsSid: 'mw-1', From: '9876543210', Body: 'form' }).expect(200, '');
+    await request(app).post(`/exotel/sms?token=${TOKEN}`).send({ SmsSid: 'mw-2', Sender: '9876543210', MessageBody: 'json' }).expect(200, '');
+    await until(() => seen.length === 2, 2000, 'both callbacks');
+    assert.deepEqual(seen.map((m) => m.payload), ['form', 'json']);
+  });
+
   it('refuses a path that is not a plain path, with a red status', async function () {
     await load(flow({ path: '/exotel/:id' }), creds());
     const errors = helper.log().args.filter((a) => a[0].level === 20).map((a) => a[0].msg);
