@@ -42,6 +42,13 @@ export interface SendResult {
   encoding: Encoding;
 }
 
+/** What sends an SMS for an account: Exotel's API, or the sandbox. */
+export interface SmsGateway {
+  /** One attempt: no retry, no pacing (see withRetry and RateLimiter). */
+  send(sms: SendRequest): Promise<SendResult>;
+  close(): Promise<void>;
+}
+
 /** Splits an API base URL into its origin and path prefix, dropping any user:password in it. */
 export function parseBaseUrl(apiBaseUrl: string): { origin: string; prefix: string } {
   let url: URL;
@@ -98,7 +105,7 @@ function classifyStatus(status: number, body: unknown, retryAfterMs: number | un
   return new SendError({ code: rest?.Code ?? `http_${status}`, message, retryable: false, httpStatus: status });
 }
 
-export class ExotelClient {
+export class ExotelClient implements SmsGateway {
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private readonly origin: string;

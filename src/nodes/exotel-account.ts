@@ -1,8 +1,12 @@
 // Config node: the Exotel account, its credentials, its API client and its rate limiter.
 // Credentials stay in here: every text that leaves goes through redact().
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { ExotelClient, parseBaseUrl } from '../exotel/client';
+import { ExotelClient, parseBaseUrl, type SmsGateway } from '../exotel/client';
 import { RateLimiter } from '../exotel/limiter';
+import { SandboxGateway } from '../exotel/sandbox';
+import type { StoreHandle } from '../store';
+import { openStore } from './runtime';
+import { registerSandboxAdmin, publishSandboxMessage } from './sandbox-admin';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 
 export interface AccountDef extends NodeDef {
@@ -30,12 +34,14 @@ export interface AccountNode extends Node<AccountCredentials> {
   defaultCountry: string;
   mode: 'live' | 'sandbox';
   limiter: RateLimiter;
-  /** null when the account cannot send (a field is missing); `configProblem` says which */
-  client: ExotelClient | null;
+  /** Exotel's API, or the sandbox; null when a live account cannot send (`configProblem` says why) */
+  client: SmsGateway | null;
   configProblem: string | null;
   /** whether callbacks must carry the webhook token */
   hasWebhookToken(): boolean;
   checkWebhookToken(given: (expected: string) => boolean): boolean;
+  /** the query string that authenticates a callback (`?token=…`), for the sandbox phone's replies */
+  callbackQuery(): string;
   /** replaces every credential in a text by "***" */
   redact(text: string): string;
 }
@@ -54,6 +60,8 @@ function positiveInt(value: unknown, fallback: number, what: string, problems: s
 }
 
 export default function (RED: NodeAPI): void {
+  registerSandboxAdmin(RED);
+
   function ExotelAccountNode(this: AccountNode, def: AccountDef) {
     RED.nodes.createNode(this, def);
     const credentials: AccountCredentials = this.credentials ?? {};
@@ -79,33 +87,47 @@ export default function (RED: NodeAPI): void {
     this.redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('***'), text);
     this.hasWebhookToken = () => !!credentials.webhookToken;
     this.checkWebhookToken = (given) => !credentials.webhookToken || given(credentials.webhookToken);
+    this.callbackQuery = () => (credentials.webhookToken ? `?token=${encodeURIComponent(credentials.webhookToken)}` : '');
 
     this.client = null;
     this.configProblem = null;
-    try {
-      parseBaseUrl(this.apiBaseUrl);
-      if (!this.accountSid) this.configProblem = 'the account SID is missing';
-      else if (!credentials.apiKey || !credentials.apiToken) this.configProblem = 'the API key or token is missing';
-      else {
-        this.client = new ExotelClient({
-          accountSid: this.accountSid,
-          apiKey: credentials.apiKey,
-          apiToken: credentials.apiToken,
-          apiBaseUrl: this.apiBaseUrl,
-        });
-      }
-    } catch (err) {
-      this.configProblem = (err as Error).message;
-    }
+    let sandboxStore: StoreHandle | null = null;
     if (this.mode === 'sandbox') {
-      this.warn('Sandbox mode is not built yet: this account sends through the Exotel API like a live one.');
+      // Never calls Exotel: what this account sends waits in the sandbox phone (the editor's sidebar).
+      sandboxStore = openStore(RED);
+      const store = sandboxStore.store;
+      this.client = new SandboxGateway(async (sms) => {
+        const message = await store.addSandboxMessage({
+          account: this.id, phone: sms.to, direction: 'out', body: sms.body, sid: sms.sid, status: 'sent',
+          detail: `from ${sms.from}`, segments: sms.segments, encoding: sms.encoding, at: Date.now(),
+        });
+        publishSandboxMessage(RED, message);
+      });
+    } else {
+      try {
+        parseBaseUrl(this.apiBaseUrl);
+        if (!this.accountSid) this.configProblem = 'the account SID is missing';
+        else if (!credentials.apiKey || !credentials.apiToken) this.configProblem = 'the API key or token is missing';
+        else {
+          this.client = new ExotelClient({
+            accountSid: this.accountSid,
+            apiKey: credentials.apiKey,
+            apiToken: credentials.apiToken,
+            apiBaseUrl: this.apiBaseUrl,
+          });
+        }
+      } catch (err) {
+        this.configProblem = (err as Error).message;
+      }
     }
 
     this.on('close', (done: () => void) => {
       this.limiter.close();
       const client = this.client;
       this.client = null;
-      (client ? client.close() : Promise.resolve()).then(done, done);
+      (client ? client.close() : Promise.resolve())
+        .then(() => sandboxStore?.release())
+        .then(done, done);
     });
   }
 

@@ -113,6 +113,10 @@ export default function (RED: NodeAPI): void {
       const from = (def.from ?? '').trim() || account.defaultFrom;
       if (!from) throw new SendError({ code: 'no_sender', message: 'no sender: set "From" on the node or a default sender on the account', retryable: false });
       const templateId = (def.dltTemplateId ?? '').trim() || (typeof msg.dltTemplateId === 'string' || typeof msg.dltTemplateId === 'number' ? String(msg.dltTemplateId) : '');
+      if (account.dltEntityId && !templateId) {
+        // India's DLT: Exotel refuses a message without its registered template; say so before calling.
+        throw new SendError({ code: 'no_dlt_template', message: 'no DLT template id: set it on the node or in msg.dltTemplateId', retryable: false });
+      }
       return {
         from,
         to,

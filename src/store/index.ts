@@ -14,6 +14,8 @@ export type {
   OptOutRecord,
   OptOutResult,
   OptStatus,
+  SandboxMessage,
+  SandboxThread,
   Store,
 } from './store';
 export { IN_MEMORY, SqliteStore } from './sqlite';

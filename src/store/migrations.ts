@@ -65,4 +65,19 @@ export const MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;
    CREATE INDEX conversation_deadline ON conversation (name, deadline_at) WHERE deadline_at IS NOT NULL;
    CREATE INDEX conversation_expiry ON conversation (expires_at);`,
+  // 4: the sandbox phone's threads: what a sandbox account "sent", and what the customer replied
+  `CREATE TABLE sandbox_message (
+     id INTEGER PRIMARY KEY,
+     account TEXT NOT NULL,
+     phone TEXT NOT NULL,
+     direction TEXT NOT NULL CHECK (direction IN ('out', 'in')),
+     body TEXT NOT NULL,
+     sid TEXT NOT NULL,
+     status TEXT NOT NULL,
+     detail TEXT,
+     segments INTEGER,
+     encoding TEXT,
+     at INTEGER NOT NULL
+   );
+   CREATE INDEX sandbox_thread ON sandbox_message (account, phone, id);`,
 ];

@@ -11,7 +11,16 @@ import type {
   ConversationRecord,
   ConversationStart,
   ConversationUpdate,
-  ImportResult, InboundRecord, OptOutChange, OptOutRecord, OptOutResult, OptStatus, Store } from './store';
+  ImportResult,
+  InboundRecord,
+  OptOutChange,
+  OptOutRecord,
+  OptOutResult,
+  OptStatus,
+  SandboxMessage,
+  SandboxThread,
+  Store,
+} from './store';
 
 export const IN_MEMORY = ':memory:';
 
@@ -162,6 +171,16 @@ export class SqliteStore implements Store {
       convPurge: this.db.prepare('DELETE FROM conversation WHERE expires_at <= ?'),
       convCountAll: this.db.prepare('SELECT COUNT(*) FROM conversation WHERE expires_at > ?').pluck(),
       convCount: this.db.prepare('SELECT COUNT(*) FROM conversation WHERE name = ? AND expires_at > ?').pluck(),
+      sandboxAdd: this.db.prepare(
+        `INSERT INTO sandbox_message (account, phone, direction, body, sid, status, detail, segments, encoding, at)
+         VALUES (@account, @phone, @direction, @body, @sid, @status, @detail, @segments, @encoding, @at)`,
+      ),
+      sandboxThreads: this.db.prepare(
+        `SELECT m.*, t.count FROM (SELECT phone, MAX(id) AS last, COUNT(*) AS count FROM sandbox_message WHERE account = ? GROUP BY phone) t
+         JOIN sandbox_message m ON m.id = t.last ORDER BY m.id DESC`,
+      ),
+      sandboxThread: this.db.prepare('SELECT * FROM (SELECT * FROM sandbox_message WHERE account = ? AND phone = ? ORDER BY id DESC LIMIT ?) ORDER BY id'),
+      sandboxClear: this.db.prepare('DELETE FROM sandbox_message WHERE account = ? AND phone = ?'),
       optReleaseConfirmation: this.db.prepare("UPDATE opt_out SET confirmation_sent = 0 WHERE phone = ? AND status = 'opted-out'"),
     };
   }
@@ -406,6 +425,27 @@ export class SqliteStore implements Store {
   onConversationChange(listener: (name: string, key: string) => void): () => void {
     this.events.on('change', listener);
     return () => this.events.off('change', listener);
+  }
+
+  async addSandboxMessage(message: Omit<SandboxMessage, 'id'>): Promise<SandboxMessage> {
+    const id = Number(this.statements.sandboxAdd.run(message).lastInsertRowid);
+    return { id, ...message };
+  }
+
+  async sandboxThreads(account: string): Promise<SandboxThread[]> {
+    return (this.statements.sandboxThreads.all(account) as Array<SandboxMessage & { count: number }>).map(({ count, ...last }) => ({
+      phone: last.phone,
+      count,
+      last,
+    }));
+  }
+
+  async sandboxThread(account: string, phone: string, limit = 200): Promise<SandboxMessage[]> {
+    return this.statements.sandboxThread.all(account, phone, limit) as SandboxMessage[];
+  }
+
+  async clearSandboxThread(account: string, phone: string): Promise<number> {
+    return this.statements.sandboxClear.run(account, phone).changes;
   }
 
   async schemaVersion(): Promise<number> {

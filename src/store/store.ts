@@ -93,6 +93,29 @@ export interface CodeCheck {
   conversation: ConversationRecord | null;
 }
 
+export interface SandboxMessage {
+  id: number;
+  /** the sandbox account's node id */
+  account: string;
+  phone: string;
+  /** out: we sent it; in: the customer replied */
+  direction: 'out' | 'in';
+  body: string;
+  sid: string;
+  /** out: `sent`; in: `received`, or `rejected` when the webhook refused it */
+  status: string;
+  detail: string | null;
+  segments: number | null;
+  encoding: string | null;
+  at: number;
+}
+
+export interface SandboxThread {
+  phone: string;
+  count: number;
+  last: SandboxMessage;
+}
+
 export interface Store {
   /** Records an inbound SMS durably. False when this SmsSid is already recorded (a duplicate). */
   recordInbound(record: InboundRecord): Promise<boolean>;
@@ -147,6 +170,12 @@ export interface Store {
   activeConversationCount(name?: string): Promise<number>;
   /** Calls back after every committed change to a conversation (in this process). */
   onConversationChange(listener: (name: string, key: string) => void): () => void;
+  addSandboxMessage(message: Omit<SandboxMessage, 'id'>): Promise<SandboxMessage>;
+  /** A sandbox account's threads, most recent first. */
+  sandboxThreads(account: string): Promise<SandboxThread[]>;
+  /** The last `limit` messages of a thread, oldest first. */
+  sandboxThread(account: string, phone: string, limit?: number): Promise<SandboxMessage[]>;
+  clearSandboxThread(account: string, phone: string): Promise<number>;
   /** The schema version the database is at. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;

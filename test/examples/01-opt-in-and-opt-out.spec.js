@@ -106,3 +106,35 @@ describe(`example "${FILE}"`, function () {
     assert.equal(mock.sent.length, 1);
   });
 });
+
+describe(`example "${FILE}" as shipped, in sandbox mode`, function () {
+  const { load } = require('../support/red');
+  const { readExample, CORE_NODES } = require('../support/examples');
+  afterEach(() => helper.unload());
+
+  it('holds the conversation in the sandbox phone with no Exotel account at all', async function () {
+    settings({ exotelSms: { storePath: ':memory:' } });
+    const flow = readExample(FILE);
+    await load(flow, {}, CORE_NODES);
+    const account = flow.find((n) => n.type === 'exotel-account').id;
+    const byName = (name) => helper.getNode(flow.find((n) => n.name === name).id);
+    const thread = async () => (await helper.request().get(`/exotel-sandbox/${account}/messages`).query({ phone: CUSTOMER })).body.map((m) => `${m.direction}: ${m.body}`);
+    const reply = (text) => helper.request().post(`/exotel-sandbox/${account}/reply`).send({ phone: CUSTOMER, text }).expect(200);
+
+    byName('Ask for opt-in').receive({});
+    await until(async () => (await thread()).length === 1);
+    await reply('YES');
+    await until(async () => (await thread()).length === 3);
+    await reply('STOP');
+    await until(async () => (await thread()).length === 5);
+    byName('Send order update').receive({});
+    await wait(200);
+    assert.deepEqual(await thread(), [
+      `out: ${ASK}`,
+      'in: YES',
+      `out: ${SUBSCRIBED}`,
+      'in: STOP',
+      'out: You have been unsubscribed from ExampleStore order updates and will get no more messages. Reply START to subscribe again.',
+    ]);
+  });
+});

@@ -19,7 +19,7 @@ describe('exotel-send', function () {
     return [
       { id: 'f1', type: 'tab' },
       { id: 'acc', type: 'exotel-account', accountSid: 'exampleshop1', apiBaseUrl: mock.url, defaultFrom: 'EXSHOP', dltEntityId: '1101000000001', defaultCountry: 'IN', mode: 'live', rateLimit: 200, ...account },
-      { id: 'send', z: 'f1', type: 'exotel-send', account: 'acc', to: 'phone', toType: 'msg', text: 'payload', textType: 'msg', wires: [['sent'], ['failed']], ...send },
+      { id: 'send', z: 'f1', type: 'exotel-send', account: 'acc', to: 'phone', toType: 'msg', text: 'payload', textType: 'msg', dltTemplateId: '1107000000001', wires: [['sent'], ['failed']], ...send },
       { id: 'sent', z: 'f1', type: 'helper' },
       { id: 'failed', z: 'f1', type: 'helper' },
     ];
@@ -36,7 +36,7 @@ describe('exotel-send', function () {
     const req = mock.requests[0];
     assert.equal(req.url, '/v1/Accounts/exampleshop1/Sms/send.json');
     assert.equal(req.headers.authorization, 'Basic ' + Buffer.from('key-abc123:token-def456').toString('base64'));
-    assert.deepEqual(req.form, { From: 'EXSHOP', To: '+919876543210', Body: 'Your order has shipped.', EncodingType: 'plain', DltEntityId: '1101000000001' });
+    assert.deepEqual(req.form, { From: 'EXSHOP', To: '+919876543210', Body: 'Your order has shipped.', EncodingType: 'plain', DltEntityId: '1101000000001', DltTemplateId: '1107000000001' });
   });
 
   it('renders {{placeholders}} against msg and sends Unicode text as unicode', async function () {
@@ -52,11 +52,19 @@ describe('exotel-send', function () {
   });
 
   it('takes the DLT template id from msg.dltTemplateId when the node has none', async function () {
-    await load(flow(), creds);
+    await load(flow({ dltTemplateId: '' }), creds);
     const sent = nextMessage(helper.getNode('sent'));
     helper.getNode('send').receive({ payload: 'hi', phone: '9876543210', dltTemplateId: '1107000000099' });
     await sent;
     assert.equal(mock.requests[0].form.DltTemplateId, '1107000000099');
+  });
+
+  it('fails without calling Exotel when the account has a DLT entity and the message no template', async function () {
+    await load(flow({ dltTemplateId: '' }), creds);
+    const failed = nextMessage(helper.getNode('failed'));
+    helper.getNode('send').receive({ payload: 'hi', phone: '9876543210' });
+    assert.equal((await failed).error.code, 'no_dlt_template');
+    assert.equal(mock.requests.length, 0);
   });
 
   it('fails an invalid number without calling Exotel', async function () {
@@ -114,7 +122,7 @@ describe('exotel-send', function () {
 
   it('paces every send node of an account together to its rate limit', async function () {
     const f = flow({}, { rateLimit: 2 });
-    f.push({ id: 'send2', z: 'f1', type: 'exotel-send', account: 'acc', to: 'phone', toType: 'msg', text: 'payload', textType: 'msg', wires: [['sent'], ['failed']] });
+    f.push({ id: 'send2', z: 'f1', type: 'exotel-send', account: 'acc', to: 'phone', toType: 'msg', text: 'payload', textType: 'msg', dltTemplateId: '1107000000001', wires: [['sent'], ['failed']] });
     await load(f, creds);
     helper.getNode('send').receive({ payload: 'a', phone: '9876543210' });
     helper.getNode('send2').receive({ payload: 'b', phone: '9876543211' });
