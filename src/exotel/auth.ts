@@ -7,10 +7,14 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
+// The expected secret is the same on every request: hash it once.
+let lastExpected: { text: string; digest: Buffer } | undefined;
+
 /** Constant-time comparison of two secrets of any length. */
 export function secretEquals(expected: string, given: string | undefined): boolean {
   if (given === undefined) return false;
-  return timingSafeEqual(digest(expected), digest(given));
+  if (lastExpected?.text !== expected) lastExpected = { text: expected, digest: digest(expected) };
+  return timingSafeEqual(lastExpected.digest, digest(given));
 }
 
 /** The password of an `Authorization: Basic …` header, if there is one. */

@@ -23,7 +23,6 @@ export interface InboundMessage extends NodeMessage {
 
 /** Paths in use in this runtime, so that a second node on one path is refused, not silently shadowed. */
 const pathsInUse = new Map<string, string>();
-const HANDLED_FLUSH_MS = 1_000;
 
 /** The route path, or '' when it is missing or not a plain path (Express patterns such as `:id` or `*` are refused). */
 export function normalisePath(value: string | undefined): string {
@@ -85,8 +84,6 @@ export default function (RED: NodeAPI): void {
     const handle = openStore(RED);
     const store = handle.store;
     const counts = { received: 0, duplicate: 0, rejected: 0 };
-    let handled: string[] = [];
-    let flushTimer: NodeJS.Timeout | undefined;
     let closed = false;
 
     const showCounts = () => {
@@ -95,23 +92,11 @@ export default function (RED: NodeAPI): void {
     };
     status.now('grey', 'ring', `listening on ${routePath}`);
 
-    const flushHandled = async () => {
-      flushTimer = undefined;
-      if (handled.length === 0) return;
-      const sids = handled;
-      handled = [];
-      try {
-        await store.markInboundHandled(sids);
-      } catch (err) {
-        node.warn(`could not mark ${sids.length} messages as handled: ${(err as Error).message}`);
-      }
-    };
-
     const emit = (sms: InboundSms) => {
       const msg: InboundMessage = { payload: sms.body, phone: sms.from, sms: { ...sms } };
       node.send(msg);
-      handled.push(sms.sid);
-      if (!flushTimer && !closed) flushTimer = setTimeout(flushHandled, HANDLED_FLUSH_MS);
+      // Handed on: a restart no longer replays it (the store writes these marks in its next group commit).
+      store.markInboundHandled([sms.sid]).catch((err: Error) => node.warn(`could not mark SMS ${sms.sid} as handled: ${err.message}`));
     };
 
     const reject = (res: Response, code: number, reason: string) => {
@@ -225,10 +210,7 @@ export default function (RED: NodeAPI): void {
       removeRoutes(RED, routePath);
       if (pathsInUse.get(routePath) === node.id) pathsInUse.delete(routePath);
       status.stop();
-      if (flushTimer) clearTimeout(flushTimer);
-      flushHandled()
-        .then(() => handle.release())
-        .then(done, done);
+      handle.release().then(done, done);
     });
   }
 

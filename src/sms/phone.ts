@@ -9,8 +9,23 @@ export type PhoneCheck = 'valid' | 'possible';
  * what customers send us) only that it has a plausible length, so that no inbound SMS is
  * refused for a numbering plan newer than our metadata.
  */
+// The same numbers come again and again (our own virtual number on every inbound SMS, regular
+// customers): remember the last answers rather than parse each again.
+const CACHE_LIMIT = 10_000;
+const cache = new Map<string, string | null>();
+
 export function toE164(input: unknown, defaultCountry = 'IN', check: PhoneCheck = 'valid'): string | null {
   if (typeof input !== 'string' && typeof input !== 'number') return null;
+  const key = `${defaultCountry}|${check}|${input}`;
+  const known = cache.get(key);
+  if (known !== undefined) return known;
+  const result = parse(input, defaultCountry, check);
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+  cache.set(key, result);
+  return result;
+}
+
+function parse(input: string | number, defaultCountry: string, check: PhoneCheck): string | null {
   let text = String(input).trim();
   if (text === '' || text.length > 40) return null;
   // "00" is the international prefix from most countries; libphonenumber wants "+".

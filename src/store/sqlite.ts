@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { MIGRATIONS } from './migrations';
 import type {
   CodeCheck,
@@ -129,6 +130,7 @@ export class SqliteStore implements Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    if (file !== IN_MEMORY) this.startCheckpointer();
     migrate(this.db);
     this.statements = {
       insertInbound: this.db.prepare(
@@ -185,15 +187,93 @@ export class SqliteStore implements Store {
     };
   }
 
-  async recordInbound(record: InboundRecord): Promise<boolean> {
-    return this.statements.insertInbound.run({ ...record, recordedAt: Date.now() }).changes === 1;
+  // Group commit: the inbound records and handled marks that arrive in one turn of the event loop
+  // share one transaction, and each caller's promise settles only once it has committed.
+  private pendingInbound: Array<{ row: InboundRecord & { recordedAt: number }; resolve: (isNew: boolean) => void; reject: (err: unknown) => void }> = [];
+  private pendingHandled: string[] = [];
+  private pendingHandledWaiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
+  private flushScheduled: NodeJS.Immediate | undefined;
+
+  recordInbound(record: InboundRecord): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.pendingInbound.push({ row: { ...record, recordedAt: Date.now() }, resolve, reject });
+      this.scheduleFlush();
+    });
   }
 
-  async markInboundHandled(sids: string[]): Promise<void> {
-    const mark = this.statements.markHandled;
-    this.db.transaction(() => {
-      for (const sid of sids) mark.run(sid);
-    })();
+  markInboundHandled(sids: string[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pendingHandled.push(...sids);
+      this.pendingHandledWaiters.push({ resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  private scheduleFlush(): void {
+    this.flushScheduled ??= setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = undefined;
+    const inbound = this.pendingInbound;
+    const handled = this.pendingHandled;
+    const waiters = this.pendingHandledWaiters;
+    this.pendingInbound = [];
+    this.pendingHandled = [];
+    this.pendingHandledWaiters = [];
+    if (inbound.length === 0 && handled.length === 0) return;
+    const { insertInbound, markHandled } = this.statements;
+    const write = (rows: typeof inbound, sids: string[]) =>
+      this.db.transaction(() => {
+        const results = rows.map((entry) => insertInbound.run(entry.row).changes === 1);
+        for (const sid of sids) markHandled.run(sid);
+        return results;
+      })();
+    try {
+      const results = write(inbound, handled);
+      inbound.forEach((entry, i) => entry.resolve(results[i]));
+      for (const waiter of waiters) waiter.resolve();
+    } catch (err) {
+      // One bad record must not fail the others: write them one by one.
+      for (const entry of inbound) {
+        try {
+          entry.resolve(write([entry], [])[0]);
+        } catch (own) {
+          entry.reject(own);
+        }
+      }
+      try {
+        write([], handled);
+        for (const waiter of waiters) waiter.resolve();
+      } catch (own) {
+        for (const waiter of waiters) waiter.reject(own);
+      }
+    }
+  }
+
+  /**
+   * Checkpoints (copying the WAL into the database file, with fsync) run in a worker thread on a
+   * connection of its own, so that they never hold up the event loop; a passive checkpoint does not
+   * block writers. Should the worker fail, SQLite's own automatic checkpoint takes over again.
+   */
+  private checkpointer: Worker | undefined;
+
+  private startCheckpointer(): void {
+    this.db.pragma('wal_autocheckpoint = 0');
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       const Database = require(workerData.module);
+       const db = new Database(workerData.file);
+       db.pragma('busy_timeout = 5000');
+       const timer = setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, workerData.intervalMs);
+       parentPort.on('message', () => { clearInterval(timer); db.close(); parentPort.close(); });`,
+      { eval: true, workerData: { module: require.resolve('better-sqlite3'), file: this.file, intervalMs: 250 } },
+    );
+    worker.unref();
+    worker.on('error', () => {
+      if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+    });
+    this.checkpointer = worker;
   }
 
   async unhandledInbound(endpoint: string): Promise<InboundRecord[]> {
@@ -453,6 +533,18 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (this.flushScheduled) clearImmediate(this.flushScheduled);
+    if (this.db.open) this.flush();
+    const worker = this.checkpointer;
+    this.checkpointer = undefined;
+    if (worker) {
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      worker.postMessage('close');
+      await exited;
+    }
+    if (this.db.open) {
+      if (this.file !== IN_MEMORY) this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.db.close();
+    }
   }
 }

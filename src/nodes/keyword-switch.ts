@@ -1,0 +1,86 @@
+// keyword-switch: routes an SMS reply by keyword, one output per rule plus "otherwise" (always
+// last, so that an unknown keyword still gets an answer). The matching lives in sms/keywords.
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { compileRules, matchReply, normaliseReply, type CompiledRules, type ReplyMatch, type RuleDef } from '../sms/keywords';
+
+interface KeywordSwitchDef extends NodeDef {
+  property: string;
+  propertyType: string;
+  rules: RuleDef[];
+  matchMode: string;
+  typos: boolean | string;
+  checkall: string;
+  outputs: number;
+}
+
+type KeywordMessage = NodeMessageInFlow & {
+  keyword?: string;
+  match?: { rule: number | null; kind: string; text: string; fuzzy: boolean };
+};
+
+export default function (RED: NodeAPI): void {
+  function KeywordSwitchNode(this: Node, def: KeywordSwitchDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const rules = Array.isArray(def.rules) ? def.rules : [];
+    const property = def.property || 'payload';
+    const propertyType = def.propertyType || 'msg';
+    const allMatches = def.checkall === 'true' || (def.checkall as unknown) === true;
+    const shownProperty =
+      propertyType === 'msg' || propertyType === 'flow' || propertyType === 'global' ? `${propertyType}.${property}`
+        : propertyType === 'env' ? `the environment variable ${property}`
+          : 'the result of the expression';
+
+    let compiled: CompiledRules | null = null;
+    let problem = '';
+    try {
+      compiled = compileRules(rules, { matchMode: def.matchMode, typos: def.typos === true || def.typos === 'true' });
+    } catch (err) {
+      problem = (err as Error).message;
+      node.status({ fill: 'red', shape: 'ring', text: 'invalid rule' });
+      node.error(`The keyword rules cannot be used: ${problem}. Open the node and correct the rule.`);
+    }
+
+    const textOf = (msg: KeywordMessage): Promise<string> =>
+      new Promise((resolve, reject) => {
+        RED.util.evaluateNodeProperty(property, propertyType, node, msg, (err: Error | null, value: unknown) => {
+          if (err) return reject(err);
+          if (value === undefined || value === null) return resolve('');
+          if (typeof value === 'string') return resolve(value);
+          if (typeof value === 'number' || typeof value === 'bigint') return resolve(String(value));
+          const kind = Array.isArray(value) ? 'an array' : Buffer.isBuffer(value) ? 'a buffer' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+          reject(new Error(`${shownProperty} is ${kind}, not text: keyword switch matches the text of an SMS reply`));
+        });
+      });
+
+    const routed = (msg: KeywordMessage, match: ReplyMatch | null, text: string): KeywordMessage => {
+      if (match?.keyword !== undefined) msg.keyword = match.keyword;
+      else delete msg.keyword;
+      msg.match = match ? { rule: match.rule, kind: match.kind, text: match.text, fuzzy: match.fuzzy } : { rule: null, kind: 'otherwise', text, fuzzy: false };
+      return msg;
+    };
+
+    (node as unknown as { on(event: 'input', listener: (msg: NodeMessageInFlow, send: (m: unknown) => void, done: (err?: Error) => void) => void): void }).on('input', (input, send, done) => {
+      const msg = input as KeywordMessage;
+      if (!compiled) return done(new Error(`The keyword rules cannot be used, so the message was not routed: ${problem}`));
+      const rules = compiled;
+      textOf(msg).then((reply) => {
+        const outputs: Array<KeywordMessage | null> = new Array(rules.rules.length + 1).fill(null);
+        const matches = matchReply(rules, reply);
+        if (matches.length === 0) {
+          outputs[rules.rules.length] = routed(msg, null, normaliseReply(reply));
+        } else {
+          // Each output gets its own message: msg.keyword and msg.match differ from rule to rule.
+          const chosen = allMatches ? matches : matches.slice(0, 1);
+          chosen.forEach((match, i) => {
+            outputs[match.rule - 1] = routed(i === 0 ? msg : RED.util.cloneMessage(msg), match, match.text);
+          });
+        }
+        send(outputs);
+        done();
+      }, (err: Error) => done(err));
+    });
+  }
+
+  RED.nodes.registerType('keyword-switch', KeywordSwitchNode as unknown as (this: Node, def: NodeDef) => void);
+}
