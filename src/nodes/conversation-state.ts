@@ -151,7 +151,7 @@ export default function (RED: NodeAPI): void {
           data = { ...(value as Record<string, unknown>) };
         }
       }
-      const saveAs = (def.saveAs ?? '').trim();
+      const saveAs = action === 'update' || action === 'end' ? (def.saveAs ?? '').trim() : '';
       if (saveAs) data = { ...(data ?? {}), [saveAs]: replyOf(msg) };
       return data;
     };
@@ -185,8 +185,10 @@ export default function (RED: NodeAPI): void {
           code: codeSpec,
           sid: sidOf(msg),
         });
-        // The code leaves in this message only (for the SMS text); the store keeps a hash.
-        msg.conversation = view(record, code ? { code, codeExpiresAt: new Date(record.code!.expiresAt).toISOString() } : {});
+        // The code leaves in this message only (for the SMS text); the store keeps a hash. A replayed
+        // SMS finds the conversation it started already there, whose code nobody knows any more.
+        const fresh = code !== null && record.code?.hash === codeSpec?.hash;
+        msg.conversation = view(record, fresh && record.code ? { code, codeExpiresAt: new Date(record.code.expiresAt).toISOString() } : {});
         send(msg);
       },
       async update(msg, send) {
@@ -204,13 +206,13 @@ export default function (RED: NodeAPI): void {
       },
       async end(msg, send) {
         const key = await keyOf(msg);
-        const record = await store.endConversation(name, key, await dataOf(msg));
+        const record = await store.endConversation(name, key, await dataOf(msg), sidOf(msg) ?? undefined);
         msg.conversation = record ? view(record, { ended: true }) : null;
         send(msg);
       },
       async verify(msg, send) {
         const key = await keyOf(msg);
-        const check = await store.checkCode(name, key, (hash, salt) => codeMatches(msg.payload, hash, salt));
+        const check = await store.checkCode(name, key, (hash, salt) => codeMatches(msg.payload, hash, salt), sidOf(msg) ?? undefined);
         const attemptsLeft = check.result === 'wrong' ? check.conversation?.code?.attemptsLeft ?? 0 : 0;
         msg.verification = { result: check.result, attemptsLeft };
         msg.conversation = check.conversation ? view(check.conversation, { attemptsLeft }) : null;
@@ -246,7 +248,7 @@ export default function (RED: NodeAPI): void {
     const routeNow = async (key: string, msg: ConversationMessage, send: Send, done: Done) => {
       holding.set(key, setTimeout(() => release(key), holdMs));
       try {
-        const record = await store.getConversation(name, key);
+        const record = await store.getConversation(name, key, sidOf(msg) ?? undefined);
         if (!record) {
           msg.conversation = null;
           send(routeOutput(steps.length, msg));

@@ -80,4 +80,11 @@ export const MIGRATIONS: readonly string[] = [
      at INTEGER NOT NULL
    );
    CREATE INDEX sandbox_thread ON sandbox_message (account, phone, id);`,
+  // 5: what a conversation node did with an inbound SMS, so that a replay of it does the same again
+  `CREATE TABLE sms_outcome (
+     replay_key TEXT PRIMARY KEY,
+     outcome TEXT NOT NULL,
+     at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX sms_outcome_at ON sms_outcome (at);`,
 ];

@@ -82,6 +82,9 @@ function toConversation(row: ConversationRow): ConversationRecord {
   };
 }
 
+/** How long the outcome of an inbound SMS is remembered for replays. */
+const OUTCOME_DAYS = 7;
+
 /** How many recent inbound SmsSids a conversation remembers, to ignore a replayed SMS. */
 const RECENT_SIDS = 16;
 
@@ -173,6 +176,9 @@ export class SqliteStore implements Store {
       convPurge: this.db.prepare('DELETE FROM conversation WHERE expires_at <= ?'),
       convCountAll: this.db.prepare('SELECT COUNT(*) FROM conversation WHERE expires_at > ?').pluck(),
       convCount: this.db.prepare('SELECT COUNT(*) FROM conversation WHERE name = ? AND expires_at > ?').pluck(),
+      outcomeGet: this.db.prepare('SELECT outcome FROM sms_outcome WHERE replay_key = ?').pluck(),
+      outcomePut: this.db.prepare('INSERT INTO sms_outcome (replay_key, outcome, at) VALUES (?, ?, ?)'),
+      outcomePurge: this.db.prepare('DELETE FROM sms_outcome WHERE at <= ?'),
       sandboxAdd: this.db.prepare(
         `INSERT INTO sandbox_message (account, phone, direction, body, sid, status, detail, segments, encoding, at)
          VALUES (@account, @phone, @direction, @body, @sid, @status, @detail, @segments, @encoding, @at)`,
@@ -379,6 +385,19 @@ export class SqliteStore implements Store {
     return row;
   }
 
+  /**
+   * Inside a transaction: the remembered result for a replay key, or `compute()`'s, remembered.
+   * `replayed` tells the caller which it was.
+   */
+  private once<T>(replayKey: string | undefined, compute: () => T): { result: T; replayed: boolean } {
+    if (!replayKey) return { result: compute(), replayed: false };
+    const saved = this.statements.outcomeGet.get(replayKey) as string | undefined;
+    if (saved !== undefined) return { result: JSON.parse(saved) as T, replayed: true };
+    const result = compute();
+    this.statements.outcomePut.run(replayKey, JSON.stringify(result ?? null), Date.now());
+    return { result, replayed: false };
+  }
+
   private changed(name: string, key: string): void {
     this.events.emit('change', name, key);
   }
@@ -412,9 +431,13 @@ export class SqliteStore implements Store {
     return record;
   }
 
-  async getConversation(name: string, key: string): Promise<ConversationRecord | null> {
-    const row = this.db.transaction(() => this.activeRow(name, key, Date.now()))();
-    return row ? toConversation(row) : null;
+  async getConversation(name: string, key: string, replayKey?: string): Promise<ConversationRecord | null> {
+    return this.db.transaction(() =>
+      this.once(replayKey, () => {
+        const row = this.activeRow(name, key, Date.now());
+        return row ? toConversation(row) : null;
+      }).result,
+    )();
   }
 
   async updateConversation(name: string, key: string, update: ConversationUpdate): Promise<ConversationRecord | null> {
@@ -447,22 +470,24 @@ export class SqliteStore implements Store {
     return record;
   }
 
-  async endConversation(name: string, key: string, data?: Record<string, unknown>): Promise<ConversationRecord | null> {
-    const record = this.db.transaction((): ConversationRecord | null => {
-      const now = Date.now();
-      const row = this.activeRow(name, key, now);
-      if (!row) return null;
-      this.statements.convDelete.run(name, key);
-      const last = toConversation({ ...row, updated_at: now, deadline_at: null, code_hash: null, code_salt: null, code_expires_at: null, code_attempts_left: null });
-      if (data) last.data = { ...last.data, ...data };
-      return last;
-    })();
-    if (record) this.changed(name, key);
-    return record;
+  async endConversation(name: string, key: string, data?: Record<string, unknown>, replayKey?: string): Promise<ConversationRecord | null> {
+    const { result, replayed } = this.db.transaction(() =>
+      this.once(replayKey, (): ConversationRecord | null => {
+        const now = Date.now();
+        const row = this.activeRow(name, key, now);
+        if (!row) return null;
+        this.statements.convDelete.run(name, key);
+        const last = toConversation({ ...row, updated_at: now, deadline_at: null, code_hash: null, code_salt: null, code_expires_at: null, code_attempts_left: null });
+        if (data) last.data = { ...last.data, ...data };
+        return last;
+      }),
+    )();
+    if (result && !replayed) this.changed(name, key);
+    return result;
   }
 
-  async checkCode(name: string, key: string, matches: (hash: string, salt: string) => boolean): Promise<CodeCheck> {
-    const check = this.db.transaction((): CodeCheck => {
+  async checkCode(name: string, key: string, matches: (hash: string, salt: string) => boolean, replayKey?: string): Promise<CodeCheck> {
+    const { result: check, replayed } = this.db.transaction(() => this.once(replayKey, (): CodeCheck => {
       const now = Date.now();
       const row = this.activeRow(name, key, now);
       if (!row) return { result: 'none', conversation: null };
@@ -480,8 +505,8 @@ export class SqliteStore implements Store {
       const next: ConversationRow = { ...row, code_attempts_left: attemptsLeft, updated_at: now, revision: row.revision + 1 };
       this.statements.convPut.run(next);
       return { result: 'wrong', conversation: toConversation(next) };
-    })();
-    if (check.result !== 'none') this.changed(name, key);
+    }))();
+    if (check.result !== 'none' && !replayed) this.changed(name, key);
     return check;
   }
 
@@ -494,6 +519,8 @@ export class SqliteStore implements Store {
   }
 
   async purgeExpiredConversations(now: number): Promise<number> {
+    // Exotel stops retrying a callback after about 13 minutes; a week of outcomes is plenty.
+    this.statements.outcomePurge.run(now - OUTCOME_DAYS * 86_400_000);
     return this.statements.convPurge.run(now).changes;
   }
 

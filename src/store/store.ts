@@ -152,17 +152,21 @@ export interface Store {
   optedOutCount(): Promise<number>;
   /** Starts (or starts over) a conversation. */
   startConversation(start: ConversationStart): Promise<ConversationRecord>;
-  /** The customer's active conversation of that name; null when there is none or it expired. */
-  getConversation(name: string, key: string): Promise<ConversationRecord | null>;
+  /**
+   * The customer's active conversation of that name; null when there is none or it expired.
+   * With a replay key (a node and an inbound SmsSid), the answer is remembered, and a replay of the
+   * same SMS gets the same answer, whatever happened since.
+   */
+  getConversation(name: string, key: string, replayKey?: string): Promise<ConversationRecord | null>;
   /** Moves and merges in one transaction; null when there is no active conversation. */
   updateConversation(name: string, key: string, update: ConversationUpdate): Promise<ConversationRecord | null>;
   /** Ends it, returning its last state (with `data` merged); null when there was none. */
-  endConversation(name: string, key: string, data?: Record<string, unknown>): Promise<ConversationRecord | null>;
+  endConversation(name: string, key: string, data?: Record<string, unknown>, replayKey?: string): Promise<ConversationRecord | null>;
   /**
    * Checks a one-time code: `matches` compares in constant time. Verified, expired and too many
    * attempts end the conversation and forget the code; a wrong code uses one attempt.
    */
-  checkCode(name: string, key: string, matches: (hash: string, salt: string) => boolean): Promise<CodeCheck>;
+  checkCode(name: string, key: string, matches: (hash: string, salt: string) => boolean, replayKey?: string): Promise<CodeCheck>;
   /** Conversations whose step deadline has passed; each is returned once (the deadline is cleared). */
   takeDueConversations(name: string, now: number, limit: number): Promise<ConversationRecord[]>;
   /** Deletes expired conversations; returns how many. */

@@ -42,6 +42,17 @@ describe('example "02 - Survey.json"', function () {
     await h.expectText(/great experience/);
   });
 
+  it('a callback repeated by Exotel records one answer and thanks once', async function () {
+    const answers = collect(helper.getNode('survey-answers'));
+    h.click('Send survey');
+    await h.expectText(QUESTION);
+    const sid = await h.reply('/exotel/survey', '2');
+    await h.expectText(/good experience/);
+    await h.reply('/exotel/survey', '2', { sid });
+    await h.expectNothing();
+    assert.equal(answers.length, 1);
+  });
+
   it('answers a reply when no survey is open', async function () {
     await h.reply('/exotel/survey', '1');
     await h.expectText(/no open survey/);

@@ -45,6 +45,24 @@ describe('example "04 - OTP verification by reply.json"', function () {
       await h.expectText(/ask for a new code/);
     });
 
+    it('a callback repeated by Exotel verifies once and sends nothing more', async function () {
+      const code = await sendCode();
+      const sid = await h.reply('/exotel/otp', code);
+      await h.expectText(/verified successfully/);
+      await h.reply('/exotel/otp', code, { sid });
+      await h.expectNothing();
+    });
+
+    it('a repeated wrong code uses one attempt, not two', async function () {
+      const code = await sendCode();
+      const sid = await h.reply('/exotel/otp', other(code));
+      await h.expectText(/2 attempts left/);
+      await h.reply('/exotel/otp', other(code), { sid });
+      await h.expectNothing();
+      await h.reply('/exotel/otp', other(code));
+      await h.expectText(/1 attempts left/);
+    });
+
     it('each code is new', async function () {
       const first = await sendCode();
       const second = await sendCode();

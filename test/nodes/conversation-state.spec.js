@@ -136,6 +136,31 @@ describe('conversation-state', function () {
     assert.equal((await none).verification.result, 'none');
   });
 
+  it('handles an inbound SMS handed on twice (a replay after a restart) the same way both times', async function () {
+    const f = [
+      { id: 'f1', type: 'tab' },
+      { id: 'otpStart', z: 'f1', type: 'conversation-state', conversation: 'otp', action: 'start', step: 'code', key: 'phone', keyType: 'msg', code: true, wires: [['started']] },
+      { id: 'cVerify', z: 'f1', type: 'conversation-state', conversation: 'otp', action: 'verify', key: 'phone', keyType: 'msg', wires: [['ok'], ['wrong'], ['failed']] },
+      ...['started', 'ok', 'wrong', 'failed'].map((id) => ({ id, z: 'f1', type: 'helper' })),
+    ];
+    await load(f, {});
+    const started = nextMessage(get('started'));
+    get('otpStart').receive({ phone: PHONE });
+    const code = (await started).conversation.code;
+    const wrongCode = code === '000000' ? '111111' : '000000';
+    const wrong = collect(get('wrong'));
+    const ok = collect(get('ok'));
+    const failed = collect(get('failed'));
+    get('cVerify').receive({ phone: PHONE, payload: wrongCode, sms: { sid: 'sms-w' } });
+    get('cVerify').receive({ phone: PHONE, payload: wrongCode, sms: { sid: 'sms-w' } });
+    get('cVerify').receive({ phone: PHONE, payload: code, sms: { sid: 'sms-ok' } });
+    get('cVerify').receive({ phone: PHONE, payload: code, sms: { sid: 'sms-ok' } });
+    await until(() => wrong.length + ok.length + failed.length === 4);
+    assert.deepEqual(wrong.map((m) => m.conversation.attemptsLeft), [2, 2], 'one attempt used, not two');
+    assert.equal(ok.length, 2, 'the replay of the right code is verified again, not "expired"');
+    assert.equal(failed.length, 0);
+  });
+
   it('shows the number of active conversations', async function () {
     await load(flow(), {});
     const statuses = [];
