@@ -135,11 +135,28 @@ function writeSettingsIfMissing(userDir) {
 }
 
 /**
- * Loading every example flow (examples/*.json) on its own tab of .node-red/flows.json is not built:
- * a later issue adds it here. Until then the editor opens with whatever flows.json holds, and the
- * examples are under Import ▸ Examples ▸ @smsflow/node-red-exotel.
+ * A new user directory starts with every example flow (examples/*.json), each on its own tab, all in
+ * sandbox mode: a newcomer deploys nothing and clicks an inject node. A flows.json that already holds
+ * flows is the user's own and is left alone. Returns the number of tabs written (0 when left alone).
  */
-function loadExampleFlows(_userDir) {}
+function loadExampleFlows(userDir, examplesDir = path.join(root, 'examples')) {
+  const file = path.join(userDir, 'flows.json');
+  if (fs.existsSync(file)) {
+    const text = fs.readFileSync(file, 'utf8').trim();
+    let existing = null;
+    try {
+      existing = text ? JSON.parse(text) : [];
+    } catch {
+      existing = null;
+    }
+    if (!Array.isArray(existing) || existing.length > 0) return 0;
+  }
+  const flows = [];
+  const files = fs.readdirSync(examplesDir).filter((f) => f.endsWith('.json')).sort();
+  for (const name of files) flows.push(...JSON.parse(fs.readFileSync(path.join(examplesDir, name), 'utf8')));
+  fs.writeFileSync(file, JSON.stringify(flows, null, 2));
+  return files.length;
+}
 
 const seconds = (since) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 
@@ -182,7 +199,8 @@ async function main() {
   }
 
   writeSettingsIfMissing(userDir);
-  loadExampleFlows(userDir);
+  const tabs = loadExampleFlows(userDir);
+  if (tabs > 0) console.log(`Loaded the ${tabs} example flows, each on its own tab, in sandbox mode: open the "SMS sandbox" tab in the sidebar.`);
 
   const child = spawn(process.execPath, [redJs, '-u', userDir], { stdio: ['inherit', 'pipe', 'inherit'] });
   let pending = '';
