@@ -25,8 +25,13 @@ export class RateLimiter {
     return this.waiting.length;
   }
 
-  /** Resolves when a request may start; rejects with `queue_full` when too many already wait. */
-  acquire(): Promise<void> {
+  /**
+   * Resolves when a request may start; rejects with `queue_full` when too many already wait, and
+   * with `stopped` when `signal` aborts the wait (the waiter leaves the queue).
+   */
+  acquire(signal?: AbortSignal): Promise<void> {
+    const stopped = () => new SendError({ code: 'stopped', message: 'the node was stopped while the message waited for the rate limit', retryable: true });
+    if (signal?.aborted) return Promise.reject(stopped());
     if (this.waiting.length === 0 && this.tryStart()) return Promise.resolve();
     if (this.waiting.length >= this.maxQueue) {
       return Promise.reject(
@@ -34,7 +39,23 @@ export class RateLimiter {
       );
     }
     return new Promise((resolve, reject) => {
-      this.waiting.push({ resolve, reject });
+      const onAbort = () => {
+        const index = this.waiting.indexOf(waiter);
+        if (index !== -1) this.waiting.splice(index, 1);
+        reject(stopped());
+      };
+      const waiter: Waiter = {
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (err) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(waiter);
       this.schedule();
     });
   }

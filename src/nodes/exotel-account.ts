@@ -5,7 +5,7 @@ import { ExotelClient, parseBaseUrl, type SmsGateway } from '../exotel/client';
 import { RateLimiter } from '../exotel/limiter';
 import { SandboxGateway } from '../exotel/sandbox';
 import type { StoreHandle } from '../store';
-import { openStore } from './runtime';
+import { openStore, packageSettings } from './runtime';
 import { registerSandboxAdmin, publishSandboxMessage } from './sandbox-admin';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 
@@ -114,6 +114,7 @@ export default function (RED: NodeAPI): void {
             apiKey: credentials.apiKey,
             apiToken: credentials.apiToken,
             apiBaseUrl: this.apiBaseUrl,
+            responseTimeoutMs: packageSettings(RED).apiTimeoutMs,
           });
         }
       } catch (err) {

@@ -130,6 +130,82 @@ export default function (RED: NodeAPI): void {
       };
     };
 
+    /** The message as it will be handed on after a restart: what JSON keeps of it. */
+    const storable = (msg: SendMessage): unknown => {
+      const { req: _req, res: _res, ...rest } = msg as SendMessage & { req?: unknown; res?: unknown };
+      try {
+        return JSON.parse(JSON.stringify(rest)) as unknown;
+      } catch {
+        return { _msgid: msg._msgid, payload: msg.payload, phone: msg.phone, topic: msg.topic };
+      }
+    };
+
+    // Messages to one number go one after another, so that they arrive in the order they were sent,
+    // retries included.
+    const chains = new Map<string, Promise<void>>();
+    const inOrder = (phone: string, job: () => Promise<void>): Promise<void> => {
+      const next = (chains.get(phone) ?? Promise.resolve()).then(job, job);
+      chains.set(phone, next);
+      void next.finally(() => {
+        if (chains.get(phone) === next) chains.delete(phone);
+      });
+      return next;
+    };
+
+    interface Outgoing {
+      outboxId: number;
+      request: SendRequest;
+      claimKey: string | null;
+      confirmationClaimed: boolean;
+    }
+
+    /** Sends one message of the outbox: pacing, opt-out guard, retries; hands it on when it ends. */
+    const dispatch = async (out: Outgoing, msg: SendMessage, send: (m: unknown) => void, done: (err?: Error) => void) => {
+      const { request } = out;
+      const client = account?.client;
+      if (!account || !client) {
+        // The account went away while the message waited: it stays in the outbox for the next start.
+        return done();
+      }
+      // The opt-out guard, again right before each attempt: a STOP that arrives while this message
+      // waits for the rate limit still stops it.
+      const guard = async () => {
+        if (out.confirmationClaimed || !(await store.isOptedOut(request.to))) return;
+        throw new SendError({ code: 'opted_out', message: `${request.to} has opted out: nothing was sent`, retryable: false });
+      };
+      let attempts = 0;
+      try {
+        const result = await withRetry(
+          policy,
+          async (n) => {
+            attempts = n;
+            await account.limiter.acquire(stopping.signal);
+            await guard();
+            return client.send(request);
+          },
+          (err, _waitMs, n) => void store.noteOutboxAttempt(out.outboxId, n, err.toJSON()).catch(() => undefined),
+          wait,
+        );
+        await store.removeFromOutbox(out.outboxId);
+        msg.exotel = { ...result, segments: result.segments || countSegments(request.body).segments };
+        counts.sent++;
+        showCounts();
+        send([msg, null]);
+        done();
+      } catch (thrown) {
+        const err = thrown instanceof SendError ? thrown : new SendError({ code: 'internal', message: String((thrown as Error)?.message ?? thrown), retryable: false });
+        if (err.code === 'stopped') {
+          // Node-RED is stopping or redeploying: the message stays queued in the outbox and goes
+          // out when this node starts again.
+          return done();
+        }
+        await store.failOutboxEntry(out.outboxId, attempts, err.toJSON()).catch(() => undefined);
+        if (out.claimKey) await store.releaseSend(node.id, out.claimKey).catch(() => undefined);
+        if (out.confirmationClaimed) await store.releaseOptOutConfirmation(request.to).catch(() => undefined);
+        fail(msg, send, done, err);
+      }
+    };
+
     const deliver = async (msg: SendMessage, send: (m: unknown) => void, done: (err?: Error) => void) => {
       let request: SendRequest;
       try {
@@ -142,39 +218,42 @@ export default function (RED: NodeAPI): void {
       }
       // One send per inbound SMS and recipient, even when the inbound SMS is handed on again after a restart.
       const inboundSid = typeof msg.sms?.sid === 'string' ? msg.sms.sid : undefined;
-      const claimKey = inboundSid ? `${inboundSid}>${request.to}` : undefined;
+      const claimKey = inboundSid ? `${inboundSid}>${request.to}` : null;
       if (claimKey && !(await store.claimSend(node.id, claimKey))) {
         node.debug?.(`already sent for ${inboundSid}`);
         return done();
       }
-      const client = account.client;
+      // The opt-out guard before the queue; an opt-out confirmation node may take the number's one confirmation.
       let confirmationClaimed = false;
-      // The opt-out guard, before the queue and again right before each attempt: a STOP that
-      // arrives while this message waits for the rate limit still stops it.
-      const guard = async () => {
-        if (confirmationClaimed || !(await store.isOptedOut(request.to))) return;
-        if (def.optOutConfirmation && (await store.claimOptOutConfirmation(request.to, OPT_OUT_CONFIRMATION_WINDOW_MS))) {
-          confirmationClaimed = true;
-          return;
+      if (await store.isOptedOut(request.to)) {
+        confirmationClaimed =
+          !!def.optOutConfirmation && (await store.claimOptOutConfirmation(request.to, OPT_OUT_CONFIRMATION_WINDOW_MS));
+        if (!confirmationClaimed) {
+          if (claimKey) await store.releaseSend(node.id, claimKey).catch(() => undefined);
+          return fail(msg, send, done, new SendError({ code: 'opted_out', message: `${request.to} has opted out: nothing was sent`, retryable: false }));
         }
-        throw new SendError({ code: 'opted_out', message: `${request.to} has opted out: nothing was sent`, retryable: false });
-      };
-      try {
-        await guard();
-        const result = await withRetry(policy, async () => {
-          await account.limiter.acquire();
-          await guard();
-          return client.send(request);
-        }, undefined, wait);
-        msg.exotel = { ...result, segments: result.segments || countSegments(request.body).segments };
-        counts.sent++;
-        showCounts();
-        send([msg, null]);
-        done();
-      } catch (err) {
-        if (claimKey) await store.releaseSend(node.id, claimKey).catch(() => undefined);
-        if (confirmationClaimed) await store.releaseOptOutConfirmation(request.to).catch(() => undefined);
-        fail(msg, send, done, err instanceof SendError ? err : new SendError({ code: 'internal', message: String((err as Error)?.message ?? err), retryable: false }));
+      }
+      // In the store before it waits for anything: a restart does not lose it.
+      const outboxId = await store.addToOutbox({ nodeId: node.id, phone: request.to, request, message: storable(msg), claimKey, confirmation: confirmationClaimed });
+      await inOrder(request.to, () => dispatch({ outboxId, request, claimKey, confirmationClaimed }, msg, send, done));
+    };
+
+    /** After a restart: what this node had queued goes out, once, in order. */
+    const resume = async () => {
+      const queued = await store.outboxEntries(node.id, 'queued');
+      if (queued.length === 0) return;
+      node.log(`sending ${queued.length} messages queued before the restart`);
+      const send = (m: unknown) => (node.send as (m: unknown) => void)(m);
+      for (const entry of queued) {
+        const msg = (entry.message && typeof entry.message === 'object' ? entry.message : {}) as SendMessage;
+        const done = (err?: Error) => {
+          if (err) node.error(err, msg);
+        };
+        const job = inOrder(entry.phone, () =>
+          dispatch({ outboxId: entry.id, request: entry.request as SendRequest, claimKey: entry.claimKey, confirmationClaimed: entry.confirmation }, msg, send, done),
+        );
+        inFlight.add(job);
+        void job.finally(() => inFlight.delete(job));
       }
     };
 
@@ -192,7 +271,10 @@ export default function (RED: NodeAPI): void {
         .then(done, done);
     });
 
-    if (account && !account.configProblem) status.now('grey', 'ring', 'ready');
+    if (account && !account.configProblem) {
+      status.now('grey', 'ring', 'ready');
+      resume().catch((err: Error) => node.error(`could not read the outbox: ${err.message}`));
+    }
   }
 
   RED.nodes.registerType('exotel-send', ExotelSendNode as unknown as (this: Node, def: NodeDef) => void);

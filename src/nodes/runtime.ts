@@ -8,6 +8,8 @@ import { acquireStore, IN_MEMORY, type StoreHandle } from '../store';
 export interface PackageSettings {
   /** the store file; default `<userDir>/exotel-sms.db`; `:memory:` keeps nothing across restarts */
   storePath?: string;
+  /** how long Exotel's API may take to answer before the attempt counts as timed out (default 10000 ms) */
+  apiTimeoutMs?: number;
   /** first wait before a retried send, doubled each attempt (default 1000 ms) */
   retryBaseDelayMs?: number;
   /** how long a customer's next reply waits for the flow to act on the previous one (default 2000 ms) */

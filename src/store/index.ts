@@ -14,6 +14,7 @@ export type {
   OptOutRecord,
   OptOutResult,
   OptStatus,
+  OutboxEntry,
   SandboxMessage,
   SandboxThread,
   Store,

@@ -87,4 +87,20 @@ export const MIGRATIONS: readonly string[] = [
      at INTEGER NOT NULL
    ) WITHOUT ROWID;
    CREATE INDEX sms_outcome_at ON sms_outcome (at);`,
+  // 6: the outbox: sends waiting for the rate limit or a retry, and the ones that failed for good
+  `CREATE TABLE outbox (
+     id INTEGER PRIMARY KEY,
+     node_id TEXT NOT NULL,
+     phone TEXT NOT NULL,
+     request TEXT NOT NULL,
+     message TEXT NOT NULL,
+     claim_key TEXT,
+     confirmation INTEGER NOT NULL DEFAULT 0,
+     state TEXT NOT NULL CHECK (state IN ('queued', 'failed')),
+     attempts INTEGER NOT NULL DEFAULT 0,
+     error TEXT,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE INDEX outbox_node ON outbox (node_id, state, id);`,
 ];

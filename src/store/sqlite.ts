@@ -18,6 +18,7 @@ import type {
   OptOutRecord,
   OptOutResult,
   OptStatus,
+  OutboxEntry,
   SandboxMessage,
   SandboxThread,
   Store,
@@ -79,6 +80,38 @@ function toConversation(row: ConversationRow): ConversationRecord {
       row.code_hash && row.code_salt && row.code_expires_at !== null && row.code_attempts_left !== null
         ? { hash: row.code_hash, salt: row.code_salt, expiresAt: row.code_expires_at, attemptsLeft: row.code_attempts_left }
         : null,
+  };
+}
+
+interface OutboxRow {
+  id: number;
+  node_id: string;
+  phone: string;
+  request: string;
+  message: string;
+  claim_key: string | null;
+  confirmation: number;
+  state: 'queued' | 'failed';
+  attempts: number;
+  error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+function toOutbox(row: OutboxRow): OutboxEntry {
+  return {
+    id: row.id,
+    nodeId: row.node_id,
+    phone: row.phone,
+    request: JSON.parse(row.request) as unknown,
+    message: JSON.parse(row.message) as unknown,
+    claimKey: row.claim_key,
+    confirmation: row.confirmation === 1,
+    state: row.state,
+    attempts: row.attempts,
+    error: row.error === null ? null : (JSON.parse(row.error) as unknown),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
   };
 }
 
@@ -179,6 +212,18 @@ export class SqliteStore implements Store {
       outcomeGet: this.db.prepare('SELECT outcome FROM sms_outcome WHERE replay_key = ?').pluck(),
       outcomePut: this.db.prepare('INSERT INTO sms_outcome (replay_key, outcome, at) VALUES (?, ?, ?)'),
       outcomePurge: this.db.prepare('DELETE FROM sms_outcome WHERE at <= ?'),
+      outboxAdd: this.db.prepare(
+        `INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at)
+         VALUES (@nodeId, @phone, @request, @message, @claimKey, @confirmation, 'queued', @at, @at)`,
+      ),
+      outboxRemove: this.db.prepare('DELETE FROM outbox WHERE id = ?'),
+      outboxAttempt: this.db.prepare('UPDATE outbox SET attempts = ?, error = ?, updated_at = ? WHERE id = ?'),
+      outboxFail: this.db.prepare("UPDATE outbox SET state = 'failed', attempts = ?, error = ?, updated_at = ? WHERE id = ?"),
+      outboxList: this.db.prepare('SELECT * FROM outbox WHERE node_id = ? AND state = ? ORDER BY id'),
+      outboxCounts: this.db.prepare(
+        "SELECT COALESCE(SUM(state = 'queued'), 0) AS queued, COALESCE(SUM(state = 'failed'), 0) AS failed FROM outbox WHERE node_id = ?",
+      ),
+      outboxClear: this.db.prepare("DELETE FROM outbox WHERE node_id = ? AND state = 'failed' AND updated_at < ?"),
       sandboxAdd: this.db.prepare(
         `INSERT INTO sandbox_message (account, phone, direction, body, sid, status, detail, segments, encoding, at)
          VALUES (@account, @phone, @direction, @body, @sid, @status, @detail, @segments, @encoding, @at)`,
@@ -532,6 +577,43 @@ export class SqliteStore implements Store {
   onConversationChange(listener: (name: string, key: string) => void): () => void {
     this.events.on('change', listener);
     return () => this.events.off('change', listener);
+  }
+
+  async addToOutbox(entry: Pick<OutboxEntry, 'nodeId' | 'phone' | 'request' | 'message' | 'claimKey' | 'confirmation'>): Promise<number> {
+    const info = this.statements.outboxAdd.run({
+      nodeId: entry.nodeId,
+      phone: entry.phone,
+      request: JSON.stringify(entry.request),
+      message: JSON.stringify(entry.message ?? null),
+      claimKey: entry.claimKey,
+      confirmation: entry.confirmation ? 1 : 0,
+      at: Date.now(),
+    });
+    return Number(info.lastInsertRowid);
+  }
+
+  async removeFromOutbox(id: number): Promise<void> {
+    this.statements.outboxRemove.run(id);
+  }
+
+  async noteOutboxAttempt(id: number, attempts: number, error: unknown): Promise<void> {
+    this.statements.outboxAttempt.run(attempts, JSON.stringify(error ?? null), Date.now(), id);
+  }
+
+  async failOutboxEntry(id: number, attempts: number, error: unknown): Promise<void> {
+    this.statements.outboxFail.run(attempts, JSON.stringify(error ?? null), Date.now(), id);
+  }
+
+  async outboxEntries(nodeId: string, state: 'queued' | 'failed'): Promise<OutboxEntry[]> {
+    return (this.statements.outboxList.all(nodeId, state) as OutboxRow[]).map(toOutbox);
+  }
+
+  async outboxCounts(nodeId: string): Promise<{ queued: number; failed: number }> {
+    return this.statements.outboxCounts.get(nodeId) as { queued: number; failed: number };
+  }
+
+  async clearFailedOutbox(nodeId: string, before = Number.MAX_SAFE_INTEGER): Promise<number> {
+    return this.statements.outboxClear.run(nodeId, before).changes;
   }
 
   async addSandboxMessage(message: Omit<SandboxMessage, 'id'>): Promise<SandboxMessage> {

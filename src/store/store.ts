@@ -116,6 +116,25 @@ export interface SandboxThread {
   last: SandboxMessage;
 }
 
+export interface OutboxEntry {
+  id: number;
+  /** the send node that owns it */
+  nodeId: string;
+  phone: string;
+  /** what goes to Exotel (JSON-able) */
+  request: unknown;
+  /** the message to hand on once it is sent or failed (JSON-able) */
+  message: unknown;
+  claimKey: string | null;
+  /** the send holds the number's one opt-out confirmation */
+  confirmation: boolean;
+  state: 'queued' | 'failed';
+  attempts: number;
+  error: unknown;
+  createdAt: number;
+  updatedAt: number;
+}
+
 export interface Store {
   /** Records an inbound SMS durably. False when this SmsSid is already recorded (a duplicate). */
   recordInbound(record: InboundRecord): Promise<boolean>;
@@ -180,6 +199,19 @@ export interface Store {
   /** The last `limit` messages of a thread, oldest first. */
   sandboxThread(account: string, phone: string, limit?: number): Promise<SandboxMessage[]>;
   clearSandboxThread(account: string, phone: string): Promise<number>;
+  /** Puts a send in the outbox, committed when the promise resolves. */
+  addToOutbox(entry: Pick<OutboxEntry, 'nodeId' | 'phone' | 'request' | 'message' | 'claimKey' | 'confirmation'>): Promise<number>;
+  /** A send went out: it leaves the outbox. */
+  removeFromOutbox(id: number): Promise<void>;
+  /** An attempt failed and another will follow. */
+  noteOutboxAttempt(id: number, attempts: number, error: unknown): Promise<void>;
+  /** Given up: kept, failed, for inspection, until cleared. */
+  failOutboxEntry(id: number, attempts: number, error: unknown): Promise<void>;
+  /** A node's entries of one state, oldest first. */
+  outboxEntries(nodeId: string, state: 'queued' | 'failed'): Promise<OutboxEntry[]>;
+  outboxCounts(nodeId: string): Promise<{ queued: number; failed: number }>;
+  /** Deletes a node's failed entries (all, or those older than a time); returns how many. */
+  clearFailedOutbox(nodeId: string, before?: number): Promise<number>;
   /** The schema version the database is at. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;

@@ -135,7 +135,7 @@ describe('exotel-send', function () {
   it('fails with queue_full rather than queue without end', async function () {
     await load(flow({}, { rateLimit: 1, queueLimit: 1 }), creds);
     const failures = collect(helper.getNode('failed'));
-    for (const payload of ['a', 'b', 'c']) helper.getNode('send').receive({ payload, phone: '9876543210' });
+    ['a', 'b', 'c'].forEach((payload, i) => helper.getNode('send').receive({ payload, phone: `987654321${i}` }));
     await until(() => failures.length === 1);
     assert.equal(failures[0].error.code, 'queue_full');
     assert.equal(failures[0].payload, 'c');
