@@ -4,7 +4,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { codeMatches, generateCode, hashCode, newSalt } from '../sms/one-time-code';
 import { toE164 } from '../sms/phone';
 import type { ConversationRecord } from '../store';
-import { openStore, packageSettings, ThrottledStatus } from './runtime';
+import { evaluateProperty, onInput, openStore, packageSettings, ThrottledStatus, type Done, type Send } from './runtime';
 
 export type ConversationAction = 'start' | 'route' | 'update' | 'end' | 'verify';
 const ACTIONS: ConversationAction[] = ['start', 'route', 'update', 'end', 'verify'];
@@ -42,8 +42,6 @@ type ConversationMessage = NodeMessageInFlow & {
   verification?: unknown;
 };
 
-type Send = (msg: unknown) => void;
-type Done = (err?: Error) => void;
 
 export const DEFAULT_MAX_AGE_HOURS = 24;
 export const DEFAULT_CODE = { length: 6, lifetimeMinutes: 10, attempts: 3 };
@@ -129,10 +127,7 @@ export default function (RED: NodeAPI): void {
     void refreshCount();
 
     // ---- helpers
-    const evaluate = (value: string, type: string, msg: ConversationMessage): Promise<unknown> =>
-      new Promise((resolve, reject) => {
-        RED.util.evaluateNodeProperty(value, type, node, msg, (err: Error | null, result: unknown) => (err ? reject(err) : resolve(result)));
-      });
+    const evaluate = (value: string, type: string, msg: ConversationMessage) => evaluateProperty(RED, node, value, type, msg);
 
     const keyOf = async (msg: ConversationMessage): Promise<string> => {
       const raw = await evaluate(def.key || 'phone', def.keyType || 'msg', msg);
@@ -308,7 +303,7 @@ export default function (RED: NodeAPI): void {
       cleanups.push(() => clearInterval(pollTimer));
     }
 
-    (node as unknown as { on(event: 'input', listener: (msg: NodeMessageInFlow, send: Send, done: Done) => void): void }).on('input', (raw, send, done) => {
+    onInput(node, (raw, send, done) => {
       const msg = raw as ConversationMessage;
       if (action === 'route') {
         keyOf(msg).then(

@@ -8,7 +8,7 @@ import { countSegments } from '../sms/encoding';
 import { toE164 } from '../sms/phone';
 import { renderText } from '../sms/template';
 import type { AccountNode } from './exotel-account';
-import { openStore, packageSettings, ThrottledStatus } from './runtime';
+import { evaluateProperty, onInput, openStore, packageSettings, shown, ThrottledStatus } from './runtime';
 
 interface SendDef extends NodeDef {
   account: string;
@@ -79,10 +79,7 @@ export default function (RED: NodeAPI): void {
 
     const showCounts = () => status.set(counts.failed > 0 ? 'yellow' : 'green', 'dot', `${counts.sent} sent · ${counts.failed} failed`);
 
-    const evaluate = (value: string, type: string, msg: SendMessage): Promise<unknown> =>
-      new Promise((resolve, reject) => {
-        RED.util.evaluateNodeProperty(value, type, node, msg, (err: Error | null, result: unknown) => (err ? reject(err) : resolve(result)));
-      });
+    const evaluate = (value: string, type: string, msg: SendMessage) => evaluateProperty(RED, node, value, type, msg);
 
     const fail = (msg: SendMessage, send: (m: unknown) => void, done: (err?: Error) => void, err: SendError) => {
       const info = err.toJSON();
@@ -102,8 +99,7 @@ export default function (RED: NodeAPI): void {
       const rawTo = await evaluate(def.to || 'phone', def.toType || 'msg', msg);
       const to = toE164(rawTo, account.defaultCountry, 'valid');
       if (!to) {
-        const shown = typeof rawTo === 'string' || typeof rawTo === 'number' ? `"${String(rawTo).slice(0, 40)}"` : 'nothing';
-        throw new SendError({ code: 'invalid_number', message: `${shown} is not a valid phone number`, retryable: false });
+        throw new SendError({ code: 'invalid_number', message: `${shown(rawTo)} is not a valid phone number`, retryable: false });
       }
       const textType = def.textType || 'msg';
       let body: unknown = textType === 'str' ? renderText(def.text ?? '', msg) : await evaluate(def.text || 'payload', textType, msg);
@@ -257,7 +253,7 @@ export default function (RED: NodeAPI): void {
       }
     };
 
-    (node as unknown as { on(event: 'input', listener: (msg: NodeMessageInFlow, send: (m: unknown) => void, done: (err?: Error) => void) => void): void }).on('input', (msg, send, done) => {
+    onInput(node, (msg, send, done) => {
       const job = deliver(msg as SendMessage, send, done).catch((err) => done(err as Error));
       inFlight.add(job);
       job.finally(() => inFlight.delete(job));

@@ -2,6 +2,7 @@
 // last, so that an unknown keyword still gets an answer). The matching lives in sms/keywords.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { compileRules, matchReply, normaliseReply, type CompiledRules, type ReplyMatch, type RuleDef } from '../sms/keywords';
+import { evaluateProperty, onInput } from './runtime';
 
 interface KeywordSwitchDef extends NodeDef {
   property: string;
@@ -41,17 +42,14 @@ export default function (RED: NodeAPI): void {
       node.error(`The keyword rules cannot be used: ${problem}. Open the node and correct the rule.`);
     }
 
-    const textOf = (msg: KeywordMessage): Promise<string> =>
-      new Promise((resolve, reject) => {
-        RED.util.evaluateNodeProperty(property, propertyType, node, msg, (err: Error | null, value: unknown) => {
-          if (err) return reject(err);
-          if (value === undefined || value === null) return resolve('');
-          if (typeof value === 'string') return resolve(value);
-          if (typeof value === 'number' || typeof value === 'bigint') return resolve(String(value));
-          const kind = Array.isArray(value) ? 'an array' : Buffer.isBuffer(value) ? 'a buffer' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-          reject(new Error(`${shownProperty} is ${kind}, not text: keyword switch matches the text of an SMS reply`));
-        });
-      });
+    const textOf = async (msg: KeywordMessage): Promise<string> => {
+      const value = await evaluateProperty(RED, node, property, propertyType, msg);
+      if (value === undefined || value === null) return '';
+      if (typeof value === 'string') return value;
+      if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+      const kind = Array.isArray(value) ? 'an array' : Buffer.isBuffer(value) ? 'a buffer' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+      throw new Error(`${shownProperty} is ${kind}, not text: keyword switch matches the text of an SMS reply`);
+    };
 
     const routed = (msg: KeywordMessage, match: ReplyMatch | null, text: string): KeywordMessage => {
       if (match?.keyword !== undefined) msg.keyword = match.keyword;
@@ -60,7 +58,7 @@ export default function (RED: NodeAPI): void {
       return msg;
     };
 
-    (node as unknown as { on(event: 'input', listener: (msg: NodeMessageInFlow, send: (m: unknown) => void, done: (err?: Error) => void) => void): void }).on('input', (input, send, done) => {
+    onInput(node, (input, send, done) => {
       const msg = input as KeywordMessage;
       if (!compiled) return done(new Error(`The keyword rules cannot be used, so the message was not routed: ${problem}`));
       const rules = compiled;

@@ -4,7 +4,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { toE164 } from '../sms/phone';
 import { readNumberList } from '../sms/number-list';
 import type { OptOutRecord, OptStatus } from '../store';
-import { openStore, ThrottledStatus } from './runtime';
+import { evaluateProperty, onInput, openStore, shown, ThrottledStatus } from './runtime';
 
 export type OptOutAction = 'optout' | 'optin' | 'check' | 'get' | 'import' | 'export';
 const ACTIONS: OptOutAction[] = ['optout', 'optin', 'check', 'get', 'import', 'export'];
@@ -55,16 +55,12 @@ export default function (RED: NodeAPI): void {
       }
     };
 
-    const phoneOf = (msg: OptOutMessage): Promise<string> =>
-      new Promise((resolve, reject) => {
-        RED.util.evaluateNodeProperty(def.phone || 'phone', def.phoneType || 'msg', node, msg, (err: Error | null, value: unknown) => {
-          if (err) return reject(err);
-          const phone = toE164(value, country, 'possible');
-          if (phone) return resolve(phone);
-          const shown = typeof value === 'string' || typeof value === 'number' ? `"${String(value).slice(0, 40)}"` : 'nothing';
-          reject(new Error(`${shown} is not a phone number: nothing was recorded`));
-        });
-      });
+    const phoneOf = async (msg: OptOutMessage): Promise<string> => {
+      const value = await evaluateProperty(RED, node, def.phone || 'phone', def.phoneType || 'msg', msg);
+      const phone = toE164(value, country, 'possible');
+      if (!phone) throw new Error(`${shown(value)} is not a phone number: nothing was recorded`);
+      return phone;
+    };
 
     const handlers: Record<OptOutAction, (msg: OptOutMessage, send: (m: unknown) => void) => Promise<void>> = {
       async optout(msg, send) {
@@ -129,8 +125,8 @@ export default function (RED: NodeAPI): void {
       send(msg);
     }
 
-    (node as unknown as { on(event: 'input', listener: (msg: NodeMessageInFlow, send: (m: unknown) => void, done: (err?: Error) => void) => void): void }).on(
-      'input',
+    onInput(
+      node,
       (msg, send, done) => {
         handlers[action](msg as OptOutMessage, send)
           .then(() => {

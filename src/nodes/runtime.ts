@@ -1,7 +1,7 @@
 // What every node of the package shares in one Node-RED runtime: the store file, the package's
 // settings from settings.js, and a status line that does not flood the editor under load.
 import path from 'node:path';
-import type { Node, NodeAPI } from 'node-red';
+import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
 import { acquireStore, IN_MEMORY, type StoreHandle } from '../store';
 
 /** `exotelSms: { … }` in settings.js */
@@ -67,4 +67,24 @@ export class ThrottledStatus {
     if (this.pending) this.node.status(this.pending);
     this.pending = undefined;
   }
+}
+
+export type Send = (msg: unknown) => void;
+export type Done = (err?: Error) => void;
+
+/** Registers the `(msg, send, done)` input handler (the typings of Node-RED 1.x do not know it). */
+export function onInput(node: Node, handler: (msg: NodeMessageInFlow, send: Send, done: Done) => void): void {
+  (node as unknown as { on(event: 'input', listener: (msg: NodeMessageInFlow, send: Send, done: Done) => void): void }).on('input', handler);
+}
+
+/** A TypedInput property of a node, evaluated against a message (msg, flow, global, env, str, json…). */
+export function evaluateProperty(RED: NodeAPI, node: Node, value: string, type: string, msg: NodeMessageInFlow): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    RED.util.evaluateNodeProperty(value, type, node, msg, (err: Error | null, result: unknown) => (err ? reject(err) : resolve(result)));
+  });
+}
+
+/** A value as it may be shown in a message: quoted text, or what kind of thing it is. */
+export function shown(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' ? `"${String(value).slice(0, 40)}"` : 'nothing';
 }
