@@ -153,9 +153,9 @@ export class ExotelClient implements SmsGateway {
           accept: 'application/json',
         },
         body: form.toString(),
+        // Counted from when the request is on a connection, not while it waits for one of the pool.
         headersTimeout: this.responseTimeoutMs,
         bodyTimeout: this.responseTimeoutMs,
-        signal: AbortSignal.timeout(this.responseTimeoutMs),
       });
     } catch (err) {
       throw classifyThrown(err);

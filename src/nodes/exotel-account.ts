@@ -66,6 +66,8 @@ export default function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const credentials: AccountCredentials = this.credentials ?? {};
     const secrets = [credentials.apiKey, credentials.apiToken, credentials.webhookToken].filter((s): s is string => !!s && s.length >= 3);
+    // An error page may echo the Authorization header: its Base64 form is a secret too.
+    if (credentials.apiKey && credentials.apiToken) secrets.push(Buffer.from(`${credentials.apiKey}:${credentials.apiToken}`).toString('base64'));
 
     this.accountSid = (def.accountSid ?? '').trim();
     this.apiBaseUrl = (def.apiBaseUrl ?? '').trim() || DEFAULT_API_BASE_URL;

@@ -6,7 +6,7 @@ import { hasWebhookToken, parseAllowList, type AllowList } from '../exotel/auth'
 import { BodyError, readRawBody, type RawBody } from '../exotel/request-body';
 import { parseInbound, type InboundSms } from '../exotel/webhook';
 import type { InboundRecord } from '../store';
-import { openStore, ThrottledStatus } from './runtime';
+import { openStore, packageSettings, ThrottledStatus, whenFlowsStarted } from './runtime';
 import type { AccountNode } from './exotel-account';
 
 interface InboundDef extends NodeDef {
@@ -18,13 +18,22 @@ interface InboundDef extends NodeDef {
 export interface InboundMessage extends NodeMessage {
   payload: string;
   phone: string;
-  sms: InboundSms;
+  /** `replayed` is set on an SMS handed on again after a stop or crash */
+  sms: InboundSms & { replayed?: boolean };
 }
+
+export const DEFAULT_REPLAY_WINDOW_MS = 10_000;
 
 /** Paths in use in this runtime, so that a second node on one path is refused, not silently shadowed. */
 const pathsInUse = new Map<string, string>();
 
 /** The route path, or '' when it is missing or not a plain path (Express patterns such as `:id` or `*` are refused). */
+/** Everything after the first "?" (a "?" inside a value, as in `Body=Open?`, stays in the value). */
+function queryOf(req: Request): string {
+  const at = req.originalUrl.indexOf('?');
+  return at === -1 ? '' : req.originalUrl.slice(at + 1);
+}
+
 export function normalisePath(value: string | undefined): string {
   const trimmed = (value ?? '').trim().replace(/\/+$/, '');
   if (!/^\/[A-Za-z0-9._~\-/]+$/.test(trimmed) || trimmed.includes('//')) return '';
@@ -92,11 +101,24 @@ export default function (RED: NodeAPI): void {
     };
     status.now('grey', 'ring', `listening on ${routePath}`);
 
-    const emit = (sms: InboundSms) => {
-      const msg: InboundMessage = { payload: sms.body, phone: sms.from, sms: { ...sms } };
+    // An SMS counts as handled once the flow has had `replayWindowMs` to act on it (an opt-out, a
+    // conversation step, a send in the outbox). Should Node-RED die or stop sooner, it is handed on again
+    // at the next start; the package's nodes do nothing twice for one SmsSid, so a replay is safe.
+    const replayWindowMs = packageSettings(RED).replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS;
+    let emitted: Array<{ sid: string; at: number }> = [];
+    const markSettled = async () => {
+      const before = Date.now() - replayWindowMs;
+      const settled = emitted.filter((e) => e.at <= before);
+      if (settled.length === 0) return;
+      emitted = emitted.filter((e) => e.at > before);
+      await store.markInboundHandled(settled.map((e) => e.sid)).catch((err: Error) => node.warn(`could not mark ${settled.length} SMS as handled: ${err.message}`));
+    };
+    const settleTimer = setInterval(() => void markSettled(), Math.max(50, Math.min(replayWindowMs, 5_000)));
+
+    const emit = (sms: InboundSms, replayed = false) => {
+      const msg: InboundMessage = { payload: sms.body, phone: sms.from, sms: replayed ? { ...sms, replayed: true } : { ...sms } };
       node.send(msg);
-      // Handed on: a restart no longer replays it (the store writes these marks in its next group commit).
-      store.markInboundHandled([sms.sid]).catch((err: Error) => node.warn(`could not mark SMS ${sms.sid} as handled: ${err.message}`));
+      emitted.push({ sid: sms.sid, at: Date.now() });
     };
 
     const reject = (res: Response, code: number, reason: string) => {
@@ -112,7 +134,7 @@ export default function (RED: NodeAPI): void {
         reject(res, 403, 'this address is not on the IP allow-list');
         return false;
       }
-      const query = new URLSearchParams(req.originalUrl.split('?')[1] ?? '');
+      const query = new URLSearchParams(queryOf(req));
       const tokens = query.getAll('token');
       const ok = account.checkWebhookToken((expected) =>
         hasWebhookToken(expected, tokens.length === 1 ? tokens[0] : undefined, req.headers.authorization),
@@ -146,7 +168,7 @@ export default function (RED: NodeAPI): void {
           {
             method: req.method,
             contentType: raw.contentType ?? req.headers['content-type'],
-            query: req.originalUrl.split('?')[1] ?? '',
+            query: queryOf(req),
             rawBody: raw.body,
           },
           account.defaultCountry,
@@ -189,28 +211,29 @@ export default function (RED: NodeAPI): void {
 
     // SMS recorded before a restart but never handed to the flow (the process died in between).
     const replay = async () => {
-      RED.events.removeListener('flows:started', replay);
       if (closed) return;
       try {
         const pending = await store.unhandledInbound(routePath);
-        if (pending.length > 0) node.log(`handing on ${pending.length} SMS received before the restart`);
+        if (pending.length > 0) node.log(`handing on again ${pending.length} SMS received just before the last stop`);
         for (const record of pending) {
           const { endpoint: _endpoint, ...sms } = record;
-          emit(sms);
+          emit(sms, true);
         }
       } catch (err) {
         node.error(`could not read the inbound log: ${(err as Error).message}`);
       }
     };
-    RED.events.on('flows:started', replay);
+    whenFlowsStarted(RED, node, () => void replay());
 
     node.on('close', (removed: boolean, done: () => void) => {
       closed = true;
-      RED.events.removeListener('flows:started', replay);
       removeRoutes(RED, routePath);
       if (pathsInUse.get(routePath) === node.id) pathsInUse.delete(routePath);
       status.stop();
-      handle.release().then(done, done);
+      clearInterval(settleTimer);
+      markSettled()
+        .then(() => handle.release())
+        .then(done, done);
     });
   }
 

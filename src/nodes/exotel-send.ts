@@ -8,7 +8,8 @@ import { countSegments } from '../sms/encoding';
 import { toE164 } from '../sms/phone';
 import { renderText } from '../sms/template';
 import type { AccountNode } from './exotel-account';
-import { evaluateProperty, onInput, openStore, packageSettings, shown, ThrottledStatus } from './runtime';
+import type { OutboxEntry } from '../store';
+import { evaluateProperty, onInput, openStore, packageSettings, shown, ThrottledStatus, whenFlowsStarted } from './runtime';
 
 interface SendDef extends NodeDef {
   account: string;
@@ -59,12 +60,17 @@ export default function (RED: NodeAPI): void {
     // A retry waiting for its turn ends at once when the node stops, rather than hold up a redeploy.
     const wait = (ms: number) =>
       new Promise<void>((resolve, reject) => {
-        if (stopping.signal.aborted) return reject(new SendError({ code: 'stopped', message: 'the node was stopped before the retry', retryable: true }));
-        const timer = setTimeout(resolve, ms);
-        stopping.signal.addEventListener('abort', () => {
+        const stopped = () => new SendError({ code: 'stopped', message: 'the node was stopped before the retry', retryable: true });
+        if (stopping.signal.aborted) return reject(stopped());
+        const onAbort = () => {
           clearTimeout(timer);
-          reject(new SendError({ code: 'stopped', message: 'the node was stopped before the retry', retryable: true }));
-        }, { once: true });
+          reject(stopped());
+        };
+        const timer = setTimeout(() => {
+          stopping.signal.removeEventListener('abort', onAbort);
+          resolve();
+        }, ms);
+        stopping.signal.addEventListener('abort', onAbort, { once: true });
       });
 
     if (!account) {
@@ -177,6 +183,7 @@ export default function (RED: NodeAPI): void {
             attempts = n;
             await account.limiter.acquire(stopping.signal);
             await guard();
+            await store.markOutboxSending(out.outboxId);
             return client.send(request);
           },
           (err, _waitMs, n) => void store.noteOutboxAttempt(out.outboxId, n, err.toJSON()).catch(() => undefined),
@@ -212,39 +219,52 @@ export default function (RED: NodeAPI): void {
       if (!account?.client) {
         return fail(msg, send, done, new SendError({ code: 'not_configured', message: `the Exotel account cannot send: ${account?.configProblem ?? 'no account'}`, retryable: false }));
       }
-      // One send per inbound SMS and recipient, even when the inbound SMS is handed on again after a restart.
-      const inboundSid = typeof msg.sms?.sid === 'string' ? msg.sms.sid : undefined;
-      const claimKey = inboundSid ? `${inboundSid}>${request.to}` : null;
-      if (claimKey && !(await store.claimSend(node.id, claimKey))) {
-        node.debug?.(`already sent for ${inboundSid}`);
-        return done();
-      }
       // The opt-out guard before the queue; an opt-out confirmation node may take the number's one confirmation.
       let confirmationClaimed = false;
       if (await store.isOptedOut(request.to)) {
         confirmationClaimed =
           !!def.optOutConfirmation && (await store.claimOptOutConfirmation(request.to, OPT_OUT_CONFIRMATION_WINDOW_MS));
         if (!confirmationClaimed) {
-          if (claimKey) await store.releaseSend(node.id, claimKey).catch(() => undefined);
           return fail(msg, send, done, new SendError({ code: 'opted_out', message: `${request.to} has opted out: nothing was sent`, retryable: false }));
         }
       }
-      // In the store before it waits for anything: a restart does not lose it.
+      // In the store before it waits for anything, so that a restart does not lose it; together with
+      // the claim of the one send per inbound SMS and recipient, so that a replayed SMS sends nothing twice.
+      const inboundSid = typeof msg.sms?.sid === 'string' ? msg.sms.sid : undefined;
+      const claimKey = inboundSid ? `${inboundSid}>${request.to}` : null;
       const outboxId = await store.addToOutbox({ nodeId: node.id, phone: request.to, request, message: storable(msg), claimKey, confirmation: confirmationClaimed });
+      if (outboxId === null) {
+        if (confirmationClaimed) await store.releaseOptOutConfirmation(request.to).catch(() => undefined);
+        node.debug?.(`already sent for ${inboundSid}`);
+        return done();
+      }
       await inOrder(request.to, () => dispatch({ outboxId, request, claimKey, confirmationClaimed }, msg, send, done));
     };
 
     /** After a restart: what this node had queued goes out, once, in order. */
     const resume = async () => {
+      const send = (m: unknown) => (node.send as (m: unknown) => void)(m);
+      const messageOf = (entry: OutboxEntry) => (entry.message && typeof entry.message === 'object' ? entry.message : {}) as SendMessage;
+      const doneFor = (msg: SendMessage) => (err?: Error) => {
+        if (err) node.error(err, msg);
+      };
+      // Asked of Exotel when Node-RED died: it may have gone out or not. Sending it again could give
+      // the customer two; it fails instead, with the reason, for someone to look at.
+      for (const entry of await store.outboxEntries(node.id, 'sending')) {
+        const err = new SendError({
+          code: 'interrupted',
+          message: `Node-RED stopped while Exotel was being asked to send this SMS to ${entry.phone}: it may or may not have gone out, so it is not sent again`,
+          retryable: false,
+        });
+        await store.failOutboxEntry(entry.id, entry.attempts, err.toJSON());
+        fail(messageOf(entry), send, doneFor(messageOf(entry)), err);
+      }
       const queued = await store.outboxEntries(node.id, 'queued');
       if (queued.length === 0) return;
       node.log(`sending ${queued.length} messages queued before the restart`);
-      const send = (m: unknown) => (node.send as (m: unknown) => void)(m);
       for (const entry of queued) {
-        const msg = (entry.message && typeof entry.message === 'object' ? entry.message : {}) as SendMessage;
-        const done = (err?: Error) => {
-          if (err) node.error(err, msg);
-        };
+        const msg = messageOf(entry);
+        const done = doneFor(msg);
         const job = inOrder(entry.phone, () =>
           dispatch({ outboxId: entry.id, request: entry.request as SendRequest, claimKey: entry.claimKey, confirmationClaimed: entry.confirmation }, msg, send, done),
         );
@@ -269,7 +289,7 @@ export default function (RED: NodeAPI): void {
 
     if (account && !account.configProblem) {
       status.now('grey', 'ring', 'ready');
-      resume().catch((err: Error) => node.error(`could not read the outbox: ${err.message}`));
+      whenFlowsStarted(RED, node, () => resume().catch((err: Error) => node.error(`could not read the outbox: ${err.message}`)));
     }
   }
 

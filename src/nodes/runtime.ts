@@ -8,6 +8,8 @@ import { acquireStore, IN_MEMORY, type StoreHandle } from '../store';
 export interface PackageSettings {
   /** the store file; default `<userDir>/exotel-sms.db`; `:memory:` keeps nothing across restarts */
   storePath?: string;
+  /** an inbound SMS handed to the flow less than this before a stop or crash is handed on again at the next start (default 10000 ms) */
+  replayWindowMs?: number;
   /** how long Exotel's API may take to answer before the attempt counts as timed out (default 10000 ms) */
   apiTimeoutMs?: number;
   /** first wait before a retried send, doubled each attempt (default 1000 ms) */
@@ -87,4 +89,28 @@ export function evaluateProperty(RED: NodeAPI, node: Node, value: string, type: 
 /** A value as it may be shown in a message: quoted text, or what kind of thing it is. */
 export function shown(value: unknown): string {
   return typeof value === 'string' || typeof value === 'number' ? `"${String(value).slice(0, 40)}"` : 'nothing';
+}
+
+/** Callbacks waiting for the flows to start, by runtime: one listener each, however many nodes wait. */
+const waitingForStart = new WeakMap<object, Set<() => void>>();
+
+/**
+ * Runs `fn` once the flows have started (after a deploy or a restart), so that what a node hands on
+ * then has somewhere to go. Nothing runs if the node closes first.
+ */
+export function whenFlowsStarted(RED: NodeAPI, node: Node, fn: () => void): void {
+  let waiting = waitingForStart.get(RED.events);
+  if (!waiting) {
+    const set = new Set<() => void>();
+    waiting = set;
+    waitingForStart.set(RED.events, set);
+    RED.events.on('flows:started', () => {
+      const due = [...set];
+      set.clear();
+      for (const run of due) run();
+    });
+  }
+  const queue = waiting;
+  queue.add(fn);
+  node.on('close', () => queue.delete(fn));
 }

@@ -15,6 +15,7 @@ export type {
   OptOutResult,
   OptStatus,
   OutboxEntry,
+  OutboxState,
   SandboxMessage,
   SandboxThread,
   Store,

@@ -87,7 +87,8 @@ export const MIGRATIONS: readonly string[] = [
      at INTEGER NOT NULL
    ) WITHOUT ROWID;
    CREATE INDEX sms_outcome_at ON sms_outcome (at);`,
-  // 6: the outbox: sends waiting for the rate limit or a retry, and the ones that failed for good
+  // 6: the outbox: sends waiting for the rate limit or a retry, one being asked of Exotel right now
+  // ('sending': after a crash nobody knows whether it went), and the ones that failed for good
   `CREATE TABLE outbox (
      id INTEGER PRIMARY KEY,
      node_id TEXT NOT NULL,
@@ -96,7 +97,7 @@ export const MIGRATIONS: readonly string[] = [
      message TEXT NOT NULL,
      claim_key TEXT,
      confirmation INTEGER NOT NULL DEFAULT 0,
-     state TEXT NOT NULL CHECK (state IN ('queued', 'failed')),
+     state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'failed')),
      attempts INTEGER NOT NULL DEFAULT 0,
      error TEXT,
      created_at INTEGER NOT NULL,

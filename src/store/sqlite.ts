@@ -19,6 +19,7 @@ import type {
   OptOutResult,
   OptStatus,
   OutboxEntry,
+  OutboxState,
   SandboxMessage,
   SandboxThread,
   Store,
@@ -91,7 +92,7 @@ interface OutboxRow {
   message: string;
   claim_key: string | null;
   confirmation: number;
-  state: 'queued' | 'failed';
+  state: OutboxState;
   attempts: number;
   error: string | null;
   created_at: number;
@@ -217,11 +218,13 @@ export class SqliteStore implements Store {
          VALUES (@nodeId, @phone, @request, @message, @claimKey, @confirmation, 'queued', @at, @at)`,
       ),
       outboxRemove: this.db.prepare('DELETE FROM outbox WHERE id = ?'),
-      outboxAttempt: this.db.prepare('UPDATE outbox SET attempts = ?, error = ?, updated_at = ? WHERE id = ?'),
+      outboxAttempt: this.db.prepare("UPDATE outbox SET state = 'queued', attempts = ?, error = ?, updated_at = ? WHERE id = ?"),
+      outboxSending: this.db.prepare("UPDATE outbox SET state = 'sending', updated_at = ? WHERE id = ?"),
       outboxFail: this.db.prepare("UPDATE outbox SET state = 'failed', attempts = ?, error = ?, updated_at = ? WHERE id = ?"),
       outboxList: this.db.prepare('SELECT * FROM outbox WHERE node_id = ? AND state = ? ORDER BY id'),
       outboxCounts: this.db.prepare(
-        "SELECT COALESCE(SUM(state = 'queued'), 0) AS queued, COALESCE(SUM(state = 'failed'), 0) AS failed FROM outbox WHERE node_id = ?",
+        `SELECT COALESCE(SUM(state = 'queued'), 0) AS queued, COALESCE(SUM(state = 'sending'), 0) AS sending,
+           COALESCE(SUM(state = 'failed'), 0) AS failed FROM outbox WHERE node_id = ?`,
       ),
       outboxClear: this.db.prepare("DELETE FROM outbox WHERE node_id = ? AND state = 'failed' AND updated_at < ?"),
       sandboxAdd: this.db.prepare(
@@ -579,17 +582,25 @@ export class SqliteStore implements Store {
     return () => this.events.off('change', listener);
   }
 
-  async addToOutbox(entry: Pick<OutboxEntry, 'nodeId' | 'phone' | 'request' | 'message' | 'claimKey' | 'confirmation'>): Promise<number> {
-    const info = this.statements.outboxAdd.run({
-      nodeId: entry.nodeId,
-      phone: entry.phone,
-      request: JSON.stringify(entry.request),
-      message: JSON.stringify(entry.message ?? null),
-      claimKey: entry.claimKey,
-      confirmation: entry.confirmation ? 1 : 0,
-      at: Date.now(),
-    });
-    return Number(info.lastInsertRowid);
+  async addToOutbox(entry: Pick<OutboxEntry, 'nodeId' | 'phone' | 'request' | 'message' | 'claimKey' | 'confirmation'>): Promise<number | null> {
+    return this.db.transaction((): number | null => {
+      const at = Date.now();
+      if (entry.claimKey && this.statements.claim.run(entry.nodeId, entry.claimKey, at).changes === 0) return null;
+      const info = this.statements.outboxAdd.run({
+        nodeId: entry.nodeId,
+        phone: entry.phone,
+        request: JSON.stringify(entry.request),
+        message: JSON.stringify(entry.message ?? null),
+        claimKey: entry.claimKey,
+        confirmation: entry.confirmation ? 1 : 0,
+        at,
+      });
+      return Number(info.lastInsertRowid);
+    })();
+  }
+
+  async markOutboxSending(id: number): Promise<void> {
+    this.statements.outboxSending.run(Date.now(), id);
   }
 
   async removeFromOutbox(id: number): Promise<void> {
@@ -604,12 +615,12 @@ export class SqliteStore implements Store {
     this.statements.outboxFail.run(attempts, JSON.stringify(error ?? null), Date.now(), id);
   }
 
-  async outboxEntries(nodeId: string, state: 'queued' | 'failed'): Promise<OutboxEntry[]> {
+  async outboxEntries(nodeId: string, state: OutboxState): Promise<OutboxEntry[]> {
     return (this.statements.outboxList.all(nodeId, state) as OutboxRow[]).map(toOutbox);
   }
 
-  async outboxCounts(nodeId: string): Promise<{ queued: number; failed: number }> {
-    return this.statements.outboxCounts.get(nodeId) as { queued: number; failed: number };
+  async outboxCounts(nodeId: string): Promise<{ queued: number; sending: number; failed: number }> {
+    return this.statements.outboxCounts.get(nodeId) as { queued: number; sending: number; failed: number };
   }
 
   async clearFailedOutbox(nodeId: string, before = Number.MAX_SAFE_INTEGER): Promise<number> {

@@ -116,6 +116,8 @@ export interface SandboxThread {
   last: SandboxMessage;
 }
 
+export type OutboxState = 'queued' | 'sending' | 'failed';
+
 export interface OutboxEntry {
   id: number;
   /** the send node that owns it */
@@ -128,7 +130,7 @@ export interface OutboxEntry {
   claimKey: string | null;
   /** the send holds the number's one opt-out confirmation */
   confirmation: boolean;
-  state: 'queued' | 'failed';
+  state: OutboxState;
   attempts: number;
   error: unknown;
   createdAt: number;
@@ -199,17 +201,23 @@ export interface Store {
   /** The last `limit` messages of a thread, oldest first. */
   sandboxThread(account: string, phone: string, limit?: number): Promise<SandboxMessage[]>;
   clearSandboxThread(account: string, phone: string): Promise<number>;
-  /** Puts a send in the outbox, committed when the promise resolves. */
-  addToOutbox(entry: Pick<OutboxEntry, 'nodeId' | 'phone' | 'request' | 'message' | 'claimKey' | 'confirmation'>): Promise<number>;
+  /**
+   * Puts a send in the outbox, committed when the promise resolves, together with its claim (one send
+   * a node makes for an inbound SMS and recipient, see claimSend): null, and nothing queued, when the
+   * claim was already taken.
+   */
+  addToOutbox(entry: Pick<OutboxEntry, 'nodeId' | 'phone' | 'request' | 'message' | 'claimKey' | 'confirmation'>): Promise<number | null>;
+  /** An attempt starts: until it ends, nobody can tell whether Exotel got the message. */
+  markOutboxSending(id: number): Promise<void>;
   /** A send went out: it leaves the outbox. */
   removeFromOutbox(id: number): Promise<void>;
-  /** An attempt failed and another will follow. */
+  /** An attempt failed and another will follow (the entry is queued again). */
   noteOutboxAttempt(id: number, attempts: number, error: unknown): Promise<void>;
   /** Given up: kept, failed, for inspection, until cleared. */
   failOutboxEntry(id: number, attempts: number, error: unknown): Promise<void>;
   /** A node's entries of one state, oldest first. */
-  outboxEntries(nodeId: string, state: 'queued' | 'failed'): Promise<OutboxEntry[]>;
-  outboxCounts(nodeId: string): Promise<{ queued: number; failed: number }>;
+  outboxEntries(nodeId: string, state: OutboxState): Promise<OutboxEntry[]>;
+  outboxCounts(nodeId: string): Promise<{ queued: number; sending: number; failed: number }>;
   /** Deletes a node's failed entries (all, or those older than a time); returns how many. */
   clearFailedOutbox(nodeId: string, before?: number): Promise<number>;
   /** The schema version the database is at. */

@@ -23,7 +23,7 @@ describe('exotel-inbound', function () {
   let dir;
   beforeEach(function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exotel-inbound-'));
-    settings({ exotelSms: { storePath: path.join(dir, 'store.db') } });
+    settings({ exotelSms: { storePath: path.join(dir, 'store.db'), replayWindowMs: 100 } });
   });
   afterEach(async function () {
     await helper.unload();
@@ -147,7 +147,7 @@ describe('exotel-inbound', function () {
     const body = { SmsSid: 'dup-1', From: '9876543210', Body: 'STOP' };
     await request(app).post(`/exotel/sms?token=${TOKEN}`).type('form').send(body).expect(200);
     await request(app).post(`/exotel/sms?token=${TOKEN}`).type('form').send(body).expect(200, '');
-    await wait(50);
+    await wait(200); // past the replay window: handled for good
     assert.equal(seen.length, 1);
     await helper.unload();
     app = await load(flow(), creds());
@@ -168,13 +168,39 @@ describe('exotel-inbound', function () {
     const msg = await nextMessage(helper.getNode('out'));
     assert.equal(msg.payload, 'STOP');
     assert.equal(msg.sms.sid, 'crash-1');
+    assert.equal(msg.sms.replayed, true);
     assert.equal(msg.phone, '+919876543210');
+    await wait(300); // the flow has had its time with it
     await helper.unload();
     // handed on once: not again at the next start
     await load(flow(), creds());
     const seen = collect(helper.getNode('out'));
     await wait(200);
     assert.equal(seen.length, 0);
+  });
+
+  it('hands on again, after a stop, an SMS the flow had less than the replay window to act on', async function () {
+    settings({ exotelSms: { storePath: path.join(dir, 'store.db'), replayWindowMs: 60_000 } });
+    let app = await load(flow(), creds());
+    const first = nextMessage(helper.getNode('out'));
+    await request(app).post(`/exotel/sms?token=${TOKEN}`).type('form').send({ SmsSid: 'w-1', From: '9876543210', Body: 'STOP' }).expect(200);
+    assert.equal((await first).sms.replayed, undefined);
+    await helper.unload(); // stopped (or killed) a moment later
+    app = await load(flow(), creds());
+    const again = await nextMessage(helper.getNode('out'));
+    assert.deepEqual([again.sms.sid, again.sms.replayed], ['w-1', true]);
+    // and Exotel's retry of it is still a duplicate
+    const seen = collect(helper.getNode('out'));
+    await request(app).post(`/exotel/sms?token=${TOKEN}`).type('form').send({ SmsSid: 'w-1', From: '9876543210', Body: 'STOP' }).expect(200, '');
+    await wait(100);
+    assert.equal(seen.length, 0);
+  });
+
+  it('takes a "?" inside a value as part of the value', async function () {
+    const app = await load(flow(), creds());
+    const got = nextMessage(helper.getNode('out'));
+    await request(app).get(`/exotel/sms?SmsSid=q-1&From=9876543210&Body=Is%20it%20open?%20today&token=${TOKEN}`).expect(200);
+    assert.equal((await got).payload, 'Is it open? today');
   });
 
   it('shows received, duplicate and rejected counts under the node', async function () {

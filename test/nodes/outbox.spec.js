@@ -81,6 +81,30 @@ describe('the outbox of exotel-send', function () {
     assert.deepEqual([entries[0].phone, entries[0].request.body, entries[0].attempts, entries[0].error.code], ['+919876543210', 'hello', 1, 34011]);
   });
 
+  it('does not send again a message Exotel was being asked for when Node-RED died: it fails as interrupted', async function () {
+    const store = new SqliteStore(file);
+    const id = await store.addToOutbox({ nodeId: 'send', phone: '+919876543210', request: { from: 'EXSTOR', to: '+919876543210', body: 'maybe sent', encoding: 'plain' }, message: { payload: 'maybe sent' }, claimKey: null, confirmation: false });
+    await store.markOutboxSending(id);
+    await store.addToOutbox({ nodeId: 'send', phone: '+919876543211', request: { from: 'EXSTOR', to: '+919876543211', body: 'waiting', encoding: 'plain' }, message: { payload: 'waiting' }, claimKey: null, confirmation: false });
+    await store.close();
+    await load(flow(200), creds);
+    await until(() => mock.sent.length === 1);
+    await wait(100);
+    assert.deepEqual(mock.sent.map((s) => s.Body), ['waiting']);
+    const failedEntries = await outbox('failed');
+    assert.deepEqual(failedEntries.map((e) => [e.message.payload, e.error.code]), [['maybe sent', 'interrupted']]);
+    assert.match(failedEntries[0].error.message, /may or may not have gone out/);
+  });
+
+  it('queues a send and its claim together: a replayed SMS queues nothing twice', async function () {
+    const store = new SqliteStore(file);
+    const entry = { nodeId: 'send', phone: '+919876543210', request: {}, message: {}, claimKey: 'sms-1>+919876543210', confirmation: false };
+    assert.equal(typeof (await store.addToOutbox(entry)), 'number');
+    assert.equal(await store.addToOutbox(entry), null);
+    assert.equal((await store.outboxEntries('send', 'queued')).length, 1);
+    await store.close();
+  });
+
   it('notes each failed attempt while it retries', async function () {
     mock.answer({ status: 503 }, { status: 503 });
     await load(flow(200), creds);
