@@ -70,21 +70,23 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED',
-]);
+/** Failures before the request left: Exotel cannot have seen it. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
+/**
+ * A request that timed out or lost its connection is tried again (as Exotel's 5xx are), although
+ * Exotel may have sent it: `maybeSent` says so, and the final error carries it.
+ */
 function classifyThrown(err: unknown): SendError {
   const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } };
   const code = e.code ?? e.cause?.code;
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || e.name === 'TimeoutError') {
-    return new SendError({ code: 'timeout', message: 'Exotel did not answer in time', retryable: true });
+    return new SendError({ code: 'timeout', message: 'Exotel did not answer in time', retryable: true, maybeSent: true });
   }
-  if (code && NETWORK_CODES.has(code)) {
+  if (code && NOT_SENT_CODES.has(code)) {
     return new SendError({ code: 'network_error', message: `could not reach Exotel (${code})`, retryable: true });
   }
-  return new SendError({ code: 'network_error', message: `could not reach Exotel (${e.message ?? String(err)})`, retryable: true });
+  return new SendError({ code: 'network_error', message: `the connection to Exotel failed (${code ?? e.message ?? String(err)})`, retryable: true, maybeSent: true });
 }
 
 interface RestException {

@@ -6,6 +6,8 @@ export interface SendErrorInfo {
   message: string;
   retryable: boolean;
   httpStatus?: number;
+  /** an attempt reached Exotel but its answer did not reach us: Exotel may have sent the SMS */
+  maybeSent?: boolean;
 }
 
 export class SendError extends Error implements SendErrorInfo {
@@ -14,6 +16,7 @@ export class SendError extends Error implements SendErrorInfo {
   readonly httpStatus?: number;
   /** how long Exotel asked us to wait, from Retry-After */
   readonly retryAfterMs?: number;
+  readonly maybeSent?: boolean;
 
   constructor(info: SendErrorInfo & { retryAfterMs?: number }) {
     super(info.message);
@@ -22,11 +25,13 @@ export class SendError extends Error implements SendErrorInfo {
     this.retryable = info.retryable;
     if (info.httpStatus !== undefined) this.httpStatus = info.httpStatus;
     if (info.retryAfterMs !== undefined) this.retryAfterMs = info.retryAfterMs;
+    if (info.maybeSent) this.maybeSent = true;
   }
 
   toJSON(): SendErrorInfo {
     const info: SendErrorInfo = { code: this.code, message: this.message, retryable: this.retryable };
     if (this.httpStatus !== undefined) info.httpStatus = this.httpStatus;
+    if (this.maybeSent) info.maybeSent = true;
     return info;
   }
 }

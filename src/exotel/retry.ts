@@ -27,17 +27,21 @@ export async function withRetry<T>(
   onRetry?: (err: SendError, waitMs: number, n: number) => void,
   wait: (ms: number) => Promise<void> = sleep,
 ): Promise<T> {
+  let maybeSent = false;
   for (let n = 1; ; n++) {
     try {
       return await attempt(n);
     } catch (thrown) {
       const err = thrown instanceof SendError ? thrown : new SendError({ code: 'internal', message: String((thrown as Error)?.message ?? thrown), retryable: false });
       if (!err.retryable || n >= policy.attempts) {
-        if (n > 1 && err.retryable) {
-          throw new SendError({ code: err.code, message: `${err.message} (after ${n} attempts)`, retryable: true, httpStatus: err.httpStatus });
+        const earlier = maybeSent && !err.maybeSent;
+        if ((n > 1 && err.retryable) || earlier) {
+          const notes = [n > 1 ? `after ${n} attempts` : '', earlier ? 'an earlier attempt got no answer, so Exotel may have sent it' : ''].filter(Boolean).join('; ');
+          throw new SendError({ code: err.code, message: `${err.message} (${notes})`, retryable: err.retryable, httpStatus: err.httpStatus, maybeSent: maybeSent || err.maybeSent });
         }
         throw err;
       }
+      maybeSent ||= !!err.maybeSent;
       const waitMs = retryDelay(policy, n, err);
       onRetry?.(err, waitMs, n);
       await wait(waitMs);

@@ -1,5 +1,6 @@
 // exotel-send: sends msg.payload to msg.phone through the account's Exotel API, paced by the
 // account's rate limit and retried on transient failures. Output 1: sent; output 2: failed.
+import { setMaxListeners } from 'node:events';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { SendError } from '../exotel/errors';
 import { withRetry, DEFAULT_RETRY } from '../exotel/retry';
@@ -57,6 +58,8 @@ export default function (RED: NodeAPI): void {
     const counts = { sent: 0, failed: 0 };
     const inFlight = new Set<Promise<void>>();
     const stopping = new AbortController();
+    // every message waiting for the rate limit or a retry listens to it
+    setMaxListeners(0, stopping.signal);
     // A retry waiting for its turn ends at once when the node stops, rather than hold up a redeploy.
     const wait = (ms: number) =>
       new Promise<void>((resolve, reject) => {

@@ -113,12 +113,37 @@ describe('Exotel API client and retry policy', function () {
     }
   });
 
+  it('a final failure after a timed-out attempt says Exotel may have sent it', async function () {
+    let calls = 0;
+    const server = http.createServer((req, res) => {
+      calls++;
+      req.resume();
+      if (calls === 1) return; // the request reached "Exotel", the answer never comes
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ RestException: { Status: 400, Code: 4000, Message: 'bad' } }));
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const slow = new ExotelClient({ accountSid: 'acct1', apiKey: 'k', apiToken: 't', apiBaseUrl: `http://127.0.0.1:${server.address().port}`, responseTimeoutMs: 200 });
+    try {
+      await assert.rejects(withRetry(FAST, () => slow.send(SMS)), (err) => {
+        assert.equal(err.code, 4000);
+        assert.equal(err.toJSON().maybeSent, true);
+        assert.match(err.message, /an earlier attempt got no answer, so Exotel may have sent it/);
+        return true;
+      });
+    } finally {
+      await slow.close();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
   it('retries a refused connection as a network error', async function () {
     const dead = new ExotelClient({ accountSid: 'acct1', apiKey: 'k', apiToken: 't', apiBaseUrl: 'http://127.0.0.1:9' });
     try {
       await assert.rejects(withRetry({ ...FAST, attempts: 2 }, () => dead.send(SMS)), (err) => {
         assert.equal(err.code, 'network_error');
         assert.match(err.message, /ECONNREFUSED/);
+        assert.equal(err.toJSON().maybeSent, undefined, 'a refused connection never reached Exotel');
         return true;
       });
     } finally {
