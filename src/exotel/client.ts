@@ -44,8 +44,11 @@ export interface SendResult {
 
 /** What sends an SMS for an account: Exotel's API, or the sandbox. */
 export interface SmsGateway {
-  /** One attempt: no retry, no pacing (see withRetry and RateLimiter). */
-  send(sms: SendRequest): Promise<SendResult>;
+  /**
+   * One attempt: no retry, no pacing (see withRetry and RateLimiter). `onDispatch` is called when the
+   * request is about to leave (it has a connection of its own), the moment from which Exotel may get it.
+   */
+  send(sms: SendRequest, onDispatch?: () => void): Promise<SendResult>;
   close(): Promise<void>;
 }
 
@@ -107,6 +110,8 @@ function classifyStatus(status: number, body: unknown, retryAfterMs: number | un
   return new SendError({ code: rest?.Code ?? `http_${status}`, message, retryable: false, httpStatus: status });
 }
 
+const CONNECTIONS = 8;
+
 export class ExotelClient implements SmsGateway {
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
@@ -125,7 +130,7 @@ export class ExotelClient implements SmsGateway {
     this.dispatcher =
       options.dispatcher ??
       new Pool(origin, {
-        connections: 8,
+        connections: CONNECTIONS,
         pipelining: 1,
         keepAliveTimeout: 30_000,
         connect: { timeout: options.connectTimeoutMs ?? 5_000 },
@@ -134,8 +139,31 @@ export class ExotelClient implements SmsGateway {
       });
   }
 
-  /** One attempt: no retry, no pacing (see sendWithRetry and RateLimiter). */
-  async send(sms: SendRequest): Promise<SendResult> {
+  // At most one request per pooled connection: a request never waits inside undici for a connection,
+  // so that "in flight" means "on the wire" (see onDispatch) and the timeout is Exotel's alone.
+  private active = 0;
+  private readonly slots: Array<() => void> = [];
+
+  private async slot(): Promise<() => void> {
+    if (this.active >= CONNECTIONS) await new Promise<void>((resolve) => this.slots.push(resolve));
+    this.active++;
+    return () => {
+      this.active--;
+      this.slots.shift()?.();
+    };
+  }
+
+  async send(sms: SendRequest, onDispatch?: () => void): Promise<SendResult> {
+    const release = await this.slot();
+    try {
+      onDispatch?.();
+      return await this.post(sms);
+    } finally {
+      release();
+    }
+  }
+
+  private async post(sms: SendRequest): Promise<SendResult> {
     const form = new URLSearchParams({ From: sms.from, To: sms.to, Body: sms.body, EncodingType: sms.encoding });
     if (sms.dltEntityId) form.set('DltEntityId', sms.dltEntityId);
     if (sms.dltTemplateId) form.set('DltTemplateId', sms.dltTemplateId);

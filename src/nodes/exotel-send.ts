@@ -186,8 +186,7 @@ export default function (RED: NodeAPI): void {
             attempts = n;
             await account.limiter.acquire(stopping.signal);
             await guard();
-            await store.markOutboxSending(out.outboxId);
-            return client.send(request);
+            return client.send(request, () => void store.markOutboxSending(out.outboxId));
           },
           (err, _waitMs, n) => void store.noteOutboxAttempt(out.outboxId, n, err.toJSON()).catch(() => undefined),
           wait,
@@ -258,6 +257,7 @@ export default function (RED: NodeAPI): void {
           code: 'interrupted',
           message: `Node-RED stopped while Exotel was being asked to send this SMS to ${entry.phone}: it may or may not have gone out, so it is not sent again`,
           retryable: false,
+          maybeSent: true,
         });
         await store.failOutboxEntry(entry.id, entry.attempts, err.toJSON());
         fail(messageOf(entry), send, doneFor(messageOf(entry)), err);

@@ -72,7 +72,7 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
       mockUrl: mock.url, accountSid: ACCOUNT_SID, rateLimit: 12_000,
       credentials: { apiKey: 'faults-key-1', apiToken: 'faults-token-2', webhookToken: TOKEN },
     });
-    red = await NodeRedChild.create({ flows: flow, credentials, exotelSms: { retryBaseDelayMs: 300, apiTimeoutMs: API_TIMEOUT_MS }, label: 'faults' });
+    red = await NodeRedChild.create({ flows: flow, credentials, exotelSms: { retryBaseDelayMs: 300, apiTimeoutMs: API_TIMEOUT_MS, replayWindowMs: 500 }, label: 'faults' });
     await red.start();
     agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
@@ -177,7 +177,7 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
     assert.deepEqual(noReason.slice(0, 10), []);
   });
 
-  it('sends each reply once: the API accepts no reply twice', function () {
+  it('sends each reply once: the API accepts a reply twice only after a timed-out attempt', function () {
     const classify = (first, second) => {
       if (first.at < killedAt && second.at > killedAt) return 'accepted by the API before the kill, sent again from the outbox after the restart';
       if (first.step?.delayMs === SLOW_MS) return 'the API answered slower than apiTimeoutMs, and the send was tried again';
@@ -187,6 +187,9 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
     for (const e of endings()) {
       if (e.accepted.length < 2) continue;
       const why = classify(e.accepted[0], e.accepted[1]);
+      // Retrying a timed-out request is what the issue asks for; the SMS may then go twice. Any other
+      // reason is a fault of ours.
+      if (why.startsWith('the API answered slower than apiTimeoutMs')) continue;
       (twice[why] ??= []).push(`${e.c.phone}: ${e.requests.map((r) => `${r.answered}${r.clientGone ? '*' : ''}`).join(', ')}`);
     }
     const summary = Object.entries(twice).map(([why, list]) => `${list.length} × ${why}, e.g. ${list[0]}`);
@@ -197,7 +200,11 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
     // per attempt, 30% 500 + 8% 429 + 5% slow + 5% reset fail: 4 attempts all fail for about 0.48^4 ≈ 5% of the replies
     const replies = CUSTOMERS - STOPPERS;
     const expected = replies * 0.48 ** 4;
-    const failed = end.outbox.filter((r) => r.state === 'failed');
+    // replies on the wire at the kill fail as "interrupted" (at most one per pooled connection)
+    const errorOf = (row) => JSON.parse(row.error ?? '{}');
+    const interrupted = end.outbox.filter((r) => r.state === 'failed' && errorOf(r).code === 'interrupted');
+    assert.ok(interrupted.length <= 8, `${interrupted.length} replies interrupted: more than the 8 connections could have on the wire`);
+    const failed = end.outbox.filter((r) => r.state === 'failed' && errorOf(r).code !== 'interrupted');
     const codes = {};
     for (const row of failed) {
       const code = JSON.parse(row.error ?? '{}').code;
@@ -206,8 +213,9 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
     assert.ok(failed.length <= 3 * expected, `${failed.length} of ${replies} replies failed for good (${JSON.stringify(codes)}); the faults explain about ${Math.round(expected)}`);
   });
 
-  it('reports as failed only replies the API did not accept', function () {
-    const wrong = endings().filter((e) => e.rows.some((r) => r.state === 'failed') && e.accepted.length > 0)
+  it('reports as failed only replies the API did not accept, or says that it may have sent them', function () {
+    const saysMaybe = (row) => JSON.parse(row.error ?? '{}').maybeSent === true;
+    const wrong = endings().filter((e) => e.rows.some((r) => r.state === 'failed' && !saysMaybe(r)) && e.accepted.length > 0)
       .map((e) => `${e.c.phone}: failed (${e.rows.find((r) => r.state === 'failed').error}) but accepted ${e.accepted.length}×`);
     assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} replies failed although the API accepted them`);
   });
