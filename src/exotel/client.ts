@@ -16,6 +16,8 @@ export interface ClientOptions {
   apiBaseUrl: string;
   connectTimeoutMs?: number;
   responseTimeoutMs?: number;
+  /** requests at a time (default 8): the keep-alive connections of the pool */
+  connections?: number;
   /** for tests: undici's MockAgent, or any dispatcher */
   dispatcher?: Dispatcher;
 }
@@ -110,7 +112,7 @@ function classifyStatus(status: number, body: unknown, retryAfterMs: number | un
   return new SendError({ code: rest?.Code ?? `http_${status}`, message, retryable: false, httpStatus: status });
 }
 
-const CONNECTIONS = 8;
+export const DEFAULT_CONNECTIONS = 8;
 
 export class ExotelClient implements SmsGateway {
   private readonly dispatcher: Dispatcher;
@@ -119,6 +121,7 @@ export class ExotelClient implements SmsGateway {
   private readonly sendPath: string;
   private readonly authorization: string;
   private readonly responseTimeoutMs: number;
+  private readonly connections: number;
 
   constructor(private readonly options: ClientOptions) {
     const { origin, prefix } = parseBaseUrl(options.apiBaseUrl);
@@ -126,11 +129,12 @@ export class ExotelClient implements SmsGateway {
     this.sendPath = `${prefix}/v1/Accounts/${encodeURIComponent(options.accountSid)}/Sms/send.json`;
     this.authorization = 'Basic ' + Buffer.from(`${options.apiKey}:${options.apiToken}`).toString('base64');
     this.responseTimeoutMs = options.responseTimeoutMs ?? 10_000;
+    this.connections = Math.max(1, Math.floor(options.connections ?? DEFAULT_CONNECTIONS));
     this.ownsDispatcher = !options.dispatcher;
     this.dispatcher =
       options.dispatcher ??
       new Pool(origin, {
-        connections: CONNECTIONS,
+        connections: this.connections,
         pipelining: 1,
         keepAliveTimeout: 30_000,
         connect: { timeout: options.connectTimeoutMs ?? 5_000 },
@@ -145,7 +149,7 @@ export class ExotelClient implements SmsGateway {
   private readonly slots: Array<() => void> = [];
 
   private async slot(): Promise<() => void> {
-    if (this.active >= CONNECTIONS) await new Promise<void>((resolve) => this.slots.push(resolve));
+    if (this.active >= this.connections) await new Promise<void>((resolve) => this.slots.push(resolve));
     this.active++;
     return () => {
       this.active--;

@@ -1,22 +1,27 @@
-// The account's pace: at most `perMinute` requests start in any 60-second window, across every
-// send node of the account. Waiters queue in order; the queue is bounded.
+// The account's pace: at most `perMinute` requests in any 60-second window, across every send node
+// of the account. Exotel counts a request when it arrives, which is some time after we let it go: so
+// a request holds its slot from the moment it may start until 60 s after it has ended (or at once
+// gives it back when it never left). Waiters queue in order; the queue is bounded.
 import { SendError } from './errors';
 
 interface Waiter {
-  resolve: () => void;
+  resolve: (release: Release) => void;
   reject: (err: Error) => void;
 }
 
+/** Ends a request's hold on its slot: `sent` false when no request left after all. */
+export type Release = (sent?: boolean) => void;
+
 export class RateLimiter {
-  private readonly starts: number[] = [];
+  /** slots held: by requests under way, and by ended ones for a minute after they ended */
+  private held = 0;
   private readonly waiting: Waiter[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
     readonly perMinute: number,
     readonly maxQueue: number,
     private readonly windowMs = 60_000,
-    private readonly now: () => number = Date.now,
   ) {
     if (!(perMinute > 0)) throw new Error('the rate limit must be a positive number of requests a minute');
   }
@@ -26,13 +31,13 @@ export class RateLimiter {
   }
 
   /**
-   * Resolves when a request may start; rejects with `queue_full` when too many already wait, and
-   * with `stopped` when `signal` aborts the wait (the waiter leaves the queue).
+   * Resolves, with the slot's release, when a request may start; rejects with `queue_full` when too
+   * many already wait, and with `stopped` when `signal` aborts the wait (the waiter leaves the queue).
    */
-  acquire(signal?: AbortSignal): Promise<void> {
+  acquire(signal?: AbortSignal): Promise<Release> {
     const stopped = () => new SendError({ code: 'stopped', message: 'the node was stopped while the message waited for the rate limit', retryable: true });
     if (signal?.aborted) return Promise.reject(stopped());
-    if (this.waiting.length === 0 && this.tryStart()) return Promise.resolve();
+    if (this.waiting.length === 0 && this.held < this.perMinute) return Promise.resolve(this.take());
     if (this.waiting.length >= this.maxQueue) {
       return Promise.reject(
         new SendError({ code: 'queue_full', message: `${this.waiting.length} messages already wait for the account's rate limit`, retryable: true }),
@@ -45,9 +50,9 @@ export class RateLimiter {
         reject(stopped());
       };
       const waiter: Waiter = {
-        resolve: () => {
+        resolve: (release) => {
           signal?.removeEventListener('abort', onAbort);
-          resolve();
+          resolve(release);
         },
         reject: (err) => {
           signal?.removeEventListener('abort', onAbort);
@@ -56,35 +61,35 @@ export class RateLimiter {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(waiter);
-      this.schedule();
     });
   }
 
   /** Rejects every waiter (the account is closing). */
   close(reason = 'the Exotel account was stopped'): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
     for (const waiter of this.waiting.splice(0)) {
       waiter.reject(new SendError({ code: 'stopped', message: reason, retryable: true }));
     }
   }
 
-  private tryStart(): boolean {
-    const now = this.now();
-    while (this.starts.length > 0 && this.starts[0] <= now - this.windowMs) this.starts.shift();
-    if (this.starts.length >= this.perMinute) return false;
-    this.starts.push(now);
-    return true;
+  private take(): Release {
+    this.held++;
+    let released = false;
+    return (sent = true) => {
+      if (released) return;
+      released = true;
+      if (!sent) return this.free();
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        this.free();
+      }, this.windowMs);
+      this.timers.add(timer);
+    };
   }
 
-  private schedule(): void {
-    if (this.timer) return;
-    while (this.waiting.length > 0 && this.tryStart()) this.waiting.shift()!.resolve();
-    if (this.waiting.length === 0) return;
-    const wait = Math.max(1, this.starts[0] + this.windowMs - this.now());
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.schedule();
-    }, wait);
+  private free(): void {
+    this.held--;
+    while (this.waiting.length > 0 && this.held < this.perMinute) this.waiting.shift()!.resolve(this.take());
   }
 }

@@ -184,9 +184,17 @@ export default function (RED: NodeAPI): void {
           policy,
           async (n) => {
             attempts = n;
-            await account.limiter.acquire(stopping.signal);
-            await guard();
-            return client.send(request, () => void store.markOutboxSending(out.outboxId));
+            const release = await account.limiter.acquire(stopping.signal);
+            let dispatched = false;
+            try {
+              await guard();
+              return await client.send(request, () => {
+                dispatched = true;
+                void store.markOutboxSending(out.outboxId);
+              });
+            } finally {
+              release(dispatched);
+            }
           },
           (err, _waitMs, n) => void store.noteOutboxAttempt(out.outboxId, n, err.toJSON()).catch(() => undefined),
           wait,

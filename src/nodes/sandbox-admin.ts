@@ -136,6 +136,12 @@ export function registerSandboxAdmin(RED: NodeAPI): void {
       return;
     }
     const sid = sandboxSid('in');
+    // In the thread before the flow can answer it, so that the reply comes after it.
+    const incoming = await store.addSandboxMessage({
+      account: account.id, phone, direction: 'in', body: body.text, sid, status: 'sending', detail: endpoint.path,
+      segments: null, encoding: null, at: Date.now(),
+    });
+    publishSandboxMessage(RED, incoming);
     const form = new URLSearchParams({
       SmsSid: sid,
       From: phone,
@@ -158,12 +164,11 @@ export function registerSandboxAdmin(RED: NodeAPI): void {
       reason = answerText.slice(0, 200);
     }
     const accepted = answer.statusCode === 200;
-    const message = await store.addSandboxMessage({
-      account: account.id, phone, direction: 'in', body: body.text, sid,
-      status: accepted ? 'received' : 'rejected',
-      detail: accepted ? endpoint.path : `${endpoint.path} answered ${answer.statusCode}${reason ? `: ${reason}` : ''}`,
-      segments: null, encoding: null, at: Date.now(),
-    });
+    const message = (await store.updateSandboxMessage(
+      incoming.id,
+      accepted ? 'received' : 'rejected',
+      accepted ? endpoint.path : `${endpoint.path} answered ${answer.statusCode}${reason ? `: ${reason}` : ''}`,
+    )) ?? incoming;
     publishSandboxMessage(RED, message);
     res.status(accepted ? 200 : 502).json({ message, webhookStatus: answer.statusCode, ...(reason ? { error: reason } : {}) });
   }));

@@ -236,6 +236,8 @@ export class SqliteStore implements Store {
          JOIN sandbox_message m ON m.id = t.last ORDER BY m.id DESC`,
       ),
       sandboxThread: this.db.prepare('SELECT * FROM (SELECT * FROM sandbox_message WHERE account = ? AND phone = ? ORDER BY id DESC LIMIT ?) ORDER BY id'),
+      sandboxUpdate: this.db.prepare('UPDATE sandbox_message SET status = ?, detail = ? WHERE id = ?'),
+      sandboxGet: this.db.prepare('SELECT * FROM sandbox_message WHERE id = ?'),
       sandboxClear: this.db.prepare('DELETE FROM sandbox_message WHERE account = ? AND phone = ?'),
       optReleaseConfirmation: this.db.prepare("UPDATE opt_out SET confirmation_sent = 0 WHERE phone = ? AND status = 'opted-out'"),
     };
@@ -397,16 +399,23 @@ export class SqliteStore implements Store {
 
   async importOptStatus(phones: string[], status: OptStatus, source: string): Promise<ImportResult> {
     const before = this.optedOut;
+    // In key order, with a large page cache for the import: the B-trees then fill page after page
+    // instead of reading back and writing out pages at random (1M numbers: seconds, not half a minute).
+    const sorted = [...phones].sort();
+    const cacheSize = this.db.pragma('cache_size', { simple: true }) as number;
+    this.db.pragma('cache_size = -262144');
     try {
       return this.db.transaction((): ImportResult => {
         const at = Date.now();
         let changed = 0;
-        for (const phone of phones) if (this.applyOptStatus({ phone, status, source }, at)) changed++;
-        return { changed, unchanged: phones.length - changed };
+        for (const phone of sorted) if (this.applyOptStatus({ phone, status, source }, at)) changed++;
+        return { changed, unchanged: sorted.length - changed };
       })();
     } catch (err) {
       this.optedOut = before;
       throw err;
+    } finally {
+      this.db.pragma(`cache_size = ${cacheSize}`);
     }
   }
 
@@ -630,6 +639,11 @@ export class SqliteStore implements Store {
   async addSandboxMessage(message: Omit<SandboxMessage, 'id'>): Promise<SandboxMessage> {
     const id = Number(this.statements.sandboxAdd.run(message).lastInsertRowid);
     return { id, ...message };
+  }
+
+  async updateSandboxMessage(id: number, status: string, detail: string | null): Promise<SandboxMessage | null> {
+    this.statements.sandboxUpdate.run(status, detail, id);
+    return (this.statements.sandboxGet.get(id) as SandboxMessage | undefined) ?? null;
   }
 
   async sandboxThreads(account: string): Promise<SandboxThread[]> {

@@ -196,6 +196,8 @@ export interface Store {
   /** Calls back after every committed change to a conversation (in this process). */
   onConversationChange(listener: (name: string, key: string) => void): () => void;
   addSandboxMessage(message: Omit<SandboxMessage, 'id'>): Promise<SandboxMessage>;
+  /** Sets a sandbox message's status and detail; returns the message as it now is. */
+  updateSandboxMessage(id: number, status: string, detail: string | null): Promise<SandboxMessage | null>;
   /** A sandbox account's threads, most recent first. */
   sandboxThreads(account: string): Promise<SandboxThread[]>;
   /** The last `limit` messages of a thread, oldest first. */
