@@ -4,7 +4,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { codeMatches, generateCode, hashCode, newSalt } from '../sms/one-time-code';
 import { toE164 } from '../sms/phone';
 import type { ConversationRecord } from '../store';
-import { evaluateProperty, onInput, openStore, packageSettings, ThrottledStatus, type Done, type Send } from './runtime';
+import { evaluateProperty, messages, onInput, openStore, packageSettings, ThrottledStatus, type Done, type Send } from './runtime';
 
 export type ConversationAction = 'start' | 'route' | 'update' | 'end' | 'verify';
 const ACTIONS: ConversationAction[] = ['start', 'route', 'update', 'end', 'verify'];
@@ -90,6 +90,7 @@ export default function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const status = new ThrottledStatus(node, 1_000);
+    const m = messages(RED, 'conversation-state');
     const name = (def.conversation ?? '').trim();
     const action: ConversationAction = ACTIONS.includes(def.action) ? def.action : 'route';
     const steps = Array.isArray(def.steps) ? def.steps.map((s) => String(s).trim()).filter(Boolean) : [];
@@ -98,8 +99,8 @@ export default function (RED: NodeAPI): void {
     const timerMs = settings.conversationTimerMs ?? DEFAULT_TIMER_MS;
 
     if (!name) {
-      status.now('red', 'ring', 'no conversation name');
-      node.error('conversation-state needs a conversation name, such as "survey"');
+      status.now('red', 'ring', m('status.noName'));
+      node.error(m('error.noName'));
       return;
     }
     const handle = openStore(RED);
@@ -114,9 +115,9 @@ export default function (RED: NodeAPI): void {
       countDirty = false;
       try {
         const count = await store.activeConversationCount(name);
-        status.set(count > 0 ? 'green' : 'grey', count > 0 ? 'dot' : 'ring', `${count} active · ${action}`);
+        status.set(count > 0 ? 'green' : 'grey', count > 0 ? 'dot' : 'ring', m('status.active', { count, action }));
       } catch {
-        status.now('red', 'ring', 'store unavailable');
+        status.now('red', 'ring', m('status.storeUnavailable'));
       }
     };
     const countTimer = setInterval(refreshCount, 1_000);
@@ -131,9 +132,9 @@ export default function (RED: NodeAPI): void {
 
     const keyOf = async (msg: ConversationMessage): Promise<string> => {
       const raw = await evaluate(def.key || 'phone', def.keyType || 'msg', msg);
-      if (typeof raw !== 'string' && typeof raw !== 'number') throw new Error(`no customer number in ${def.keyType || 'msg'}.${def.key || 'phone'}`);
+      if (typeof raw !== 'string' && typeof raw !== 'number') throw new Error(m('error.noCustomer', { property: `${def.keyType || 'msg'}.${def.key || 'phone'}` }));
       const key = toE164(raw, 'IN', 'possible') ?? String(raw).trim();
-      if (!key) throw new Error(`no customer number in ${def.keyType || 'msg'}.${def.key || 'phone'}`);
+      if (!key) throw new Error(m('error.noCustomer', { property: `${def.keyType || 'msg'}.${def.key || 'phone'}` }));
       return key;
     };
 
@@ -142,7 +143,7 @@ export default function (RED: NodeAPI): void {
       if (def.data && def.dataType && def.dataType !== 'none') {
         const value = await evaluate(def.data, def.dataType, msg);
         if (value !== undefined && value !== null) {
-          if (typeof value !== 'object' || Array.isArray(value)) throw new Error(`the data (${def.dataType}.${def.data}) must be an object of named values`);
+          if (typeof value !== 'object' || Array.isArray(value)) throw new Error(m('error.dataNotObject', { property: `${def.dataType}.${def.data}` }));
           data = { ...(value as Record<string, unknown>) };
         }
       }
@@ -251,7 +252,7 @@ export default function (RED: NodeAPI): void {
           msg.conversation = view(record);
           const index = steps.indexOf(record.step);
           if (index === -1) {
-            node.warn(`conversation "${name}" is at step "${record.step}", which this node does not list: sent to "no active conversation"`);
+            node.warn(m('warn.unknownStep', { name, step: record.step }));
             send(routeOutput(steps.length, msg));
           } else send(routeOutput(index, msg));
         }
@@ -294,7 +295,7 @@ export default function (RED: NodeAPI): void {
             await store.purgeExpiredConversations(now);
           }
         } catch (err) {
-          node.error(`conversation timeouts: ${(err as Error).message}`);
+          node.error(m('error.timeouts', { message: (err as Error).message }));
         } finally {
           polling = false;
         }
@@ -333,7 +334,7 @@ export default function (RED: NodeAPI): void {
       for (const timer of holding.values()) clearTimeout(timer);
       holding.clear();
       // Messages still waiting their turn are reported (Catch node, debug sidebar), not dropped silently.
-      for (const [, queue] of waiting) for (const item of queue) item.done(new Error('the flow stopped before this message was routed'));
+      for (const [, queue] of waiting) for (const item of queue) item.done(new Error(m('error.stopped')));
       waiting.clear();
       status.stop();
       handle.release().then(done, done);

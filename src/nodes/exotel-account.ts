@@ -5,7 +5,7 @@ import { DEFAULT_CONNECTIONS, ExotelClient, parseBaseUrl, type SmsGateway } from
 import { RateLimiter } from '../exotel/limiter';
 import { SandboxGateway } from '../exotel/sandbox';
 import type { StoreHandle } from '../store';
-import { openStore, packageSettings } from './runtime';
+import { messages, openStore, packageSettings, type Translate } from './runtime';
 import { registerSandboxAdmin, publishSandboxMessage } from './sandbox-admin';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 
@@ -51,11 +51,11 @@ export const DEFAULT_RATE_LIMIT = 200;
 export const DEFAULT_QUEUE_LIMIT = 10_000;
 
 /** A whole number ≥ 1; blank means the default; anything else is a configuration problem. */
-function positiveInt(value: unknown, fallback: number, what: string, problems: string[]): number {
+function positiveInt(value: unknown, fallback: number, what: 'rateLimit' | 'queueLimit', problems: string[], m: Translate): number {
   if (value === undefined || value === null || value === '') return fallback;
   const n = Number(value);
   if (Number.isInteger(n) && n >= 1) return n;
-  problems.push(`${what} must be a whole number of at least 1, not "${String(value)}" (using ${fallback})`);
+  problems.push(m(`warn.${what}`, { value: String(value), fallback }));
   return fallback;
 }
 
@@ -72,6 +72,7 @@ export default function (RED: NodeAPI): void {
 
   function ExotelAccountNode(this: AccountNode, def: AccountDef) {
     RED.nodes.createNode(this, def);
+    const m = messages(RED, 'exotel-account');
     const credentials: AccountCredentials = this.credentials ?? {};
     const secrets = [credentials.apiKey, credentials.apiToken, credentials.webhookToken].filter((s): s is string => !!s && s.length >= 3);
     // An error page may echo the Authorization header: its Base64 form is a secret too.
@@ -84,15 +85,15 @@ export default function (RED: NodeAPI): void {
     const warnings: string[] = [];
     this.defaultCountry = ((def.defaultCountry ?? '').trim() || 'IN').toUpperCase();
     if (!isSupportedCountry(this.defaultCountry)) {
-      warnings.push(`the default country "${this.defaultCountry}" is not a two-letter country code (using IN)`);
+      warnings.push(m('warn.defaultCountry', { country: this.defaultCountry }));
       this.defaultCountry = 'IN';
     }
     this.mode = def.mode === 'sandbox' ? 'sandbox' : 'live';
     this.limiter = new RateLimiter(
-      positiveInt(def.rateLimit, DEFAULT_RATE_LIMIT, 'the rate limit', warnings),
-      positiveInt(def.queueLimit, DEFAULT_QUEUE_LIMIT, 'the queue limit', warnings),
+      positiveInt(def.rateLimit, DEFAULT_RATE_LIMIT, 'rateLimit', warnings, m),
+      positiveInt(def.queueLimit, DEFAULT_QUEUE_LIMIT, 'queueLimit', warnings, m),
     );
-    for (const warning of warnings) this.warn(`Exotel account: ${warning}`);
+    for (const warning of warnings) this.warn(warning);
 
     this.redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('***'), text);
     this.hasWebhookToken = () => !!credentials.webhookToken;

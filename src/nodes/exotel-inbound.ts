@@ -6,7 +6,7 @@ import { hasWebhookToken, parseAllowList, type AllowList } from '../exotel/auth'
 import { BodyError, readRawBody, type RawBody } from '../exotel/request-body';
 import { parseInbound, type InboundSms } from '../exotel/webhook';
 import type { InboundRecord } from '../store';
-import { openStore, packageSettings, ThrottledStatus, whenFlowsStarted } from './runtime';
+import { messages, openStore, packageSettings, ThrottledStatus, whenFlowsStarted } from './runtime';
 import type { AccountNode } from './exotel-account';
 
 interface InboundDef extends NodeDef {
@@ -61,31 +61,32 @@ export default function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const status = new ThrottledStatus(node);
+    const m = messages(RED, 'exotel-inbound');
     const account = RED.nodes.getNode(def.account) as AccountNode | null;
     const routePath = normalisePath(def.path);
 
     if (!account) {
-      status.now('red', 'ring', 'no Exotel account');
-      node.error('exotel-inbound needs an Exotel account: open the node and choose one');
+      status.now('red', 'ring', m('status.noAccount'));
+      node.error(m('error.noAccount'));
       return;
     }
     if (!routePath) {
-      status.now('red', 'ring', 'bad path');
-      node.error(`exotel-inbound needs a plain path starting with /, such as /exotel/sms (not "${String(def.path ?? '').slice(0, 60)}")`);
+      status.now('red', 'ring', m('status.badPath'));
+      node.error(m('error.badPath', { path: String(def.path ?? '').slice(0, 60) }));
       return;
     }
     const owner = pathsInUse.get(routePath);
     if (owner && owner !== node.id) {
-      status.now('red', 'ring', `${routePath} in use`);
-      node.error(`Another exotel-inbound node (${owner}) already listens on ${routePath}: give this one another path`);
+      status.now('red', 'ring', m('status.pathInUse', { path: routePath }));
+      node.error(m('error.pathInUse', { owner, path: routePath }));
       return;
     }
     let allowList: AllowList | null;
     try {
       allowList = parseAllowList(def.allowList);
     } catch (err) {
-      status.now('red', 'ring', 'bad IP allow-list');
-      node.error(`IP allow-list: ${(err as Error).message}`);
+      status.now('red', 'ring', m('status.badAllowList'));
+      node.error(m('error.allowList', { message: (err as Error).message }));
       return;
     }
 
@@ -96,10 +97,10 @@ export default function (RED: NodeAPI): void {
     let closed = false;
 
     const showCounts = () => {
-      const text = `${counts.received} received · ${counts.duplicate} duplicate · ${counts.rejected} rejected`;
+      const text = m('status.counts', counts);
       status.set(counts.rejected > 0 && counts.received === 0 ? 'yellow' : 'green', 'dot', text);
     };
-    status.now('grey', 'ring', `listening on ${routePath}`);
+    status.now('grey', 'ring', m('status.listening', { path: routePath }));
 
     // An SMS counts as handled once the flow has had `replayWindowMs` to act on it (an opt-out, a
     // conversation step, a send in the outbox). Should Node-RED die or stop sooner, it is handed on again
@@ -111,7 +112,7 @@ export default function (RED: NodeAPI): void {
       const settled = emitted.filter((e) => e.at <= before);
       if (settled.length === 0) return;
       emitted = emitted.filter((e) => e.at > before);
-      await store.markInboundHandled(settled.map((e) => e.sid)).catch((err: Error) => node.warn(`could not mark ${settled.length} SMS as handled: ${err.message}`));
+      await store.markInboundHandled(settled.map((e) => e.sid)).catch((err: Error) => node.warn(m('warn.markHandled', { count: settled.length, message: err.message })));
     };
     const settleTimer = setInterval(() => void markSettled(), Math.max(50, Math.min(replayWindowMs, 5_000)));
 
@@ -185,7 +186,7 @@ export default function (RED: NodeAPI): void {
           isNew = await store.recordInbound(record);
         } catch (err) {
           // Not recorded: answer 503 so that Exotel tries again, rather than lose the SMS.
-          node.error(`could not record SMS ${sms.sid}: ${(err as Error).message}`);
+          node.error(m('error.record', { sid: sms.sid, message: (err as Error).message }));
           res.status(503).json({ error: 'the message could not be recorded; try again' });
           return;
         }
@@ -199,7 +200,7 @@ export default function (RED: NodeAPI): void {
         showCounts();
         if (!closed) emit(sms);
       } catch (err) {
-        node.error(`callback failed: ${account.redact((err as Error).message)}`);
+        node.error(m('error.callback', { message: account.redact((err as Error).message) }));
         if (!res.headersSent) res.status(500).json({ error: 'internal error' });
       }
     };
@@ -214,13 +215,13 @@ export default function (RED: NodeAPI): void {
       if (closed) return;
       try {
         const pending = await store.unhandledInbound(routePath);
-        if (pending.length > 0) node.log(`handing on again ${pending.length} SMS received just before the last stop`);
+        if (pending.length > 0) node.log(m('log.replay', { count: pending.length }));
         for (const record of pending) {
           const { endpoint: _endpoint, ...sms } = record;
           emit(sms, true);
         }
       } catch (err) {
-        node.error(`could not read the inbound log: ${(err as Error).message}`);
+        node.error(m('error.readLog', { message: (err as Error).message }));
       }
     };
     whenFlowsStarted(RED, node, () => void replay());

@@ -10,7 +10,7 @@ import { toE164 } from '../sms/phone';
 import { renderText } from '../sms/template';
 import type { AccountNode } from './exotel-account';
 import type { OutboxEntry } from '../store';
-import { evaluateProperty, onInput, openStore, packageSettings, shown, ThrottledStatus, whenFlowsStarted } from './runtime';
+import { evaluateProperty, messages, onInput, openStore, packageSettings, shown, ThrottledStatus, whenFlowsStarted } from './runtime';
 
 interface SendDef extends NodeDef {
   account: string;
@@ -46,13 +46,14 @@ export default function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const status = new ThrottledStatus(node);
+    const m = messages(RED, 'exotel-send');
     const account = RED.nodes.getNode(def.account) as AccountNode | null;
     const attempts = Math.min(MAX_ATTEMPTS, Math.max(1, Math.floor(Number(def.attempts) || DEFAULT_RETRY.attempts)));
     // Values Exotel would refuse are dropped here, with a warning, rather than fail every send.
     const smsType = SMS_TYPES.includes(def.smsType) ? def.smsType : '';
     const priority = PRIORITIES.includes(def.priority) ? def.priority : '';
-    if (def.smsType && !smsType) node.warn(`SMS type "${def.smsType}" is not one of ${SMS_TYPES.join(', ')}: the account's default is used`);
-    if (def.priority && !priority) node.warn(`priority "${def.priority}" is not normal or high: Exotel's default is used`);
+    if (def.smsType && !smsType) node.warn(m('warn.smsType', { smsType: def.smsType, types: SMS_TYPES.join(', ') }));
+    if (def.priority && !priority) node.warn(m('warn.priority', { priority: def.priority }));
     const baseDelayMs = packageSettings(RED).retryBaseDelayMs ?? DEFAULT_RETRY.baseDelayMs;
     const policy = { ...DEFAULT_RETRY, attempts, baseDelayMs };
     const counts = { sent: 0, failed: 0 };
@@ -77,16 +78,16 @@ export default function (RED: NodeAPI): void {
       });
 
     if (!account) {
-      status.now('red', 'ring', 'no Exotel account');
-      node.error('exotel-send needs an Exotel account: open the node and choose one');
+      status.now('red', 'ring', m('status.noAccount'));
+      node.error(m('error.noAccount'));
     } else if (account.configProblem) {
-      status.now('red', 'ring', 'account incomplete');
-      node.error(`The Exotel account cannot send: ${account.configProblem}`);
+      status.now('red', 'ring', m('status.accountIncomplete'));
+      node.error(m('error.accountCannotSend', { problem: account.configProblem }));
     }
     const handle = openStore(RED);
     const store = handle.store;
 
-    const showCounts = () => status.set(counts.failed > 0 ? 'yellow' : 'green', 'dot', `${counts.sent} sent · ${counts.failed} failed`);
+    const showCounts = () => status.set(counts.failed > 0 ? 'yellow' : 'green', 'dot', m('status.counts', counts));
 
     const evaluate = (value: string, type: string, msg: SendMessage) => evaluateProperty(RED, node, value, type, msg);
 
@@ -100,7 +101,7 @@ export default function (RED: NodeAPI): void {
       // Unwired failure output: report through done(err) so that a Catch node and the debug sidebar see it.
       const failureWired = ((node as unknown as { wires?: string[][] }).wires?.[1]?.length ?? 0) > 0;
       if (failureWired) done();
-      else done(Object.assign(new Error(`SMS not sent: ${info.message}`), { code: info.code }));
+      else done(Object.assign(new Error(m('error.notSent', { message: info.message })), { code: info.code }));
     };
 
     const prepare = async (msg: SendMessage): Promise<SendRequest> => {
@@ -272,7 +273,7 @@ export default function (RED: NodeAPI): void {
       }
       const queued = await store.outboxEntries(node.id, 'queued');
       if (queued.length === 0) return;
-      node.log(`sending ${queued.length} messages queued before the restart`);
+      node.log(m('log.resume', { count: queued.length }));
       for (const entry of queued) {
         const msg = messageOf(entry);
         const done = doneFor(msg);
@@ -299,8 +300,8 @@ export default function (RED: NodeAPI): void {
     });
 
     if (account && !account.configProblem) {
-      status.now('grey', 'ring', 'ready');
-      whenFlowsStarted(RED, node, () => resume().catch((err: Error) => node.error(`could not read the outbox: ${err.message}`)));
+      status.now('grey', 'ring', m('status.ready'));
+      whenFlowsStarted(RED, node, () => resume().catch((err: Error) => node.error(m('error.readOutbox', { message: err.message }))));
     }
   }
 

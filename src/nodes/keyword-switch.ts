@@ -2,7 +2,7 @@
 // last, so that an unknown keyword still gets an answer). The matching lives in sms/keywords.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { compileRules, matchReply, normaliseReply, type CompiledRules, type ReplyMatch, type RuleDef } from '../sms/keywords';
-import { evaluateProperty, onInput } from './runtime';
+import { evaluateProperty, messages, onInput } from './runtime';
 
 interface KeywordSwitchDef extends NodeDef {
   property: string;
@@ -23,14 +23,15 @@ export default function (RED: NodeAPI): void {
   function KeywordSwitchNode(this: Node, def: KeywordSwitchDef) {
     RED.nodes.createNode(this, def);
     const node = this;
+    const m = messages(RED, 'keyword-switch');
     const rules = Array.isArray(def.rules) ? def.rules : [];
     const property = def.property || 'payload';
     const propertyType = def.propertyType || 'msg';
     const allMatches = def.checkall === 'true' || (def.checkall as unknown) === true;
     const shownProperty =
       propertyType === 'msg' || propertyType === 'flow' || propertyType === 'global' ? `${propertyType}.${property}`
-        : propertyType === 'env' ? `the environment variable ${property}`
-          : 'the result of the expression';
+        : propertyType === 'env' ? m('property.env', { name: property })
+          : m('property.expression');
 
     let compiled: CompiledRules | null = null;
     let problem = '';
@@ -38,8 +39,8 @@ export default function (RED: NodeAPI): void {
       compiled = compileRules(rules, { matchMode: def.matchMode, typos: def.typos === true || def.typos === 'true' });
     } catch (err) {
       problem = (err as Error).message;
-      node.status({ fill: 'red', shape: 'ring', text: 'invalid rule' });
-      node.error(`The keyword rules cannot be used: ${problem}. Open the node and correct the rule.`);
+      node.status({ fill: 'red', shape: 'ring', text: m('status.invalidRule') });
+      node.error(m('error.invalidRules', { problem }));
     }
 
     const textOf = async (msg: KeywordMessage): Promise<string> => {
@@ -47,8 +48,8 @@ export default function (RED: NodeAPI): void {
       if (value === undefined || value === null) return '';
       if (typeof value === 'string') return value;
       if (typeof value === 'number' || typeof value === 'bigint') return String(value);
-      const kind = Array.isArray(value) ? 'an array' : Buffer.isBuffer(value) ? 'a buffer' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-      throw new Error(`${shownProperty} is ${kind}, not text: keyword switch matches the text of an SMS reply`);
+      const kind = Array.isArray(value) ? m('kind.array') : Buffer.isBuffer(value) ? m('kind.buffer') : typeof value === 'object' ? m('kind.object') : m('kind.other', { type: typeof value });
+      throw new Error(m('error.notText', { property: shownProperty, kind }));
     };
 
     const routed = (msg: KeywordMessage, match: ReplyMatch | null, text: string): KeywordMessage => {
@@ -60,7 +61,7 @@ export default function (RED: NodeAPI): void {
 
     onInput(node, (input, send, done) => {
       const msg = input as KeywordMessage;
-      if (!compiled) return done(new Error(`The keyword rules cannot be used, so the message was not routed: ${problem}`));
+      if (!compiled) return done(new Error(m('error.notRouted', { problem })));
       const rules = compiled;
       textOf(msg).then((reply) => {
         const outputs: Array<KeywordMessage | null> = new Array(rules.rules.length + 1).fill(null);

@@ -4,7 +4,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { toE164 } from '../sms/phone';
 import { readNumberList } from '../sms/number-list';
 import type { OptOutRecord, OptStatus } from '../store';
-import { evaluateProperty, onInput, openStore, shown, ThrottledStatus } from './runtime';
+import { evaluateProperty, messages, onInput, openStore, shown, ThrottledStatus } from './runtime';
 
 export type OptOutAction = 'optout' | 'optin' | 'check' | 'get' | 'import' | 'export';
 const ACTIONS: OptOutAction[] = ['optout', 'optin', 'check', 'get', 'import', 'export'];
@@ -42,6 +42,7 @@ export default function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const status = new ThrottledStatus(node);
+    const m = messages(RED, 'opt-out-store');
     const action: OptOutAction = ACTIONS.includes(def.action) ? def.action : 'check';
     const country = (def.defaultCountry || 'IN').toUpperCase();
     const handle = openStore(RED);
@@ -49,16 +50,16 @@ export default function (RED: NodeAPI): void {
 
     const showCount = async () => {
       try {
-        status.set('green', 'dot', `${await store.optedOutCount()} opted out`);
+        status.set('green', 'dot', m('status.optedOut', { count: await store.optedOutCount() }));
       } catch (err) {
-        status.now('red', 'ring', 'store unavailable');
+        status.now('red', 'ring', m('status.storeUnavailable'));
       }
     };
 
     const phoneOf = async (msg: OptOutMessage): Promise<string> => {
       const value = await evaluateProperty(RED, node, def.phone || 'phone', def.phoneType || 'msg', msg);
       const phone = toE164(value, country, 'possible');
-      if (!phone) throw new Error(`${shown(value)} is not a phone number: nothing was recorded`);
+      if (!phone) throw new Error(m('error.notPhone', { value: shown(value) }));
       return phone;
     };
 
@@ -84,7 +85,7 @@ export default function (RED: NodeAPI): void {
       },
       async import(msg, send) {
         const raw = readNumberList(msg.payload);
-        if (!raw) throw new Error('import needs msg.payload to be a list of numbers or CSV text');
+        if (!raw) throw new Error(m('error.importPayload'));
         const valid: string[] = [];
         const invalid: string[] = [];
         for (const item of raw) {
@@ -105,8 +106,8 @@ export default function (RED: NodeAPI): void {
           invalidNumbers: invalid.slice(0, MAX_LISTED_INVALID),
           status: importAs,
         };
-        if (invalid.length > 0) node.warn(`import: ${invalid.length} entries are not phone numbers and were skipped`);
-        status.now('green', 'dot', `imported ${unique.length} · ${invalid.length} invalid`);
+        if (invalid.length > 0) node.warn(m('warn.importInvalid', { count: invalid.length }));
+        status.now('green', 'dot', m('status.imported', { imported: unique.length, invalid: invalid.length }));
         send(msg);
       },
       async export(msg, send) {
