@@ -72,24 +72,7 @@ class DrillExotel extends MockExotel {
         record.answered = status;
         if (res.destroyed || req.socket.destroyed) record.clientGone = true;
         const headers = { 'content-type': 'application/json', ...(step.headers || {}) };
-        let body = step.body;
-        if (body === undefined && status === 200) {
-          body = {
-            SMSMessage: {
-              Sid: `mock-${this.nextSid++}`,
-              AccountSid: req.url.split('/')[3],
-              From: form.From,
-              To: form.To,
-              Body: form.Body,
-              Status: 'queued',
-              DetailedStatus: 'PENDING_TO_OPERATOR',
-              DetailedStatusCode: 21010,
-              SmsUnits: 1,
-            },
-          };
-        } else if (body === undefined) {
-          body = { RestException: { Status: status, Code: status * 100, Message: `mock error ${status}` } };
-        }
+        const body = this.bodyFor(status, step, form, req.url);
         record.sid = body?.SMSMessage?.Sid;
         if (record.clientGone) return;
         res.writeHead(status, headers);

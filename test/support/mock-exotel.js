@@ -39,6 +39,25 @@ class MockExotel {
     return this.requests.filter((r) => r.answered === 200).map((r) => r.form);
   }
 
+  /** What Exotel answers: the scripted body, an SMSMessage for a 200, or a RestException. */
+  bodyFor(status, step, form, url) {
+    if (step.body !== undefined) return step.body;
+    if (status !== 200) return { RestException: { Status: status, Code: status * 100, Message: `mock error ${status}` } };
+    return {
+      SMSMessage: {
+        Sid: `mock-${this.nextSid++}`,
+        AccountSid: url.split('/')[3],
+        From: form.From,
+        To: form.To,
+        Body: form.Body,
+        Status: 'queued',
+        DetailedStatus: 'PENDING_TO_OPERATOR',
+        DetailedStatusCode: 21010,
+        SmsUnits: 1,
+      },
+    };
+  }
+
   handle(req, res) {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
@@ -57,24 +76,7 @@ class MockExotel {
         const status = step.status || 200;
         record.answered = status;
         const headers = { 'content-type': 'application/json', ...(step.headers || {}) };
-        let body = step.body;
-        if (body === undefined && status === 200) {
-          body = {
-            SMSMessage: {
-              Sid: `mock-${this.nextSid++}`,
-              AccountSid: req.url.split('/')[3],
-              From: form.From,
-              To: form.To,
-              Body: form.Body,
-              Status: 'queued',
-              DetailedStatus: 'PENDING_TO_OPERATOR',
-              DetailedStatusCode: 21010,
-              SmsUnits: 1,
-            },
-          };
-        } else if (body === undefined) {
-          body = { RestException: { Status: status, Code: status * 100, Message: `mock error ${status}` } };
-        }
+        const body = this.bodyFor(status, step, form, req.url);
         res.writeHead(status, headers);
         res.end(typeof body === 'string' ? body : JSON.stringify(body));
       };
