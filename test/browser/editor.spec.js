@@ -9,7 +9,7 @@
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
+const { freePort } = require('../support/node-red-child');
 const os = require('node:os');
 const path = require('node:path');
 const { createUserDir } = require('../../scripts/start');
@@ -40,16 +40,6 @@ const SURVEY = {
 const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The examples as Import ▸ Examples lists them: file name without ".json". */
 function exampleNames() {

@@ -11,7 +11,7 @@
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
+const { freePort } = require('../support/node-red-child');
 const os = require('node:os');
 const path = require('node:path');
 const { ambientNpmCli, createUserDir, installTarball, npmEnv, pack, run } = require('../../scripts/start');
@@ -109,16 +109,6 @@ function versionOf(name, fromDir) {
   }
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** One node of every declared type, configured; a type this table does not know gets a bare node. */
 function testFlow() {

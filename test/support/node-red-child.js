@@ -15,6 +15,7 @@ const RED_JS = require.resolve('node-red/red.js', { paths: [ROOT] });
 
 const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A TCP port that is free on 127.0.0.1 right now. */
 function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -164,4 +165,4 @@ class NodeRedChild {
   }
 }
 
-module.exports = { NodeRedChild, RED_JS };
+module.exports = { NodeRedChild, RED_JS, freePort };
