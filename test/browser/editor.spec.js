@@ -7,9 +7,9 @@
 // Screenshots for the README are written to docs/images/ on every run; when a test fails, a
 // screenshot of the moment goes to test/artifacts/ and the Node-RED log is printed.
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const { freePort } = require('../support/node-red-child');
+const { NodeRedProcess } = require('../support/node-red-process');
 const os = require('node:os');
 const path = require('node:path');
 const { createUserDir } = require('../../scripts/start');
@@ -91,55 +91,6 @@ async function installPackage(userDir) {
   fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify(userPackage, null, 4));
 }
 
-const children = new Set();
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
-
-/** Node-RED as a child process on `userDir`; `log` is everything it printed. */
-class NodeRed {
-  constructor(userDir) {
-    this.log = '';
-    this.child = spawn(process.execPath, [require.resolve('node-red/red.js', { paths: [root] }), '-u', userDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(this.child);
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => {
-      children.delete(this.child);
-      resolve({ code, signal });
-    }));
-    this.child.stdout.on('data', (chunk) => (this.log += chunk));
-    this.child.stderr.on('data', (chunk) => (this.log += chunk));
-  }
-
-  get running() {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  async ready(timeoutMs) {
-    const end = Date.now() + timeoutMs;
-    while (!(/Server now running at/.test(this.log) && /Started flows/.test(this.log))) {
-      if (!this.running) throw new Error(`Node-RED exited before it was ready:\n${this.log}`);
-      if (Date.now() > end) throw new Error(`Node-RED was not ready after ${timeoutMs} ms:\n${this.log}`);
-      await wait(50);
-    }
-  }
-
-  /** Lines since `mark` (a length of `log`) that report a problem: errors, and warnings from our nodes. */
-  problemsSince(mark) {
-    const ours = Object.keys(pkg['node-red'].nodes).map((type) => `[warn] [${type}`);
-    return this.log.slice(mark).split('\n')
-      .filter((line) => line.includes('[error]') || /^\s*([A-Z]\w*Error\b|Uncaught|Unhandled)/.test(line) || ours.some((w) => line.includes(w)));
-  }
-
-  async stop() {
-    if (!this.running) return this.exited;
-    this.child.kill('SIGINT');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
-    const result = await this.exited;
-    clearTimeout(timer);
-    return result;
-  }
-}
-
 describe('the editor in a browser (Node-RED + chromium)', function () {
   this.timeout(60_000);
   let work;
@@ -173,7 +124,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
     };
     fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
     fs.writeFileSync(path.join(userDir, 'flows.json'), '[]');
-    red = new NodeRed(userDir);
+    red = new NodeRedProcess({ redJs: require.resolve('node-red/red.js', { paths: [root] }), userDir });
     const { chromium } = require('playwright-core');
     // chromium starts while Node-RED does
     browserStarted = chromium.launchPersistentContext(path.join(work, 'chromium-profile'), {

@@ -9,9 +9,9 @@
 // Node: one to three minutes, the two runtimes in parallel. The runtimes are cached on the versions
 // asked for (cache-key.json): delete .cache/node22 or .cache/nr5 to take a newer Node 22 or Node-RED 5.
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const { freePort } = require('../support/node-red-child');
+const { NodeRedProcess } = require('../support/node-red-process');
 const os = require('node:os');
 const path = require('node:path');
 const { ambientNpmCli, createUserDir, installTarball, npmEnv, pack, run } = require('../../scripts/start');
@@ -149,49 +149,6 @@ function testFlow() {
   return flow;
 }
 
-const children = new Set();
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
-
-/** Node-RED as a child process; `log` is everything it printed. */
-class NodeRed {
-  constructor({ node, redJs, env, userDir }) {
-    this.log = '';
-    this.child = spawn(node, [redJs, '-u', userDir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(this.child);
-    this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => {
-        children.delete(this.child);
-        resolve({ code, signal });
-      });
-    });
-    this.child.stdout.on('data', (chunk) => (this.log += chunk));
-    this.child.stderr.on('data', (chunk) => (this.log += chunk));
-  }
-
-  get running() {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  async ready(timeoutMs) {
-    await until(() => {
-      if (!this.running) throw new Error(`Node-RED exited (${this.child.exitCode ?? this.child.signalCode}) before it was ready:\n${this.log}`);
-      return /Server now running at/.test(this.log) && /Started flows/.test(this.log);
-    }, timeoutMs, 'Node-RED to start its server and flows');
-  }
-
-  /** SIGINT, as Ctrl-C; SIGKILL if it has not stopped after `timeoutMs`. */
-  async stop(timeoutMs = 20_000) {
-    if (!this.running) return this.exited;
-    this.child.kill('SIGINT');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-    const result = await this.exited;
-    clearTimeout(timer);
-    return result;
-  }
-}
-
 const legs = [
   { title: 'Node-RED ~4.1 on Node 20 (dev dependency)', prepareRuntime: nodeRed4Runtime },
   { title: 'Node-RED 5 on Node 22', prepareRuntime: nodeRed5Runtime },
@@ -261,7 +218,7 @@ describe('the packed package in a Node-RED user directory, installed as the pale
         fs.writeFileSync(path.join(runtime.userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
         fs.writeFileSync(path.join(runtime.userDir, 'flows.json'), JSON.stringify(testFlow(), null, 2));
         fs.writeFileSync(path.join(runtime.userDir, 'flows_cred.json'), JSON.stringify({ acc: { apiKey: 'key-123', apiToken: 'tok-456', webhookToken: TOKEN } }));
-        red = new NodeRed({ ...runtime, userDir: runtime.userDir });
+        red = new NodeRedProcess({ ...runtime, userDir: runtime.userDir });
         await red.ready(60_000);
         leg.timings.start = seconds(Date.now() - t);
         const redDir = path.dirname(runtime.redJs);
@@ -339,11 +296,7 @@ describe('the packed package in a Node-RED user directory, installed as the pale
         assert.equal(signal, null, `killed by ${signal}`);
         assert.equal(code, 0);
         // [error] lines, errors printed outside the log (stack traces), and warnings from our nodes
-        const ours = declaredTypes.map((type) => `[warn] [${type}`);
-        const problems = red.log
-          .split('\n')
-          .filter((line) => line.includes('[error]') || /^\s*([A-Z]\w*Error\b|Uncaught|Unhandled)/.test(line) || ours.some((w) => line.includes(w)));
-        assert.deepEqual(problems, []);
+        assert.deepEqual(red.problemsSince(0), []);
       });
     });
   }
