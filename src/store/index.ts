@@ -52,4 +52,3 @@ export function acquireStore(file: string): StoreHandle {
   };
 }
 
-export { IN_MEMORY as MEMORY_STORE };

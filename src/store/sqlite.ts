@@ -177,7 +177,6 @@ export class SqliteStore implements Store {
       ),
       markHandled: this.db.prepare('UPDATE inbound SET handled = 1 WHERE sid = ?'),
       unhandled: this.db.prepare('SELECT * FROM inbound WHERE endpoint = ? AND handled = 0 ORDER BY recorded_at, sid'),
-      stats: this.db.prepare('SELECT COUNT(*) AS total, COALESCE(SUM(handled = 0), 0) AS unhandled FROM inbound'),
       claim: this.db.prepare('INSERT INTO send_claim (node_id, claim_key, claimed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
       release: this.db.prepare('DELETE FROM send_claim WHERE node_id = ? AND claim_key = ?'),
       optGet: this.db.prepare('SELECT phone, status, keyword, source, updated_at FROM opt_out WHERE phone = ?'),
@@ -222,11 +221,6 @@ export class SqliteStore implements Store {
       outboxSending: this.db.prepare("UPDATE outbox SET state = 'sending', updated_at = ? WHERE id = ?"),
       outboxFail: this.db.prepare("UPDATE outbox SET state = 'failed', attempts = ?, error = ?, updated_at = ? WHERE id = ?"),
       outboxList: this.db.prepare('SELECT * FROM outbox WHERE node_id = ? AND state = ? ORDER BY id'),
-      outboxCounts: this.db.prepare(
-        `SELECT COALESCE(SUM(state = 'queued'), 0) AS queued, COALESCE(SUM(state = 'sending'), 0) AS sending,
-           COALESCE(SUM(state = 'failed'), 0) AS failed FROM outbox WHERE node_id = ?`,
-      ),
-      outboxClear: this.db.prepare("DELETE FROM outbox WHERE node_id = ? AND state = 'failed' AND updated_at < ?"),
       sandboxAdd: this.db.prepare(
         `INSERT INTO sandbox_message (account, phone, direction, body, sid, status, detail, segments, encoding, at)
          VALUES (@account, @phone, @direction, @body, @sid, @status, @detail, @segments, @encoding, @at)`,
@@ -334,14 +328,6 @@ export class SqliteStore implements Store {
 
   async unhandledInbound(endpoint: string): Promise<InboundRecord[]> {
     return (this.statements.unhandled.all(endpoint) as InboundRow[]).map(toRecord);
-  }
-
-  async inboundStats(): Promise<{ total: number; unhandled: number }> {
-    return this.statements.stats.get() as { total: number; unhandled: number };
-  }
-
-  async claimSend(nodeId: string, key: string): Promise<boolean> {
-    return this.statements.claim.run(nodeId, key, Date.now()).changes === 1;
   }
 
   async releaseSend(nodeId: string, key: string): Promise<void> {
@@ -626,14 +612,6 @@ export class SqliteStore implements Store {
 
   async outboxEntries(nodeId: string, state: OutboxState): Promise<OutboxEntry[]> {
     return (this.statements.outboxList.all(nodeId, state) as OutboxRow[]).map(toOutbox);
-  }
-
-  async outboxCounts(nodeId: string): Promise<{ queued: number; sending: number; failed: number }> {
-    return this.statements.outboxCounts.get(nodeId) as { queued: number; sending: number; failed: number };
-  }
-
-  async clearFailedOutbox(nodeId: string, before = Number.MAX_SAFE_INTEGER): Promise<number> {
-    return this.statements.outboxClear.run(nodeId, before).changes;
   }
 
   async addSandboxMessage(message: Omit<SandboxMessage, 'id'>): Promise<SandboxMessage> {

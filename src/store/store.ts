@@ -144,10 +144,6 @@ export interface Store {
   markInboundHandled(sids: string[]): Promise<void>;
   /** Inbound SMS recorded on an endpoint but never handed to the flow (the process died in between). */
   unhandledInbound(endpoint: string): Promise<InboundRecord[]>;
-  /** Counts of the inbound log. */
-  inboundStats(): Promise<{ total: number; unhandled: number }>;
-  /** Claims the one send a send node makes for a key (inbound SmsSid and recipient); false when it already made it. */
-  claimSend(nodeId: string, key: string): Promise<boolean>;
   /** Gives a claim back after a failed send, so that a replay may try again. */
   releaseSend(nodeId: string, key: string): Promise<void>;
   /**
@@ -205,7 +201,7 @@ export interface Store {
   clearSandboxThread(account: string, phone: string): Promise<number>;
   /**
    * Puts a send in the outbox, committed when the promise resolves, together with its claim (one send
-   * a node makes for an inbound SMS and recipient, see claimSend): null, and nothing queued, when the
+   * a node makes for an inbound SMS and recipient): null, and nothing queued, when the
    * claim was already taken.
    */
   addToOutbox(entry: Pick<OutboxEntry, 'nodeId' | 'phone' | 'request' | 'message' | 'claimKey' | 'confirmation'>): Promise<number | null>;
@@ -219,9 +215,6 @@ export interface Store {
   failOutboxEntry(id: number, attempts: number, error: unknown): Promise<void>;
   /** A node's entries of one state, oldest first. */
   outboxEntries(nodeId: string, state: OutboxState): Promise<OutboxEntry[]>;
-  outboxCounts(nodeId: string): Promise<{ queued: number; sending: number; failed: number }>;
-  /** Deletes a node's failed entries (all, or those older than a time); returns how many. */
-  clearFailedOutbox(nodeId: string, before?: number): Promise<number>;
   /** The schema version the database is at. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;
