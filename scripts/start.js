@@ -126,12 +126,27 @@ module.exports = {
   flowFile: 'flows.json',
   uiHost: '127.0.0.1',
   uiPort: Number(process.env.PORT) || 1880,
+  // The demo opens on the opt-in example, not on Node-RED's update-notification question and welcome tour.
+  telemetry: { enabled: false, updateNotification: false },
+  editorTheme: { tours: false },
 };
 `;
 
+/** What earlier releases wrote: replaced by SETTINGS, since nobody edited it. */
+const PREVIOUS_SETTINGS = [
+  `// Node-RED settings for \`npm start\` (scripts/start.js writes this file when it is missing; edit it freely).
+module.exports = {
+  flowFile: 'flows.json',
+  uiHost: '127.0.0.1',
+  uiPort: Number(process.env.PORT) || 1880,
+};
+`,
+];
+
 function writeSettingsIfMissing(userDir) {
   const file = path.join(userDir, 'settings.js');
-  if (!fs.existsSync(file)) fs.writeFileSync(file, SETTINGS);
+  const existing = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : null;
+  if (existing === null || PREVIOUS_SETTINGS.includes(existing)) fs.writeFileSync(file, SETTINGS);
 }
 
 /**
@@ -245,6 +260,7 @@ module.exports = {
   pack,
   paletteNpmCli,
   run,
+  writeSettingsIfMissing,
 };
 
 if (require.main === module) {
