@@ -115,6 +115,7 @@ export class Checkpointer {
     const worker = this.worker;
     this.worker = undefined;
     if (!worker) return;
+    worker.ref(); // closing waits for the thread, even where nothing else keeps the process alive
     worker.postMessage('close');
     await this.exited;
   }
