@@ -104,4 +104,17 @@ export const MIGRATIONS: readonly string[] = [
      updated_at INTEGER NOT NULL
    );
    CREATE INDEX outbox_node ON outbox (node_id, state, id);`,
+  // 7: the opted-out count, kept by triggers as opt_out changes, so that reading it costs nothing
+  // (counting a million opt-outs held up the event loop on every start); counted once, here
+  `CREATE TABLE opt_out_count (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     opted_out INTEGER NOT NULL
+   );
+   INSERT INTO opt_out_count (id, opted_out) SELECT 1, COUNT(*) FROM opt_out WHERE status = 'opted-out';
+   CREATE TRIGGER opt_out_count_insert AFTER INSERT ON opt_out WHEN NEW.status = 'opted-out'
+     BEGIN UPDATE opt_out_count SET opted_out = opted_out + 1 WHERE id = 1; END;
+   CREATE TRIGGER opt_out_count_update AFTER UPDATE OF status ON opt_out WHEN OLD.status IS NOT NEW.status
+     BEGIN UPDATE opt_out_count SET opted_out = opted_out + (NEW.status = 'opted-out') - (OLD.status = 'opted-out') WHERE id = 1; END;
+   CREATE TRIGGER opt_out_count_delete AFTER DELETE ON opt_out WHEN OLD.status = 'opted-out'
+     BEGIN UPDATE opt_out_count SET opted_out = opted_out - 1 WHERE id = 1; END;`,
 ];

@@ -1,5 +1,6 @@
 // The durable state of the package behind one asynchronous interface, so that another database
-// (PostgreSQL for several Node-RED instances) can take SQLite's place.
+// (PostgreSQL for several Node-RED instances) can take SQLite's place. One interface a concern, so
+// that each backend implements them one by one and one contract suite runs against every backend.
 
 export interface InboundRecord {
   sid: string;
@@ -137,7 +138,8 @@ export interface OutboxEntry {
   updatedAt: number;
 }
 
-export interface Store {
+/** The inbound log (deduplicated on SmsSid) and the send claims (one send a node makes for an inbound SMS). */
+export interface InboundLog {
   /** Records an inbound SMS durably. False when this SmsSid is already recorded (a duplicate). */
   recordInbound(record: InboundRecord): Promise<boolean>;
   /** Marks inbound SMS as handed to the flow. */
@@ -146,6 +148,10 @@ export interface Store {
   unhandledInbound(endpoint: string): Promise<InboundRecord[]>;
   /** Gives a claim back after a failed send, so that a replay may try again. */
   releaseSend(nodeId: string, key: string): Promise<void>;
+}
+
+/** Opt-outs, one record a number, and their append-only history. */
+export interface OptOutStore {
   /**
    * Records an opt-out or opt-in, and appends it to the history, in one transaction that is
    * committed when the promise resolves. The same inbound SmsSid applied twice to a number is a replay.
@@ -165,8 +171,12 @@ export interface Store {
   importOptStatus(phones: string[], status: OptStatus, source: string): Promise<ImportResult>;
   exportOptStatus(): Promise<OptOutRecord[]>;
   optOutHistory(phone: string): Promise<Array<OptOutChange & { at: number }>>;
-  /** How many numbers are opted out now. */
+  /** How many numbers are opted out now: kept as changes happen, never counted (O(1)). */
   optedOutCount(): Promise<number>;
+}
+
+/** Conversations, one active a customer and name, with their one-time codes and step deadlines. */
+export interface ConversationStore {
   /** Starts (or starts over) a conversation. */
   startConversation(start: ConversationStart): Promise<ConversationRecord>;
   /**
@@ -191,20 +201,19 @@ export interface Store {
   activeConversationCount(name?: string): Promise<number>;
   /** Calls back after every committed change to a conversation (in this process). */
   onConversationChange(listener: (name: string, key: string) => void): () => void;
-  addSandboxMessage(message: Omit<SandboxMessage, 'id'>): Promise<SandboxMessage>;
-  /** Sets a sandbox message's status and detail; returns the message as it now is. */
-  updateSandboxMessage(id: number, status: string, detail: string | null): Promise<SandboxMessage | null>;
-  /** A sandbox account's threads, most recent first. */
-  sandboxThreads(account: string): Promise<SandboxThread[]>;
-  /** The last `limit` messages of a thread, oldest first. */
-  sandboxThread(account: string, phone: string, limit?: number): Promise<SandboxMessage[]>;
-  clearSandboxThread(account: string, phone: string): Promise<number>;
+}
+
+/** What the outbox is given: the rest (id, state, attempts, times) is the store's. */
+export type OutboxAddition = Pick<OutboxEntry, 'nodeId' | 'phone' | 'request' | 'message' | 'claimKey' | 'confirmation'>;
+
+/** Sends waiting for the rate limit or a retry, the one being asked of Exotel, and the failed ones. */
+export interface Outbox {
   /**
    * Puts a send in the outbox, committed when the promise resolves, together with its claim (one send
    * a node makes for an inbound SMS and recipient): null, and nothing queued, when the
    * claim was already taken.
    */
-  addToOutbox(entry: Pick<OutboxEntry, 'nodeId' | 'phone' | 'request' | 'message' | 'claimKey' | 'confirmation'>): Promise<number | null>;
+  addToOutbox(entry: OutboxAddition): Promise<number | null>;
   /** An attempt starts: until it ends, nobody can tell whether Exotel got the message. */
   markOutboxSending(id: number): Promise<void>;
   /** A send went out: it leaves the outbox. */
@@ -215,6 +224,21 @@ export interface Store {
   failOutboxEntry(id: number, attempts: number, error: unknown): Promise<void>;
   /** A node's entries of one state, oldest first. */
   outboxEntries(nodeId: string, state: OutboxState): Promise<OutboxEntry[]>;
+}
+
+/** The sandbox phone's threads. */
+export interface SandboxThreads {
+  addSandboxMessage(message: Omit<SandboxMessage, 'id'>): Promise<SandboxMessage>;
+  /** Sets a sandbox message's status and detail; returns the message as it now is. */
+  updateSandboxMessage(id: number, status: string, detail: string | null): Promise<SandboxMessage | null>;
+  /** A sandbox account's threads, most recent first. */
+  sandboxThreads(account: string): Promise<SandboxThread[]>;
+  /** The last `limit` messages of a thread, oldest first. */
+  sandboxThread(account: string, phone: string, limit?: number): Promise<SandboxMessage[]>;
+  clearSandboxThread(account: string, phone: string): Promise<number>;
+}
+
+export interface Store extends InboundLog, OptOutStore, ConversationStore, Outbox, SandboxThreads {
   /** The schema version the database is at. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;

@@ -1,0 +1,133 @@
+// The inbound log (deduplicated on SmsSid, with the marks of what was handed to the flow) and the
+// send claims: one send a node makes for an inbound SMS and recipient.
+import type Database from 'better-sqlite3';
+import type { InboundLog, InboundRecord } from '../store';
+
+interface InboundRow {
+  sid: string;
+  endpoint: string;
+  from_number: string;
+  to_number: string;
+  body: string;
+  received_at: string;
+  account_sid: string;
+}
+
+function toRecord(row: InboundRow): InboundRecord {
+  return {
+    sid: row.sid,
+    endpoint: row.endpoint,
+    from: row.from_number,
+    to: row.to_number,
+    body: row.body,
+    receivedAt: row.received_at,
+    accountSid: row.account_sid,
+  };
+}
+
+interface PendingInbound {
+  row: InboundRecord & { recordedAt: number };
+  resolve: (isNew: boolean) => void;
+  reject: (err: unknown) => void;
+}
+
+export class SqliteInboundLog implements InboundLog {
+  private readonly statements;
+
+  // Group commit: the inbound records and handled marks that arrive in one turn of the event loop
+  // share one transaction, and each caller's promise settles only once it has committed.
+  private pendingInbound: PendingInbound[] = [];
+  private pendingHandled: string[] = [];
+  private pendingHandledWaiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
+  private flushScheduled: NodeJS.Immediate | undefined;
+
+  constructor(private readonly db: Database.Database) {
+    this.statements = {
+      insert: db.prepare(
+        `INSERT INTO inbound (sid, endpoint, from_number, to_number, body, received_at, account_sid, recorded_at)
+         VALUES (@sid, @endpoint, @from, @to, @body, @receivedAt, @accountSid, @recordedAt)
+         ON CONFLICT (sid) DO NOTHING`,
+      ),
+      markHandled: db.prepare('UPDATE inbound SET handled = 1 WHERE sid = ?'),
+      unhandled: db.prepare('SELECT * FROM inbound WHERE endpoint = ? AND handled = 0 ORDER BY recorded_at, sid'),
+      claim: db.prepare('INSERT INTO send_claim (node_id, claim_key, claimed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+      release: db.prepare('DELETE FROM send_claim WHERE node_id = ? AND claim_key = ?'),
+    };
+  }
+
+  recordInbound(record: InboundRecord): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.pendingInbound.push({ row: { ...record, recordedAt: Date.now() }, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  markInboundHandled(sids: string[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pendingHandled.push(...sids);
+      this.pendingHandledWaiters.push({ resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  async unhandledInbound(endpoint: string): Promise<InboundRecord[]> {
+    return (this.statements.unhandled.all(endpoint) as InboundRow[]).map(toRecord);
+  }
+
+  /** Inside the caller's transaction: takes a send claim; false when it was already taken. */
+  takeClaim(nodeId: string, key: string, at: number): boolean {
+    return this.statements.claim.run(nodeId, key, at).changes === 1;
+  }
+
+  async releaseSend(nodeId: string, key: string): Promise<void> {
+    this.statements.release.run(nodeId, key);
+  }
+
+  /** Commits what is waiting now (the store is closing). */
+  flushNow(): void {
+    if (this.flushScheduled) clearImmediate(this.flushScheduled);
+    if (this.db.open) this.flush();
+  }
+
+  private scheduleFlush(): void {
+    this.flushScheduled ??= setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = undefined;
+    const inbound = this.pendingInbound;
+    const handled = this.pendingHandled;
+    const waiters = this.pendingHandledWaiters;
+    this.pendingInbound = [];
+    this.pendingHandled = [];
+    this.pendingHandledWaiters = [];
+    if (inbound.length === 0 && handled.length === 0) return;
+    const { insert, markHandled } = this.statements;
+    const write = (rows: PendingInbound[], sids: string[]) =>
+      this.db.transaction(() => {
+        const results = rows.map((entry) => insert.run(entry.row).changes === 1);
+        for (const sid of sids) markHandled.run(sid);
+        return results;
+      })();
+    try {
+      const results = write(inbound, handled);
+      inbound.forEach((entry, i) => entry.resolve(results[i]));
+      for (const waiter of waiters) waiter.resolve();
+    } catch {
+      // One bad record must not fail the others: write them one by one.
+      for (const entry of inbound) {
+        try {
+          entry.resolve(write([entry], [])[0]);
+        } catch (own) {
+          entry.reject(own);
+        }
+      }
+      try {
+        write([], handled);
+        for (const waiter of waiters) waiter.resolve();
+      } catch (own) {
+        for (const waiter of waiters) waiter.reject(own);
+      }
+    }
+  }
+}

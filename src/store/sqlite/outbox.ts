@@ -1,0 +1,97 @@
+// The outbox: sends waiting for the rate limit or a retry, the one being asked of Exotel right now
+// ('sending': after a crash nobody knows whether it went), and the ones that failed for good.
+import type Database from 'better-sqlite3';
+import type { Outbox, OutboxAddition, OutboxEntry, OutboxState } from '../store';
+
+interface OutboxRow {
+  id: number;
+  node_id: string;
+  phone: string;
+  request: string;
+  message: string;
+  claim_key: string | null;
+  confirmation: number;
+  state: OutboxState;
+  attempts: number;
+  error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+function toOutbox(row: OutboxRow): OutboxEntry {
+  return {
+    id: row.id,
+    nodeId: row.node_id,
+    phone: row.phone,
+    request: JSON.parse(row.request) as unknown,
+    message: JSON.parse(row.message) as unknown,
+    claimKey: row.claim_key,
+    confirmation: row.confirmation === 1,
+    state: row.state,
+    attempts: row.attempts,
+    error: row.error === null ? null : (JSON.parse(row.error) as unknown),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** Takes a send claim inside the caller's transaction (the inbound log's); false when already taken. */
+export type ClaimTaker = (nodeId: string, key: string, at: number) => boolean;
+
+export class SqliteOutbox implements Outbox {
+  private readonly statements;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly takeClaim: ClaimTaker,
+  ) {
+    this.statements = {
+      add: db.prepare(
+        `INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at)
+         VALUES (@nodeId, @phone, @request, @message, @claimKey, @confirmation, 'queued', @at, @at)`,
+      ),
+      remove: db.prepare('DELETE FROM outbox WHERE id = ?'),
+      attempt: db.prepare("UPDATE outbox SET state = 'queued', attempts = ?, error = ?, updated_at = ? WHERE id = ?"),
+      sending: db.prepare("UPDATE outbox SET state = 'sending', updated_at = ? WHERE id = ?"),
+      fail: db.prepare("UPDATE outbox SET state = 'failed', attempts = ?, error = ?, updated_at = ? WHERE id = ?"),
+      list: db.prepare('SELECT * FROM outbox WHERE node_id = ? AND state = ? ORDER BY id'),
+    };
+  }
+
+  async addToOutbox(entry: OutboxAddition): Promise<number | null> {
+    return this.db.transaction((): number | null => {
+      const at = Date.now();
+      if (entry.claimKey && !this.takeClaim(entry.nodeId, entry.claimKey, at)) return null;
+      const info = this.statements.add.run({
+        nodeId: entry.nodeId,
+        phone: entry.phone,
+        request: JSON.stringify(entry.request),
+        message: JSON.stringify(entry.message ?? null),
+        claimKey: entry.claimKey,
+        confirmation: entry.confirmation ? 1 : 0,
+        at,
+      });
+      return Number(info.lastInsertRowid);
+    })();
+  }
+
+  async markOutboxSending(id: number): Promise<void> {
+    this.statements.sending.run(Date.now(), id);
+  }
+
+  async removeFromOutbox(id: number): Promise<void> {
+    this.statements.remove.run(id);
+  }
+
+  async noteOutboxAttempt(id: number, attempts: number, error: unknown): Promise<void> {
+    this.statements.attempt.run(attempts, JSON.stringify(error ?? null), Date.now(), id);
+  }
+
+  async failOutboxEntry(id: number, attempts: number, error: unknown): Promise<void> {
+    this.statements.fail.run(attempts, JSON.stringify(error ?? null), Date.now(), id);
+  }
+
+  async outboxEntries(nodeId: string, state: OutboxState): Promise<OutboxEntry[]> {
+    return (this.statements.list.all(nodeId, state) as OutboxRow[]).map(toOutbox);
+  }
+}
