@@ -16,18 +16,24 @@ export interface RawBody {
 }
 
 export function readRawBody(req: IncomingMessage & { body?: unknown; _body?: boolean }, limit = MAX_CALLBACK_BYTES): Promise<RawBody> {
+  const tooLarge = () => new BodyError(413, `the body is larger than ${limit / 1024} KB`);
+  // What the sender declared counts whoever read the body: in a default Node-RED (admin and node
+  // roots both /) Node-RED's own parser reads it first, with a 5 MB limit.
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    if (!req.readableEnded) req.resume();
+    return Promise.reject(tooLarge());
+  }
   // A body parser in httpNodeMiddleware may have read it already.
   if (req._body || req.readableEnded) {
     const body = req.body;
-    if (body === undefined || body === null) return Promise.resolve({ body: Buffer.alloc(0) });
-    if (Buffer.isBuffer(body)) return Promise.resolve({ body });
-    if (typeof body === 'string') return Promise.resolve({ body: Buffer.from(body) });
-    return Promise.resolve({ body: Buffer.from(JSON.stringify(body)), contentType: 'application/json' });
-  }
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    req.resume();
-    return Promise.reject(new BodyError(413, `the body is larger than ${limit / 1024} KB`));
+    let raw: RawBody;
+    if (body === undefined || body === null) raw = { body: Buffer.alloc(0) };
+    else if (Buffer.isBuffer(body)) raw = { body };
+    else if (typeof body === 'string') raw = { body: Buffer.from(body) };
+    else raw = { body: Buffer.from(JSON.stringify(body)), contentType: 'application/json' };
+    // chunked, without a Content-Length: the parsed size decides
+    return raw.body.length > limit ? Promise.reject(tooLarge()) : Promise.resolve(raw);
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -39,7 +45,7 @@ export function readRawBody(req: IncomingMessage & { body?: unknown; _body?: boo
       if (size > limit) {
         failed = true;
         chunks.length = 0;
-        reject(new BodyError(413, `the body is larger than ${limit / 1024} KB`));
+        reject(tooLarge());
         return;
       }
       chunks.push(chunk);

@@ -1,6 +1,6 @@
 // Exotel's inbound-SMS callback: every payload shape Exotel sends, mapped to one InboundSms.
 // Pure functions over what arrived on the wire; the HTTP plumbing lives in nodes/exotel-inbound.
-import { toE164 } from '../sms/phone';
+import { MAX_NUMBER_LENGTH, toE164 } from '../sms/phone';
 
 export interface InboundSms {
   sid: string;
@@ -27,6 +27,13 @@ export type ParseResult = { ok: true; sms: InboundSms } | { ok: false; status: n
 /** Fields our authentication reads from the query string; they are never part of the SMS. */
 const RESERVED = new Set(['token']);
 const MAX_SID = 128;
+/** Exotel's SMS bodies are at most 2,000 characters; the other fields it sends a few dozen. */
+export const MAX_BODY_CHARS = 2000;
+const MAX_FIELD_CHARS = 256;
+const BODY_FIELDS = new Set(['body', 'messagebody']);
+const NUMBER_FIELDS = new Set(['from', 'sender', 'to', 'receivedon']);
+/** The fields an InboundSms is made of; any other field is ignored, not kept. */
+const READ_FIELDS = new Set([...BODY_FIELDS, ...NUMBER_FIELDS, 'smssid', 'sid', 'datecreated', 'receivedtime', 'date', 'accountsid']);
 
 class BadRequest extends Error {
   constructor(public readonly status: number, message: string) {
@@ -41,8 +48,13 @@ function addField(fields: Fields, key: string, value: unknown): void {
   if (RESERVED.has(name)) return;
   if (value === null || value === undefined) return;
   if (typeof value === 'object') throw new BadRequest(400, `field ${key} must be text, not ${Array.isArray(value) ? 'a list' : 'an object'}`);
-  if (fields.has(name) && fields.get(name) !== String(value)) throw new BadRequest(400, `field ${key} is repeated with different values`);
-  fields.set(name, String(value));
+  if (!READ_FIELDS.has(name)) return;
+  const text = String(value);
+  // Checked before anything parses or keeps the value: a huge field is refused, not carried along.
+  const limit = BODY_FIELDS.has(name) ? MAX_BODY_CHARS : NUMBER_FIELDS.has(name) ? MAX_NUMBER_LENGTH : MAX_FIELD_CHARS;
+  if (text.length > limit) throw new BadRequest(400, `field ${key.slice(0, 40)} is longer than ${limit.toLocaleString('en-US')} characters`);
+  if (fields.has(name) && fields.get(name) !== text) throw new BadRequest(400, `field ${key} is repeated with different values`);
+  fields.set(name, text);
 }
 
 function addSearchParams(fields: Fields, text: string): void {

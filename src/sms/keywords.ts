@@ -72,13 +72,18 @@ const INDIC_DIGIT = new RegExp(`[${DIGIT_ZEROS.map((zero) => `\\u{${zero.toStrin
 // Invisible characters that change nothing a reader sees: format characters (zero-width space and
 // joiners, direction marks a phone may insert), emoji variation selectors and the keycap mark of "1️⃣".
 const INVISIBLE = /[\p{Cf}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}\u{20E3}]/gu;
-const EDGES = /^[^\p{L}\p{M}\p{N}]+|[^\p{L}\p{M}\p{N}]+$/gu;
+// Leading edge only: a `[^…]+$` alternative backtracks quadratically over a long run of spaces in V8;
+// the trailing edge is cut by trimEnd() below, in one pass.
+const LEADING_EDGE = /^[^\p{L}\p{M}\p{N}]+/u;
+const WORD_CHAR = /[\p{L}\p{M}\p{N}]/u;
 const SPACES = /\s+/gu;
 // Candrabindu and anusvara are written interchangeably for the same nasal ("हाँ", "हां").
 const CANDRABINDU = /\u0901/gu;
 // Inside a reply, a word is letters, marks, digits and the apostrophes and hyphens within words ("don't", "opt-out").
 const WORD_SEPARATORS = /[^\p{L}\p{M}\p{N}'’\-_]+/u;
 const NUMBER = /^[0-9]+$/;
+/** Regular-expression rules see at most this many characters of the reply. */
+export const MAX_REGEX_INPUT = 1000;
 
 function foldDigits(text: string): string {
   return text.replace(INDIC_DIGIT, (digit) => {
@@ -88,10 +93,22 @@ function foldDigits(text: string): string {
   });
 }
 
+/** Cuts everything after the last letter, mark or digit, scanning back once. */
+function trimEnd(text: string): string {
+  let end = text.length;
+  while (end > 0) {
+    const code = text.codePointAt(end - 1) as number;
+    // the low half of a surrogate pair: look at the whole character
+    const start = code >= 0xdc00 && code <= 0xdfff && end >= 2 ? end - 2 : end - 1;
+    if (WORD_CHAR.test(text.slice(start, end))) break;
+    end = start;
+  }
+  return text.slice(0, end);
+}
+
 /** Width, invisibles, digits, surrounding punctuation and spaces: all but case and spelling. */
 function tidy(text: string): string {
-  return foldDigits(text.normalize('NFKC').replace(INVISIBLE, ''))
-    .replace(EDGES, '')
+  return trimEnd(foldDigits(text.normalize('NFKC').replace(INVISIBLE, '')).replace(LEADING_EDGE, ''))
     .replace(SPACES, ' ');
 }
 
@@ -228,7 +245,8 @@ export function matchReply(compiled: CompiledRules, reply: string): ReplyMatch[]
       case 'keywords': found = matchKeywords(rule, text, replyWords, compiled); break;
       case 'range': found = matchRange(rule, text, compiled); break;
       case 'regex': {
-        const result = rule.regex.exec(text);
+        // a rule written by the flow's author runs on customer text: a bounded length bounds its time
+        const result = rule.regex.exec(text.slice(0, MAX_REGEX_INPUT));
         found = result ? { keyword: result[0] === '' ? undefined : result[0], fuzzy: false } : null;
         break;
       }

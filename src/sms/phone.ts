@@ -12,10 +12,13 @@ export type PhoneCheck = 'valid' | 'possible';
 // The same numbers come again and again (our own virtual number on every inbound SMS, regular
 // customers): remember the last answers rather than parse each again.
 const CACHE_LIMIT = 10_000;
+/** Longer input is never a phone number: refused before parsing, and never a cache key. */
+export const MAX_NUMBER_LENGTH = 40;
 const cache = new Map<string, string | null>();
 
 export function toE164(input: unknown, defaultCountry = 'IN', check: PhoneCheck = 'valid'): string | null {
   if (typeof input !== 'string' && typeof input !== 'number') return null;
+  if (typeof input === 'string' && input.length > MAX_NUMBER_LENGTH * 2) return null;
   const key = `${defaultCountry}|${check}|${input}`;
   const known = cache.get(key);
   if (known !== undefined) return known;
@@ -25,9 +28,14 @@ export function toE164(input: unknown, defaultCountry = 'IN', check: PhoneCheck 
   return result;
 }
 
+/** How many answers are remembered (for tests: the cache stays bounded). */
+export function numberCacheSize(): number {
+  return cache.size;
+}
+
 function parse(input: string | number, defaultCountry: string, check: PhoneCheck): string | null {
   let text = String(input).trim();
-  if (text === '' || text.length > 40) return null;
+  if (text === '' || text.length > MAX_NUMBER_LENGTH) return null;
   // "00" is the international prefix from most countries; libphonenumber wants "+".
   if (/^00[1-9]/.test(text)) text = '+' + text.slice(2);
   const country = (defaultCountry || 'IN').toUpperCase() as CountryCode;
