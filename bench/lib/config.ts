@@ -2,8 +2,8 @@
 //
 //   --short or BENCH_SHORT=1          a quick run: smaller sizes and shorter rounds (each default below
 //                                     has a short one); the figures are not the README's
-//   --only=<names> or BENCH_ONLY      comma-separated benchmarks, by name or a unique beginning of one
-//                                     (inbound, reply, opt-out, memory, send, rate)
+//   --only=<names> or BENCH_ONLY      comma-separated benchmarks, by name or the unique beginning of it or
+//                                     of one of its words (inbound, reply, opt-out, memory, send, rate)
 import * as path from 'node:path';
 
 export interface Config {
@@ -61,12 +61,12 @@ export function readConfig(argv = process.argv.slice(2)): Config {
   };
 }
 
-/** The benchmarks `only` names, in `known` order; an unknown or ambiguous name is an error. */
+/** The benchmarks `only` names (whole, or the start of the name or of one of its words), in `known` order. */
 export function selectBenchmarks(only: string[], known: string[]): string[] {
   if (only.length === 0) return known;
   const chosen = new Set<string>();
   for (const name of only) {
-    const matches = known.includes(name) ? [name] : known.filter((k) => k.startsWith(name));
+    const matches = known.includes(name) ? [name] : known.filter((k) => k.startsWith(name) || k.split('-').some((part) => part.startsWith(name)));
     if (matches.length !== 1) {
       throw new Error(`${matches.length ? 'ambiguous' : 'unknown'} benchmark "${name}"; known: ${known.join(', ')}`);
     }
