@@ -101,7 +101,7 @@ export async function benchRateLimit(_config: Config, log: Log): Promise<BenchRe
       { name: `most sends in any 60 s window ≤ ${limit}`, target: `≤ ${limit}`, actual: f.maxWindow, pass: f.maxWindow <= limit },
     ],
     checks: [
-      check('full minutes observed', `${f.perMinute.length} of ${expectedFullMinutes}`, f.perMinute.length >= 1 && f.perMinute.length === expectedFullMinutes),
+      check('full minutes observed', `${f.perMinute.length} of ${expectedFullMinutes}`, f.perMinute.length >= 1 && f.perMinute.length >= expectedFullMinutes),
       check('messages on "sent" that never reached the mock / reached it twice / failed', `${sentNotAtMock} / ${twice} / ${failed}`, sentNotAtMock === 0 && twice === 0 && failed === 0),
       check('requests at the mock with no "sent" (in flight at the stop) ≤ 8 connections', atMockNotSent, atMockNotSent >= 0 && atMockNotSent <= 8),
       check('more offered than the limit lets through', `${offered} offered, ${arrivals.length} sent`, offered > arrivals.length),
