@@ -309,6 +309,23 @@ export function storeContract(backend: Backend): void {
         assert.deepEqual(taken.sort(), keys);
       });
 
+      it('fires a timeout once even while another instance changes the conversation\'s data', async function () {
+        const other = await open();
+        let fired = 0;
+        for (let round = 0; round < 15; round++) {
+          const key = `+9198765${String(round).padStart(5, '0')}`;
+          await store.startConversation({ name: 'appt', key, step: 'confirm', data: {}, maxAgeMs: HOUR, timeoutMs: 1 });
+          await sleep(3);
+          const [due] = await Promise.all([
+            store.takeDueConversations('appt', Date.now(), 10),
+            ...Array.from({ length: 4 }, (_, i) => other.updateConversation('appt', key, { data: { [`n${i}`]: i } })),
+          ]);
+          const later = await store.takeDueConversations('appt', Date.now(), 10);
+          fired += due.length + later.length;
+        }
+        assert.equal(fired, 15);
+      });
+
       it('applies an inbound SMS once: a replay of the same SmsSid changes nothing', async function () {
         await store.startConversation({ name: 'order', key: A, step: 'order-id', data: {}, maxAgeMs: HOUR, sid: 'n1:sms-0' });
         const replayedStart = await store.startConversation({ name: 'order', key: A, step: 'other', data: {}, maxAgeMs: HOUR, sid: 'n1:sms-0' });

@@ -131,6 +131,7 @@ describe('the PostgreSQL store on a shared database', function () {
       assert.equal(await store.recordInbound(sms('sms-1')), true);
       await store.setOptStatus({ phone: '+919876543210', status: 'opted-out', keyword: 'STOP', source: 'sms-1' });
       await proxy.cut();
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the idle connections learn they are gone
       await assert.rejects(store.recordInbound(sms('sms-2')), { code: 'store_unavailable' });
       await assert.rejects(store.isOptedOut('+919876543210'), { code: 'store_unavailable' });
       await assert.rejects(store.startConversation({ name: 'c', key: 'k', step: 's', data: {}, maxAgeMs: 60_000 }), { code: 'store_unavailable' });
