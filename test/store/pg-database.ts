@@ -64,10 +64,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 export class Proxy {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
+  private frozen = false;
   port = 0;
 
   async start(): Promise<this> {
     const server = net.createServer((socket) => {
+      if (this.frozen) {
+        this.hold(socket);
+        return;
+      }
       const upstream = net.connect(PG_PORT, PG_HOST);
       for (const each of [socket, upstream]) {
         this.sockets.add(each);
@@ -85,6 +90,29 @@ export class Proxy {
     this.port = (server.address() as net.AddressInfo).port;
     this.server = server;
     return this;
+  }
+
+  /**
+   * Stops forwarding, keeping every connection open, and takes new ones without forwarding them
+   * either: a network fault that nobody reports. `thaw()` forwards new connections again.
+   */
+  freeze(): void {
+    this.frozen = true;
+    for (const socket of this.sockets) {
+      socket.unpipe();
+      socket.pause();
+    }
+  }
+
+  thaw(): void {
+    this.frozen = false;
+  }
+
+  private hold(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => undefined);
+    socket.pause();
   }
 
   async cut(): Promise<void> {

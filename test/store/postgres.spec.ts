@@ -146,6 +146,24 @@ describe('PostgreSQL', function () {
       }
     });
 
+    it('answers store_unavailable, not a hang, when the network stops carrying a connection, and goes on with a fresh one', async function () {
+      const proxy = await new Proxy().start();
+      try {
+        const store = open({ connectionString: database.url(proxy.port), query_timeout: 1000, connectionTimeoutMillis: 1000 });
+        await store.setOptStatus({ phone: '+919876543210', status: 'opted-out', keyword: 'STOP', source: 'sms-1' });
+        proxy.freeze();
+        const started = Date.now();
+        await assert.rejects(store.isOptedOut('+919876543210'), { code: 'store_unavailable' });
+        await assert.rejects(store.setOptStatus({ phone: '+919876543211', status: 'opted-out', source: 'sms-2' }), { code: 'store_unavailable' });
+        assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
+        proxy.thaw();
+        assert.equal(await store.isOptedOut('+919876543210'), true, 'the store goes on with fresh connections');
+        assert.equal(await store.isOptedOut('+919876543211'), false, 'the change that timed out was not half made');
+      } finally {
+        await proxy.cut();
+      }
+    });
+
     it('migrates on the first call after a start while the database was away', async function () {
       const proxy = await new Proxy().start();
       await proxy.cut();

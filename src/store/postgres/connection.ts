@@ -40,7 +40,7 @@ export class SchemaTooNewError extends Error {
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED']);
 // SQLSTATE: admin or crash shutdown, starting up, too many connections, out of resources
 const SERVER_CODES = new Set(['57P01', '57P02', '57P03', '53300', '53000']);
-const NETWORK_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|connection timeout|Client has encountered a connection error|not queryable/i;
+const NETWORK_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|connection timeout|Query read timeout|Client has encountered a connection error|not queryable/i;
 
 export function isUnavailable(err: unknown): boolean {
   if (err instanceof StoreUnavailableError) return true;
@@ -80,9 +80,12 @@ export class PostgresDatabase implements Queryable {
     this.schema = schema;
     const searchPath = `-c search_path=${quoteIdentifier(schema)}`;
     this.pool = new Pool({
-      // Without these, a database that does not answer leaves every call waiting for ever.
+      // Without these, a database that does not answer (or a connection a network fault left hanging)
+      // keeps every call waiting for ever; a connection whose query timed out is dropped, not reused.
       connectionTimeoutMillis: 5000,
+      query_timeout: 30_000,
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       application_name: 'node-red-exotel',
       ...poolOptions,
       options: options ? `${options} ${searchPath}` : searchPath,
