@@ -1,5 +1,6 @@
-// One store per file for the whole runtime: every node that asks for the same file shares one
-// connection, and the file is closed when the last of them lets go.
+// One store per file (SQLite) or per database (PostgreSQL) for the whole runtime: every node that asks
+// for the same one shares its connection or pool, which is closed when the last of them lets go.
+import { PostgresStore, type PostgresStoreConfig } from './postgres';
 import { IN_MEMORY, SqliteStore } from './sqlite';
 import type { Store } from './store';
 
@@ -27,19 +28,28 @@ export type {
   Store,
 } from './store';
 export { IN_MEMORY, SqliteStore } from './sqlite';
+export { PostgresStore, SchemaTooNewError, StoreUnavailableError, isUnavailable, type PostgresStoreConfig } from './postgres';
+
+/** The embedded default: one SQLite file (or `:memory:`). */
+export interface SqliteStoreConfig {
+  type: 'sqlite';
+  path: string;
+}
+
+export type StoreConfig = SqliteStoreConfig | PostgresStoreConfig;
 
 export interface StoreHandle {
   store: Store;
   release(): Promise<void>;
 }
 
-const open = new Map<string, { store: SqliteStore; users: number }>();
+const open = new Map<string, { store: Store; users: number }>();
 
-export function acquireStore(file: string): StoreHandle {
-  let entry = open.get(file);
+function acquire(id: string, create: () => Store): StoreHandle {
+  let entry = open.get(id);
   if (!entry) {
-    entry = { store: new SqliteStore(file), users: 0 };
-    open.set(file, entry);
+    entry = { store: create(), users: 0 };
+    open.set(id, entry);
   }
   entry.users++;
   const held = entry;
@@ -50,11 +60,58 @@ export function acquireStore(file: string): StoreHandle {
       if (released) return;
       released = true;
       held.users--;
-      if (held.users === 0 && open.get(file) === held) {
-        open.delete(file);
+      if (held.users === 0 && open.get(id) === held) {
+        open.delete(id);
         await held.store.close();
       }
     },
   };
 }
 
+/** The SQLite store of a file, shared by everyone who asks for that file. */
+export function acquireStore(file: string): StoreHandle {
+  return acquire(`sqlite:${file}`, () => new SqliteStore(file));
+}
+
+/** The same settings name the same database: the key of a shared pool (its password included, never shown). */
+function postgresId(config: PostgresStoreConfig): string {
+  const entries = Object.entries(config).filter(([, value]) => value !== undefined && typeof value !== 'function');
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `postgres:${JSON.stringify(entries)}`;
+}
+
+/**
+ * The store the settings ask for, shared by everyone who asks for the same one. A PostgreSQL store is
+ * returned at once and connects and migrates on its first call (or `ready()`).
+ */
+export function acquireConfiguredStore(config: StoreConfig): StoreHandle {
+  if (config.type === 'postgres') return acquire(postgresId(config), () => new PostgresStore(config));
+  return acquireStore(config.path);
+}
+
+/**
+ * Reads `exotelSms.store` of settings.js: `{ type: 'postgres', connectionString, …pg.Pool options }`
+ * for PostgreSQL, or nothing (or `{ type: 'sqlite' }`) for the SQLite file `sqlitePath`.
+ * Throws an error that says what is wrong with a setting it cannot use.
+ */
+export function storeConfigFromSettings(setting: unknown, sqlitePath: string): StoreConfig {
+  if (setting === undefined || setting === null) return { type: 'sqlite', path: sqlitePath };
+  if (typeof setting !== 'object' || Array.isArray(setting)) {
+    throw new Error('exotelSms.store in settings.js must be an object such as { type: "postgres", connectionString: "postgres://…" }');
+  }
+  const { type } = setting as { type?: unknown };
+  if (type === undefined || type === 'sqlite') {
+    const configured = (setting as { path?: unknown }).path;
+    if (configured !== undefined && typeof configured !== 'string') throw new Error('exotelSms.store.path in settings.js must be a file name');
+    return { type: 'sqlite', path: (configured as string | undefined) ?? sqlitePath };
+  }
+  if (type !== 'postgres') throw new Error(`exotelSms.store.type in settings.js must be "postgres" or "sqlite", not ${JSON.stringify(type)}`);
+  const { connectionString, schema } = setting as { connectionString?: unknown; schema?: unknown };
+  if (connectionString !== undefined && typeof connectionString !== 'string') {
+    throw new Error('exotelSms.store.connectionString in settings.js must be text such as "postgres://user:password@host:5432/database"');
+  }
+  if (schema !== undefined && (typeof schema !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema))) {
+    throw new Error('exotelSms.store.schema in settings.js must be a name of letters, digits and _');
+  }
+  return setting as PostgresStoreConfig;
+}

@@ -1,0 +1,164 @@
+// The inbound log (deduplicated on SmsSid by its primary key, whichever instance records it) and the
+// send claims: one send a node makes for an inbound SMS and recipient.
+import type { InboundLog, InboundRecord } from '../store';
+import { isUnavailable, storable, type PostgresDatabase, type Queryable } from './connection';
+
+interface InboundRow {
+  sid: string;
+  endpoint: string;
+  from_number: string;
+  to_number: string;
+  body: string;
+  received_at: string;
+  account_sid: string;
+}
+
+function toRecord(row: InboundRow): InboundRecord {
+  return {
+    sid: row.sid,
+    endpoint: row.endpoint,
+    from: row.from_number,
+    to: row.to_number,
+    body: row.body,
+    receivedAt: row.received_at,
+    accountSid: row.account_sid,
+  };
+}
+
+interface PendingInbound {
+  row: InboundRecord;
+  recordedAt: number;
+  resolve: (isNew: boolean) => void;
+  reject: (err: unknown) => void;
+}
+
+const INSERT_MANY = `INSERT INTO inbound (sid, endpoint, from_number, to_number, body, received_at, account_sid, recorded_at)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[])
+  ON CONFLICT (sid) DO NOTHING RETURNING sid`;
+
+export class PostgresInboundLog implements InboundLog {
+  // Group commit: the inbound records and handled marks that arrive in one turn of the event loop
+  // share one statement each, in one transaction, and each caller's promise settles once it committed.
+  private pendingInbound: PendingInbound[] = [];
+  private pendingHandled: string[] = [];
+  private pendingHandledWaiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
+  private flushScheduled: NodeJS.Immediate | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly db: PostgresDatabase) {}
+
+  recordInbound(record: InboundRecord): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.pendingInbound.push({ row: record, recordedAt: Date.now(), resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  markInboundHandled(sids: string[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pendingHandled.push(...sids);
+      this.pendingHandledWaiters.push({ resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  async unhandledInbound(endpoint: string): Promise<InboundRecord[]> {
+    await this.flushing;
+    const { rows } = await this.db.query<InboundRow>('SELECT * FROM inbound WHERE endpoint = $1 AND NOT handled ORDER BY recorded_at, sid', [endpoint]);
+    return rows.map(toRecord);
+  }
+
+  /** Inside the caller's transaction: takes a send claim; false when it was already taken. */
+  static async takeClaim(tx: Queryable, nodeId: string, key: string, at: number): Promise<boolean> {
+    const result = await tx.query('INSERT INTO send_claim (node_id, claim_key, claimed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [nodeId, key, at]);
+    return result.rowCount === 1;
+  }
+
+  async releaseSend(nodeId: string, key: string): Promise<void> {
+    await this.db.query('DELETE FROM send_claim WHERE node_id = $1 AND claim_key = $2', [nodeId, key]);
+  }
+
+  /** Waits for what is being written now (the store is closing). */
+  async settle(): Promise<void> {
+    if (this.flushScheduled) {
+      clearImmediate(this.flushScheduled);
+      this.flushScheduled = undefined;
+      this.flushing = this.flushing.then(() => this.flush());
+    }
+    await this.flushing;
+  }
+
+  private scheduleFlush(): void {
+    this.flushScheduled ??= setImmediate(() => {
+      this.flushScheduled = undefined;
+      this.flushing = this.flushing.then(() => this.flush());
+    });
+  }
+
+  private async insert(tx: Queryable, entries: PendingInbound[]): Promise<boolean[]> {
+    if (entries.length === 0) return [];
+    const column = (pick: (entry: PendingInbound) => string | number) => entries.map(pick);
+    const { rows } = await tx.query<{ sid: string }>(INSERT_MANY, [
+      column((e) => e.row.sid),
+      column((e) => e.row.endpoint),
+      column((e) => storable(e.row.from)),
+      column((e) => storable(e.row.to)),
+      column((e) => storable(e.row.body)),
+      column((e) => storable(e.row.receivedAt)),
+      column((e) => storable(e.row.accountSid)),
+      column((e) => e.recordedAt),
+    ]);
+    // The same SmsSid twice in one batch: the first is new, the second a duplicate.
+    const inserted = new Set(rows.map((row) => row.sid));
+    return entries.map((entry) => inserted.delete(entry.row.sid));
+  }
+
+  private async write(entries: PendingInbound[], sids: string[]): Promise<boolean[]> {
+    if (sids.length === 0) return this.insert(this.db, entries);
+    const mark = (tx: Queryable) => tx.query('UPDATE inbound SET handled = true WHERE sid = ANY($1::text[])', [sids]);
+    if (entries.length === 0) {
+      await mark(this.db);
+      return [];
+    }
+    return this.db.transaction(async (tx) => {
+      const results = await this.insert(tx, entries);
+      await mark(tx);
+      return results;
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const inbound = this.pendingInbound;
+    const handled = this.pendingHandled;
+    const waiters = this.pendingHandledWaiters;
+    this.pendingInbound = [];
+    this.pendingHandled = [];
+    this.pendingHandledWaiters = [];
+    if (inbound.length === 0 && handled.length === 0) return;
+    try {
+      const results = await this.write(inbound, handled);
+      inbound.forEach((entry, i) => entry.resolve(results[i]));
+      for (const waiter of waiters) waiter.resolve();
+    } catch (err) {
+      if (isUnavailable(err)) {
+        for (const entry of inbound) entry.reject(err);
+        for (const waiter of waiters) waiter.reject(err);
+        return;
+      }
+      // One bad record must not fail the others: write them one by one.
+      for (const entry of inbound) {
+        try {
+          entry.resolve((await this.write([entry], []))[0]);
+        } catch (own) {
+          entry.reject(own);
+        }
+      }
+      try {
+        await this.write([], handled);
+        for (const waiter of waiters) waiter.resolve();
+      } catch (own) {
+        for (const waiter of waiters) waiter.reject(own);
+      }
+    }
+  }
+}

@@ -1,0 +1,152 @@
+// The PostgreSQL schema, in order; the `schema_version` table holds one row a migration applied.
+// Never edit a released migration: add the next one. Version 1 is the whole schema the SQLite store
+// reached in its seven steps, with PostgreSQL's own tools for what SQLite did by hand.
+
+export const PG_MIGRATIONS: readonly string[] = [
+  `-- the inbound log (dedupe on SmsSid) and the one-send-per-inbound claims of send nodes
+   CREATE TABLE inbound (
+     sid text PRIMARY KEY,
+     endpoint text NOT NULL,
+     from_number text NOT NULL,
+     to_number text NOT NULL,
+     body text NOT NULL,
+     received_at text NOT NULL,
+     account_sid text NOT NULL,
+     recorded_at bigint NOT NULL,
+     handled boolean NOT NULL DEFAULT false
+   );
+   CREATE INDEX inbound_unhandled ON inbound (endpoint, recorded_at, sid) WHERE NOT handled;
+   CREATE TABLE send_claim (
+     node_id text NOT NULL,
+     claim_key text NOT NULL,
+     claimed_at bigint NOT NULL,
+     PRIMARY KEY (node_id, claim_key)
+   );
+
+   -- opt-outs, one row a number, and their history, which is only ever appended to (the audit trail)
+   CREATE TABLE opt_out (
+     phone text PRIMARY KEY,
+     status text NOT NULL CHECK (status IN ('opted-in', 'opted-out')),
+     keyword text,
+     source text NOT NULL,
+     updated_at bigint NOT NULL,
+     confirmation_sent boolean NOT NULL DEFAULT false
+   );
+   CREATE TABLE opt_out_history (
+     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     phone text NOT NULL,
+     status text NOT NULL,
+     keyword text,
+     source text NOT NULL,
+     at bigint NOT NULL
+   );
+   CREATE INDEX opt_out_history_phone ON opt_out_history (phone, id);
+   CREATE INDEX opt_out_history_source ON opt_out_history (source, phone);
+   CREATE FUNCTION opt_out_history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN RAISE EXCEPTION 'the opt-out history is append-only'; END $$;
+   CREATE TRIGGER opt_out_history_no_change BEFORE UPDATE OR DELETE ON opt_out_history
+     FOR EACH ROW EXECUTE FUNCTION opt_out_history_append_only();
+   CREATE TRIGGER opt_out_history_no_truncate BEFORE TRUNCATE ON opt_out_history
+     FOR EACH STATEMENT EXECUTE FUNCTION opt_out_history_append_only();
+
+   -- the opted-out count, kept once a statement from its transition tables (an import of a million
+   -- numbers updates it once), and only when it changes, so that its row is locked only then
+   CREATE TABLE opt_out_count (
+     id integer PRIMARY KEY CHECK (id = 1),
+     opted_out bigint NOT NULL
+   );
+   INSERT INTO opt_out_count (id, opted_out) VALUES (1, 0);
+   CREATE FUNCTION opt_out_count_inserted() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+     DECLARE delta bigint;
+     BEGIN
+       SELECT count(*) INTO delta FROM new_rows WHERE status = 'opted-out';
+       IF delta <> 0 THEN UPDATE opt_out_count SET opted_out = opted_out + delta WHERE id = 1; END IF;
+       RETURN NULL;
+     END $$;
+   CREATE FUNCTION opt_out_count_updated() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+     DECLARE delta bigint;
+     BEGIN
+       SELECT (SELECT count(*) FROM new_rows WHERE status = 'opted-out') - (SELECT count(*) FROM old_rows WHERE status = 'opted-out') INTO delta;
+       IF delta <> 0 THEN UPDATE opt_out_count SET opted_out = opted_out + delta WHERE id = 1; END IF;
+       RETURN NULL;
+     END $$;
+   CREATE FUNCTION opt_out_count_deleted() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+     DECLARE delta bigint;
+     BEGIN
+       SELECT count(*) INTO delta FROM old_rows WHERE status = 'opted-out';
+       IF delta <> 0 THEN UPDATE opt_out_count SET opted_out = opted_out - delta WHERE id = 1; END IF;
+       RETURN NULL;
+     END $$;
+   CREATE FUNCTION opt_out_count_truncated() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+     BEGIN UPDATE opt_out_count SET opted_out = 0 WHERE id = 1; RETURN NULL; END $$;
+   CREATE TRIGGER opt_out_count_insert AFTER INSERT ON opt_out REFERENCING NEW TABLE AS new_rows
+     FOR EACH STATEMENT EXECUTE FUNCTION opt_out_count_inserted();
+   CREATE TRIGGER opt_out_count_update AFTER UPDATE ON opt_out REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+     FOR EACH STATEMENT EXECUTE FUNCTION opt_out_count_updated();
+   CREATE TRIGGER opt_out_count_delete AFTER DELETE ON opt_out REFERENCING OLD TABLE AS old_rows
+     FOR EACH STATEMENT EXECUTE FUNCTION opt_out_count_deleted();
+   CREATE TRIGGER opt_out_count_truncate AFTER TRUNCATE ON opt_out
+     FOR EACH STATEMENT EXECUTE FUNCTION opt_out_count_truncated();
+
+   -- conversations, one active a customer and conversation name; deadlines and codes live here too
+   CREATE TABLE conversation (
+     name text NOT NULL,
+     key text NOT NULL,
+     step text NOT NULL,
+     data text NOT NULL,
+     started_at bigint NOT NULL,
+     updated_at bigint NOT NULL,
+     expires_at bigint NOT NULL,
+     deadline_at bigint,
+     revision integer NOT NULL,
+     last_sid text,
+     code_hash text,
+     code_salt text,
+     code_expires_at bigint,
+     code_attempts_left integer,
+     PRIMARY KEY (name, key)
+   );
+   CREATE INDEX conversation_deadline ON conversation (name, deadline_at) WHERE deadline_at IS NOT NULL;
+   CREATE INDEX conversation_expiry ON conversation (expires_at);
+   -- what a conversation node did with an inbound SMS, so that a replay of it does the same again
+   CREATE TABLE sms_outcome (
+     replay_key text PRIMARY KEY,
+     outcome text NOT NULL,
+     at bigint NOT NULL
+   );
+   CREATE INDEX sms_outcome_at ON sms_outcome (at);
+
+   -- the sandbox phone's threads: what a sandbox account "sent", and what the customer replied
+   CREATE TABLE sandbox_message (
+     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     account text NOT NULL,
+     phone text NOT NULL,
+     direction text NOT NULL CHECK (direction IN ('out', 'in')),
+     body text NOT NULL,
+     sid text NOT NULL,
+     status text NOT NULL,
+     detail text,
+     segments integer,
+     encoding text,
+     at bigint NOT NULL
+   );
+   CREATE INDEX sandbox_thread ON sandbox_message (account, phone, id);
+
+   -- the outbox: sends waiting for the rate limit or a retry, one being asked of Exotel right now
+   -- ('sending': after a crash nobody knows whether it went), and the ones that failed for good
+   CREATE TABLE outbox (
+     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     node_id text NOT NULL,
+     phone text NOT NULL,
+     request text NOT NULL,
+     message text NOT NULL,
+     claim_key text,
+     confirmation boolean NOT NULL DEFAULT false,
+     state text NOT NULL CHECK (state IN ('queued', 'sending', 'failed')),
+     attempts integer NOT NULL DEFAULT 0,
+     error text,
+     created_at bigint NOT NULL,
+     updated_at bigint NOT NULL
+   );
+   CREATE INDEX outbox_node ON outbox (node_id, state, id);`,
+];

@@ -1,0 +1,127 @@
+// Opt-outs, one row a number, their append-only history (enforced by triggers), and the opted-out
+// count, which statement triggers keep in a one-row table: reading it is O(1). A change is one
+// statement that writes the status only when it differs, so two instances can never count it twice.
+import type { ImportResult, OptOutChange, OptOutRecord, OptOutResult, OptOutStore, OptStatus } from '../store';
+import { LOCK_PHONE, type PostgresDatabase } from './connection';
+
+interface OptOutRow {
+  phone: string;
+  status: OptStatus;
+  keyword: string | null;
+  source: string;
+  updated_at: number;
+}
+
+function toOptOut(row: OptOutRow): OptOutRecord {
+  return { phone: row.phone, status: row.status, keyword: row.keyword, source: row.source, updatedAt: row.updated_at };
+}
+
+/** Sources that are not an inbound SmsSid, and so may be applied any number of times. */
+const REPEATABLE_SOURCES = new Set(['manual', 'import']);
+
+/** How many numbers an import writes a statement (all in one transaction). */
+const IMPORT_CHUNK = 50_000;
+
+const SELECT = 'SELECT phone, status, keyword, source, updated_at FROM opt_out';
+
+// Called with every change; the status (and its time) is written only when it changes: a repeated
+// STOP keeps the time of the first. The history gets every change.
+const APPLY = `WITH changed AS (
+    INSERT INTO opt_out (phone, status, keyword, source, updated_at) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (phone) DO UPDATE SET status = excluded.status, keyword = excluded.keyword, source = excluded.source,
+      updated_at = excluded.updated_at, confirmation_sent = false
+    WHERE opt_out.status <> excluded.status
+    RETURNING 1),
+  history AS (INSERT INTO opt_out_history (phone, status, keyword, source, at) VALUES ($1, $2, $3, $4, $5))
+  SELECT count(*) AS changed FROM changed`;
+
+const IMPORT = `WITH input AS (SELECT unnest($1::text[]) AS phone),
+  changed AS (
+    INSERT INTO opt_out (phone, status, keyword, source, updated_at) SELECT DISTINCT phone, $2, NULL::text, $3, $4::bigint FROM input
+    ON CONFLICT (phone) DO UPDATE SET status = excluded.status, keyword = NULL, source = excluded.source,
+      updated_at = excluded.updated_at, confirmation_sent = false
+    WHERE opt_out.status <> excluded.status
+    RETURNING 1),
+  history AS (INSERT INTO opt_out_history (phone, status, keyword, source, at) SELECT phone, $2, NULL, $3, $4::bigint FROM input)
+  SELECT count(*) AS changed FROM changed`;
+
+export class PostgresOptOuts implements OptOutStore {
+  constructor(private readonly db: PostgresDatabase) {}
+
+  async setOptStatus(change: OptOutChange): Promise<OptOutResult> {
+    return this.db.transaction(async (tx): Promise<OptOutResult> => {
+      // One change a number at a time, across instances: a replayed SmsSid is then seen as one.
+      await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_PHONE, change.phone]);
+      let replay = false;
+      if (!REPEATABLE_SOURCES.has(change.source)) {
+        const seen = await tx.query('SELECT 1 FROM opt_out_history WHERE source = $1 AND phone = $2 AND status = $3 LIMIT 1', [
+          change.source,
+          change.phone,
+          change.status,
+        ]);
+        replay = seen.rowCount !== 0;
+      }
+      let changed = false;
+      if (!replay) {
+        const { rows } = await tx.query<{ changed: number }>(APPLY, [change.phone, change.status, change.keyword ?? null, change.source, Date.now()]);
+        changed = rows[0].changed === 1;
+      }
+      const { rows } = await tx.query<OptOutRow>(`${SELECT} WHERE phone = $1`, [change.phone]);
+      return { record: toOptOut(rows[0]), changed, replay };
+    });
+  }
+
+  async getOptStatus(phone: string): Promise<OptOutRecord | null> {
+    const { rows } = await this.db.query<OptOutRow>(`${SELECT} WHERE phone = $1`, [phone]);
+    return rows.length ? toOptOut(rows[0]) : null;
+  }
+
+  async isOptedOut(phone: string): Promise<boolean> {
+    const { rowCount } = await this.db.query("SELECT 1 FROM opt_out WHERE phone = $1 AND status = 'opted-out'", [phone]);
+    return rowCount === 1;
+  }
+
+  async claimOptOutConfirmation(phone: string, withinMs: number): Promise<boolean> {
+    const { rowCount } = await this.db.query(
+      "UPDATE opt_out SET confirmation_sent = true WHERE phone = $1 AND status = 'opted-out' AND NOT confirmation_sent AND updated_at >= $2",
+      [phone, Date.now() - withinMs],
+    );
+    return rowCount === 1;
+  }
+
+  async releaseOptOutConfirmation(phone: string): Promise<void> {
+    await this.db.query("UPDATE opt_out SET confirmation_sent = false WHERE phone = $1 AND status = 'opted-out'", [phone]);
+  }
+
+  async importOptStatus(phones: string[], status: OptStatus, source: string): Promise<ImportResult> {
+    // In key order, as the SQLite store does: the indexes then fill page after page.
+    const sorted = [...phones].sort();
+    return this.db.transaction(async (tx): Promise<ImportResult> => {
+      const at = Date.now();
+      let changed = 0;
+      for (let start = 0; start < sorted.length; start += IMPORT_CHUNK) {
+        const { rows } = await tx.query<{ changed: number }>(IMPORT, [sorted.slice(start, start + IMPORT_CHUNK), status, source, at]);
+        changed += rows[0].changed;
+      }
+      return { changed, unchanged: sorted.length - changed };
+    });
+  }
+
+  async exportOptStatus(): Promise<OptOutRecord[]> {
+    const { rows } = await this.db.query<OptOutRow>(`${SELECT} ORDER BY phone COLLATE "C"`);
+    return rows.map(toOptOut);
+  }
+
+  async optOutHistory(phone: string): Promise<Array<OptOutChange & { at: number }>> {
+    const { rows } = await this.db.query<OptOutChange & { at: number }>(
+      'SELECT phone, status, keyword, source, at FROM opt_out_history WHERE phone = $1 ORDER BY id',
+      [phone],
+    );
+    return rows;
+  }
+
+  async optedOutCount(): Promise<number> {
+    const { rows } = await this.db.query<{ opted_out: number }>('SELECT opted_out FROM opt_out_count WHERE id = 1');
+    return rows[0].opted_out;
+  }
+}

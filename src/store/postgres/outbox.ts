@@ -1,0 +1,95 @@
+// The outbox: sends waiting for the rate limit or a retry, the one being asked of Exotel right now
+// ('sending': after a crash nobody knows whether it went), and the ones that failed for good. A send
+// and its claim are written by one statement: either both or neither, whichever instance tries.
+import type { Outbox, OutboxAddition, OutboxEntry, OutboxState } from '../store';
+import type { PostgresDatabase } from './connection';
+
+interface OutboxRow {
+  id: number;
+  node_id: string;
+  phone: string;
+  request: string;
+  message: string;
+  claim_key: string | null;
+  confirmation: boolean;
+  state: OutboxState;
+  attempts: number;
+  error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+function toOutbox(row: OutboxRow): OutboxEntry {
+  return {
+    id: row.id,
+    nodeId: row.node_id,
+    phone: row.phone,
+    request: JSON.parse(row.request) as unknown,
+    message: JSON.parse(row.message) as unknown,
+    claimKey: row.claim_key,
+    confirmation: row.confirmation,
+    state: row.state,
+    attempts: row.attempts,
+    error: row.error === null ? null : (JSON.parse(row.error) as unknown),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+const ADD = `INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at)
+  VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7) RETURNING id`;
+
+// The claim (one send a node makes for an inbound SMS) taken in the same statement as the send
+const ADD_CLAIMED = `WITH claim AS (
+    INSERT INTO send_claim (node_id, claim_key, claimed_at) VALUES ($1, $5, $7) ON CONFLICT DO NOTHING RETURNING 1)
+  INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at)
+  SELECT $1, $2, $3, $4, $5, $6, 'queued', $7, $7 FROM claim RETURNING id`;
+
+export class PostgresOutbox implements Outbox {
+  constructor(private readonly db: PostgresDatabase) {}
+
+  async addToOutbox(entry: OutboxAddition): Promise<number | null> {
+    const params = [
+      entry.nodeId,
+      entry.phone,
+      JSON.stringify(entry.request),
+      JSON.stringify(entry.message ?? null),
+      entry.claimKey,
+      entry.confirmation,
+      Date.now(),
+    ];
+    const { rows } = await this.db.query<{ id: number }>(entry.claimKey ? ADD_CLAIMED : ADD, params);
+    return rows.length ? rows[0].id : null;
+  }
+
+  async markOutboxSending(id: number): Promise<void> {
+    await this.db.query("UPDATE outbox SET state = 'sending', updated_at = $1 WHERE id = $2", [Date.now(), id]);
+  }
+
+  async removeFromOutbox(id: number): Promise<void> {
+    await this.db.query('DELETE FROM outbox WHERE id = $1', [id]);
+  }
+
+  async noteOutboxAttempt(id: number, attempts: number, error: unknown): Promise<void> {
+    await this.db.query("UPDATE outbox SET state = 'queued', attempts = $1, error = $2, updated_at = $3 WHERE id = $4", [
+      attempts,
+      JSON.stringify(error ?? null),
+      Date.now(),
+      id,
+    ]);
+  }
+
+  async failOutboxEntry(id: number, attempts: number, error: unknown): Promise<void> {
+    await this.db.query("UPDATE outbox SET state = 'failed', attempts = $1, error = $2, updated_at = $3 WHERE id = $4", [
+      attempts,
+      JSON.stringify(error ?? null),
+      Date.now(),
+      id,
+    ]);
+  }
+
+  async outboxEntries(nodeId: string, state: OutboxState): Promise<OutboxEntry[]> {
+    const { rows } = await this.db.query<OutboxRow>('SELECT * FROM outbox WHERE node_id = $1 AND state = $2 ORDER BY id', [nodeId, state]);
+    return rows.map(toOutbox);
+  }
+}

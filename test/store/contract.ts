@@ -1,0 +1,441 @@
+// The store contract: what every backend (SQLite, PostgreSQL) must do, written once. Each backend's
+// spec gives a way to open stores on one fresh database a test (a second store is a second
+// Node-RED instance on the same database) and to run SQL on it as maintenance would.
+import assert from 'node:assert/strict';
+import { codeMatches, hashCode, newSalt } from '../../src/sms/one-time-code';
+import type { InboundRecord, Store } from '../../src/store';
+
+export interface Backend {
+  name: string;
+  /** the schema version a new database is migrated to */
+  latestVersion: number;
+  /** a fresh, empty database for the next test */
+  setUp(): Promise<void>;
+  tearDown(): Promise<void>;
+  /** a store on the test's database; each call is another instance */
+  open(): Promise<Store>;
+  /** SQL run on the test's database directly, outside the store; the rows of a query */
+  exec(sql: string): Promise<Array<Record<string, unknown>>>;
+}
+
+const HOUR = 3_600_000;
+const A = '+919876543210';
+const B = '+919876543211';
+const C = '+919876543212';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function inbound(sid: string, extra: Partial<InboundRecord> = {}): InboundRecord {
+  return { sid, endpoint: '/exotel/sms', from: A, to: '+918000000000', body: 'YES', receivedAt: '2026-11-28T10:00:00Z', accountSid: 'acme', ...extra };
+}
+
+export function storeContract(backend: Backend): void {
+  describe(`the ${backend.name} store contract`, function () {
+    this.timeout(30_000);
+    let opened: Store[] = [];
+    let store: Store;
+
+    async function open(): Promise<Store> {
+      const each = await backend.open();
+      opened.push(each);
+      return each;
+    }
+    /** Closes the test's first store and opens it again, as a restart of Node-RED would. */
+    async function restart(): Promise<Store> {
+      await store.close();
+      opened = opened.filter((each) => each !== store);
+      store = await open();
+      return store;
+    }
+
+    beforeEach(async function () {
+      await backend.setUp();
+      store = await open();
+    });
+    afterEach(async function () {
+      for (const each of opened) await each.close();
+      opened = [];
+      await backend.tearDown();
+    });
+
+    it('creates the schema at the latest version', async function () {
+      assert.equal(await store.schemaVersion(), backend.latestVersion);
+    });
+
+    describe('inbound log and send claims', function () {
+      it('records each SmsSid once, also when the same SMS reaches two instances at the same moment', async function () {
+        const other = await open();
+        const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? other : store).recordInbound(inbound('sms-1'))));
+        assert.equal(results.filter(Boolean).length, 1);
+        assert.equal(await store.recordInbound(inbound('sms-1')), false);
+        assert.equal(await other.recordInbound(inbound('sms-2')), true);
+      });
+
+      it('hands on what was recorded but not handled, per endpoint, oldest first, after a restart', async function () {
+        await store.recordInbound(inbound('sms-1'));
+        await sleep(2);
+        await store.recordInbound(inbound('sms-2', { body: 'NO' }));
+        await store.recordInbound(inbound('sms-3', { endpoint: '/other' }));
+        await store.markInboundHandled(['sms-1']);
+        await restart();
+        assert.deepEqual(await store.unhandledInbound('/exotel/sms'), [inbound('sms-2', { body: 'NO' })]);
+        assert.deepEqual((await store.unhandledInbound('/other')).map((r) => r.sid), ['sms-3']);
+        await store.markInboundHandled(['sms-2', 'sms-3']);
+        assert.deepEqual(await store.unhandledInbound('/exotel/sms'), []);
+      });
+
+      it('records an SMS whatever its text holds: Devanagari, emoji, even a NUL byte', async function () {
+        const bodies = ['हाँ', 'ok 👍', 'a\u0000b'];
+        const results = await Promise.all(bodies.map((body, i) => store.recordInbound(inbound(`sms-${i}`, { body }))));
+        assert.deepEqual(results, [true, true, true]);
+        const recorded = (await store.unhandledInbound('/exotel/sms')).map((r) => r.body.replace('\uFFFD', '\u0000'));
+        assert.deepEqual(recorded.sort(), [...bodies].sort());
+      });
+
+      it('takes a send claim once across instances, and a released claim may be taken again', async function () {
+        const other = await open();
+        const entry = { nodeId: 'send-1', phone: A, request: { To: A, Body: 'Thanks' }, message: { payload: 'Thanks' }, claimKey: 'sms-1', confirmation: false };
+        const ids = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? other : store).addToOutbox(entry)));
+        assert.equal(ids.filter((id) => id !== null).length, 1, 'one send for one inbound SMS');
+        assert.equal((await other.outboxEntries('send-1', 'queued')).length, 1);
+        assert.notEqual(await store.addToOutbox({ ...entry, nodeId: 'send-2' }), null, 'another send node has its own claim');
+        await store.releaseSend('send-1', 'sms-1');
+        assert.notEqual(await other.addToOutbox(entry), null, 'a failed send may be tried again on a replay');
+        assert.notEqual(await store.addToOutbox({ ...entry, claimKey: null }), null, 'a send without a claim is always queued');
+      });
+    });
+
+    describe('outbox', function () {
+      it('keeps a node\'s sends in order through sending, retries, failure and removal, across a restart', async function () {
+        const add = (phone: string, body: string) =>
+          store.addToOutbox({ nodeId: 'send-1', phone, request: { To: phone, Body: body }, message: { payload: body, n: [1] }, claimKey: null, confirmation: body === 'bye' });
+        const first = (await add(A, 'one'))!;
+        const second = (await add(A, 'two'))!;
+        const third = (await add(B, 'bye'))!;
+        await store.addToOutbox({ nodeId: 'send-2', phone: A, request: {}, message: null, claimKey: null, confirmation: false });
+        let queued = await store.outboxEntries('send-1', 'queued');
+        assert.deepEqual(queued.map((e) => e.id), [first, second, third]);
+        assert.deepEqual([queued[2].request, queued[2].message, queued[2].confirmation, queued[0].confirmation], [{ To: B, Body: 'bye' }, { payload: 'bye', n: [1] }, true, false]);
+        await store.markOutboxSending(first);
+        await store.noteOutboxAttempt(second, 1, { code: 'timeout' });
+        await store.failOutboxEntry(third, 3, { code: 'invalid_number', message: 'no' });
+        await restart();
+        assert.deepEqual((await store.outboxEntries('send-1', 'sending')).map((e) => e.id), [first]);
+        queued = await store.outboxEntries('send-1', 'queued');
+        assert.deepEqual(queued.map((e) => [e.id, e.attempts, e.error]), [[second, 1, { code: 'timeout' }]]);
+        const failed = await store.outboxEntries('send-1', 'failed');
+        assert.deepEqual(failed.map((e) => [e.id, e.attempts, e.error]), [[third, 3, { code: 'invalid_number', message: 'no' }]]);
+        await store.removeFromOutbox(first);
+        assert.deepEqual(await store.outboxEntries('send-1', 'sending'), []);
+        assert.equal((await store.outboxEntries('send-2', 'queued')).length, 1, 'another node\'s sends stay');
+      });
+    });
+
+    describe('opt-outs', function () {
+      it('keeps opt-outs and their history across a restart', async function () {
+        await store.setOptStatus({ phone: A, status: 'opted-out', keyword: 'STOP', source: 'sms-1' });
+        await restart();
+        assert.equal(await store.isOptedOut(A), true);
+        assert.equal(await store.isOptedOut(B), false);
+        const record = (await store.getOptStatus(A))!;
+        assert.deepEqual({ ...record, updatedAt: typeof record.updatedAt }, { phone: A, status: 'opted-out', keyword: 'STOP', source: 'sms-1', updatedAt: 'number' });
+        assert.equal(await store.getOptStatus(B), null);
+        assert.equal(await store.optedOutCount(), 1);
+        assert.deepEqual((await store.optOutHistory(A)).map((h) => h.source), ['sms-1']);
+      });
+
+      it('appends every change to a history that cannot be rewritten', async function () {
+        await store.setOptStatus({ phone: A, status: 'opted-in', keyword: 'YES', source: 'sms-1' });
+        await store.setOptStatus({ phone: A, status: 'opted-out', keyword: 'STOP', source: 'sms-2' });
+        const again = await store.setOptStatus({ phone: A, status: 'opted-out', keyword: 'STOP', source: 'sms-3' });
+        assert.deepEqual([again.changed, again.replay], [false, false]);
+        const replay = await store.setOptStatus({ phone: A, status: 'opted-out', keyword: 'STOP', source: 'sms-2' });
+        assert.deepEqual([replay.changed, replay.replay], [false, true]);
+        assert.deepEqual((await store.optOutHistory(A)).map((h) => [h.status, h.keyword, h.source]), [
+          ['opted-in', 'YES', 'sms-1'],
+          ['opted-out', 'STOP', 'sms-2'],
+          ['opted-out', 'STOP', 'sms-3'],
+        ]);
+        await assert.rejects(backend.exec("UPDATE opt_out_history SET status = 'opted-in'"), /append-only/);
+        await assert.rejects(backend.exec('DELETE FROM opt_out_history'), /append-only/);
+        assert.equal((await store.optOutHistory(A)).length, 3);
+      });
+
+      it('keeps the time and keyword of the first STOP when STOP comes again', async function () {
+        const first = await store.setOptStatus({ phone: A, status: 'opted-out', keyword: 'STOP', source: 'a' });
+        await sleep(5);
+        const second = await store.setOptStatus({ phone: A, status: 'opted-out', keyword: 'QUIT', source: 'b' });
+        assert.equal(second.record.updatedAt, first.record.updatedAt);
+        assert.equal(second.record.keyword, 'STOP');
+      });
+
+      it('applies one SmsSid to a number once, also when two instances get it at the same moment', async function () {
+        const other = await open();
+        const change = { phone: A, status: 'opted-out' as const, keyword: 'STOP', source: 'sms-9' };
+        const results = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? other : store).setOptStatus(change)));
+        assert.equal(results.filter((r) => r.changed).length, 1);
+        assert.equal(results.filter((r) => r.replay).length, 5);
+        assert.equal((await store.optOutHistory(A)).length, 1);
+        assert.equal(await other.optedOutCount(), 1);
+      });
+
+      it('gives one opt-out confirmation per opt-out across instances, only within the window', async function () {
+        const other = await open();
+        assert.equal(await store.claimOptOutConfirmation(A, 600_000), false, 'not opted out');
+        await store.setOptStatus({ phone: A, status: 'opted-out', source: 'a' });
+        const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? other : store).claimOptOutConfirmation(A, 600_000)));
+        assert.equal(claims.filter(Boolean).length, 1);
+        await other.releaseOptOutConfirmation(A);
+        assert.equal(await store.claimOptOutConfirmation(A, 600_000), true, 'a failed confirmation may be tried again');
+        await store.setOptStatus({ phone: B, status: 'opted-out', source: 'b' });
+        await backend.exec(`UPDATE opt_out SET updated_at = ${Date.now() - 11 * 60_000} WHERE phone = '${B}'`);
+        assert.equal(await store.claimOptOutConfirmation(B, 600_000), false, 'too late');
+      });
+
+      it('keeps the opted-out count through opt out, repeats, replays, opt in and a row deleted by hand', async function () {
+        const steps: Array<[string, 'opted-in' | 'opted-out', string, number]> = [
+          [A, 'opted-out', 'sms-1', 1],
+          [A, 'opted-out', 'sms-2', 1],
+          [A, 'opted-out', 'sms-1', 1],
+          [B, 'opted-in', 'sms-3', 1],
+          [A, 'opted-in', 'sms-4', 0],
+          [A, 'opted-in', 'sms-5', 0],
+          [A, 'opted-out', 'sms-6', 1],
+          [B, 'opted-out', 'sms-7', 2],
+          [C, 'opted-out', 'sms-8', 3],
+        ];
+        for (const [phone, status, source, count] of steps) {
+          await store.setOptStatus({ phone, status, source });
+          assert.equal(await store.optedOutCount(), count, `${phone} ${status} ${source}`);
+        }
+        await backend.exec(`DELETE FROM opt_out WHERE phone = '${B}'`);
+        assert.equal(await store.optedOutCount(), 2);
+        await restart();
+        assert.equal(await store.optedOutCount(), 2);
+      });
+
+      it('imports numbers in one go, each once in the count, each change in the history', async function () {
+        await store.setOptStatus({ phone: A, status: 'opted-out', source: 'manual' });
+        assert.deepEqual(await store.importOptStatus([A, B, C, B], 'opted-out', 'import'), { changed: 2, unchanged: 2 });
+        assert.equal(await store.optedOutCount(), 3);
+        assert.deepEqual(await store.importOptStatus([B, C], 'opted-in', 'import'), { changed: 2, unchanged: 0 });
+        assert.equal(await store.optedOutCount(), 1);
+        assert.deepEqual((await store.exportOptStatus()).map((r) => [r.phone, r.status]), [[A, 'opted-out'], [B, 'opted-in'], [C, 'opted-in']]);
+        assert.deepEqual((await store.optOutHistory(B)).map((h) => h.status), ['opted-out', 'opted-out', 'opted-in']);
+      });
+
+      it('imports 100,000 numbers and counts them', async function () {
+        this.timeout(120_000);
+        const phones = Array.from({ length: 100_000 }, (_, i) => `+9198${String(i).padStart(8, '0')}`);
+        await store.setOptStatus({ phone: phones[0], status: 'opted-out', source: 'manual' });
+        assert.deepEqual(await store.importOptStatus(phones, 'opted-out', 'import'), { changed: 99_999, unchanged: 1 });
+        assert.equal(await store.optedOutCount(), 100_000);
+        assert.equal(await store.isOptedOut(phones[54_321]), true);
+        await restart();
+        assert.equal(await store.optedOutCount(), 100_000);
+        assert.equal((await store.exportOptStatus()).length, 100_000);
+      });
+    });
+
+    describe('conversations', function () {
+      it('starts, moves, merges data and ends', async function () {
+        const started = await store.startConversation({ name: 'order', key: A, step: 'order-id', data: { source: 'sms' }, maxAgeMs: HOUR });
+        assert.deepEqual([started.step, started.revision, started.deadlineAt, started.code], ['order-id', 1, null, null]);
+        const moved = (await store.updateConversation('order', A, { step: 'done', data: { orderId: 'A123' } }))!;
+        assert.deepEqual([moved.step, moved.data, moved.revision], ['done', { source: 'sms', orderId: 'A123' }, 2]);
+        const ended = (await store.endConversation('order', A, { closed: true }))!;
+        assert.deepEqual(ended.data, { source: 'sms', orderId: 'A123', closed: true });
+        assert.equal(await store.getConversation('order', A), null);
+        assert.equal(await store.updateConversation('order', A, { step: 'x' }), null);
+        assert.equal(await store.endConversation('order', A), null);
+      });
+
+      it('keeps conversations of different names and customers apart, and counts the active ones', async function () {
+        await store.startConversation({ name: 'survey', key: A, step: 'answer', data: {}, maxAgeMs: HOUR });
+        await store.startConversation({ name: 'order', key: A, step: 'order-id', data: {}, maxAgeMs: HOUR });
+        await store.startConversation({ name: 'order', key: B, step: 'order-id', data: {}, maxAgeMs: HOUR });
+        assert.equal((await store.getConversation('survey', A))!.step, 'answer');
+        assert.equal(await store.activeConversationCount('survey'), 1);
+        assert.equal(await store.activeConversationCount('order'), 2);
+        assert.equal(await store.activeConversationCount(), 3);
+      });
+
+      it('shares a conversation between instances and keeps it across a restart', async function () {
+        const other = await open();
+        await store.startConversation({ name: 'survey', key: A, step: 'answer', data: { sent: 'Jan 20' }, maxAgeMs: HOUR, timeoutMs: 60_000 });
+        assert.equal((await other.getConversation('survey', A))!.step, 'answer');
+        await restart();
+        const record = (await store.getConversation('survey', A))!;
+        assert.deepEqual([record.step, record.data], ['answer', { sent: 'Jan 20' }]);
+        assert.ok(record.deadlineAt! > Date.now());
+      });
+
+      it('forgets a conversation past its maximum age, and purges it', async function () {
+        await store.startConversation({ name: 'survey', key: A, step: 'answer', data: {}, maxAgeMs: 1 });
+        await store.startConversation({ name: 'survey', key: B, step: 'answer', data: {}, maxAgeMs: 1 });
+        await store.startConversation({ name: 'survey', key: C, step: 'answer', data: {}, maxAgeMs: HOUR });
+        await sleep(5);
+        assert.equal(await store.getConversation('survey', A), null);
+        assert.equal(await store.activeConversationCount('survey'), 1);
+        assert.equal(await store.purgeExpiredConversations(Date.now()), 1, 'A was dropped on sight; B is purged');
+        assert.notEqual(await store.getConversation('survey', C), null);
+      });
+
+      it('hands out each due deadline once, and a step change clears the old one', async function () {
+        await store.startConversation({ name: 'appt', key: A, step: 'confirm', data: {}, maxAgeMs: HOUR, timeoutMs: 1 });
+        await store.startConversation({ name: 'appt', key: B, step: 'confirm', data: {}, maxAgeMs: HOUR, timeoutMs: 1 });
+        await store.startConversation({ name: 'appt', key: C, step: 'confirm', data: {}, maxAgeMs: HOUR, timeoutMs: 60_000 });
+        await store.updateConversation('appt', B, { step: 'new-time' });
+        await sleep(5);
+        const due = await store.takeDueConversations('appt', Date.now(), 10);
+        assert.deepEqual(due.map((c) => [c.key, c.step, typeof c.deadlineAt]), [[A, 'confirm', 'number']]);
+        assert.deepEqual(await store.takeDueConversations('appt', Date.now(), 10), []);
+        assert.equal((await store.getConversation('appt', A))!.step, 'confirm', 'a timeout does not end the conversation');
+        assert.equal((await store.getConversation('appt', A))!.deadlineAt, null);
+      });
+
+      it('fires each timeout once when two instances look for due deadlines at the same moment', async function () {
+        const other = await open();
+        const keys = Array.from({ length: 30 }, (_, i) => `+9198765${String(i).padStart(5, '0')}`);
+        for (const key of keys) await store.startConversation({ name: 'appt', key, step: 'confirm', data: {}, maxAgeMs: HOUR, timeoutMs: 1 });
+        await sleep(5);
+        const taken: string[] = [];
+        await Promise.all(
+          Array.from({ length: 8 }, async (_, i) => {
+            const due = await (i % 2 ? other : store).takeDueConversations('appt', Date.now(), 4);
+            taken.push(...due.map((c) => c.key));
+          }),
+        );
+        taken.push(...(await other.takeDueConversations('appt', Date.now(), 100)).map((c) => c.key));
+        assert.deepEqual(taken.sort(), keys);
+      });
+
+      it('fires a timeout once even while another instance changes the conversation\'s data', async function () {
+        const other = await open();
+        let fired = 0;
+        for (let round = 0; round < 15; round++) {
+          const key = `+9198765${String(round).padStart(5, '0')}`;
+          await store.startConversation({ name: 'appt', key, step: 'confirm', data: {}, maxAgeMs: HOUR, timeoutMs: 1 });
+          await sleep(3);
+          const [due] = await Promise.all([
+            store.takeDueConversations('appt', Date.now(), 10),
+            ...Array.from({ length: 4 }, (_, i) => other.updateConversation('appt', key, { data: { [`n${i}`]: i } })),
+          ]);
+          const later = await store.takeDueConversations('appt', Date.now(), 10);
+          fired += due.length + later.length;
+        }
+        assert.equal(fired, 15);
+      });
+
+      it('applies an inbound SMS once: a replay of the same SmsSid changes nothing', async function () {
+        await store.startConversation({ name: 'order', key: A, step: 'order-id', data: {}, maxAgeMs: HOUR, sid: 'n1:sms-0' });
+        const replayedStart = await store.startConversation({ name: 'order', key: A, step: 'other', data: {}, maxAgeMs: HOUR, sid: 'n1:sms-0' });
+        assert.deepEqual([replayedStart.step, replayedStart.revision], ['order-id', 1]);
+        await store.updateConversation('order', A, { step: 'done', data: { n: 1 }, sid: 'n1:sms-1' });
+        const replay = (await store.updateConversation('order', A, { step: 'elsewhere', data: { n: 2 }, sid: 'n1:sms-1' }))!;
+        assert.deepEqual([replay.step, replay.data.n, replay.revision], ['done', 1, 2]);
+      });
+
+      it('never loses an update when many arrive at once at two instances', async function () {
+        const other = await open();
+        await store.startConversation({ name: 'tally', key: A, step: 's', data: {}, maxAgeMs: HOUR });
+        await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? other : store).updateConversation('tally', A, { data: { [`a${i}`]: i } })));
+        const record = (await store.getConversation('tally', A))!;
+        assert.equal(Object.keys(record.data).length, 50);
+        assert.equal(record.revision, 51);
+      });
+
+      it('gives a replayed SMS the answer it got the first time, whatever happened since', async function () {
+        await store.startConversation({ name: 'order', key: A, step: 'order-id', data: {}, maxAgeMs: HOUR });
+        const first = await store.getConversation('order', A, 'node-1:sms-1');
+        await store.updateConversation('order', A, { step: 'done' });
+        assert.deepEqual(await store.getConversation('order', A, 'node-1:sms-1'), first);
+        assert.equal((await store.getConversation('order', A, 'node-1:sms-2'))!.step, 'done');
+        const changes: string[] = [];
+        store.onConversationChange((name, key) => changes.push(`${name} ${key}`));
+        const ended = await store.endConversation('order', A, { closed: true }, 'node-1:sms-3');
+        await store.startConversation({ name: 'order', key: A, step: 'again', data: {}, maxAgeMs: HOUR });
+        assert.deepEqual(await store.endConversation('order', A, { closed: true }, 'node-1:sms-3'), ended);
+        assert.equal((await store.getConversation('order', A))!.step, 'again', 'the replayed end ended nothing');
+        assert.deepEqual(changes, [`order ${A}`, `order ${A}`], 'the end and the start; not the replay');
+      });
+
+      it('tells listeners of each committed change, and stops when asked', async function () {
+        const changes: string[] = [];
+        const stop = store.onConversationChange((name, key) => changes.push(`${name} ${key}`));
+        await store.startConversation({ name: 'order', key: A, step: 'one', data: {}, maxAgeMs: HOUR });
+        await store.updateConversation('order', A, { step: 'two' });
+        await store.updateConversation('order', B, { step: 'two' });
+        stop();
+        await store.endConversation('order', A);
+        assert.deepEqual(changes, [`order ${A}`, `order ${A}`]);
+      });
+
+      describe('one-time codes', function () {
+        async function startWithCode(code: string, { lifetimeMs = 600_000, attempts = 3 } = {}) {
+          const salt = newSalt();
+          await store.startConversation({ name: 'otp', key: A, step: 'code', data: {}, maxAgeMs: HOUR, code: { hash: hashCode(code, salt), salt, lifetimeMs, attempts } });
+        }
+        const check = (reply: string, on = store) => on.checkCode('otp', A, (hash, salt) => codeMatches(reply, hash, salt));
+
+        it('verifies the right code once, also when it reaches two instances at the same moment, then forgets it', async function () {
+          const other = await open();
+          await startWithCode('456789');
+          const results = await Promise.all(Array.from({ length: 6 }, (_, i) => check('456789', i % 2 ? other : store)));
+          assert.deepEqual(results.map((r) => r.result).sort(), ['none', 'none', 'none', 'none', 'none', 'verified']);
+          assert.equal(results.find((r) => r.result === 'verified')!.conversation!.code, null);
+          assert.deepEqual(await backend.exec('SELECT key FROM conversation WHERE code_hash IS NOT NULL'), []);
+        });
+
+        it('counts wrong codes down and stops at the limit', async function () {
+          await startWithCode('456789', { attempts: 3 });
+          assert.deepEqual([(await check('111111')).result, (await check('222222')).conversation!.code!.attemptsLeft], ['wrong', 1]);
+          assert.equal((await check('333333')).result, 'too-many');
+          assert.equal((await check('456789')).result, 'none', 'the right code after too many attempts is too late');
+        });
+
+        it('expires', async function () {
+          await startWithCode('456789', { lifetimeMs: 1 });
+          await sleep(5);
+          assert.equal((await check('456789')).result, 'expired');
+        });
+
+        it('keeps only a salted hash of the code in the store', async function () {
+          await startWithCode('456789');
+          const dump = JSON.stringify(await backend.exec('SELECT * FROM conversation'));
+          assert.ok(dump.includes('code'), 'the dump holds the conversation');
+          assert.ok(!dump.includes('456789'));
+        });
+
+        it('gives a replayed code check the answer it got the first time', async function () {
+          await startWithCode('456789');
+          const first = await store.checkCode('otp', A, (hash, salt) => codeMatches('456789', hash, salt), 'node-1:sms-1');
+          const again = await store.checkCode('otp', A, (hash, salt) => codeMatches('456789', hash, salt), 'node-1:sms-1');
+          assert.deepEqual([first.result, again], ['verified', first]);
+        });
+      });
+    });
+
+    describe('sandbox threads', function () {
+      it('keeps each number\'s thread, most recent thread first, shared between instances', async function () {
+        const other = await open();
+        const message = (phone: string, direction: 'out' | 'in', body: string, at: number) => ({
+          account: 'sandbox-1', phone, direction, body, sid: `sid-${at}`, status: direction === 'out' ? 'sent' : 'received', detail: null, segments: 1, encoding: 'GSM-7', at,
+        });
+        const sent = await store.addSandboxMessage(message(A, 'out', 'Reply YES', 1));
+        await other.addSandboxMessage(message(A, 'in', 'YES', 2));
+        await store.addSandboxMessage(message(B, 'out', 'Hello', 3));
+        await store.addSandboxMessage({ ...message(A, 'in', 'other account', 4), account: 'sandbox-2' });
+        assert.equal(typeof sent.id, 'number');
+        const threads = await other.sandboxThreads('sandbox-1');
+        assert.deepEqual(threads.map((t) => [t.phone, t.count, t.last.body]), [[B, 1, 'Hello'], [A, 2, 'YES']]);
+        assert.deepEqual((await store.sandboxThread('sandbox-1', A)).map((m) => [m.direction, m.body]), [['out', 'Reply YES'], ['in', 'YES']]);
+        assert.deepEqual((await store.sandboxThread('sandbox-1', A, 1)).map((m) => m.body), ['YES'], 'the last one');
+        const updated = await other.updateSandboxMessage(sent.id, 'rejected', 'unknown keyword');
+        assert.deepEqual(updated, { ...sent, status: 'rejected', detail: 'unknown keyword' });
+        assert.equal(await store.updateSandboxMessage(sent.id + 1000, 'x', null), null);
+        assert.equal(await store.clearSandboxThread('sandbox-1', A), 2);
+        assert.deepEqual((await other.sandboxThreads('sandbox-1')).map((t) => t.phone), [B]);
+      });
+    });
+  });
+}
