@@ -1,146 +1,44 @@
-// Config node: the Exotel account, its credentials, its API client and its rate limiter.
-// Credentials stay in here: every text that leaves goes through redact().
+// Config node: the Exotel account, its credentials, its API client and its rate limiter (see
+// exotel-account/controller.ts). Other nodes read the account's fields on this node.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { DEFAULT_CONNECTIONS, ExotelClient, parseBaseUrl, type SmsGateway } from '../exotel/client';
-import { RateLimiter } from '../exotel/limiter';
-import { SandboxGateway } from '../exotel/sandbox';
-import type { StoreHandle } from '../store';
-import { messages, openStore, packageSettings, type Translate } from './runtime';
+import { AccountController, type AccountConfig, type AccountCredentials, type ExotelAccount } from './exotel-account/controller';
+import { messages } from './shared/i18n';
+import { openStore, packageSettings } from './shared/settings';
 import { registerSandboxAdmin, publishSandboxMessage } from './sandbox-admin';
-import { isSupportedCountry } from 'libphonenumber-js/max';
 
-export interface AccountDef extends NodeDef {
-  accountSid: string;
-  apiBaseUrl: string;
-  defaultFrom: string;
-  dltEntityId: string;
-  defaultCountry: string;
+export { connectionsFor, DEFAULT_API_BASE_URL, DEFAULT_QUEUE_LIMIT, DEFAULT_RATE_LIMIT } from './exotel-account/controller';
+export type { AccountCredentials } from './exotel-account/controller';
+
+export interface AccountDef extends NodeDef, AccountConfig {
   mode: 'live' | 'sandbox';
-  rateLimit: number | string;
-  queueLimit?: number | string;
 }
 
-export interface AccountCredentials {
-  apiKey?: string;
-  apiToken?: string;
-  webhookToken?: string;
-}
+export interface AccountNode extends Node<AccountCredentials>, ExotelAccount {}
 
-export interface AccountNode extends Node<AccountCredentials> {
-  accountSid: string;
-  apiBaseUrl: string;
-  defaultFrom: string;
-  dltEntityId: string;
-  defaultCountry: string;
-  mode: 'live' | 'sandbox';
-  limiter: RateLimiter;
-  /** Exotel's API, or the sandbox; null when a live account cannot send (`configProblem` says why) */
-  client: SmsGateway | null;
-  configProblem: string | null;
-  /** whether callbacks must carry the webhook token */
-  hasWebhookToken(): boolean;
-  checkWebhookToken(given: (expected: string) => boolean): boolean;
-  /** the query string that authenticates a callback (`?token=…`), for the sandbox phone's replies */
-  callbackQuery(): string;
-  /** replaces every credential in a text by "***" */
-  redact(text: string): string;
-}
-
-export const DEFAULT_API_BASE_URL = 'https://api.exotel.com';
-export const DEFAULT_RATE_LIMIT = 200;
-export const DEFAULT_QUEUE_LIMIT = 10_000;
-
-/** A whole number ≥ 1; blank means the default; anything else is a configuration problem. */
-function positiveInt(value: unknown, fallback: number, what: 'rateLimit' | 'queueLimit', problems: string[], m: Translate): number {
-  if (value === undefined || value === null || value === '') return fallback;
-  const n = Number(value);
-  if (Number.isInteger(n) && n >= 1) return n;
-  problems.push(m(`warn.${what}`, { value: String(value), fallback }));
-  return fallback;
-}
-
-/**
- * Requests at a time to Exotel: enough for the rate limit when each takes a quarter of a second
- * (8 for Exotel's usual 200 a minute, up to 128 for a raised limit).
- */
-export function connectionsFor(perMinute: number): number {
-  return Math.min(128, Math.max(DEFAULT_CONNECTIONS, Math.ceil(perMinute / 60 / 4)));
-}
+/** The fields other nodes (and the sandbox phone) read on the config node. */
+const SHARED: Array<keyof ExotelAccount> = [
+  'accountSid', 'apiBaseUrl', 'defaultFrom', 'dltEntityId', 'defaultCountry', 'mode', 'limiter', 'client', 'configProblem',
+  'hasWebhookToken', 'checkWebhookToken', 'callbackQuery', 'redact',
+];
 
 export default function (RED: NodeAPI): void {
   registerSandboxAdmin(RED);
 
   function ExotelAccountNode(this: AccountNode, def: AccountDef) {
     RED.nodes.createNode(this, def);
-    const m = messages(RED, 'exotel-account');
-    const credentials: AccountCredentials = this.credentials ?? {};
-    const secrets = [credentials.apiKey, credentials.apiToken, credentials.webhookToken].filter((s): s is string => !!s && s.length >= 3);
-    // An error page may echo the Authorization header: its Base64 form is a secret too.
-    if (credentials.apiKey && credentials.apiToken) secrets.push(Buffer.from(`${credentials.apiKey}:${credentials.apiToken}`).toString('base64'));
-
-    this.accountSid = (def.accountSid ?? '').trim();
-    this.apiBaseUrl = (def.apiBaseUrl ?? '').trim() || DEFAULT_API_BASE_URL;
-    this.defaultFrom = (def.defaultFrom ?? '').trim();
-    this.dltEntityId = (def.dltEntityId ?? '').trim();
-    const warnings: string[] = [];
-    this.defaultCountry = ((def.defaultCountry ?? '').trim() || 'IN').toUpperCase();
-    if (!isSupportedCountry(this.defaultCountry)) {
-      warnings.push(m('warn.defaultCountry', { country: this.defaultCountry }));
-      this.defaultCountry = 'IN';
-    }
-    this.mode = def.mode === 'sandbox' ? 'sandbox' : 'live';
-    this.limiter = new RateLimiter(
-      positiveInt(def.rateLimit, DEFAULT_RATE_LIMIT, 'rateLimit', warnings, m),
-      positiveInt(def.queueLimit, DEFAULT_QUEUE_LIMIT, 'queueLimit', warnings, m),
-    );
-    for (const warning of warnings) this.warn(warning);
-
-    this.redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('***'), text);
-    this.hasWebhookToken = () => !!credentials.webhookToken;
-    this.checkWebhookToken = (given) => !credentials.webhookToken || given(credentials.webhookToken);
-    this.callbackQuery = () => (credentials.webhookToken ? `?token=${encodeURIComponent(credentials.webhookToken)}` : '');
-
-    this.client = null;
-    this.configProblem = null;
-    let sandboxStore: StoreHandle | null = null;
-    if (this.mode === 'sandbox') {
-      // Never calls Exotel: what this account sends waits in the sandbox phone (the editor's sidebar).
-      sandboxStore = openStore(RED);
-      const store = sandboxStore.store;
-      this.client = new SandboxGateway(async (sms) => {
-        const message = await store.addSandboxMessage({
-          account: this.id, phone: sms.to, direction: 'out', body: sms.body, sid: sms.sid, status: 'sent',
-          detail: `from ${sms.from}`, segments: sms.segments, encoding: sms.encoding, at: Date.now(),
-        });
-        publishSandboxMessage(RED, message);
-      });
-    } else {
-      try {
-        parseBaseUrl(this.apiBaseUrl);
-        if (!this.accountSid) this.configProblem = 'the account SID is missing';
-        else if (!credentials.apiKey || !credentials.apiToken) this.configProblem = 'the API key or token is missing';
-        else {
-          this.client = new ExotelClient({
-            accountSid: this.accountSid,
-            apiKey: credentials.apiKey,
-            apiToken: credentials.apiToken,
-            apiBaseUrl: this.apiBaseUrl,
-            responseTimeoutMs: packageSettings(RED).apiTimeoutMs,
-            connections: connectionsFor(this.limiter.perMinute),
-          });
-        }
-      } catch (err) {
-        this.configProblem = (err as Error).message;
-      }
-    }
+    const account = new AccountController(def, this.credentials ?? {}, {
+      id: this.id,
+      translate: messages(RED, 'exotel-account'),
+      warn: (text) => this.warn(text),
+      apiTimeoutMs: packageSettings(RED).apiTimeoutMs,
+      openSandboxStore: () => openStore(RED),
+      publishSandboxMessage: (message) => publishSandboxMessage(RED, message),
+    });
+    for (const field of SHARED) (this as unknown as Record<string, unknown>)[field] = account[field];
 
     this.on('close', (done: () => void) => {
-      this.limiter.close();
-      const client = this.client;
       this.client = null;
-      (client ? client.close() : Promise.resolve())
-        .then(() => sandboxStore?.release())
-        .then(done, done);
+      account.close().then(done, done);
     });
   }
 

@@ -1,0 +1,170 @@
+// The Exotel account behind the config node: its settings, credentials, API client and rate
+// limiter. Credentials stay in here: every text that leaves goes through redact().
+import { isSupportedCountry } from 'libphonenumber-js/max';
+import { DEFAULT_CONNECTIONS, ExotelClient, parseBaseUrl, type ClientOptions, type SmsGateway } from '../../exotel/client';
+import { RateLimiter } from '../../exotel/limiter';
+import { SandboxGateway } from '../../exotel/sandbox';
+import type { SandboxMessage, StoreHandle } from '../../store';
+import type { Translate } from '../shared/ports';
+
+export interface AccountConfig {
+  accountSid?: string;
+  apiBaseUrl?: string;
+  defaultFrom?: string;
+  dltEntityId?: string;
+  defaultCountry?: string;
+  mode?: 'live' | 'sandbox' | string;
+  rateLimit?: number | string;
+  queueLimit?: number | string;
+}
+
+export interface AccountCredentials {
+  apiKey?: string;
+  apiToken?: string;
+  webhookToken?: string;
+}
+
+/** What the other nodes use of an account. */
+export interface ExotelAccount {
+  accountSid: string;
+  apiBaseUrl: string;
+  defaultFrom: string;
+  dltEntityId: string;
+  defaultCountry: string;
+  mode: 'live' | 'sandbox';
+  limiter: RateLimiter;
+  /** Exotel's API, or the sandbox; null when a live account cannot send (`configProblem` says why) */
+  client: SmsGateway | null;
+  configProblem: string | null;
+  /** whether callbacks must carry the webhook token */
+  hasWebhookToken(): boolean;
+  checkWebhookToken(given: (expected: string) => boolean): boolean;
+  /** the query string that authenticates a callback (`?token=…`), for the sandbox phone's replies */
+  callbackQuery(): string;
+  /** replaces every credential in a text by "***" */
+  redact(text: string): string;
+}
+
+export const DEFAULT_API_BASE_URL = 'https://api.exotel.com';
+export const DEFAULT_RATE_LIMIT = 200;
+export const DEFAULT_QUEUE_LIMIT = 10_000;
+
+/**
+ * Requests at a time to Exotel: enough for the rate limit when each takes a quarter of a second
+ * (8 for Exotel's usual 200 a minute, up to 128 for a raised limit).
+ */
+export function connectionsFor(perMinute: number): number {
+  return Math.min(128, Math.max(DEFAULT_CONNECTIONS, Math.ceil(perMinute / 60 / 4)));
+}
+
+/** A whole number ≥ 1; blank means the default; anything else is a configuration problem. */
+function positiveInt(value: unknown, fallback: number, what: 'rateLimit' | 'queueLimit', problems: string[], m: Translate): number {
+  if (value === undefined || value === null || value === '') return fallback;
+  const n = Number(value);
+  if (Number.isInteger(n) && n >= 1) return n;
+  problems.push(m(`warn.${what}`, { value: String(value), fallback }));
+  return fallback;
+}
+
+export interface AccountDeps {
+  /** the config node's id: the sandbox phone's messages are filed under it */
+  id: string;
+  translate: Translate;
+  /** a configuration problem that does not stop the account (a default is used instead) */
+  warn(text: string): void;
+  apiTimeoutMs?: number;
+  /** sandbox mode: the store the sandbox phone keeps its messages in, and the editor's live view */
+  openSandboxStore(): StoreHandle;
+  publishSandboxMessage(message: SandboxMessage): void;
+  /** for tests: another gateway than Exotel's API */
+  createClient?(options: ClientOptions): SmsGateway;
+}
+
+export class AccountController implements ExotelAccount {
+  readonly accountSid: string;
+  readonly apiBaseUrl: string;
+  readonly defaultFrom: string;
+  readonly dltEntityId: string;
+  readonly defaultCountry: string;
+  readonly mode: 'live' | 'sandbox';
+  readonly limiter: RateLimiter;
+  client: SmsGateway | null = null;
+  configProblem: string | null = null;
+  private sandboxStore: StoreHandle | null = null;
+  private readonly secrets: string[];
+
+  constructor(config: AccountConfig, private readonly credentials: AccountCredentials, deps: AccountDeps) {
+    const m = deps.translate;
+    this.secrets = [credentials.apiKey, credentials.apiToken, credentials.webhookToken].filter((s): s is string => !!s && s.length >= 3);
+    // An error page may echo the Authorization header: its Base64 form is a secret too.
+    if (credentials.apiKey && credentials.apiToken) this.secrets.push(Buffer.from(`${credentials.apiKey}:${credentials.apiToken}`).toString('base64'));
+
+    this.accountSid = (config.accountSid ?? '').trim();
+    this.apiBaseUrl = (config.apiBaseUrl ?? '').trim() || DEFAULT_API_BASE_URL;
+    this.defaultFrom = (config.defaultFrom ?? '').trim();
+    this.dltEntityId = (config.dltEntityId ?? '').trim();
+    const warnings: string[] = [];
+    let country = ((config.defaultCountry ?? '').trim() || 'IN').toUpperCase();
+    if (!isSupportedCountry(country)) {
+      warnings.push(m('warn.defaultCountry', { country }));
+      country = 'IN';
+    }
+    this.defaultCountry = country;
+    this.mode = config.mode === 'sandbox' ? 'sandbox' : 'live';
+    this.limiter = new RateLimiter(
+      positiveInt(config.rateLimit, DEFAULT_RATE_LIMIT, 'rateLimit', warnings, m),
+      positiveInt(config.queueLimit, DEFAULT_QUEUE_LIMIT, 'queueLimit', warnings, m),
+    );
+    for (const warning of warnings) deps.warn(warning);
+
+    if (this.mode === 'sandbox') {
+      // Never calls Exotel: what this account sends waits in the sandbox phone (the editor's sidebar).
+      this.sandboxStore = deps.openSandboxStore();
+      const store = this.sandboxStore.store;
+      this.client = new SandboxGateway(async (sms) => {
+        const message = await store.addSandboxMessage({
+          account: deps.id, phone: sms.to, direction: 'out', body: sms.body, sid: sms.sid, status: 'sent',
+          detail: `from ${sms.from}`, segments: sms.segments, encoding: sms.encoding, at: Date.now(),
+        });
+        deps.publishSandboxMessage(message);
+      });
+      return;
+    }
+    try {
+      parseBaseUrl(this.apiBaseUrl);
+      if (!this.accountSid) this.configProblem = 'the account SID is missing';
+      else if (!credentials.apiKey || !credentials.apiToken) this.configProblem = 'the API key or token is missing';
+      else {
+        const options: ClientOptions = {
+          accountSid: this.accountSid,
+          apiKey: credentials.apiKey,
+          apiToken: credentials.apiToken,
+          apiBaseUrl: this.apiBaseUrl,
+          responseTimeoutMs: deps.apiTimeoutMs,
+          connections: connectionsFor(this.limiter.perMinute),
+        };
+        this.client = deps.createClient ? deps.createClient(options) : new ExotelClient(options);
+      }
+    } catch (err) {
+      this.configProblem = (err as Error).message;
+    }
+  }
+
+  readonly redact = (text: string): string => this.secrets.reduce((out, secret) => out.split(secret).join('***'), text);
+  readonly hasWebhookToken = (): boolean => !!this.credentials.webhookToken;
+  readonly checkWebhookToken = (given: (expected: string) => boolean): boolean => !this.credentials.webhookToken || given(this.credentials.webhookToken);
+  readonly callbackQuery = (): string => (this.credentials.webhookToken ? `?token=${encodeURIComponent(this.credentials.webhookToken)}` : '');
+
+  /** Stops the limiter's waiters, closes the client and lets go of the sandbox store. */
+  async close(): Promise<void> {
+    this.limiter.close();
+    const client = this.client;
+    this.client = null;
+    try {
+      if (client) await client.close();
+    } finally {
+      await this.sandboxStore?.release();
+      this.sandboxStore = null;
+    }
+  }
+}

@@ -1,0 +1,201 @@
+// exotel-inbound's behaviour without Node-RED or Express: authenticates a callback, records the SMS
+// durably, acknowledges with an empty 200, and only then hands it to the flow; hands on again what a
+// crash left unhandled.
+import { hasWebhookToken, parseAllowList, type AllowList } from '../../exotel/auth';
+import { BodyError, type RawBody } from '../../exotel/request-body';
+import { parseInbound, type InboundSms } from '../../exotel/webhook';
+import type { InboundRecord, Store } from '../../store';
+import type { ExotelAccount } from '../exotel-account/controller';
+import { systemTimers, type NodeLog, type StatusLine, type Timers, type Translate } from '../shared/ports';
+
+export const DEFAULT_REPLAY_WINDOW_MS = 10_000;
+
+export interface InboundMessage {
+  payload: string;
+  phone: string;
+  /** `replayed` is set on an SMS handed on again after a stop or crash */
+  sms: InboundSms & { replayed?: boolean };
+}
+
+/** The route path, or '' when it is missing or not a plain path (Express patterns such as `:id` or `*` are refused). */
+export function normalisePath(value: string | undefined): string {
+  const trimmed = (value ?? '').trim().replace(/\/+$/, '');
+  if (!/^\/[A-Za-z0-9._~\-/]+$/.test(trimmed) || trimmed.includes('//')) return '';
+  return trimmed;
+}
+
+export type InboundSetup =
+  | { ok: true; routePath: string; allowList: AllowList | null }
+  /** `status` and `error` are catalogue keys */
+  | { ok: false; status: string; error: string; vars: Record<string, string> };
+
+/** Checks the node's configuration: an account, a plain path nobody else uses, a valid allow-list. */
+export function setUp(config: { path?: string; allowList?: string }, hasAccount: boolean, ownerOf: (path: string) => string | undefined, nodeId: string): InboundSetup {
+  if (!hasAccount) return { ok: false, status: 'status.noAccount', error: 'error.noAccount', vars: {} };
+  const routePath = normalisePath(config.path);
+  if (!routePath) return { ok: false, status: 'status.badPath', error: 'error.badPath', vars: { path: String(config.path ?? '').slice(0, 60) } };
+  const owner = ownerOf(routePath);
+  if (owner && owner !== nodeId) return { ok: false, status: 'status.pathInUse', error: 'error.pathInUse', vars: { owner, path: routePath } };
+  try {
+    return { ok: true, routePath, allowList: parseAllowList(config.allowList) };
+  } catch (err) {
+    return { ok: false, status: 'status.badAllowList', error: 'error.allowList', vars: { message: (err as Error).message } };
+  }
+}
+
+/** A callback as it arrived, whatever the web framework. */
+export interface InboundCall {
+  method: string;
+  ip: string | undefined;
+  /** everything after the first "?" of the URL */
+  query: string;
+  authorization?: string;
+  contentType?: string;
+  readBody(): Promise<RawBody>;
+}
+
+/** The answer: 200 with an empty body, or a status with a JSON `{error}` (never text: it would become an SMS). */
+export interface Reply {
+  status: number;
+  error?: string;
+  /** ask for HTTP Basic credentials (401) */
+  challenge?: boolean;
+}
+
+export interface InboundDeps {
+  routePath: string;
+  allowList: AllowList | null;
+  account: Pick<ExotelAccount, 'accountSid' | 'defaultCountry' | 'checkWebhookToken' | 'redact'>;
+  store: Pick<Store, 'recordInbound' | 'markInboundHandled' | 'unhandledInbound'>;
+  translate: Translate;
+  status: StatusLine;
+  log: NodeLog;
+  emit(msg: InboundMessage): void;
+  replayWindowMs?: number;
+  timers?: Timers;
+}
+
+export class InboundController {
+  private readonly counts = { received: 0, duplicate: 0, rejected: 0 };
+  private readonly timers: Timers;
+  private readonly replayWindowMs: number;
+  private readonly settleTimer: NodeJS.Timeout;
+  private emitted: Array<{ sid: string; at: number }> = [];
+  private closed = false;
+
+  constructor(private readonly deps: InboundDeps) {
+    this.timers = deps.timers ?? systemTimers;
+    // An SMS counts as handled once the flow has had `replayWindowMs` to act on it (an opt-out, a
+    // conversation step, a send in the outbox). Should Node-RED die or stop sooner, it is handed on
+    // again at the next start; the package's nodes do nothing twice for one SmsSid, so a replay is safe.
+    this.replayWindowMs = deps.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS;
+    this.settleTimer = this.timers.setInterval(() => void this.markSettled(), Math.max(50, Math.min(this.replayWindowMs, 5_000)));
+    deps.status.now('grey', 'ring', deps.translate('status.listening', { path: deps.routePath }));
+  }
+
+  /** Exotel's legacy applet asks with HEAD first. */
+  head(call: InboundCall): Reply {
+    return this.authorise(call) ?? { status: 200 };
+  }
+
+  /** A callback: answered through `respond` (before the SMS is handed to the flow). */
+  async callback(call: InboundCall, respond: (reply: Reply) => void): Promise<void> {
+    const { account, store, log, translate: m } = this.deps;
+    try {
+      const refused = this.authorise(call);
+      if (refused) return respond(refused);
+      let raw: RawBody;
+      try {
+        raw = call.method === 'GET' ? { body: Buffer.alloc(0) } : await call.readBody();
+      } catch (err) {
+        if (err instanceof BodyError) return respond(this.reject(err.status, err.message));
+        throw err;
+      }
+      const parsed = parseInbound({ method: call.method, contentType: raw.contentType ?? call.contentType, query: call.query, rawBody: raw.body }, account.defaultCountry);
+      if (!parsed.ok) return respond(this.reject(parsed.status, parsed.reason));
+      const sms = parsed.sms;
+      if (sms.accountSid && account.accountSid && sms.accountSid !== account.accountSid) {
+        return respond(this.reject(403, 'the AccountSid is not this account’s'));
+      }
+      if (!sms.accountSid) sms.accountSid = account.accountSid;
+      const record: InboundRecord = { ...sms, endpoint: this.deps.routePath };
+      let isNew: boolean;
+      try {
+        isNew = await store.recordInbound(record);
+      } catch (err) {
+        // Not recorded: answer 503 so that Exotel tries again, rather than lose the SMS.
+        log.error(m('error.record', { sid: sms.sid, message: (err as Error).message }));
+        return respond({ status: 503, error: 'the message could not be recorded; try again' });
+      }
+      respond({ status: 200 });
+      if (!isNew) {
+        this.counts.duplicate++;
+        this.showCounts();
+        return;
+      }
+      this.counts.received++;
+      this.showCounts();
+      if (!this.closed) this.emit(sms);
+    } catch (err) {
+      log.error(m('error.callback', { message: account.redact((err as Error).message) }));
+      respond({ status: 500, error: 'internal error' });
+    }
+  }
+
+  /** SMS recorded before a restart but never handed to the flow (the process died in between). */
+  async replay(): Promise<void> {
+    if (this.closed) return;
+    const { store, log, translate: m } = this.deps;
+    try {
+      const pending = await store.unhandledInbound(this.deps.routePath);
+      if (pending.length > 0) log.log(m('log.replay', { count: pending.length }));
+      for (const record of pending) {
+        const { endpoint: _endpoint, ...sms } = record;
+        this.emit(sms, true);
+      }
+    } catch (err) {
+      log.error(m('error.readLog', { message: (err as Error).message }));
+    }
+  }
+
+  /** Stops handing on; marks as handled what the flow has had long enough to act on. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.deps.status.stop();
+    this.timers.clearInterval(this.settleTimer);
+    await this.markSettled();
+  }
+
+  private emit(sms: InboundSms, replayed = false): void {
+    this.deps.emit({ payload: sms.body, phone: sms.from, sms: replayed ? { ...sms, replayed: true } : { ...sms } });
+    this.emitted.push({ sid: sms.sid, at: this.timers.now() });
+  }
+
+  private async markSettled(): Promise<void> {
+    const before = this.timers.now() - this.replayWindowMs;
+    const settled = this.emitted.filter((e) => e.at <= before);
+    if (settled.length === 0) return;
+    this.emitted = this.emitted.filter((e) => e.at > before);
+    const { log, translate: m } = this.deps;
+    await this.deps.store.markInboundHandled(settled.map((e) => e.sid)).catch((err: Error) => log.warn(m('warn.markHandled', { count: settled.length, message: err.message })));
+  }
+
+  /** The refusal of a callback that is not from Exotel for this account, or null when it is. */
+  private authorise(call: InboundCall): Reply | null {
+    if (this.deps.allowList && !this.deps.allowList.allows(call.ip)) return this.reject(403, 'this address is not on the IP allow-list');
+    const tokens = new URLSearchParams(call.query).getAll('token');
+    const ok = this.deps.account.checkWebhookToken((expected) => hasWebhookToken(expected, tokens.length === 1 ? tokens[0] : undefined, call.authorization));
+    return ok ? null : this.reject(401, 'the webhook token is missing or wrong');
+  }
+
+  private reject(status: number, reason: string): Reply {
+    this.counts.rejected++;
+    this.showCounts();
+    return { status, error: reason, challenge: status === 401 };
+  }
+
+  private showCounts(): void {
+    const { received, rejected } = this.counts;
+    this.deps.status.set(rejected > 0 && received === 0 ? 'yellow' : 'green', 'dot', this.deps.translate('status.counts', this.counts));
+  }
+}

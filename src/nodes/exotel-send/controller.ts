@@ -1,0 +1,246 @@
+// exotel-send's behaviour without Node-RED: turns a message into an SMS (number, text, sender, DLT),
+// checks the opt-out, puts it in the outbox, hands it to the dispatcher, and hands the message on as
+// sent or failed. After a restart it settles what the outbox still holds for this node.
+import type { SendRequest } from '../../exotel/client';
+import { SendError } from '../../exotel/errors';
+import { DEFAULT_RETRY, type RetryPolicy } from '../../exotel/retry';
+import { countSegments } from '../../sms/encoding';
+import { toE164 } from '../../sms/phone';
+import { renderText } from '../../sms/template';
+import type { OutboxEntry, Store } from '../../store';
+import type { ExotelAccount } from '../exotel-account/controller';
+import { shown, type Done, type Evaluate, type NodeLog, type Send, type StatusLine, type Translate } from '../shared/ports';
+import { OutboxDispatcher, type DispatchOutcome, type Outgoing } from './outbox-dispatcher';
+
+export const SMS_TYPES = ['transactional', 'transactional_opt_in', 'promotional'];
+export const PRIORITIES = ['normal', 'high'];
+export const MAX_ATTEMPTS = 10;
+export const OPT_OUT_CONFIRMATION_WINDOW_MS = 10 * 60_000;
+
+/** The node's properties as saved by the editor. */
+export interface SendConfig {
+  to?: string;
+  toType?: string;
+  text?: string;
+  textType?: string;
+  from?: string;
+  dltTemplateId?: string;
+  smsType?: string;
+  priority?: string;
+  statusCallback?: string;
+  attempts?: number | string;
+  /** this node sends the confirmation of an opt-out: one message within 10 minutes of it may pass */
+  optOutConfirmation?: boolean;
+}
+
+export type SendMessage = {
+  _msgid?: string;
+  payload?: unknown;
+  topic?: string;
+  phone?: unknown;
+  sms?: { sid?: string };
+  dltTemplateId?: unknown;
+  exotel?: unknown;
+  error?: unknown;
+  [key: string]: unknown;
+};
+
+export type SendAccount = Pick<ExotelAccount, 'client' | 'limiter' | 'configProblem' | 'defaultCountry' | 'defaultFrom' | 'dltEntityId' | 'redact'>;
+
+export interface SendDeps {
+  nodeId: string;
+  config: SendConfig;
+  account: SendAccount | null;
+  store: Store;
+  evaluate: Evaluate;
+  translate: Translate;
+  status: StatusLine;
+  log: NodeLog;
+  /** whether the failure output is wired: if not, a failure is reported through done(err) */
+  failureWired(): boolean;
+  /** first wait before a retry (settings.js `retryBaseDelayMs`) */
+  retryBaseDelayMs?: number;
+  /** for tests: the dispatcher (and with it the clock) to use */
+  dispatcher?: OutboxDispatcher;
+}
+
+/** A number of attempts between 1 and MAX_ATTEMPTS; blank or nonsense is the default. */
+export function attemptsOf(value: unknown): number {
+  return Math.min(MAX_ATTEMPTS, Math.max(1, Math.floor(Number(value) || DEFAULT_RETRY.attempts)));
+}
+
+/** The message as it will be handed on after a restart: what JSON keeps of it. */
+export function storable(msg: SendMessage): unknown {
+  const { req: _req, res: _res, ...rest } = msg;
+  try {
+    return JSON.parse(JSON.stringify(rest)) as unknown;
+  } catch {
+    return { _msgid: msg._msgid, payload: msg.payload, phone: msg.phone, topic: msg.topic };
+  }
+}
+
+export class SendController {
+  readonly dispatcher: OutboxDispatcher;
+  readonly policy: RetryPolicy;
+  private readonly smsType: string;
+  private readonly priority: string;
+  private readonly counts = { sent: 0, failed: 0 };
+
+  constructor(private readonly deps: SendDeps) {
+    const { config, translate: m, log } = deps;
+    // Values Exotel would refuse are dropped here, with a warning, rather than fail every send.
+    this.smsType = SMS_TYPES.includes(config.smsType ?? '') ? config.smsType! : '';
+    this.priority = PRIORITIES.includes(config.priority ?? '') ? config.priority! : '';
+    if (config.smsType && !this.smsType) log.warn(m('warn.smsType', { smsType: config.smsType, types: SMS_TYPES.join(', ') }));
+    if (config.priority && !this.priority) log.warn(m('warn.priority', { priority: config.priority }));
+    this.policy = { ...DEFAULT_RETRY, attempts: attemptsOf(config.attempts), baseDelayMs: deps.retryBaseDelayMs ?? DEFAULT_RETRY.baseDelayMs };
+    this.dispatcher = deps.dispatcher ?? new OutboxDispatcher({ nodeId: deps.nodeId, store: deps.store, account: deps.account, policy: this.policy });
+  }
+
+  /** Whether the node can send at all; if not, the red status and the error are shown. */
+  checkAccount(): boolean {
+    const { account, status, log, translate: m } = this.deps;
+    if (!account) {
+      status.now('red', 'ring', m('status.noAccount'));
+      log.error(m('error.noAccount'));
+      return false;
+    }
+    if (account.configProblem) {
+      status.now('red', 'ring', m('status.accountIncomplete'));
+      log.error(m('error.accountCannotSend', { problem: account.configProblem }));
+      return false;
+    }
+    status.now('grey', 'ring', m('status.ready'));
+    return true;
+  }
+
+  /** One input message: checked, queued in the outbox, sent in its number's turn, handed on. */
+  async handle(msg: SendMessage, send: Send, done: Done): Promise<void> {
+    const { account, store, config } = this.deps;
+    let request: SendRequest;
+    try {
+      request = await this.prepare(msg);
+    } catch (err) {
+      return this.fail(msg, send, done, err instanceof SendError ? err : new SendError({ code: 'invalid_input', message: (err as Error).message, retryable: false }));
+    }
+    if (!account?.client) {
+      return this.fail(msg, send, done, new SendError({ code: 'not_configured', message: `the Exotel account cannot send: ${account?.configProblem ?? 'no account'}`, retryable: false }));
+    }
+    // The opt-out guard before the queue; an opt-out confirmation node may take the number's one confirmation.
+    let confirmationClaimed = false;
+    if (await store.isOptedOut(request.to)) {
+      confirmationClaimed = !!config.optOutConfirmation && (await store.claimOptOutConfirmation(request.to, OPT_OUT_CONFIRMATION_WINDOW_MS));
+      if (!confirmationClaimed) {
+        return this.fail(msg, send, done, new SendError({ code: 'opted_out', message: `${request.to} has opted out: nothing was sent`, retryable: false }));
+      }
+    }
+    // In the store before it waits for anything, so that a restart does not lose it; together with
+    // the claim of the one send per inbound SMS and recipient, so that a replayed SMS sends nothing twice.
+    const inboundSid = typeof msg.sms?.sid === 'string' ? msg.sms.sid : undefined;
+    const claimKey = inboundSid ? `${inboundSid}>${request.to}` : null;
+    const outboxId = await store.addToOutbox({ nodeId: this.deps.nodeId, phone: request.to, request, message: storable(msg), claimKey, confirmation: confirmationClaimed });
+    if (outboxId === null) {
+      if (confirmationClaimed) await store.releaseOptOutConfirmation(request.to).catch(() => undefined);
+      this.deps.log.debug?.(`already sent for ${inboundSid}`);
+      return done();
+    }
+    const out: Outgoing = { outboxId, request, claimKey, confirmationClaimed };
+    this.settle(await this.dispatcher.inOrder(request.to, () => this.dispatcher.dispatch(out)), out, msg, send, done);
+  }
+
+  /**
+   * After a restart: what this node had queued goes out, once, in order. What was being handed to
+   * Exotel when Node-RED died fails instead (it may have gone out). Resolves when all is settled.
+   */
+  async resume(send: Send): Promise<void> {
+    const { store, nodeId, log, translate: m } = this.deps;
+    const messageOf = (entry: OutboxEntry) => (entry.message && typeof entry.message === 'object' ? entry.message : {}) as SendMessage;
+    const doneFor = (msg: SendMessage): Done => (err) => {
+      if (err) log.error(err, msg);
+    };
+    // Asked of Exotel when Node-RED died: it may have gone out or not. Sending it again could give
+    // the customer two; it fails instead, with the reason, for someone to look at.
+    for (const entry of await store.outboxEntries(nodeId, 'sending')) {
+      const err = new SendError({
+        code: 'interrupted',
+        message: `Node-RED stopped while Exotel was being asked to send this SMS to ${entry.phone}: it may or may not have gone out, so it is not sent again`,
+        retryable: false,
+        maybeSent: true,
+      });
+      await store.failOutboxEntry(entry.id, entry.attempts, err.toJSON());
+      this.fail(messageOf(entry), send, doneFor(messageOf(entry)), err);
+    }
+    const queued = await store.outboxEntries(nodeId, 'queued');
+    if (queued.length === 0) return;
+    log.log(m('log.resume', { count: queued.length }));
+    const jobs = queued.map((entry) => {
+      const msg = messageOf(entry);
+      const out: Outgoing = { outboxId: entry.id, request: entry.request as SendRequest, claimKey: entry.claimKey, confirmationClaimed: entry.confirmation };
+      return this.dispatcher.inOrder(entry.phone, () => this.dispatcher.dispatch(out)).then((outcome) => this.settle(outcome, out, msg, send, doneFor(msg)));
+    });
+    await Promise.allSettled(jobs);
+  }
+
+  /** Stops the waits: messages waiting for the rate limit or a retry stay in the outbox. */
+  stop(): void {
+    this.deps.status.stop();
+    this.dispatcher.stop();
+  }
+
+  private settle(outcome: DispatchOutcome, out: Outgoing, msg: SendMessage, send: Send, done: Done): void {
+    if (outcome.outcome === 'kept') return done();
+    if (outcome.outcome === 'failed') return this.fail(msg, send, done, outcome.error);
+    msg.exotel = { ...outcome.result, segments: outcome.result.segments || countSegments(out.request.body).segments };
+    this.counts.sent++;
+    this.showCounts();
+    send([msg, null]);
+    done();
+  }
+
+  private fail(msg: SendMessage, send: Send, done: Done, err: SendError): void {
+    const info = err.toJSON();
+    if (this.deps.account) info.message = this.deps.account.redact(info.message);
+    msg.error = info;
+    this.counts.failed++;
+    this.showCounts();
+    send([null, msg]);
+    // Unwired failure output: report through done(err) so that a Catch node and the debug sidebar see it.
+    if (this.deps.failureWired()) done();
+    else done(Object.assign(new Error(this.deps.translate('error.notSent', { message: info.message })), { code: info.code }));
+  }
+
+  private showCounts(): void {
+    this.deps.status.set(this.counts.failed > 0 ? 'yellow' : 'green', 'dot', this.deps.translate('status.counts', this.counts));
+  }
+
+  private async prepare(msg: SendMessage): Promise<SendRequest> {
+    const { account, config, evaluate } = this.deps;
+    if (!account) throw new SendError({ code: 'no_account', message: 'no Exotel account is configured on this node', retryable: false });
+    const rawTo = await evaluate(config.to || 'phone', config.toType || 'msg', msg);
+    const to = toE164(rawTo, account.defaultCountry, 'valid');
+    if (!to) throw new SendError({ code: 'invalid_number', message: `${shown(rawTo)} is not a valid phone number`, retryable: false });
+    const textType = config.textType || 'msg';
+    let body: unknown = textType === 'str' ? renderText(config.text ?? '', msg) : await evaluate(config.text || 'payload', textType, msg);
+    if (typeof body === 'number' || typeof body === 'boolean') body = String(body);
+    if (typeof body !== 'string') throw new SendError({ code: 'invalid_text', message: 'the text to send is not text', retryable: false });
+    if (body.trim() === '') throw new SendError({ code: 'empty_text', message: 'the text to send is empty', retryable: false });
+    const from = (config.from ?? '').trim() || account.defaultFrom;
+    if (!from) throw new SendError({ code: 'no_sender', message: 'no sender: set "From" on the node or a default sender on the account', retryable: false });
+    const templateId = (config.dltTemplateId ?? '').trim() || (typeof msg.dltTemplateId === 'string' || typeof msg.dltTemplateId === 'number' ? String(msg.dltTemplateId) : '');
+    if (account.dltEntityId && !templateId) {
+      // India's DLT: Exotel refuses a message without its registered template; say so before calling.
+      throw new SendError({ code: 'no_dlt_template', message: 'no DLT template id: set it on the node or in msg.dltTemplateId', retryable: false });
+    }
+    return {
+      from,
+      to,
+      body,
+      encoding: countSegments(body).encoding,
+      dltEntityId: account.dltEntityId || undefined,
+      dltTemplateId: templateId || undefined,
+      smsType: this.smsType || undefined,
+      priority: this.priority || undefined,
+      statusCallback: (config.statusCallback ?? '').trim() || undefined,
+    };
+  }
+}

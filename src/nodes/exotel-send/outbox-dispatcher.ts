@@ -1,0 +1,152 @@
+// The send pipeline behind exotel-send, for entries already in the outbox: one number's messages one
+// after another, the account's pace, the opt-out guard right before each attempt, retries with their
+// waits, and the outbox kept up to date. It talks to the store only through its asynchronous
+// interface, so that any store (SQLite, PostgreSQL) serves it.
+import { setMaxListeners } from 'node:events';
+import type { SendRequest, SendResult, SmsGateway } from '../../exotel/client';
+import { SendError } from '../../exotel/errors';
+import type { Release } from '../../exotel/limiter';
+import { withRetry, type RetryPolicy } from '../../exotel/retry';
+import type { Store } from '../../store';
+import { systemTimers, type Timers } from '../shared/ports';
+
+export type OutboxStore = Pick<
+  Store,
+  'isOptedOut' | 'markOutboxSending' | 'noteOutboxAttempt' | 'removeFromOutbox' | 'failOutboxEntry' | 'releaseSend' | 'releaseOptOutConfirmation'
+>;
+
+/** What the dispatcher needs of the account, read at each attempt (the account may go away). */
+export interface SendingAccount {
+  client: SmsGateway | null;
+  limiter: { acquire(signal?: AbortSignal): Promise<Release> };
+}
+
+/** One outbox entry on its way. */
+export interface Outgoing {
+  outboxId: number;
+  request: SendRequest;
+  /** the claim of the one send per inbound SMS and recipient, given back if the send fails */
+  claimKey: string | null;
+  /** the send holds the number's one opt-out confirmation */
+  confirmationClaimed: boolean;
+}
+
+export type DispatchOutcome =
+  | { outcome: 'sent'; result: SendResult }
+  | { outcome: 'failed'; error: SendError }
+  /** the node stopped or the account went away: the entry stays queued for the next start */
+  | { outcome: 'kept' };
+
+export interface DispatcherDeps {
+  /** the send node owning the outbox entries (its claims are released under this id) */
+  nodeId: string;
+  store: OutboxStore;
+  account: SendingAccount | null;
+  policy: RetryPolicy;
+  timers?: Timers;
+}
+
+export class OutboxDispatcher {
+  private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly stopping = new AbortController();
+  private readonly timers: Timers;
+
+  constructor(private readonly deps: DispatcherDeps) {
+    this.timers = deps.timers ?? systemTimers;
+    // every message waiting for the rate limit or a retry listens to it
+    setMaxListeners(0, this.stopping.signal);
+  }
+
+  /**
+   * Messages to one number go one after another, so that they arrive in the order they were sent,
+   * retries included. `job` starts when the number's previous job has ended, whatever its outcome.
+   */
+  inOrder<T>(phone: string, job: () => Promise<T>): Promise<T> {
+    const next = (this.chains.get(phone) ?? Promise.resolve()).then(job, job);
+    this.chains.set(phone, next);
+    void next.then(
+      () => this.forget(phone, next),
+      () => this.forget(phone, next),
+    );
+    return next;
+  }
+
+  /** Queues an entry behind the number's earlier ones, then sends it. */
+  enqueue(out: Outgoing): Promise<DispatchOutcome> {
+    return this.inOrder(out.request.to, () => this.dispatch(out));
+  }
+
+  /** Sends one entry now: pacing, opt-out guard, retries; settles the outbox entry. */
+  async dispatch(out: Outgoing): Promise<DispatchOutcome> {
+    const { store, account } = this.deps;
+    const { request } = out;
+    const client = account?.client;
+    // The account went away while the message waited: it stays in the outbox for the next start.
+    if (!account || !client) return { outcome: 'kept' };
+    // The opt-out guard, again right before each attempt: a STOP that arrives while this message
+    // waits for the rate limit still stops it.
+    const guard = async () => {
+      if (out.confirmationClaimed || !(await store.isOptedOut(request.to))) return;
+      throw new SendError({ code: 'opted_out', message: `${request.to} has opted out: nothing was sent`, retryable: false });
+    };
+    let attempts = 0;
+    try {
+      const result = await withRetry(
+        this.deps.policy,
+        async (n) => {
+          attempts = n;
+          const release = await account.limiter.acquire(this.stopping.signal);
+          let dispatched = false;
+          try {
+            await guard();
+            return await client.send(request, () => {
+              dispatched = true;
+              void store.markOutboxSending(out.outboxId);
+            });
+          } finally {
+            release(dispatched);
+          }
+        },
+        (err, _waitMs, n) => void store.noteOutboxAttempt(out.outboxId, n, err.toJSON()).catch(() => undefined),
+        (ms) => this.wait(ms),
+      );
+      await store.removeFromOutbox(out.outboxId);
+      return { outcome: 'sent', result };
+    } catch (thrown) {
+      const err = thrown instanceof SendError ? thrown : new SendError({ code: 'internal', message: String((thrown as Error)?.message ?? thrown), retryable: false });
+      // Node-RED is stopping or redeploying: the message stays queued and goes out at the next start.
+      if (err.code === 'stopped') return { outcome: 'kept' };
+      await store.failOutboxEntry(out.outboxId, attempts, err.toJSON()).catch(() => undefined);
+      if (out.claimKey) await store.releaseSend(this.deps.nodeId, out.claimKey).catch(() => undefined);
+      if (out.confirmationClaimed) await store.releaseOptOutConfirmation(request.to).catch(() => undefined);
+      return { outcome: 'failed', error: err };
+    }
+  }
+
+  /** Ends every wait for the rate limit or a retry: those messages stay queued in the outbox. */
+  stop(): void {
+    this.stopping.abort();
+  }
+
+  /** A retry waiting for its turn ends at once when the node stops, rather than hold up a redeploy. */
+  private wait(ms: number): Promise<void> {
+    const signal = this.stopping.signal;
+    return new Promise<void>((resolve, reject) => {
+      const stopped = () => new SendError({ code: 'stopped', message: 'the node was stopped before the retry', retryable: true });
+      if (signal.aborted) return reject(stopped());
+      const onAbort = () => {
+        this.timers.clearTimeout(timer);
+        reject(stopped());
+      };
+      const timer = this.timers.setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private forget(phone: string, chain: Promise<unknown>): void {
+    if (this.chains.get(phone) === chain) this.chains.delete(phone);
+  }
+}

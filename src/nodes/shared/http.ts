@@ -1,0 +1,26 @@
+// Routes on Node-RED's HTTP server (RED.httpNode), typed by what is used of it: no Node-RED import.
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+
+/** settings.js `httpNodeMiddleware`, or a pass-through. */
+export function middlewareOf(settings: object): RequestHandler | RequestHandler[] {
+  const configured = (settings as { httpNodeMiddleware?: RequestHandler | RequestHandler[] }).httpNodeMiddleware;
+  if (typeof configured === 'function' || Array.isArray(configured)) return configured;
+  return (_req: Request, _res: Response, next: NextFunction) => next();
+}
+
+/** Removes every route on `routePath`, so that a redeploy leaves no stale endpoint. */
+export function removeRoutes(httpNode: object, routePath: string): void {
+  // Express 4 keeps the routes on app._router, Express 5 (Node-RED 5) on app.router.
+  const app = httpNode as { _router?: { stack: unknown[] }; router?: { stack: unknown[] } };
+  const stack = (app._router ?? app.router)?.stack;
+  if (!stack) return;
+  for (let i = stack.length - 1; i >= 0; i--) {
+    if ((stack[i] as { route?: { path?: string } }).route?.path === routePath) stack.splice(i, 1);
+  }
+}
+
+/** Everything after the first "?" (a "?" inside a value, as in `Body=Open?`, stays in the value). */
+export function queryOf(req: Request): string {
+  const at = req.originalUrl.indexOf('?');
+  return at === -1 ? '' : req.originalUrl.slice(at + 1);
+}

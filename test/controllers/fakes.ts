@@ -1,0 +1,108 @@
+// Collaborators for the controller specs: no Node-RED, no network.
+import type { SendRequest, SendResult, SmsGateway } from '../../src/exotel/client';
+import type { Release } from '../../src/exotel/limiter';
+import type { Evaluate, NodeLog, StatusLine, Translate } from '../../src/nodes/shared/ports';
+
+/** Resolves once `check` holds, looking at every turn of the event loop (real setImmediate). */
+export async function until(check: () => boolean, turns = 2_000): Promise<void> {
+  for (let i = 0; i < turns; i++) {
+    if (check()) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  throw new Error('the condition never held');
+}
+
+/** Lets pending promises run (a few turns of the event loop). */
+export async function settle(turns = 20): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(err: Error): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<T>((ok, fail) => {
+    resolve = ok;
+    reject = fail;
+  });
+  return { promise, resolve, reject };
+}
+
+export function result(to: string, n: number): SendResult {
+  return { sid: `SM${n}`, status: 'queued', detailedStatus: 'PENDING_TO_OPERATOR', detailedStatusCode: 21010, segments: 1, encoding: 'plain' };
+}
+
+/** A gateway that records each request and answers with what `answer` says (success by default). */
+export class FakeGateway implements SmsGateway {
+  readonly sent: SendRequest[] = [];
+  answer: (request: SendRequest, n: number) => Promise<SendResult> = async (request, n) => result(request.to, n);
+
+  async send(request: SendRequest, onDispatch?: () => void): Promise<SendResult> {
+    this.sent.push(request);
+    onDispatch?.();
+    return this.answer(request, this.sent.length);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** A limiter that lets every request go at once, or holds each until the test lets it go. */
+export class FakeLimiter {
+  held = false;
+  readonly waiting: Array<Deferred<Release>> = [];
+
+  acquire(): Promise<Release> {
+    if (!this.held) return Promise.resolve(() => undefined);
+    const turn = deferred<Release>();
+    this.waiting.push(turn);
+    return turn.promise;
+  }
+
+  letOneGo(): void {
+    this.waiting.shift()?.resolve(() => undefined);
+  }
+}
+
+export const translate: Translate = (key, vars) => (vars ? `${key} ${JSON.stringify(vars)}` : key);
+
+/** msg.<property> for a msg TypedInput, the value itself for str. */
+export const evaluate: Evaluate = async (value, type, msg) => {
+  if (type === 'msg') return (msg as Record<string, unknown>)[value];
+  if (type === 'str') return value;
+  throw new Error(`the specs evaluate no ${type} property`);
+};
+
+export class StatusRecorder implements StatusLine {
+  readonly shown: Array<{ fill: string; text: string }> = [];
+  set(fill: string, _shape: string, text: string): void {
+    this.shown.push({ fill, text });
+  }
+  now(fill: string, _shape: string, text: string): void {
+    this.shown.push({ fill, text });
+  }
+  stop(): void {}
+  get last() {
+    return this.shown[this.shown.length - 1];
+  }
+}
+
+export class LogRecorder implements NodeLog {
+  readonly lines: Array<{ level: string; text: string }> = [];
+  log(text: string): void {
+    this.lines.push({ level: 'log', text });
+  }
+  warn(text: string): void {
+    this.lines.push({ level: 'warn', text });
+  }
+  error(text: string | Error): void {
+    this.lines.push({ level: 'error', text: String(text) });
+  }
+  debug(text: string): void {
+    this.lines.push({ level: 'debug', text });
+  }
+}
