@@ -6,8 +6,10 @@ import { toE164 } from '../sms/phone';
 import type { ConversationRecord } from '../store';
 import { evaluateProperty, messages, onInput, openStore, packageSettings, ThrottledStatus, type Done, type Send } from './runtime';
 
-export type ConversationAction = 'start' | 'route' | 'update' | 'end' | 'verify';
-const ACTIONS: ConversationAction[] = ['start', 'route', 'update', 'end', 'verify'];
+import { migrate } from './contract';
+import { ACTIONS, contract, DEFAULT_CODE, DEFAULT_MAX_AGE_HOURS, type ConversationAction } from './conversation-state/contract';
+
+export { DEFAULT_CODE, DEFAULT_MAX_AGE_HOURS, type ConversationAction };
 
 interface ConversationDef extends NodeDef {
   conversation: string;
@@ -43,8 +45,6 @@ type ConversationMessage = NodeMessageInFlow & {
 };
 
 
-export const DEFAULT_MAX_AGE_HOURS = 24;
-export const DEFAULT_CODE = { length: 6, lifetimeMinutes: 10, attempts: 3 };
 const DEFAULT_HOLD_MS = 2_000;
 const DEFAULT_TIMER_MS = 1_000;
 const PURGE_EVERY_MS = 60_000;
@@ -88,16 +88,22 @@ export function view(record: ConversationRecord, extra: Record<string, unknown> 
 export default function (RED: NodeAPI): void {
   function ConversationStateNode(this: Node, def: ConversationDef) {
     RED.nodes.createNode(this, def);
+    def = migrate(contract, def);
     const node = this;
     const status = new ThrottledStatus(node, 1_000);
     const m = messages(RED, 'conversation-state');
     const name = (def.conversation ?? '').trim();
-    const action: ConversationAction = ACTIONS.includes(def.action) ? def.action : 'route';
+    const action: ConversationAction = def.action;
     const steps = Array.isArray(def.steps) ? def.steps.map((s) => String(s).trim()).filter(Boolean) : [];
     const settings = packageSettings(RED);
     const holdMs = settings.conversationHoldMs ?? DEFAULT_HOLD_MS;
     const timerMs = settings.conversationTimerMs ?? DEFAULT_TIMER_MS;
 
+    if (!ACTIONS.includes(action)) {
+      status.now('red', 'ring', m('status.badAction'));
+      node.error(m('error.badAction', { action: String(action).slice(0, 40) }));
+      return;
+    }
     if (!name) {
       status.now('red', 'ring', m('status.noName'));
       node.error(m('error.noName'));

@@ -8,6 +8,10 @@ import type { StoreHandle } from '../store';
 import { messages, openStore, packageSettings, type Translate } from './runtime';
 import { registerSandboxAdmin, publishSandboxMessage } from './sandbox-admin';
 import { isSupportedCountry } from 'libphonenumber-js/max';
+import { migrate } from './contract';
+import { contract, DEFAULT_QUEUE_LIMIT, DEFAULT_RATE_LIMIT, type AccountCredentials } from './exotel-account/contract';
+
+export type { AccountCredentials };
 
 export interface AccountDef extends NodeDef {
   accountSid: string;
@@ -18,12 +22,6 @@ export interface AccountDef extends NodeDef {
   mode: 'live' | 'sandbox';
   rateLimit: number | string;
   queueLimit?: number | string;
-}
-
-export interface AccountCredentials {
-  apiKey?: string;
-  apiToken?: string;
-  webhookToken?: string;
 }
 
 export interface AccountNode extends Node<AccountCredentials> {
@@ -45,10 +43,6 @@ export interface AccountNode extends Node<AccountCredentials> {
   /** replaces every credential in a text by "***" */
   redact(text: string): string;
 }
-
-export const DEFAULT_API_BASE_URL = 'https://api.exotel.com';
-export const DEFAULT_RATE_LIMIT = 200;
-export const DEFAULT_QUEUE_LIMIT = 10_000;
 
 /** A whole number ≥ 1; blank means the default; anything else is a configuration problem. */
 function positiveInt(value: unknown, fallback: number, what: 'rateLimit' | 'queueLimit', problems: string[], m: Translate): number {
@@ -72,6 +66,7 @@ export default function (RED: NodeAPI): void {
 
   function ExotelAccountNode(this: AccountNode, def: AccountDef) {
     RED.nodes.createNode(this, def);
+    def = migrate(contract, def);
     const m = messages(RED, 'exotel-account');
     const credentials: AccountCredentials = this.credentials ?? {};
     const secrets = [credentials.apiKey, credentials.apiToken, credentials.webhookToken].filter((s): s is string => !!s && s.length >= 3);
@@ -79,7 +74,7 @@ export default function (RED: NodeAPI): void {
     if (credentials.apiKey && credentials.apiToken) secrets.push(Buffer.from(`${credentials.apiKey}:${credentials.apiToken}`).toString('base64'));
 
     this.accountSid = (def.accountSid ?? '').trim();
-    this.apiBaseUrl = (def.apiBaseUrl ?? '').trim() || DEFAULT_API_BASE_URL;
+    this.apiBaseUrl = (def.apiBaseUrl ?? '').trim() || contract.defaults.apiBaseUrl.value;
     this.defaultFrom = (def.defaultFrom ?? '').trim();
     this.dltEntityId = (def.dltEntityId ?? '').trim();
     const warnings: string[] = [];
@@ -145,11 +140,6 @@ export default function (RED: NodeAPI): void {
   }
 
   RED.nodes.registerType('exotel-account', ExotelAccountNode as unknown as (this: Node, def: NodeDef) => void, {
-    credentials: {
-      apiKey: { type: 'text' },
-      apiToken: { type: 'password' },
-      // text, not password: the inbound node's dialog shows the callback URL with the token in it
-      webhookToken: { type: 'text' },
-    },
+    credentials: contract.credentials,
   });
 }

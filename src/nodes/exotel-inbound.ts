@@ -8,6 +8,10 @@ import { parseInbound, type InboundSms } from '../exotel/webhook';
 import type { InboundRecord } from '../store';
 import { messages, openStore, packageSettings, ThrottledStatus, whenFlowsStarted } from './runtime';
 import type { AccountNode } from './exotel-account';
+import { migrate } from './contract';
+import { contract, normalisePath } from './exotel-inbound/contract';
+
+export { normalisePath };
 
 interface InboundDef extends NodeDef {
   account: string;
@@ -27,17 +31,10 @@ export const DEFAULT_REPLAY_WINDOW_MS = 10_000;
 /** Paths in use in this runtime, so that a second node on one path is refused, not silently shadowed. */
 const pathsInUse = new Map<string, string>();
 
-/** The route path, or '' when it is missing or not a plain path (Express patterns such as `:id` or `*` are refused). */
 /** Everything after the first "?" (a "?" inside a value, as in `Body=Open?`, stays in the value). */
 function queryOf(req: Request): string {
   const at = req.originalUrl.indexOf('?');
   return at === -1 ? '' : req.originalUrl.slice(at + 1);
-}
-
-export function normalisePath(value: string | undefined): string {
-  const trimmed = (value ?? '').trim().replace(/\/+$/, '');
-  if (!/^\/[A-Za-z0-9._~\-/]+$/.test(trimmed) || trimmed.includes('//')) return '';
-  return trimmed;
 }
 
 function middlewareOf(RED: NodeAPI): RequestHandler | RequestHandler[] {
@@ -59,6 +56,7 @@ function removeRoutes(RED: NodeAPI, routePath: string): void {
 export default function (RED: NodeAPI): void {
   function ExotelInboundNode(this: Node, def: InboundDef) {
     RED.nodes.createNode(this, def);
+    def = migrate(contract, def);
     const node = this;
     const status = new ThrottledStatus(node);
     const m = messages(RED, 'exotel-inbound');

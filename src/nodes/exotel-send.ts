@@ -28,6 +28,9 @@ interface SendDef extends NodeDef {
   optOutConfirmation?: boolean;
 }
 
+import { migrate } from './contract';
+import { contract, MAX_ATTEMPTS, PRIORITIES, SMS_TYPES } from './exotel-send/contract';
+
 type SendMessage = NodeMessageInFlow & {
   phone?: unknown;
   sms?: { sid?: string };
@@ -36,22 +39,21 @@ type SendMessage = NodeMessageInFlow & {
   error?: unknown;
 };
 
-export const SMS_TYPES = ['transactional', 'transactional_opt_in', 'promotional'];
-export const PRIORITIES = ['normal', 'high'];
-export const MAX_ATTEMPTS = 10;
+export { MAX_ATTEMPTS, SMS_TYPES, PRIORITIES };
 export const OPT_OUT_CONFIRMATION_WINDOW_MS = 10 * 60_000;
 
 export default function (RED: NodeAPI): void {
   function ExotelSendNode(this: Node, def: SendDef) {
     RED.nodes.createNode(this, def);
+    def = migrate(contract, def);
     const node = this;
     const status = new ThrottledStatus(node);
     const m = messages(RED, 'exotel-send');
     const account = RED.nodes.getNode(def.account) as AccountNode | null;
     const attempts = Math.min(MAX_ATTEMPTS, Math.max(1, Math.floor(Number(def.attempts) || DEFAULT_RETRY.attempts)));
     // Values Exotel would refuse are dropped here, with a warning, rather than fail every send.
-    const smsType = SMS_TYPES.includes(def.smsType) ? def.smsType : '';
-    const priority = PRIORITIES.includes(def.priority) ? def.priority : '';
+    const smsType = (SMS_TYPES as readonly string[]).includes(def.smsType) ? def.smsType : '';
+    const priority = (PRIORITIES as readonly string[]).includes(def.priority) ? def.priority : '';
     if (def.smsType && !smsType) node.warn(m('warn.smsType', { smsType: def.smsType, types: SMS_TYPES.join(', ') }));
     if (def.priority && !priority) node.warn(m('warn.priority', { priority: def.priority }));
     const baseDelayMs = packageSettings(RED).retryBaseDelayMs ?? DEFAULT_RETRY.baseDelayMs;

@@ -3,6 +3,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { compileRules, matchReply, normaliseReply, type CompiledRules, type ReplyMatch, type RuleDef } from '../sms/keywords';
 import { evaluateProperty, messages, onInput } from './runtime';
+import { migrate } from './contract';
+import { contract } from './keyword-switch/contract';
 
 interface KeywordSwitchDef extends NodeDef {
   property: string;
@@ -22,6 +24,7 @@ type KeywordMessage = NodeMessageInFlow & {
 export default function (RED: NodeAPI): void {
   function KeywordSwitchNode(this: Node, def: KeywordSwitchDef) {
     RED.nodes.createNode(this, def);
+    def = migrate(contract, def);
     const node = this;
     const m = messages(RED, 'keyword-switch');
     const rules = Array.isArray(def.rules) ? def.rules : [];

@@ -6,8 +6,10 @@ import { readNumberList } from '../sms/number-list';
 import type { OptOutRecord, OptStatus } from '../store';
 import { evaluateProperty, messages, onInput, openStore, shown, ThrottledStatus } from './runtime';
 
-export type OptOutAction = 'optout' | 'optin' | 'check' | 'get' | 'import' | 'export';
-const ACTIONS: OptOutAction[] = ['optout', 'optin', 'check', 'get', 'import', 'export'];
+import { migrate } from './contract';
+import { ACTIONS, contract, type OptOutAction } from './opt-out-store/contract';
+
+export type { OptOutAction };
 
 interface OptOutDef extends NodeDef {
   action: OptOutAction;
@@ -40,10 +42,16 @@ const MAX_LISTED_INVALID = 20;
 export default function (RED: NodeAPI): void {
   function OptOutStoreNode(this: Node, def: OptOutDef) {
     RED.nodes.createNode(this, def);
+    def = migrate(contract, def);
     const node = this;
     const status = new ThrottledStatus(node);
     const m = messages(RED, 'opt-out-store');
-    const action: OptOutAction = ACTIONS.includes(def.action) ? def.action : 'check';
+    const action: OptOutAction = def.action;
+    if (!ACTIONS.includes(action)) {
+      status.now('red', 'ring', m('status.badAction'));
+      node.error(m('error.badAction', { action: String(action).slice(0, 40) }));
+      return;
+    }
     const country = (def.defaultCountry || 'IN').toUpperCase();
     const handle = openStore(RED);
     const store = handle.store;
