@@ -1,6 +1,6 @@
 // Every node contract by type: the runtime imports each from its folder; the editor gets this
 // module as one script (resources/contracts.js, global `ExotelSmsContracts`, built by scripts/build.js).
-import { defaultValues, migrate, versionOf } from './contract';
+import { defaultValues, migrate, text, versionOf } from './contract';
 import * as account from './exotel-account/contract';
 import * as inbound from './exotel-inbound/contract';
 import * as keywordSwitch from './keyword-switch/contract';
@@ -17,4 +17,4 @@ export const nodes = {
   'opt-out-store': optOut,
 };
 
-export { defaultValues, migrate, versionOf };
+export { defaultValues, migrate, text, versionOf };

@@ -1,5 +1,7 @@
 // The node contracts: versions, migrations of saved flows, and the checks the editor and the runtime share.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { defaultValues, migrate, versionOf, type NodeContract, type SavedNode } from '../../src/nodes/contract';
 import { nodes } from '../../src/nodes/contracts';
 import * as account from '../../src/nodes/exotel-account/contract';
@@ -58,6 +60,22 @@ describe('node contracts', () => {
       migrate(conversation.contract, old);
       assert.deepEqual(old, { action: undefined, steps: ['a'] });
     });
+  });
+
+  describe('the example flows', () => {
+    const dir = path.join(__dirname, '..', '..', 'examples');
+    for (const file of fs.readdirSync(dir).filter((name) => name.endsWith('.json'))) {
+      it(`${file}: every node is saved at the current version, with every property`, () => {
+        const flow = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Array<Record<string, unknown>>;
+        const ours = flow.filter((node) => node.type as string in nodes);
+        assert.ok(ours.length > 0);
+        for (const node of ours) {
+          const contract = nodes[node.type as keyof typeof nodes].contract as unknown as AnyContract;
+          assert.equal(node.version, contract.version, `${node.id}`);
+          assert.deepEqual(migrate(contract, node), node, `${node.id} lacks nothing a migration would add`);
+        }
+      });
+    }
   });
 
   describe('migrations from unversioned flows (version 0)', () => {

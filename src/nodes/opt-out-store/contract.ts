@@ -36,6 +36,11 @@ export const contract: NodeContract<OptOutProps> = {
   migrations: [fillMissing(defaults, { action: 'check' })],
 };
 
+/** check has three outputs (opted in, opted out, unknown); the other actions one. */
+export function outputsFor(action: unknown): number {
+  return action === 'check' ? 3 : 1;
+}
+
 export function validateAction(value: unknown): Verdict {
   return (ACTIONS as readonly unknown[]).includes(value) ? true : problem('errors.action');
 }

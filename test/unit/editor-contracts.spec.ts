@@ -1,0 +1,152 @@
+// The editor files read the same contracts as the runtime: each nodes/<type>.html is run in a
+// sandbox with a stand-in for RED and jQuery, and what it registers is compared with the contract.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import vm from 'node:vm';
+import { buildSync } from 'esbuild';
+import * as contracts from '../../src/nodes/contracts';
+
+const root = path.join(__dirname, '..', '..');
+const RESOURCES = 'resources/@smsflow/node-red-exotel/';
+
+interface Registered {
+  defaults: Record<string, { value: unknown; required?: boolean; type?: string; validate?: (this: unknown, value: unknown, opt?: unknown) => unknown }>;
+  credentials?: Record<string, { type: string }>;
+  [key: string]: unknown;
+}
+
+/** Every inline script of an editor file, and the resources it loads. */
+function scriptsOf(html: string): { inline: string[]; sources: string[] } {
+  const inline: string[] = [];
+  const sources: string[] = [];
+  for (const match of html.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)) {
+    const src = /src="([^"]+)"/.exec(match[1]);
+    if (src) sources.push(src[1]);
+    else if (!/type="text\/(html|x-red)"/.test(match[1])) inline.push(match[2]);
+  }
+  return { inline, sources };
+}
+
+/** Runs an editor file as Node-RED's editor would, and returns what it registered by type. */
+function load(file: string): Record<string, Registered> {
+  const registered: Record<string, Registered> = {};
+  const chain: Record<string, unknown> = new Proxy({}, { get: (_target, name) => (name === 'length' ? 0 : () => chain) });
+  const $ = Object.assign(() => chain, { extend: Object.assign, getJSON: () => chain });
+  const RED = {
+    // The key within the node type's own catalogue ("errors.action"), with its options.
+    _: (key: string, options?: Record<string, unknown>) => {
+      const own = /^@smsflow\/node-red-exotel\/([a-z-]+):\1\.(.+)$/.exec(key);
+      const shown = own ? own[2] : key;
+      return options && Object.keys(options).length > 0 ? `${shown} ${JSON.stringify(options)}` : shown;
+    },
+    nodes: { registerType: (type: string, def: Registered) => (registered[type] = def), eachNode: () => undefined, node: () => null },
+    plugins: { registerPlugin: () => undefined },
+    validators: { typedInput: () => () => true, number: () => () => true, regex: () => () => true },
+    utils: { validateTypedProperty: () => true },
+    editor: { getEditStack: () => [] },
+    settings: {},
+    events: { on: () => undefined },
+    comms: { subscribe: () => undefined },
+    sidebar: { addTab: () => undefined },
+    popover: { tooltip: () => undefined },
+    actions: { add: () => undefined },
+  };
+  const window: Record<string, unknown> = { ExotelSmsContracts: contracts };
+  const context = vm.createContext({ RED, $, window, console });
+  window.window = window;
+  const { inline, sources } = scriptsOf(fs.readFileSync(path.join(root, file), 'utf8'));
+  for (const source of sources) {
+    assert.ok(source.startsWith(RESOURCES), `${file} loads ${source}: resources of this package only`);
+    const name = source.slice(RESOURCES.length);
+    if (name === 'contracts.js') continue; // built from src/nodes/contracts.ts, given above
+    vm.runInContext(fs.readFileSync(path.join(root, 'resources', name), 'utf8'), context, { filename: name });
+  }
+  for (const script of inline) vm.runInContext(script, context, { filename: file });
+  return registered;
+}
+
+const types = Object.keys(contracts.nodes) as Array<keyof typeof contracts.nodes>;
+
+describe('editor files and contracts', () => {
+  for (const type of types) {
+    const contract = contracts.nodes[type].contract as unknown as { version: number; defaults: Record<string, { value: unknown; required?: boolean; type?: string }>; credentials?: unknown };
+
+    it(`${type}: the editor's defaults are the contract's (keys, values, required, config type)`, () => {
+      const registered = load(`nodes/${type}.html`)[type];
+      assert.ok(registered, `nodes/${type}.html registers ${type}`);
+      assert.deepEqual(Object.keys(registered.defaults).sort(), Object.keys(contract.defaults).sort());
+      for (const [key, spec] of Object.entries(contract.defaults)) {
+        const editor = registered.defaults[key];
+        assert.deepEqual(editor.value, spec.value, `${key}: default value`);
+        assert.equal(editor.required, spec.required, `${key}: required`);
+        assert.equal(editor.type, spec.type, `${key}: config node type`);
+      }
+      assert.equal(registered.defaults.version.value, contract.version);
+      assert.deepEqual(JSON.parse(JSON.stringify(registered.credentials ?? null)), contract.credentials ?? null);
+    });
+
+    it(`${type}: loads the contracts and the shared helpers, and has a literal registerType`, () => {
+      const html = fs.readFileSync(path.join(root, `nodes/${type}.html`), 'utf8');
+      assert.match(html, new RegExp(`RED\\.nodes\\.registerType\\('${type}', \\{`));
+      const { sources } = scriptsOf(html);
+      assert.deepEqual(sources, [`${RESOURCES}contracts.js`, `${RESOURCES}editor.js`]);
+      assert.match(html, /migrateOnOpen\(/, 'oneditprepare migrates an older node');
+      assert.match(html, /migrateOnSave\(/, 'oneditsave stamps the version');
+    });
+  }
+
+  it('the contracts bundle for the browser builds without Node and holds the same contracts', () => {
+    // As scripts/build.js builds it: platform 'browser' fails on any import of a Node module.
+    const [bundle] = buildSync({
+      entryPoints: [path.join(root, 'src', 'nodes', 'contracts.ts')],
+      bundle: true, format: 'iife', globalName: 'ExotelSmsContracts', platform: 'browser', target: 'es2020', write: false, logLevel: 'silent',
+    }).outputFiles;
+    const context = vm.createContext({});
+    vm.runInContext(bundle.text, context);
+    const browser = JSON.parse(JSON.stringify(vm.runInContext('ExotelSmsContracts.nodes', context)));
+    assert.deepEqual(browser, JSON.parse(JSON.stringify(contracts.nodes)));
+    assert.equal(vm.runInContext("ExotelSmsContracts.migrate(ExotelSmsContracts.nodes['conversation-state'].contract, {}).action", context), 'route');
+  });
+
+  describe('the editor shows the contract\'s checks', () => {
+    const node = (values: Record<string, unknown>) => ({ id: 'n1', ...values });
+    const check = (type: string, key: string, value: unknown, values: Record<string, unknown> = {}) => {
+      const def = load(`nodes/${type}.html`)[type].defaults[key];
+      return def.validate?.call(node(values), value, {});
+    };
+
+    it('opt-out-store and conversation-state: an unknown action is refused', () => {
+      assert.equal(check('opt-out-store', 'action', 'delete'), 'errors.action');
+      assert.equal(check('opt-out-store', 'action', 'check'), true);
+      assert.equal(check('conversation-state', 'action', 'pause'), 'errors.action');
+    });
+
+    it('keyword-switch: every bad rule, numbered, with the runtime\'s own checks', () => {
+      const shown = check('keyword-switch', 'rules', [{ t: 'keywords', v: 'STOP' }, { t: 'range', v: '5-1' }, { t: 'regex', v: '(' }]);
+      assert.ok(Array.isArray(shown));
+      assert.deepEqual((shown as string[]).map((text) => text.split(' ')[0]), ['errors.rangeBackwards', 'errors.regex']);
+      assert.match((shown as string[])[0], /"n":2,"range":"5-1","fixed":"1-5"/);
+      assert.equal(check('keyword-switch', 'rules', [{ t: 'keywords', v: '<🙏>' }]), 'errors.keywordNoLetters {"n":1,"keyword":"&lt;🙏&gt;"}', 'what the user typed is escaped');
+      assert.equal(check('keyword-switch', 'rules', [{ t: 'keywords', v: 'हाँ' }]), true);
+    });
+
+    it('exotel-inbound: path and allow-list as the runtime reads them', () => {
+      assert.equal(check('exotel-inbound', 'path', '/exotel/sms'), true);
+      assert.equal(check('exotel-inbound', 'path', 'exotel/sms'), 'errors.pathSlash');
+      assert.equal(check('exotel-inbound', 'path', '/a//b'), 'errors.pathChars');
+      assert.equal(check('exotel-inbound', 'path', '/'), 'errors.pathRoot');
+      assert.equal(check('exotel-inbound', 'allowList', '10.0.0.0/8, 1.2.3.4/33'), 'errors.allowList {"entry":"1.2.3.4/33"}');
+    });
+
+    it('exotel-send and exotel-account: enumerations and limits', () => {
+      assert.equal(check('exotel-send', 'smsType', 'marketing'), 'errors.smsType');
+      assert.equal(check('exotel-send', 'attempts', '11'), 'errors.attempts');
+      assert.equal(check('exotel-send', 'attempts', '10'), true);
+      assert.equal(check('exotel-account', 'mode', 'test'), 'errors.mode');
+      assert.equal(check('exotel-account', 'apiBaseUrl', 'api.exotel.com'), 'errors.apiBaseUrl');
+      assert.equal(check('exotel-account', 'accountSid', '', { mode: 'sandbox' }), true);
+      assert.equal(check('exotel-account', 'accountSid', '', { mode: 'live' }), 'errors.accountSid');
+    });
+  });
+});
