@@ -6,7 +6,7 @@ import { RateLimiter } from '../exotel/limiter';
 import { SandboxGateway } from '../exotel/sandbox';
 import type { StoreHandle } from '../store';
 import { messages, openStore, packageSettings, type Translate } from './runtime';
-import { registerSandboxAdmin, publishSandboxMessage } from './sandbox-admin';
+import { publishSandboxMessage } from '../plugins/exotel-sms';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { migrate } from './contract';
 import { contract, DEFAULT_QUEUE_LIMIT, DEFAULT_RATE_LIMIT, type AccountCredentials } from './exotel-account/contract';
@@ -62,8 +62,6 @@ export function connectionsFor(perMinute: number): number {
 }
 
 export default function (RED: NodeAPI): void {
-  registerSandboxAdmin(RED);
-
   function ExotelAccountNode(this: AccountNode, def: AccountDef) {
     RED.nodes.createNode(this, def);
     def = migrate(contract, def);

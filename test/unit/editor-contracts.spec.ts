@@ -109,6 +109,54 @@ describe('editor files and contracts', () => {
     assert.equal(vm.runInContext("ExotelSmsContracts.migrate(ExotelSmsContracts.nodes['conversation-state'].contract, {}).action", context), 'route');
   });
 
+  describe('the SMS sandbox plugin', () => {
+    it('registers the exotel-sms plugin, loads the shared helpers, and is declared in package.json', () => {
+      const html = fs.readFileSync(path.join(root, 'plugins', 'exotel-sms.html'), 'utf8');
+      assert.match(html, /RED\.plugins\.registerPlugin\('exotel-sms', \{/);
+      assert.deepEqual(scriptsOf(html).sources, [`${RESOURCES}editor.js`]);
+      const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+      assert.deepEqual(pkg['node-red'].plugins, { 'exotel-sms': 'dist/plugins/exotel-sms.js' });
+      assert.ok(pkg.files.includes('resources/'), 'the packed package serves resources/');
+      assert.doesNotMatch(fs.readFileSync(path.join(root, 'nodes', 'exotel-account.html'), 'utf8'), /exotel-sandbox/, 'the tab is no longer in the account node');
+    });
+  });
+
+  describe('every message an editor file asks for is in its catalogue', () => {
+    const files: Array<[string, string, string]> = [
+      ...types.map((type): [string, string, string] => [`nodes/${type}.html`, `nodes/locales/en-US/${type}.json`, type]),
+      ['plugins/exotel-sms.html', 'plugins/locales/en-US/exotel-sms.json', 'exotel-sms'],
+    ];
+    for (const type of types) {
+      it(`${type}: every problem its contract reports`, () => {
+        const catalogue = JSON.parse(fs.readFileSync(path.join(root, `nodes/locales/en-US/${type}.json`), 'utf8'))[type];
+        let keys = [...fs.readFileSync(path.join(root, `src/nodes/${type}/contract.ts`), 'utf8').matchAll(/problem\('([A-Za-z0-9.]+)'/g)].map((m) => m[1]);
+        if (type === 'keyword-switch') {
+          const compiler = fs.readFileSync(path.join(root, 'src/sms/keywords.ts'), 'utf8');
+          keys = [...compiler.matchAll(/(?:ruleError\(index|new RuleError\(0), '([A-Za-z]+)'/g)].map((m) => `errors.${m[1]}`);
+          assert.ok(keys.length >= 8, 'every rule problem of the compiler');
+        }
+        for (const key of keys) {
+          const text = key.split('.').reduce((at: unknown, part) => (at as Record<string, unknown> | undefined)?.[part], catalogue);
+          assert.equal(typeof text, 'string', `${type}.${key}`);
+        }
+      });
+    }
+
+    for (const [file, catalogueFile, type] of files) {
+      it(file, () => {
+        const catalogue = JSON.parse(fs.readFileSync(path.join(root, catalogueFile), 'utf8'))[type];
+        const source = fs.readFileSync(path.join(root, file), 'utf8');
+        // Keys written out whole (a key built at run time ends in "." or "-" here and is left out).
+        const keys = [...source.matchAll(/\bt\('([A-Za-z0-9.-]+)'/g)].map((m) => m[1]).filter((key) => !/[.-]$/.test(key));
+        assert.ok(keys.length > 0);
+        for (const key of new Set(keys)) {
+          const text = key.split('.').reduce((at: unknown, part) => (at as Record<string, unknown> | undefined)?.[part], catalogue);
+          assert.equal(typeof text, 'string', `${file}: ${type}.${key} is not in ${catalogueFile}`);
+        }
+      });
+    }
+  });
+
   describe('the editor shows the contract\'s checks', () => {
     const node = (values: Record<string, unknown>) => ({ id: 'n1', ...values });
     const check = (type: string, key: string, value: unknown, values: Record<string, unknown> = {}) => {
