@@ -114,6 +114,8 @@ describe('editor files and contracts', () => {
       const html = fs.readFileSync(path.join(root, 'plugins', 'exotel-sms.html'), 'utf8');
       assert.match(html, /RED\.plugins\.registerPlugin\('exotel-sms', \{/);
       assert.deepEqual(scriptsOf(html).sources, [`${RESOURCES}editor.js`]);
+      assert.match(html, new RegExp(`<link rel="stylesheet" href="${RESOURCES}exotel-sms.css">`));
+      assert.match(fs.readFileSync(path.join(root, 'resources', 'exotel-sms.css'), 'utf8'), /#exotel-sandbox-thread \{/);
       const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
       assert.deepEqual(pkg['node-red'].plugins, { 'exotel-sms': 'dist/plugins/exotel-sms.js' });
       assert.ok(pkg.files.includes('resources/'), 'the packed package serves resources/');
