@@ -7,34 +7,11 @@ import type { ConversationRecord } from '../store';
 import { evaluateProperty, messages, onInput, openStore, packageSettings, ThrottledStatus, type Done, type Send } from './runtime';
 
 import { migrate } from './contract';
-import { ACTIONS, contract, DEFAULT_CODE, DEFAULT_MAX_AGE_HOURS, type ConversationAction } from './conversation-state/contract';
+import { ACTIONS, contract, DEFAULT_CODE, DEFAULT_MAX_AGE_HOURS, type ConversationAction, type ConversationProps } from './conversation-state/contract';
 
 export { DEFAULT_CODE, DEFAULT_MAX_AGE_HOURS, type ConversationAction };
 
-interface ConversationDef extends NodeDef {
-  conversation: string;
-  action: ConversationAction;
-  key: string;
-  keyType: string;
-  /** start: the first step; update: the step to move to (empty: stay) */
-  step: string;
-  /** route: the steps, one output each */
-  steps: string[];
-  /** start / update: "no reply within" minutes for the step entered (empty: no timeout) */
-  timeout: string | number;
-  /** start: hours until the conversation expires */
-  maxAge: string | number;
-  /** start / update / end: an object from msg, merged into the data */
-  data: string;
-  dataType: string;
-  /** update / end: keep the reply in the data under this name (see replyOf) */
-  saveAs: string;
-  /** start: create a one-time code */
-  code: boolean;
-  codeLength: string | number;
-  codeLifetime: string | number;
-  codeAttempts: string | number;
-}
+type ConversationDef = NodeDef & ConversationProps;
 
 type ConversationMessage = NodeMessageInFlow & {
   phone?: unknown;

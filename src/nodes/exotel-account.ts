@@ -9,20 +9,11 @@ import { messages, openStore, packageSettings, type Translate } from './runtime'
 import { publishSandboxMessage } from '../plugins/exotel-sms';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { migrate } from './contract';
-import { contract, DEFAULT_QUEUE_LIMIT, DEFAULT_RATE_LIMIT, type AccountCredentials } from './exotel-account/contract';
+import { contract, DEFAULT_QUEUE_LIMIT, DEFAULT_RATE_LIMIT, type AccountCredentials, type AccountProps } from './exotel-account/contract';
 
 export type { AccountCredentials };
 
-export interface AccountDef extends NodeDef {
-  accountSid: string;
-  apiBaseUrl: string;
-  defaultFrom: string;
-  dltEntityId: string;
-  defaultCountry: string;
-  mode: 'live' | 'sandbox';
-  rateLimit: number | string;
-  queueLimit?: number | string;
-}
+export type AccountDef = NodeDef & AccountProps;
 
 export interface AccountNode extends Node<AccountCredentials> {
   accountSid: string;

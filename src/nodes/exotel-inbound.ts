@@ -9,15 +9,11 @@ import type { InboundRecord } from '../store';
 import { messages, openStore, packageSettings, ThrottledStatus, whenFlowsStarted } from './runtime';
 import type { AccountNode } from './exotel-account';
 import { migrate } from './contract';
-import { contract, normalisePath } from './exotel-inbound/contract';
+import { contract, normalisePath, type InboundProps } from './exotel-inbound/contract';
 
 export { normalisePath };
 
-interface InboundDef extends NodeDef {
-  account: string;
-  path: string;
-  allowList?: string;
-}
+type InboundDef = NodeDef & InboundProps;
 
 export interface InboundMessage extends NodeMessage {
   payload: string;

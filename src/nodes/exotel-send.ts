@@ -12,24 +12,10 @@ import type { AccountNode } from './exotel-account';
 import type { OutboxEntry } from '../store';
 import { evaluateProperty, messages, onInput, openStore, packageSettings, shown, ThrottledStatus, whenFlowsStarted } from './runtime';
 
-interface SendDef extends NodeDef {
-  account: string;
-  to: string;
-  toType: string;
-  text: string;
-  textType: string;
-  from: string;
-  dltTemplateId: string;
-  smsType: string;
-  priority: string;
-  statusCallback: string;
-  attempts: number | string;
-  /** this node sends the confirmation of an opt-out: one message within 10 minutes of it may pass */
-  optOutConfirmation?: boolean;
-}
+type SendDef = NodeDef & SendProps;
 
 import { migrate } from './contract';
-import { contract, MAX_ATTEMPTS, PRIORITIES, SMS_TYPES } from './exotel-send/contract';
+import { contract, MAX_ATTEMPTS, PRIORITIES, SMS_TYPES, type SendProps } from './exotel-send/contract';
 
 type SendMessage = NodeMessageInFlow & {
   phone?: unknown;

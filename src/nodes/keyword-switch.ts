@@ -4,17 +4,9 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { compileRules, matchReply, normaliseReply, type CompiledRules, type ReplyMatch, type RuleDef } from '../sms/keywords';
 import { evaluateProperty, messages, onInput } from './runtime';
 import { migrate } from './contract';
-import { contract } from './keyword-switch/contract';
+import { contract, type KeywordSwitchProps } from './keyword-switch/contract';
 
-interface KeywordSwitchDef extends NodeDef {
-  property: string;
-  propertyType: string;
-  rules: RuleDef[];
-  matchMode: string;
-  typos: boolean | string;
-  checkall: string;
-  outputs: number;
-}
+type KeywordSwitchDef = NodeDef & KeywordSwitchProps;
 
 type KeywordMessage = NodeMessageInFlow & {
   keyword?: string;
@@ -39,7 +31,7 @@ export default function (RED: NodeAPI): void {
     let compiled: CompiledRules | null = null;
     let problem = '';
     try {
-      compiled = compileRules(rules, { matchMode: def.matchMode, typos: def.typos === true || def.typos === 'true' });
+      compiled = compileRules(rules, { matchMode: def.matchMode, typos: def.typos === true });
     } catch (err) {
       problem = (err as Error).message;
       node.status({ fill: 'red', shape: 'ring', text: m('status.invalidRule') });

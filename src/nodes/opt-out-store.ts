@@ -7,17 +7,11 @@ import type { OptOutRecord, OptStatus } from '../store';
 import { evaluateProperty, messages, onInput, openStore, shown, ThrottledStatus } from './runtime';
 
 import { migrate } from './contract';
-import { ACTIONS, contract, type OptOutAction } from './opt-out-store/contract';
+import { ACTIONS, contract, type OptOutAction, type OptOutProps } from './opt-out-store/contract';
 
 export type { OptOutAction };
 
-interface OptOutDef extends NodeDef {
-  action: OptOutAction;
-  phone: string;
-  phoneType: string;
-  defaultCountry: string;
-  importAs: OptStatus;
-}
+type OptOutDef = NodeDef & OptOutProps;
 
 type OptOutMessage = NodeMessageInFlow & {
   keyword?: unknown;
