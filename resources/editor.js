@@ -75,6 +75,25 @@
         show(!!open);
     }
 
+    /** A `validate` of the editor's defaults from a contract check of the value alone. */
+    function validator(t, check) {
+        return function (value) {
+            return verdict(t, check(value));
+        };
+    }
+
+    /**
+     * Fills a <select> with an enumeration of a contract, each value labelled by `labelOf`, and shows
+     * `value` (Node-RED set the field before its options existed).
+     */
+    function options(selector, values, labelOf, value) {
+        var select = $(selector).empty();
+        values.forEach(function (each) {
+            $('<option>').val(each).text(labelOf(each)).appendTo(select);
+        });
+        if (value !== undefined && value !== null) select.val(value);
+    }
+
     function contractOf(type) {
         return window.ExotelSmsContracts.nodes[type].contract;
     }
@@ -129,6 +148,8 @@
         escape: escape,
         shorten: shorten,
         verdict: verdict,
+        validator: validator,
+        options: options,
         editing: editing,
         current: current,
         advancedToggle: advancedToggle,

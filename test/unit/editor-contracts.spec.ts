@@ -200,3 +200,64 @@ describe('editor files and contracts', () => {
     });
   });
 });
+
+describe('the editor migrates an older node (resources/editor.js)', () => {
+  interface Field { type?: string; value?: unknown; checked?: boolean }
+  /** editor.js with a stand-in jQuery over a dialog's fields, keyed by selector. */
+  function editorWith(fields: Record<string, Field>) {
+    const $ = (selector: string) => {
+      const field = fields[selector];
+      if (!field) return { length: 0 };
+      return {
+        length: 1,
+        attr: (name: string) => (name === 'type' ? field.type : undefined),
+        prop: (_name: string, checked?: boolean) => (checked === undefined ? field.checked : (field.checked = checked)),
+        val: (value?: unknown) => (value === undefined ? field.value : (field.value = value)),
+      };
+    };
+    const window: Record<string, unknown> = { ExotelSmsContracts: contracts };
+    const context = vm.createContext({ RED: { editor: { getEditStack: () => [] } }, $, window });
+    vm.runInContext(fs.readFileSync(path.join(root, 'resources', 'editor.js'), 'utf8'), context);
+    return window.ExotelSmsEditor as {
+      migrateOnOpen(node: object, type: string, prefix?: string): void;
+      migrateOnSave(node: object, type: string, prefix?: string): void;
+    };
+  }
+
+  it('opt-out-store saved without a version or an action: the dialog shows "check", and Done saves version 1', () => {
+    const fields: Record<string, Field> = { '#node-input-action': { value: null }, '#node-input-phone': { value: 'phone' } };
+    const E = editorWith(fields);
+    const node: Record<string, unknown> = { id: 'n1', type: 'opt-out-store', phone: 'phone', phoneType: 'msg', defaultCountry: 'IN', importAs: 'opted-out', outputs: 3 };
+    E.migrateOnOpen(node, 'opt-out-store');
+    assert.equal(fields['#node-input-action'].value, 'check', 'what the runtime does with it');
+    assert.equal(fields['#node-input-phone'].value, 'phone', 'a field already current is left alone');
+    assert.equal(node.version, undefined, 'nothing changes on the node until Done');
+    E.migrateOnSave(node, 'opt-out-store');
+    assert.equal(node.version, 1);
+    assert.equal(node.action, undefined, 'a property with a field is saved from its field by Node-RED');
+  });
+
+  it('keyword-switch: a checkbox field gets the migrated boolean; a current node is not touched', () => {
+    const fields: Record<string, Field> = { '#node-input-typos': { type: 'checkbox', checked: false }, '#node-input-checkall': { value: 'true' } };
+    const E = editorWith(fields);
+    E.migrateOnOpen({ typos: 'true', checkall: true }, 'keyword-switch');
+    assert.equal(fields['#node-input-typos'].checked, true);
+    assert.equal(fields['#node-input-checkall'].value, 'true');
+    const current = { ...JSON.parse(JSON.stringify(contracts.defaultValues(contracts.nodes['keyword-switch'].contract as never))), rules: [{ t: 'any' }] };
+    const before = JSON.stringify(current);
+    E.migrateOnSave(current, 'keyword-switch');
+    assert.equal(JSON.stringify(current), before);
+  });
+
+  it('exotel-account (a config node): fields are node-config-input-…', () => {
+    const fields: Record<string, Field> = { '#node-config-input-mode': { value: null }, '#node-input-mode': { value: 'wrong field' } };
+    const E = editorWith(fields);
+    const node: Record<string, unknown> = { accountSid: 'AC1' };
+    E.migrateOnOpen(node, 'exotel-account', 'node-config-input');
+    assert.equal(fields['#node-config-input-mode'].value, 'live');
+    assert.equal(fields['#node-input-mode'].value, 'wrong field');
+    E.migrateOnSave(node, 'exotel-account', 'node-config-input');
+    assert.equal(node.version, 1);
+    assert.equal(node.apiBaseUrl, 'https://api.exotel.com', 'a property without a field in the dialog is set on the node');
+  });
+});
