@@ -61,12 +61,12 @@ export function versionOf(config: SavedConfig): number {
  * The config brought to the contract's version by its migrations, in order. A config saved by a
  * newer release (a higher version) is returned as it is: it cannot be taken back.
  */
-export function migrate<P extends SavedNode, T extends object>(contract: NodeContract<P, unknown>, config: T): T & P {
+export function migrate<P extends SavedNode, T extends object>(contract: NodeContract<P, unknown>, config: T): Omit<T, keyof P> & P {
   let migrated: SavedConfig = { ...(config as SavedConfig) };
   for (let version = versionOf(migrated); version < contract.version; version++) {
     migrated = { ...contract.migrations[version](migrated), version: version + 1 };
   }
-  return migrated as T & P;
+  return migrated as Omit<T, keyof P> & P;
 }
 
 /** The default values of a contract, as a fresh config (arrays and objects copied). */

@@ -41,7 +41,7 @@ describe('node contracts', () => {
       it(`${type}: an unversioned config with nothing set gets every property, and migrating again changes nothing`, () => {
         const migrated = migrate(contract, { id: 'n1', type, z: 'tab' });
         assert.equal(migrated.version, contract.version);
-        assert.equal((migrated as Record<string, unknown>).id, 'n1', 'what Node-RED adds (id, z, wires) is kept');
+        assert.equal(migrated.id, 'n1', 'what Node-RED adds (id, z, wires) is kept');
         assert.deepEqual(migrate(contract, migrated), migrated);
       });
     }
