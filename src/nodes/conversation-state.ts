@@ -7,6 +7,8 @@ import { messages } from './shared/i18n';
 import { openStore, packageSettings } from './shared/settings';
 import { ThrottledStatus } from './shared/status';
 import { evaluatorFor, onInput } from './shared/typed-input';
+import { migrate } from './contract';
+import { ACTIONS, contract } from './conversation-state/contract';
 
 export { DEFAULT_CODE, DEFAULT_MAX_AGE_HOURS, view, type ConversationAction } from './conversation-state/controller';
 
@@ -15,9 +17,15 @@ interface ConversationDef extends NodeDef, ConversationConfig {}
 export default function (RED: NodeAPI): void {
   function ConversationStateNode(this: Node, def: ConversationDef) {
     RED.nodes.createNode(this, def);
+    def = migrate(contract, def);
     const node = this;
     const status = new ThrottledStatus(node, 1_000);
     const m = messages(RED, 'conversation-state');
+    if (!(ACTIONS as readonly unknown[]).includes(def.action)) {
+      status.now('red', 'ring', m('status.badAction'));
+      node.error(m('error.badAction', { action: String(def.action).slice(0, 40) }));
+      return;
+    }
     if (!(def.conversation ?? '').trim()) {
       status.now('red', 'ring', m('status.noName'));
       node.error(m('error.noName'));

@@ -4,7 +4,9 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { AccountController, type AccountConfig, type AccountCredentials, type ExotelAccount } from './exotel-account/controller';
 import { messages } from './shared/i18n';
 import { openStore, packageSettings } from './shared/settings';
-import { registerSandboxAdmin, publishSandboxMessage } from './sandbox-admin';
+import { publishSandboxMessage } from '../plugins/exotel-sms';
+import { migrate } from './contract';
+import { contract } from './exotel-account/contract';
 
 export { connectionsFor, DEFAULT_API_BASE_URL, DEFAULT_QUEUE_LIMIT, DEFAULT_RATE_LIMIT } from './exotel-account/controller';
 export type { AccountCredentials } from './exotel-account/controller';
@@ -22,10 +24,9 @@ const SHARED: Array<keyof ExotelAccount> = [
 ];
 
 export default function (RED: NodeAPI): void {
-  registerSandboxAdmin(RED);
-
   function ExotelAccountNode(this: AccountNode, def: AccountDef) {
     RED.nodes.createNode(this, def);
+    def = migrate(contract, def);
     const account = new AccountController(def, this.credentials ?? {}, {
       id: this.id,
       translate: messages(RED, 'exotel-account'),
@@ -43,11 +44,6 @@ export default function (RED: NodeAPI): void {
   }
 
   RED.nodes.registerType('exotel-account', ExotelAccountNode as unknown as (this: Node, def: NodeDef) => void, {
-    credentials: {
-      apiKey: { type: 'text' },
-      apiToken: { type: 'password' },
-      // text, not password: the inbound node's dialog shows the callback URL with the token in it
-      webhookToken: { type: 'text' },
-    },
+    credentials: contract.credentials,
   });
 }

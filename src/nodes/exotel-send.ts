@@ -9,6 +9,8 @@ import { whenFlowsStarted } from './shared/lifecycle';
 import { openStore, packageSettings } from './shared/settings';
 import { ThrottledStatus } from './shared/status';
 import { evaluatorFor, onInput } from './shared/typed-input';
+import { migrate } from './contract';
+import { contract } from './exotel-send/contract';
 
 export { MAX_ATTEMPTS, OPT_OUT_CONFIRMATION_WINDOW_MS, PRIORITIES, SMS_TYPES } from './exotel-send/controller';
 
@@ -19,6 +21,7 @@ interface SendDef extends NodeDef, SendConfig {
 export default function (RED: NodeAPI): void {
   function ExotelSendNode(this: Node, def: SendDef) {
     RED.nodes.createNode(this, def);
+    def = migrate(contract, def);
     const node = this;
     const m = messages(RED, 'exotel-send');
     const account = RED.nodes.getNode(def.account) as AccountNode | null;

@@ -56,15 +56,16 @@ function helpOpening(type) {
 }
 
 /**
- * The package as an installed module in `<userDir>/node_modules`: what npm would unpack (package.json,
- * dist/, examples/) copied from this checkout, and its dependencies found through a node_modules
+ * The package as an installed module in `<userDir>/node_modules`: what npm would unpack (package.json
+ * and the "files" of package.json: dist/, resources/, examples/…) copied from this checkout, and its dependencies found through a node_modules
  * link to this checkout's. A copy, not a link, because `npm run build` (which others may run while
  * this spec runs) deletes dist/ and Node-RED reads the editor files when it starts. Waits for a
  * build in progress to finish. Listed in the user directory's package.json, as the palette manager does.
  */
 async function installPackage(userDir) {
   const moduleDir = path.join(userDir, 'node_modules', ...pkg.name.split('/'));
-  const needed = ['dist/nodes/icons', 'dist/nodes/locales/en-US'];
+  const needed = ['dist/nodes/icons', 'dist/nodes/locales/en-US', 'resources/contracts.js', 'resources/editor.js'];
+  for (const file of Object.values(pkg['node-red'].plugins ?? {})) needed.push(file, file.replace(/\.js$/, '.html'));
   for (const type of Object.keys(pkg['node-red'].nodes)) {
     needed.push(`dist/nodes/${type}.js`, `dist/nodes/${type}.html`, `dist/nodes/locales/en-US/${type}.json`, `dist/nodes/locales/en-US/${type}.html`);
   }
@@ -75,7 +76,7 @@ async function installPackage(userDir) {
       try {
         fs.rmSync(moduleDir, { recursive: true, force: true });
         fs.mkdirSync(moduleDir, { recursive: true });
-        for (const entry of ['package.json', 'dist', 'examples']) fs.cpSync(path.join(root, entry), path.join(moduleDir, entry), { recursive: true });
+        for (const entry of ['package.json', ...pkg.files.filter((file) => fs.existsSync(path.join(root, file)))]) fs.cpSync(path.join(root, entry), path.join(moduleDir, entry), { recursive: true });
         if (needed.every((file) => fs.existsSync(path.join(moduleDir, file)))) break;
       } catch (err) {
         if (Date.now() > end) throw err; // dist/ vanished while it was copied: a build started

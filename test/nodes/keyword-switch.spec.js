@@ -188,7 +188,12 @@ describe('keyword-switch editor', function () {
       validators: { typedInput: () => () => true },
       nodes: { registerType: (type, d) => { assert.equal(type, 'keyword-switch'); def = d; } },
     };
-    vm.runInNewContext(script, { RED, $: () => { throw new Error('no DOM here'); } });
+    // The editor reads the contracts bundle and the shared helpers, as Node-RED loads them (resources/).
+    const sandbox = { RED, $: () => { throw new Error('no DOM here'); } };
+    sandbox.window = sandbox;
+    vm.createContext(sandbox);
+    for (const file of ['contracts.js', 'editor.js']) vm.runInContext(fs.readFileSync(path.join(__dirname, '..', '..', 'resources', file), 'utf8'), sandbox);
+    vm.runInContext(script, sandbox);
   });
 
   // The script runs in another realm: copy its answers into this one for deepEqual.

@@ -9,9 +9,9 @@ helper.init(require.resolve('node-red'));
 const dist = path.join(__dirname, '..', '..', 'dist', 'nodes');
 const pkg = require('../../package.json');
 
-/** Every node module the package declares, in package.json order. */
+/** Every plugin and node module the package declares (plugins first, as Node-RED loads them), in package.json order. */
 // Node-RED unwraps the compiled ES module's default export; the helper does not.
-const nodeModules = Object.values(pkg['node-red'].nodes).map((file) => {
+const nodeModules = [...Object.values(pkg['node-red'].plugins ?? {}), ...Object.values(pkg['node-red'].nodes)].map((file) => {
   const mod = require(path.join(__dirname, '..', '..', file));
   return mod.__esModule ? mod.default : mod;
 });

@@ -8,10 +8,9 @@ import { statusText, systemTimers, type Done, type Evaluate, type NodeLog, type 
 import { HoldQueue } from './hold-queue';
 import { routeNodes, TimeoutPoller, type PollerElection } from './timeout-poller';
 
-export type ConversationAction = 'start' | 'route' | 'update' | 'end' | 'verify';
-export const ACTIONS: ConversationAction[] = ['start', 'route', 'update', 'end', 'verify'];
-export const DEFAULT_MAX_AGE_HOURS = 24;
-export const DEFAULT_CODE = { length: 6, lifetimeMinutes: 10, attempts: 3 };
+import { ACTIONS, DEFAULT_CODE, DEFAULT_MAX_AGE_HOURS, type ConversationAction } from './contract';
+
+export { ACTIONS, DEFAULT_CODE, DEFAULT_MAX_AGE_HOURS, type ConversationAction };
 export const DEFAULT_HOLD_MS = 2_000;
 export const DEFAULT_TIMER_MS = 1_000;
 
@@ -118,7 +117,7 @@ export class ConversationController {
   constructor(private readonly deps: ConversationDeps) {
     const { config } = deps;
     this.name = (config.conversation ?? '').trim();
-    this.action = ACTIONS.includes(config.action as ConversationAction) ? (config.action as ConversationAction) : 'route';
+    this.action = (ACTIONS as readonly string[]).includes(config.action ?? '') ? (config.action as ConversationAction) : 'route';
     this.steps = Array.isArray(config.steps) ? config.steps.map((s) => String(s).trim()).filter(Boolean) : [];
     this.timers = deps.timers ?? systemTimers;
     this.holds = new HoldQueue<Held>(deps.holdMs ?? DEFAULT_HOLD_MS, (key, held) => void this.routeNow(key, held), this.timers);

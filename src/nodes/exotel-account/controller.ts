@@ -18,11 +18,7 @@ export interface AccountConfig {
   queueLimit?: number | string;
 }
 
-export interface AccountCredentials {
-  apiKey?: string;
-  apiToken?: string;
-  webhookToken?: string;
-}
+export type { AccountCredentials };
 
 /** What the other nodes use of an account. */
 export interface ExotelAccount {
@@ -45,9 +41,10 @@ export interface ExotelAccount {
   redact(text: string): string;
 }
 
-export const DEFAULT_API_BASE_URL = 'https://api.exotel.com';
-export const DEFAULT_RATE_LIMIT = 200;
-export const DEFAULT_QUEUE_LIMIT = 10_000;
+import { contract, type AccountCredentials, DEFAULT_QUEUE_LIMIT, DEFAULT_RATE_LIMIT } from './contract';
+
+export { DEFAULT_QUEUE_LIMIT, DEFAULT_RATE_LIMIT };
+export const DEFAULT_API_BASE_URL = contract.defaults.apiBaseUrl.value;
 
 /**
  * Requests at a time to Exotel: enough for the rate limit when each takes a quarter of a second

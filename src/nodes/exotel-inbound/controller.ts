@@ -17,12 +17,9 @@ export interface InboundMessage {
   sms: InboundSms & { replayed?: boolean };
 }
 
-/** The route path, or '' when it is missing or not a plain path (Express patterns such as `:id` or `*` are refused). */
-export function normalisePath(value: string | undefined): string {
-  const trimmed = (value ?? '').trim().replace(/\/+$/, '');
-  if (!/^\/[A-Za-z0-9._~\-/]+$/.test(trimmed) || trimmed.includes('//')) return '';
-  return trimmed;
-}
+import { normalisePath } from './contract';
+
+export { normalisePath };
 
 export type InboundSetup =
   | { ok: true; routePath: string; allowList: AllowList | null }

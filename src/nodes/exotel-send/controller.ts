@@ -12,9 +12,9 @@ import type { ExotelAccount } from '../exotel-account/controller';
 import { shown, type Done, type Evaluate, type NodeLog, type Send, type StatusLine, type Translate } from '../shared/ports';
 import { OutboxDispatcher, type DispatchOutcome, type Outgoing } from './outbox-dispatcher';
 
-export const SMS_TYPES = ['transactional', 'transactional_opt_in', 'promotional'];
-export const PRIORITIES = ['normal', 'high'];
-export const MAX_ATTEMPTS = 10;
+import { MAX_ATTEMPTS, PRIORITIES, SMS_TYPES } from './contract';
+
+export { MAX_ATTEMPTS, PRIORITIES, SMS_TYPES };
 export const OPT_OUT_CONFIRMATION_WINDOW_MS = 10 * 60_000;
 
 /** The node's properties as saved by the editor. */
@@ -89,8 +89,8 @@ export class SendController {
   constructor(private readonly deps: SendDeps) {
     const { config, translate: m, log } = deps;
     // Values Exotel would refuse are dropped here, with a warning, rather than fail every send.
-    this.smsType = SMS_TYPES.includes(config.smsType ?? '') ? config.smsType! : '';
-    this.priority = PRIORITIES.includes(config.priority ?? '') ? config.priority! : '';
+    this.smsType = (SMS_TYPES as readonly string[]).includes(config.smsType ?? '') ? config.smsType! : '';
+    this.priority = (PRIORITIES as readonly string[]).includes(config.priority ?? '') ? config.priority! : '';
     if (config.smsType && !this.smsType) log.warn(m('warn.smsType', { smsType: config.smsType, types: SMS_TYPES.join(', ') }));
     if (config.priority && !this.priority) log.warn(m('warn.priority', { priority: config.priority }));
     this.policy = { ...DEFAULT_RETRY, attempts: attemptsOf(config.attempts), baseDelayMs: deps.retryBaseDelayMs ?? DEFAULT_RETRY.baseDelayMs };

@@ -5,8 +5,9 @@ import { toE164 } from '../../sms/phone';
 import type { OptOutRecord, OptStatus, Store } from '../../store';
 import { shown, statusText, type Done, type Evaluate, type NodeLog, type Send, type StatusLine, type Translate } from '../shared/ports';
 
-export type OptOutAction = 'optout' | 'optin' | 'check' | 'get' | 'import' | 'export';
-export const ACTIONS: OptOutAction[] = ['optout', 'optin', 'check', 'get', 'import', 'export'];
+import { ACTIONS, type OptOutAction } from './contract';
+
+export { ACTIONS, type OptOutAction };
 const MAX_LISTED_INVALID = 20;
 
 export interface OptOutConfig {
@@ -51,7 +52,7 @@ export class OptOutController {
   private readonly country: string;
 
   constructor(private readonly deps: OptOutDeps) {
-    this.action = ACTIONS.includes(deps.config.action as OptOutAction) ? (deps.config.action as OptOutAction) : 'check';
+    this.action = (ACTIONS as readonly string[]).includes(deps.config.action ?? '') ? (deps.config.action as OptOutAction) : 'check';
     this.country = (deps.config.defaultCountry || 'IN').toUpperCase();
   }
 

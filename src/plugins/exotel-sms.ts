@@ -1,6 +1,7 @@
-// The editor's "SMS sandbox" phone, on the admin API: threads of sandbox accounts, and replies
-// that reach the account's exotel-inbound nodes over HTTP, through the same route Exotel calls
-// (same parsing, token, dedupe and store). Off for live accounts.
+// The runtime side of the exotel-sms editor plugin (plugins/exotel-sms.html): the "SMS sandbox"
+// phone on the admin API: threads of sandbox accounts, and replies that reach the account's
+// exotel-inbound nodes over HTTP, through the same route Exotel calls (same parsing, token, dedupe
+// and store). Off for live accounts.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NodeAPI } from 'node-red';
@@ -9,8 +10,9 @@ import { request } from 'undici';
 import { sandboxSid } from '../exotel/sandbox';
 import { toE164 } from '../sms/phone';
 import type { SandboxMessage, Store } from '../store';
-import type { AccountNode } from './exotel-account';
-import { openStore } from './runtime';
+import type { AccountNode } from '../nodes/exotel-account';
+import { normalisePath } from '../nodes/exotel-inbound/contract';
+import { openStore } from '../nodes/runtime';
 
 export const SANDBOX_TOPIC = 'exotel-sandbox';
 const MAX_REPLY_LENGTH = 2_000;
@@ -34,9 +36,8 @@ interface InboundConfig {
 function inboundNodesOf(RED: NodeAPI, accountId: string): Array<{ id: string; path: string; name: string }> {
   const found: Array<{ id: string; path: string; name: string }> = [];
   (RED.nodes as unknown as { eachNode(cb: (n: InboundConfig) => void): void }).eachNode((n) => {
-    if (n.type === 'exotel-inbound' && n.account === accountId && !n.d && n.path && RED.nodes.getNode(n.id)) {
-      found.push({ id: n.id, path: n.path.startsWith('/') ? n.path : `/${n.path}`, name: n.name ?? '' });
-    }
+    const path = n.type === 'exotel-inbound' ? normalisePath(n.path) : '';
+    if (path && n.account === accountId && !n.d && RED.nodes.getNode(n.id)) found.push({ id: n.id, path, name: n.name ?? '' });
   });
   return found;
 }
@@ -172,4 +173,10 @@ export function registerSandboxAdmin(RED: NodeAPI): void {
     publishSandboxMessage(RED, message);
     res.status(accepted ? 200 : 502).json({ message, webhookStatus: answer.statusCode, ...(reason ? { error: reason } : {}) });
   }));
+}
+
+/** The plugin: Node-RED loads it from package.json "node-red".plugins, before the nodes. */
+export default function (RED: NodeAPI): void {
+  (RED as unknown as { plugins: { registerPlugin(id: string, definition: object): void } }).plugins.registerPlugin('exotel-sms', {});
+  registerSandboxAdmin(RED);
 }
