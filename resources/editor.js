@@ -75,11 +75,39 @@
         show(!!open);
     }
 
-    /** A `validate` of the editor's defaults from a contract check of the value alone. */
+    /**
+     * A `validate` of the editor's defaults from a contract check of the value alone. It declares two
+     * parameters: Node-RED shows a validator's message (on hover over the red field) only then.
+     */
     function validator(t, check) {
-        return function (value) {
+        return function (value, opt) { // eslint-disable-line no-unused-vars
             return verdict(t, check(value));
         };
+    }
+
+    /**
+     * oneditprepare: a TypedInput field in red says why on hover. Node-RED puts its validation
+     * tooltip on the input a TypedInput hides, so the visible box gets the message as its title.
+     */
+    function explainOnHover(node, fields, prefix) {
+        fields.forEach(function (field) {
+            var input = $('#' + (prefix || 'node-input') + '-' + field);
+            var spec = node._def.defaults[field];
+            if (!input.length || !spec || !spec.validate) return;
+            function explain() {
+                var box = input.next('.red-ui-typedInput-container');
+                var valid;
+                try {
+                    valid = spec.validate.call(node, input.typedInput('value'), { label: spec.label });
+                } catch (err) {
+                    valid = String(err && err.message);
+                }
+                if (typeof valid === 'string') box.attr('title', valid);
+                else box.removeAttr('title');
+            }
+            input.on('change', explain);
+            explain();
+        });
     }
 
     /**
@@ -149,6 +177,7 @@
         shorten: shorten,
         verdict: verdict,
         validator: validator,
+        explainOnHover: explainOnHover,
         options: options,
         editing: editing,
         current: current,

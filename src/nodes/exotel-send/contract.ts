@@ -21,33 +21,53 @@ export interface SendProps extends SavedNode {
   smsType: string;
   priority: string;
   statusCallback: string;
-  /** this node sends the confirmation of an opt-out: one message within 10 minutes of it may pass */
+  /**
+   * this node always sends the confirmation of an opt-out: one message within 10 minutes of it may
+   * pass. Without the tick, a message that carries the fresh opt-out (msg.optOut) may still pass.
+   */
   optOutConfirmation: boolean;
+  /** an answer to HELP from a number that opted out still reaches it (the number that asked, once per HELP) */
+  helpReachesOptedOut: boolean;
   attempts: number | string;
 }
 
 const defaults: NodeContract<SendProps>['defaults'] = {
   name: { value: '' },
-  version: { value: 1 },
+  version: { value: 2 },
   account: { value: '', type: 'exotel-account', required: true },
   to: { value: 'phone' },
   toType: { value: 'msg' },
-  text: { value: 'payload' },
-  textType: { value: 'msg' },
+  text: { value: '' },
+  textType: { value: 'str' },
   from: { value: '' },
   dltTemplateId: { value: '' },
   smsType: { value: '' },
   priority: { value: '' },
   statusCallback: { value: '' },
   optOutConfirmation: { value: false },
+  helpReachesOptedOut: { value: true },
   attempts: { value: DEFAULT_ATTEMPTS },
 };
 
+/** What the text of a node saved before version 2 was: msg.payload. */
+const SAVED_TEXT = { text: 'payload', textType: 'msg' };
+
 export const contract: NodeContract<SendProps> = {
   type: 'exotel-send',
-  version: 1,
+  version: 2,
   defaults,
-  migrations: [fillMissing(defaults)],
+  migrations: [
+    // Version 1 keeps what the unversioned runtime did: the text from msg.payload, HELP answers blocked like any other.
+    fillMissing(defaults, { ...SAVED_TEXT, helpReachesOptedOut: false }),
+    // Version 2: a new node's text is typed in (str) and HELP answers reach opted-out numbers; a saved
+    // node keeps its text's type (a node saved without one read msg.payload) and its HELP behaviour.
+    (config) => ({
+      ...config,
+      text: config.textType === undefined && config.text === undefined ? SAVED_TEXT.text : config.text,
+      textType: config.textType === undefined ? SAVED_TEXT.textType : config.textType,
+      helpReachesOptedOut: config.helpReachesOptedOut === undefined ? false : config.helpReachesOptedOut,
+    }),
+  ],
 };
 
 /** A number typed in by hand (type `str`): catch a name or a typo before deploy. */
@@ -65,6 +85,12 @@ export function validatePriority(value: unknown): Verdict {
 
 export function validateStatusCallback(value: unknown): Verdict {
   return text(value) === '' || isHttpUrl(value) ? true : problem('errors.statusCallback');
+}
+
+/** The text: typed in (anything but blank), or where it comes from (left to Node-RED's validator). */
+export function validateText(value: unknown, type: unknown): Verdict | 'typed' {
+  if (text(value) === '') return problem(type === 'str' ? 'errors.textTyped' : 'errors.textEmpty');
+  return type === 'str' ? true : 'typed';
 }
 
 export function validateAttempts(value: unknown): Verdict {

@@ -13,9 +13,9 @@ import { shown, type Done, type Evaluate, type NodeLog, type Send, type StatusLi
 import { OutboxDispatcher, type DispatchOutcome, type Outgoing } from './outbox-dispatcher';
 
 import { MAX_ATTEMPTS, PRIORITIES, SMS_TYPES } from './contract';
+import { answersHelpFrom, carriesFreshOptOut, OPT_OUT_CONFIRMATION_WINDOW_MS, optedOutError } from './opt-out-guard';
 
-export { MAX_ATTEMPTS, PRIORITIES, SMS_TYPES };
-export const OPT_OUT_CONFIRMATION_WINDOW_MS = 10 * 60_000;
+export { MAX_ATTEMPTS, OPT_OUT_CONFIRMATION_WINDOW_MS, PRIORITIES, SMS_TYPES };
 
 /** The node's properties as saved by the editor. */
 export interface SendConfig {
@@ -29,8 +29,10 @@ export interface SendConfig {
   priority?: string;
   statusCallback?: string;
   attempts?: number | string;
-  /** this node sends the confirmation of an opt-out: one message within 10 minutes of it may pass */
+  /** this node always sends the confirmation of an opt-out: one message within 10 minutes of it may pass */
   optOutConfirmation?: boolean;
+  /** answers to HELP from an opted-out number reach it (saved before version 2: no) */
+  helpReachesOptedOut?: boolean;
 }
 
 export type SendMessage = {
@@ -38,7 +40,7 @@ export type SendMessage = {
   payload?: unknown;
   topic?: string;
   phone?: unknown;
-  sms?: { sid?: string };
+  sms?: { sid?: string; from?: unknown };
   dltTemplateId?: unknown;
   exotel?: unknown;
   error?: unknown;
@@ -126,13 +128,15 @@ export class SendController {
     if (!account?.client) {
       return this.fail(msg, send, done, new SendError({ code: 'not_configured', message: `the Exotel account cannot send: ${account?.configProblem ?? 'no account'}`, retryable: false }));
     }
-    // The opt-out guard before the queue; an opt-out confirmation node may take the number's one confirmation.
+    // The opt-out guard before the queue. The message that carries a fresh opt-out (or any message
+    // on a node ticked to confirm opt-outs) may take the number's one confirmation; an answer to the
+    // number's own HELP passes when the node allows it.
     let confirmationClaimed = false;
-    if (await store.isOptedOut(request.to)) {
-      confirmationClaimed = !!config.optOutConfirmation && (await store.claimOptOutConfirmation(request.to, OPT_OUT_CONFIRMATION_WINDOW_MS));
-      if (!confirmationClaimed) {
-        return this.fail(msg, send, done, new SendError({ code: 'opted_out', message: `${request.to} has opted out: nothing was sent`, retryable: false }));
-      }
+    const helpAnswer = config.helpReachesOptedOut === true && answersHelpFrom(msg, request.to);
+    if (!helpAnswer && (await store.isOptedOut(request.to))) {
+      const confirms = !!config.optOutConfirmation || carriesFreshOptOut(msg, request.to);
+      confirmationClaimed = confirms && (await store.claimOptOutConfirmation(request.to, OPT_OUT_CONFIRMATION_WINDOW_MS));
+      if (!confirmationClaimed) return this.fail(msg, send, done, optedOutError(request.to));
     }
     // In the store before it waits for anything, so that a restart does not lose it; together with
     // the claim of the one send per inbound SMS and recipient, so that a replayed SMS sends nothing twice.
@@ -144,7 +148,7 @@ export class SendController {
       this.deps.log.debug?.(`already sent for ${inboundSid}`);
       return done();
     }
-    const out: Outgoing = { outboxId, request, claimKey, confirmationClaimed };
+    const out: Outgoing = { outboxId, request, claimKey, confirmationClaimed, helpAnswer };
     this.settle(await this.dispatcher.inOrder(request.to, () => this.dispatcher.dispatch(out)), out, msg, send, done);
   }
 
@@ -175,7 +179,8 @@ export class SendController {
     log.log(m('log.resume', { count: queued.length }));
     const jobs = queued.map((entry) => {
       const msg = messageOf(entry);
-      const out: Outgoing = { outboxId: entry.id, request: entry.request as SendRequest, claimKey: entry.claimKey, confirmationClaimed: entry.confirmation };
+      const helpAnswer = this.deps.config.helpReachesOptedOut === true && answersHelpFrom(msg, entry.phone);
+      const out: Outgoing = { outboxId: entry.id, request: entry.request as SendRequest, claimKey: entry.claimKey, confirmationClaimed: entry.confirmation, helpAnswer };
       return this.dispatcher.inOrder(entry.phone, () => this.dispatcher.dispatch(out)).then((outcome) => this.settle(outcome, out, msg, send, doneFor(msg)));
     });
     await Promise.allSettled(jobs);
@@ -202,15 +207,16 @@ export class SendController {
     if (this.deps.account) info.message = this.deps.account.redact(info.message);
     msg.error = info;
     this.counts.failed++;
-    this.showCounts();
+    this.showCounts(info.code === 'opted_out' ? 'status.countsOptedOut' : 'status.counts');
     send([null, msg]);
     // Unwired failure output: report through done(err) so that a Catch node and the debug sidebar see it.
     if (this.deps.failureWired()) done();
     else done(Object.assign(new Error(this.deps.translate('error.notSent', { message: info.message })), { code: info.code }));
   }
 
-  private showCounts(): void {
-    this.deps.status.set(this.counts.failed > 0 ? 'yellow' : 'green', 'dot', this.deps.translate('status.counts', this.counts));
+  /** The counts under the node; after a send an opt-out blocked, that is said too. */
+  private showCounts(key = 'status.counts'): void {
+    this.deps.status.set(this.counts.failed > 0 ? 'yellow' : 'green', 'dot', this.deps.translate(key, this.counts));
   }
 
   private async prepare(msg: SendMessage): Promise<SendRequest> {

@@ -9,6 +9,7 @@ import type { Release } from '../../exotel/limiter';
 import { withRetry, type RetryPolicy } from '../../exotel/retry';
 import type { Store } from '../../store';
 import { systemTimers, type Timers } from '../shared/ports';
+import { optedOutError } from './opt-out-guard';
 
 export type OutboxStore = Pick<
   Store,
@@ -29,6 +30,8 @@ export interface Outgoing {
   claimKey: string | null;
   /** the send holds the number's one opt-out confirmation */
   confirmationClaimed: boolean;
+  /** the send answers a HELP from this number, and the node lets such answers reach an opted-out number */
+  helpAnswer?: boolean;
 }
 
 export type DispatchOutcome =
@@ -86,8 +89,8 @@ export class OutboxDispatcher {
     // The opt-out guard, again right before each attempt: a STOP that arrives while this message
     // waits for the rate limit still stops it.
     const guard = async () => {
-      if (out.confirmationClaimed || !(await store.isOptedOut(request.to))) return;
-      throw new SendError({ code: 'opted_out', message: `${request.to} has opted out: nothing was sent`, retryable: false });
+      if (out.confirmationClaimed || out.helpAnswer || !(await store.isOptedOut(request.to))) return;
+      throw optedOutError(request.to);
     };
     let attempts = 0;
     try {
