@@ -47,6 +47,41 @@ export const contract: NodeContract<KeywordSwitchProps> = {
   migrations: [toVersion1],
 };
 
+/**
+ * Starting points the editor offers (its preset list, in this order), then the user edits them.
+ * The first keyword of each rule is the one msg.keyword carries.
+ */
+export const PRESETS = ['optInOut', 'yesNo', 'survey', 'confirm'] as const;
+export type Preset = (typeof PRESETS)[number];
+export const SURVEY_ANSWERS = { min: 2, max: 10, default: 5 } as const;
+
+/** The rules of a preset (a survey with `answers` answers, 2 to 10); [] for an unknown preset. */
+export function presetRules(preset: unknown, answers: unknown = SURVEY_ANSWERS.default): RuleDef[] {
+  switch (preset) {
+    case 'optInOut':
+      return [
+        { t: 'keywords', v: 'START, YES, UNSTOP, SUBSCRIBE, HAAN, HAN, हाँ' },
+        { t: 'keywords', v: 'STOP, NO, UNSUBSCRIBE, CANCEL, END, QUIT, STOPALL, OPTOUT, REVOKE' },
+        { t: 'keywords', v: 'HELP, INFO' },
+      ];
+    case 'yesNo':
+      return [
+        { t: 'keywords', v: 'YES, Y, HAAN, HAN, हाँ' },
+        { t: 'keywords', v: 'NO, N, NAHI, NAHIN, नहीं' },
+      ];
+    case 'survey': {
+      const count = Math.min(SURVEY_ANSWERS.max, Math.max(SURVEY_ANSWERS.min, Math.floor(Number(answers)) || SURVEY_ANSWERS.default));
+      return Array.from({ length: count }, (_, i) => ({ t: 'range', v: String(i + 1) }));
+    }
+    case 'confirm':
+      return [
+        { t: 'keywords', v: 'C, CONFIRM' },
+        { t: 'keywords', v: 'R, RESCHEDULE' },
+      ];
+  }
+  return [];
+}
+
 /** Every problem of the rules (`errors.<key>` with the rule number as `n`); true when there is none. */
 export function validateRules(rules: unknown): true | Problem[] {
   const problems = ruleProblems(rules).map((err) => problem(`errors.${err.key}`, { n: err.rule, ...err.params }));

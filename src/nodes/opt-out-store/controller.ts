@@ -50,6 +50,8 @@ export interface OptOutDeps {
 export class OptOutController {
   readonly action: OptOutAction;
   private readonly country: string;
+  /** numbers an "opt in" node opted in since it started (their status changed) */
+  private optedIn = 0;
 
   constructor(private readonly deps: OptOutDeps) {
     this.action = (ACTIONS as readonly string[]).includes(deps.config.action ?? '') ? (deps.config.action as OptOutAction) : 'check';
@@ -68,9 +70,16 @@ export class OptOutController {
       });
   }
 
-  /** How many numbers are opted out, under the node. */
+  /**
+   * Under the node: how many numbers are opted out; an "opt in" node says instead what it did,
+   * since "0 opted out" under it reads as its own failure.
+   */
   async showCount(): Promise<void> {
     const { status, translate: m } = this.deps;
+    if (this.action === 'optin') {
+      status.set('green', 'dot', this.optedIn === 0 ? m('status.ready') : m('status.optedIn', { count: this.optedIn }));
+      return;
+    }
     try {
       status.set('green', 'dot', m('status.optedOut', { count: await this.deps.store.optedOutCount() }));
     } catch {
@@ -120,6 +129,7 @@ export class OptOutController {
     // Committed before the message moves on: a crash after this line cannot lose the opt-out.
     const result = await this.deps.store.setOptStatus({ phone, status: to, keyword, source });
     msg.optOut = describe(phone, result.record, result.changed);
+    if (to === 'opted-in' && result.changed) this.optedIn++;
     send(msg);
   }
 
