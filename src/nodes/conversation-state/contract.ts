@@ -1,5 +1,5 @@
 // conversation-state: the node's properties, limits and checks, for the editor and the runtime.
-import { fillMissing, isPositiveNumber, problem, text, type NodeContract, type SavedNode, type Verdict } from '../contract';
+import { fillMissing, isCountryCode, isPositiveNumber, problem, text, type NodeContract, type SavedNode, type Verdict } from '../contract';
 
 export const ACTIONS = ['start', 'route', 'update', 'end', 'verify'] as const;
 export type ConversationAction = (typeof ACTIONS)[number];
@@ -26,6 +26,8 @@ export interface ConversationProps extends SavedNode {
   action: ConversationAction;
   key: string;
   keyType: string;
+  /** the country of a customer number written without its country code (9876543210) */
+  defaultCountry: string;
   /** start: the first step; update: the step to move to (empty: stay) */
   step: string;
   /** route: the steps, one output each */
@@ -49,11 +51,12 @@ export interface ConversationProps extends SavedNode {
 
 const defaults: NodeContract<ConversationProps>['defaults'] = {
   name: { value: '' },
-  version: { value: 1 },
+  version: { value: 2 },
   conversation: { value: '' },
   action: { value: 'start' },
   key: { value: 'phone' },
   keyType: { value: 'msg' },
+  defaultCountry: { value: 'IN' },
   step: { value: '' },
   steps: { value: [] },
   timeout: { value: '' },
@@ -70,10 +73,14 @@ const defaults: NodeContract<ConversationProps>['defaults'] = {
 
 export const contract: NodeContract<ConversationProps> = {
   type: 'conversation-state',
-  version: 1,
+  version: 2,
   defaults,
-  // Before versions, a node saved without an action routed replies.
-  migrations: [fillMissing(defaults, { action: 'route' })],
+  migrations: [
+    // Before versions, a node saved without an action routed replies.
+    fillMissing(defaults, { action: 'route' }),
+    // Version 2: the country of bare numbers is a setting; before, it was India.
+    (config) => ({ ...config, defaultCountry: config.defaultCountry === undefined ? 'IN' : config.defaultCountry }),
+  ],
 };
 
 /** Outputs of a node: one per step plus "other" and "none" for route; three for verify. */
@@ -93,6 +100,10 @@ export function validateConversation(value: unknown): Verdict {
   const given = text(value);
   if (!given) return problem('errors.conversationEmpty');
   return NAME.test(given) ? true : problem('errors.conversationChars');
+}
+
+export function validateDefaultCountry(value: unknown): Verdict {
+  return isCountryCode(value) ? true : problem('errors.defaultCountry');
 }
 
 export function validateAction(value: unknown): Verdict {

@@ -19,6 +19,8 @@ export interface ConversationConfig {
   action?: ConversationAction | string;
   key?: string;
   keyType?: string;
+  /** the country of a number written without its country code; blank: India, as before version 2 */
+  defaultCountry?: string;
   /** start: the first step; update: the step to move to (empty: stay) */
   step?: string;
   /** route: the steps, one output each */
@@ -274,7 +276,8 @@ export class ConversationController {
     const property = `${config.keyType || 'msg'}.${config.key || 'phone'}`;
     const raw = await evaluate(config.key || 'phone', config.keyType || 'msg', msg);
     if (typeof raw !== 'string' && typeof raw !== 'number') throw new Error(m('error.noCustomer', { property }));
-    const key = toE164(raw, 'IN', 'possible') ?? String(raw).trim();
+    const country = (config.defaultCountry || 'IN').trim().toUpperCase();
+    const key = toE164(raw, country, 'possible') ?? String(raw).trim();
     if (!key) throw new Error(m('error.noCustomer', { property }));
     return key;
   }
