@@ -3,7 +3,7 @@
 // the node allows it; a blocked send says plainly why.
 import assert from 'node:assert/strict';
 import { SqliteStore } from '../../src/store';
-import { SendController, type SendConfig, type SendMessage } from '../../src/nodes/exotel-send/controller';
+import { SendController, type SendAccount, type SendConfig, type SendMessage } from '../../src/nodes/exotel-send/controller';
 import { OptOutController } from '../../src/nodes/opt-out-store/controller';
 import { carriesFreshOptOut } from '../../src/nodes/exotel-send/opt-out-guard';
 import { contract } from '../../src/nodes/exotel-send/contract';
@@ -24,11 +24,10 @@ describe('exotel-send: the opt-out guard', () => {
   });
   afterEach(() => store.close());
 
-  const account = { client: gateway as FakeGateway, limiter: new FakeLimiter(), configProblem: null, defaultCountry: 'IN', defaultFrom: 'SHOP', dltEntityId: '', redact: (text: string) => text };
-
   function sender(config: SendConfig, nodeId = 'send-1') {
+    const account = { client: gateway, limiter: new FakeLimiter(), configProblem: null, defaultCountry: 'IN', defaultFrom: 'SHOP', dltEntityId: '', redact: (text: string) => text };
     return new SendController({
-      nodeId, config: { text: 'payload', textType: 'msg', ...config }, account: { ...account, client: gateway }, store, evaluate, translate, status, log: new LogRecorder(),
+      nodeId, config: { text: 'payload', textType: 'msg', ...config }, account: account as unknown as SendAccount, store, evaluate, translate, status, log: new LogRecorder(),
       failureWired: () => true, retryBaseDelayMs: 1,
     });
   }
@@ -47,7 +46,7 @@ describe('exotel-send: the opt-out guard', () => {
   function optOutFromStop(phone: string, sid: string): Promise<SendMessage> {
     const node = new OptOutController({ config: { action: 'optout' }, store, evaluate, translate, status: new StatusRecorder(), log: new LogRecorder() });
     const handed = deferred<SendMessage>();
-    node.handle({ phone, payload: 'STOP', keyword: 'STOP', sms: { sid, from: phone } }, (msg) => handed.resolve(msg as SendMessage), () => undefined);
+    node.handle({ phone, payload: 'STOP', keyword: 'STOP', sms: { sid, from: phone } as { sid: string } }, (msg) => handed.resolve(msg as SendMessage), () => undefined);
     return handed.promise;
   }
 

@@ -37,6 +37,6 @@ describe('send SMS contract, version 2', () => {
   });
 });
 
-function pick(config: Record<string, unknown>) {
+function pick(config: { text: unknown; textType: unknown; helpReachesOptedOut: unknown }) {
   return { text: config.text, textType: config.textType, helpReachesOptedOut: config.helpReachesOptedOut };
 }
