@@ -213,6 +213,9 @@ export class InboundController {
     const problem = this.deps.account.webhookProblem;
     if (problem) return this.deps.status.set('red', 'ring', this.deps.translate(`status.${problem}`));
     const { received, rejected } = this.counts;
-    this.deps.status.set(rejected > 0 && received === 0 ? 'yellow' : 'green', 'dot', this.deps.translate('status.counts', this.counts));
+    // An account open to anyone stays yellow: the user chose it, but it should not look all right.
+    const open = this.deps.account.webhookAuth === 'none' && this.deps.account.mode === 'live';
+    const fill = open || (rejected > 0 && received === 0) ? 'yellow' : 'green';
+    this.deps.status.set(fill, 'dot', this.deps.translate(open ? 'status.countsOpen' : 'status.counts', this.counts));
   }
 }
