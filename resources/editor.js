@@ -171,7 +171,33 @@
         });
     }
 
+    /** The sidebar tab of the SMS sandbox (plugins/exotel-sms.html). */
+    var SANDBOX_TAB = 'exotel-sandbox';
+
+    /** Opens the SMS sandbox tab of the sidebar (the customer's phone), if the plugin is loaded. */
+    function openSandboxTab() {
+        if (RED.sidebar && typeof RED.sidebar.show === 'function') RED.sidebar.show(SANDBOX_TAB);
+    }
+
+    /**
+     * oneditprepare of a node with an Exotel account: a new node (no account chosen yet) gets the
+     * account when there is exactly one it may use. `property` defaults to 'account'.
+     */
+    function preselectAccount(node, property, prefix) {
+        property = property || 'account';
+        if (node[property]) return;
+        var accounts = [];
+        RED.nodes.eachConfig(function (config) {
+            if (config.type === 'exotel-account' && !config.d && (!config.z || config.z === node.z)) accounts.push(config.id);
+        });
+        if (accounts.length !== 1) return;
+        var select = $('#' + (prefix || 'node-input') + '-' + property);
+        if (select.find('option[value="' + accounts[0] + '"]').length) select.val(accounts[0]).trigger('change');
+    }
+
     window.ExotelSmsEditor = {
+        openSandboxTab: openSandboxTab,
+        preselectAccount: preselectAccount,
         catalogue: catalogue,
         escape: escape,
         shorten: shorten,
