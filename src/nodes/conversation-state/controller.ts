@@ -4,7 +4,7 @@
 import { codeMatches, generateCode, hashCode, newSalt } from '../../sms/one-time-code';
 import { toE164 } from '../../sms/phone';
 import type { ConversationRecord, Store } from '../../store';
-import { statusText, systemTimers, type Done, type Evaluate, type NodeLog, type Send, type StatusLine, type Timers, type Translate } from '../shared/ports';
+import { statusText, systemTimers, type Done, type Evaluate, type NodeLog, type Send, type StatusLine, type Timers, type Translate, type WatchCompletion } from '../shared/ports';
 import { HoldQueue } from './hold-queue';
 import { routeNodes, TimeoutPoller, type PollerElection } from './timeout-poller';
 
@@ -93,7 +93,10 @@ export interface ConversationDeps {
   log: NodeLog;
   /** hands on a message outside an input (a timeout) */
   send: Send;
+  /** the upper bound of a hold: how long a reply may wait for the flow to finish with the previous one */
   holdMs?: number;
+  /** tells when the flow is done with a routed message (Node-RED's message hooks); without it a hold lasts holdMs */
+  watchCompletion?: WatchCompletion;
   timerMs?: number;
   election?: PollerElection;
   timers?: Timers;
@@ -103,6 +106,7 @@ interface Held {
   msg: ConversationMessage;
   send: Send;
   done: Done;
+  unwatch?: () => void;
 }
 
 export class ConversationController {
@@ -121,7 +125,7 @@ export class ConversationController {
     this.action = ACTIONS.includes(config.action as ConversationAction) ? (config.action as ConversationAction) : 'route';
     this.steps = Array.isArray(config.steps) ? config.steps.map((s) => String(s).trim()).filter(Boolean) : [];
     this.timers = deps.timers ?? systemTimers;
-    this.holds = new HoldQueue<Held>(deps.holdMs ?? DEFAULT_HOLD_MS, (key, held) => void this.routeNow(key, held), this.timers);
+    this.holds = new HoldQueue<Held>(deps.holdMs ?? DEFAULT_HOLD_MS, (key, held) => void this.routeNow(key, held), this.timers, (held) => held.unwatch?.());
   }
 
   /** Starts the status refresh and, for route, the release on change and the timeout poller. */
@@ -181,9 +185,13 @@ export class ConversationController {
     return out;
   }
 
-  private async routeNow(key: string, { msg, send, done }: Held): Promise<void> {
-    const { store, log, translate: m } = this.deps;
+  private async routeNow(key: string, held: Held): Promise<void> {
+    const { msg, send, done } = held;
+    const { store, log, translate: m, watchCompletion } = this.deps;
     try {
+      // The hold ends when the flow is done with this reply (or changes the conversation), whether
+      // or not it changed anything: a replay or a reply answered without an update holds no longer.
+      if (watchCompletion) held.unwatch = watchCompletion(msg, () => this.holds.release(key, held));
       const record = await store.getConversation(this.name, key, this.sidOf(msg) ?? undefined);
       if (!record) {
         msg.conversation = null;
@@ -198,7 +206,7 @@ export class ConversationController {
       }
       done();
     } catch (err) {
-      this.holds.release(key);
+      this.holds.release(key, held);
       done(err as Error);
     }
   }
