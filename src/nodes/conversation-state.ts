@@ -5,7 +5,7 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { ACTIONS, ConversationController, type ConversationAction, type ConversationConfig, type ConversationMessage } from './conversation-state/controller';
 import { messages } from './shared/i18n';
 import { acquireMessageCompletion, type MessageHooks } from './shared/message-completion';
-import { openStore, packageSettings } from './shared/settings';
+import { codeKey, openStore, packageSettings } from './shared/settings';
 import { ThrottledStatus } from './shared/status';
 import { evaluatorFor, onInput } from './shared/typed-input';
 
@@ -39,6 +39,7 @@ export default function (RED: NodeAPI): void {
       send: (msg) => (node.send as (msg: unknown) => void)(msg),
       holdMs: settings.conversationHoldMs,
       watchCompletion: completion?.watch,
+      codeKey: codeKey(RED),
       timerMs: settings.conversationTimerMs,
     });
     controller.attach();

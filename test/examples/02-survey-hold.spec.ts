@@ -5,36 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import helper from 'node-red-node-test-helper';
-import request from 'supertest';
-
-helper.init(require.resolve('node-red'));
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { MockExotel } = require('../support/mock-exotel');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const pkg = require('../../package.json');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const hooks = require('@node-red/util').hooks;
-
-type NodeModule = (RED: Record<string, unknown>) => void;
-const ROOT = path.join(__dirname, '..', '..');
-// The package's nodes from src/ (as package.json lists them), and the core nodes the example uses.
-const ours: NodeModule[] = Object.keys(pkg['node-red'].nodes).map((type) => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(path.join(ROOT, 'src', 'nodes', `${type}.ts`));
-  return mod.default ?? mod;
-});
-const core: NodeModule[] = ['common/20-inject.js', 'common/21-debug.js', 'common/90-comment.js'].map(
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  (file) => require(require.resolve(`@node-red/nodes/core/${file}`)),
-);
-let httpNode: unknown;
-// The test helper's RED has no `hooks`; a real Node-RED's has (the runtime's own, as here).
-const runtimeParts: NodeModule = (RED) => {
-  httpNode = RED.httpNode;
-  if (!RED.hooks) RED.hooks = hooks;
-};
+import { click, helper, hooks, loadExample, MockExotel, postReply, readExample, wait, type Mock } from '../support/example-from-src';
 
 const QUESTION = 'How was your experience? Reply 1 for Great, 2 for Good, 3 for Poor.';
 const HOLD_MS = 2_000;
@@ -43,29 +14,11 @@ const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('example "02 - Survey.json": a reply waits only while the flow acts on the previous one', function () {
   this.timeout(20_000);
   let dir: string;
-  let mock: { url: string; sent: Array<{ Body: string; To: string }>; start(): Promise<unknown>; stop(): Promise<void> };
-  let sid = 0;
-  const flow = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', '02 - Survey.json'), 'utf8')) as Array<Record<string, unknown>>;
+  let mock: Mock;
+  const flow = readExample('02 - Survey.json');
 
-  async function load(): Promise<void> {
-    const credentials: Record<string, unknown> = {};
-    for (const node of flow) {
-      if (node.type === 'exotel-account') {
-        Object.assign(node, { mode: 'live', apiBaseUrl: mock.url, accountSid: node.accountSid || 'example_account' });
-        credentials[node.id as string] = { apiKey: 'example-key', apiToken: 'example-token' };
-      }
-    }
-    await helper.load([runtimeParts, ...ours, ...core] as never, flow as never, credentials);
-  }
-
-  async function reply(body: string, smsSid = `hold-${process.pid}-${++sid}`): Promise<string> {
-    const res = await request(httpNode as never)
-      .post('/exotel/survey')
-      .type('form')
-      .send({ SmsSid: smsSid, From: '09876543210', To: '08047123456', Body: body, DateCreated: '2025-01-15 10:30:00', AccountSid: 'example_account' });
-    assert.equal(res.status, 200, res.text);
-    return smsSid;
-  }
+  const load = () => loadExample(flow, mock);
+  const reply = (body: string) => postReply('/exotel/survey', body);
 
   /** Waits for the SMS number `n` (1-based) and returns its text. */
   async function nthText(n: number, timeoutMs = 6_000): Promise<string> {
@@ -89,7 +42,7 @@ describe('example "02 - Survey.json": a reply waits only while the flow acts on 
 
   beforeEach(async function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exotel-hold-'));
-    mock = await new MockExotel().start();
+    mock = (await new MockExotel().start()) as Mock;
     // The default hold; a replay window long enough that an SMS the flow handled is replayed after a restart.
     helper.settings({ exotelSms: { storePath: path.join(dir, 'exotel-sms.db'), conversationHoldMs: HOLD_MS, replayWindowMs: 600_000, conversationTimerMs: 250 } });
     await load();
@@ -102,7 +55,7 @@ describe('example "02 - Survey.json": a reply waits only while the flow acts on 
   });
 
   it('an invalid answer, then a valid one: the valid one is answered at once', async function () {
-    (helper.getNode('survey-send') as unknown as { receive(msg: object): void }).receive({});
+    click('survey-send');
     assert.equal(await nthText(1), QUESTION);
     await reply('it was ok I guess');
     assert.equal(await nthText(2), QUESTION);
@@ -112,7 +65,7 @@ describe('example "02 - Survey.json": a reply waits only while the flow acts on 
   });
 
   it('two replies at once are still taken one after the other: the second finds the survey closed', async function () {
-    (helper.getNode('survey-send') as unknown as { receive(msg: object): void }).receive({});
+    click('survey-send');
     assert.equal(await nthText(1), QUESTION);
     await Promise.all([reply('1'), reply('3')]);
     await nthText(3);
@@ -123,7 +76,7 @@ describe('example "02 - Survey.json": a reply waits only while the flow acts on 
   });
 
   it('after a restart, a replayed SMS the flow had handled holds nothing: the next reply is answered at once', async function () {
-    (helper.getNode('survey-send') as unknown as { receive(msg: object): void }).receive({});
+    click('survey-send');
     assert.equal(await nthText(1), QUESTION);
     await reply('not sure');
     assert.equal(await nthText(2), QUESTION);

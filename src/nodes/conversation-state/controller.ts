@@ -98,6 +98,8 @@ export interface ConversationDeps {
   /** tells when the flow is done with a routed message (Node-RED's message hooks); without it a hold lasts holdMs */
   watchCompletion?: WatchCompletion;
   timerMs?: number;
+  /** the secret one-time codes are hashed with (kept outside the store) */
+  codeKey?: Buffer;
   election?: PollerElection;
   timers?: Timers;
 }
@@ -222,7 +224,7 @@ export class ConversationController {
       code = generateCode(Math.floor(positive(config.codeLength, DEFAULT_CODE.length)));
       const salt = newSalt();
       codeSpec = {
-        hash: hashCode(code, salt),
+        hash: hashCode(code, salt, this.deps.codeKey),
         salt,
         lifetimeMs: positive(config.codeLifetime, DEFAULT_CODE.lifetimeMinutes) * 60_000,
         attempts: Math.floor(positive(config.codeAttempts, DEFAULT_CODE.attempts)),
@@ -268,7 +270,7 @@ export class ConversationController {
 
   private async verify(msg: ConversationMessage, send: Send): Promise<void> {
     const key = await this.keyOf(msg);
-    const check = await this.deps.store.checkCode(this.name, key, (hash, salt) => codeMatches(msg.payload, hash, salt), this.sidOf(msg) ?? undefined);
+    const check = await this.deps.store.checkCode(this.name, key, (hash, salt) => codeMatches(msg.payload, hash, salt, this.deps.codeKey), this.sidOf(msg) ?? undefined);
     const attemptsLeft = check.result === 'wrong' ? check.conversation?.code?.attemptsLeft ?? 0 : 0;
     msg.verification = { result: check.result, attemptsLeft };
     msg.conversation = check.conversation ? view(check.conversation, { attemptsLeft }) : null;
