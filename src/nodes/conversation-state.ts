@@ -2,9 +2,10 @@
 // verify named conversations kept in the store, with step timeouts and one-time codes.
 // The behaviour is in conversation-state/controller.ts, hold-queue.ts and timeout-poller.ts.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { ConversationController, type ConversationConfig, type ConversationMessage } from './conversation-state/controller';
+import { ConversationController, type ConversationAction, type ConversationConfig, type ConversationMessage } from './conversation-state/controller';
 import { messages } from './shared/i18n';
-import { openStore, packageSettings } from './shared/settings';
+import { acquireMessageCompletion, type MessageHooks } from './shared/message-completion';
+import { codeKey, openStore, packageSettings } from './shared/settings';
 import { ThrottledStatus } from './shared/status';
 import { evaluatorFor, onInput } from './shared/typed-input';
 import { migrate } from './contract';
@@ -33,6 +34,8 @@ export default function (RED: NodeAPI): void {
     }
     const handle = openStore(RED);
     const settings = packageSettings(RED);
+    const routes = def.action === 'route';
+    const completion = routes ? acquireMessageCompletion((RED as unknown as { hooks?: MessageHooks }).hooks) : null;
     const controller = new ConversationController({
       nodeId: node.id,
       config: def,
@@ -43,6 +46,8 @@ export default function (RED: NodeAPI): void {
       log: node,
       send: (msg) => (node.send as (msg: unknown) => void)(msg),
       holdMs: settings.conversationHoldMs,
+      watchCompletion: completion?.watch,
+      codeKey: codeKey(RED),
       timerMs: settings.conversationTimerMs,
     });
     controller.attach();
@@ -51,6 +56,7 @@ export default function (RED: NodeAPI): void {
 
     node.on('close', (done: () => void) => {
       controller.close();
+      completion?.release();
       handle.release().then(done, done);
     });
   }

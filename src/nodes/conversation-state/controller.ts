@@ -4,7 +4,7 @@
 import { codeMatches, generateCode, hashCode, newSalt } from '../../sms/one-time-code';
 import { toE164 } from '../../sms/phone';
 import type { ConversationRecord, Store } from '../../store';
-import { statusText, systemTimers, type Done, type Evaluate, type NodeLog, type Send, type StatusLine, type Timers, type Translate } from '../shared/ports';
+import { statusText, systemTimers, type Done, type Evaluate, type NodeLog, type Send, type StatusLine, type Timers, type Translate, type WatchCompletion } from '../shared/ports';
 import { HoldQueue } from './hold-queue';
 import { routeNodes, TimeoutPoller, type PollerElection } from './timeout-poller';
 
@@ -94,8 +94,13 @@ export interface ConversationDeps {
   log: NodeLog;
   /** hands on a message outside an input (a timeout) */
   send: Send;
+  /** the upper bound of a hold: how long a reply may wait for the flow to finish with the previous one */
   holdMs?: number;
+  /** tells when the flow is done with a routed message (Node-RED's message hooks); without it a hold lasts holdMs */
+  watchCompletion?: WatchCompletion;
   timerMs?: number;
+  /** the secret one-time codes are hashed with (kept outside the store) */
+  codeKey?: Buffer;
   election?: PollerElection;
   timers?: Timers;
 }
@@ -104,6 +109,7 @@ interface Held {
   msg: ConversationMessage;
   send: Send;
   done: Done;
+  unwatch?: () => void;
 }
 
 export class ConversationController {
@@ -122,7 +128,7 @@ export class ConversationController {
     this.action = (ACTIONS as readonly string[]).includes(config.action ?? '') ? (config.action as ConversationAction) : 'route';
     this.steps = Array.isArray(config.steps) ? config.steps.map((s) => String(s).trim()).filter(Boolean) : [];
     this.timers = deps.timers ?? systemTimers;
-    this.holds = new HoldQueue<Held>(deps.holdMs ?? DEFAULT_HOLD_MS, (key, held) => void this.routeNow(key, held), this.timers);
+    this.holds = new HoldQueue<Held>(deps.holdMs ?? DEFAULT_HOLD_MS, (key, held) => void this.routeNow(key, held), this.timers, (held) => held.unwatch?.());
   }
 
   /** Starts the status refresh and, for route, the release on change and the timeout poller. */
@@ -182,9 +188,13 @@ export class ConversationController {
     return out;
   }
 
-  private async routeNow(key: string, { msg, send, done }: Held): Promise<void> {
-    const { store, log, translate: m } = this.deps;
+  private async routeNow(key: string, held: Held): Promise<void> {
+    const { msg, send, done } = held;
+    const { store, log, translate: m, watchCompletion } = this.deps;
     try {
+      // The hold ends when the flow is done with this reply (or changes the conversation), whether
+      // or not it changed anything: a replay or a reply answered without an update holds no longer.
+      if (watchCompletion) held.unwatch = watchCompletion(msg, () => this.holds.release(key, held));
       const record = await store.getConversation(this.name, key, this.sidOf(msg) ?? undefined);
       if (!record) {
         msg.conversation = null;
@@ -199,7 +209,7 @@ export class ConversationController {
       }
       done();
     } catch (err) {
-      this.holds.release(key);
+      this.holds.release(key, held);
       done(err as Error);
     }
   }
@@ -215,7 +225,7 @@ export class ConversationController {
       code = generateCode(Math.floor(positive(config.codeLength, DEFAULT_CODE.length)));
       const salt = newSalt();
       codeSpec = {
-        hash: hashCode(code, salt),
+        hash: hashCode(code, salt, this.deps.codeKey),
         salt,
         lifetimeMs: positive(config.codeLifetime, DEFAULT_CODE.lifetimeMinutes) * 60_000,
         attempts: Math.floor(positive(config.codeAttempts, DEFAULT_CODE.attempts)),
@@ -261,7 +271,7 @@ export class ConversationController {
 
   private async verify(msg: ConversationMessage, send: Send): Promise<void> {
     const key = await this.keyOf(msg);
-    const check = await this.deps.store.checkCode(this.name, key, (hash, salt) => codeMatches(msg.payload, hash, salt), this.sidOf(msg) ?? undefined);
+    const check = await this.deps.store.checkCode(this.name, key, (hash, salt) => codeMatches(msg.payload, hash, salt, this.deps.codeKey), this.sidOf(msg) ?? undefined);
     const attemptsLeft = check.result === 'wrong' ? check.conversation?.code?.attemptsLeft ?? 0 : 0;
     msg.verification = { result: check.result, attemptsLeft };
     msg.conversation = check.conversation ? view(check.conversation, { attemptsLeft }) : null;

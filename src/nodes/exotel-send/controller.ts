@@ -5,6 +5,7 @@ import type { SendRequest } from '../../exotel/client';
 import { SendError } from '../../exotel/errors';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../exotel/retry';
 import { countSegments } from '../../sms/encoding';
+import { maskCode, openText, sealText } from '../../sms/one-time-code';
 import { toE164 } from '../../sms/phone';
 import { renderText } from '../../sms/template';
 import type { OutboxEntry, Store } from '../../store';
@@ -62,9 +63,20 @@ export interface SendDeps {
   failureWired(): boolean;
   /** first wait before a retry (settings.js `retryBaseDelayMs`) */
   retryBaseDelayMs?: number;
+  /** the secret that seals a text holding a one-time code while it waits in the outbox */
+  codeKey?: Buffer;
   /** for tests: the dispatcher (and with it the clock) to use */
   dispatcher?: OutboxDispatcher;
 }
+
+/** The one-time code conversation-state put in the message, if any. */
+export function codeOf(msg: SendMessage): string {
+  const code = (msg.conversation as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' ? code : '';
+}
+
+/** A request as the outbox keeps it: a text holding a code masked, and sealed for a send after a restart. */
+type KeptRequest = SendRequest & { sealed?: string };
 
 /** A number of attempts between 1 and MAX_ATTEMPTS; blank or nonsense is the default. */
 export function attemptsOf(value: unknown): number {
@@ -75,7 +87,10 @@ export function attemptsOf(value: unknown): number {
 export function storable(msg: SendMessage): unknown {
   const { req: _req, res: _res, ...rest } = msg;
   try {
-    return JSON.parse(JSON.stringify(rest)) as unknown;
+    const kept = JSON.parse(JSON.stringify(rest)) as SendMessage;
+    // The code leaves in the SMS only: the stored message (handed on after a restart) has none.
+    if (kept.conversation && typeof kept.conversation === 'object') delete (kept.conversation as { code?: unknown }).code;
+    return kept;
   } catch {
     return { _msgid: msg._msgid, payload: msg.payload, phone: msg.phone, topic: msg.topic };
   }
@@ -96,7 +111,7 @@ export class SendController {
     if (config.smsType && !this.smsType) log.warn(m('warn.smsType', { smsType: config.smsType, types: SMS_TYPES.join(', ') }));
     if (config.priority && !this.priority) log.warn(m('warn.priority', { priority: config.priority }));
     this.policy = { ...DEFAULT_RETRY, attempts: attemptsOf(config.attempts), baseDelayMs: deps.retryBaseDelayMs ?? DEFAULT_RETRY.baseDelayMs };
-    this.dispatcher = deps.dispatcher ?? new OutboxDispatcher({ nodeId: deps.nodeId, store: deps.store, account: deps.account, policy: this.policy });
+    this.dispatcher = deps.dispatcher ?? new OutboxDispatcher({ nodeId: deps.nodeId, store: deps.store, account: deps.account, policy: this.policy, redact: deps.account?.redact });
   }
 
   /** Whether the node can send at all; if not, the red status and the error are shown. */
@@ -142,13 +157,14 @@ export class SendController {
     // the claim of the one send per inbound SMS and recipient, so that a replayed SMS sends nothing twice.
     const inboundSid = typeof msg.sms?.sid === 'string' ? msg.sms.sid : undefined;
     const claimKey = inboundSid ? `${inboundSid}>${request.to}` : null;
-    const outboxId = await store.addToOutbox({ nodeId: this.deps.nodeId, phone: request.to, request, message: storable(msg), claimKey, confirmation: confirmationClaimed });
+    const code = codeOf(msg);
+    const outboxId = await store.addToOutbox({ nodeId: this.deps.nodeId, phone: request.to, request: this.kept(request, code), message: storable(msg), claimKey, confirmation: confirmationClaimed });
     if (outboxId === null) {
       if (confirmationClaimed) await store.releaseOptOutConfirmation(request.to).catch(() => undefined);
       this.deps.log.debug?.(`already sent for ${inboundSid}`);
       return done();
     }
-    const out: Outgoing = { outboxId, request, claimKey, confirmationClaimed, helpAnswer };
+    const out: Outgoing = { outboxId, request, claimKey, confirmationClaimed, helpAnswer, code: code || undefined };
     this.settle(await this.dispatcher.inOrder(request.to, () => this.dispatcher.dispatch(out)), out, msg, send, done);
   }
 
@@ -177,19 +193,50 @@ export class SendController {
     const queued = await store.outboxEntries(nodeId, 'queued');
     if (queued.length === 0) return;
     log.log(m('log.resume', { count: queued.length }));
-    const jobs = queued.map((entry) => {
+    const jobs = queued.map(async (entry) => {
       const msg = messageOf(entry);
       const helpAnswer = this.deps.config.helpReachesOptedOut === true && answersHelpFrom(msg, entry.phone);
-      const out: Outgoing = { outboxId: entry.id, request: entry.request as SendRequest, claimKey: entry.claimKey, confirmationClaimed: entry.confirmation, helpAnswer };
+      const { sealed, ...request } = entry.request as KeptRequest;
+      let code: string | undefined;
+      if (sealed !== undefined) {
+        const opened = openText(sealed, this.deps.codeKey);
+        if (opened === null) {
+          // Sealed under another secret (exotelSms.codeSecret changed): the text cannot be rebuilt.
+          const err = new SendError({ code: 'code_unreadable', message: `the text to ${entry.phone} held a one-time code that cannot be read back (the code secret changed): nothing was sent`, retryable: false });
+          await store.failOutboxEntry(entry.id, entry.attempts, err.toJSON());
+          if (entry.claimKey) await store.releaseSend(nodeId, entry.claimKey).catch(() => undefined);
+          return this.fail(msg, send, doneFor(msg), err);
+        }
+        ({ body: request.body, code } = JSON.parse(opened) as { body: string; code: string });
+      }
+      const out: Outgoing = { outboxId: entry.id, request, claimKey: entry.claimKey, confirmationClaimed: entry.confirmation, helpAnswer, code };
       return this.dispatcher.inOrder(entry.phone, () => this.dispatcher.dispatch(out)).then((outcome) => this.settle(outcome, out, msg, send, doneFor(msg)));
     });
     await Promise.allSettled(jobs);
+  }
+
+  /** Deletes failed sends and send claims older than `retentionMs`; a store error is only logged. */
+  async purgeOld(retentionMs: number): Promise<void> {
+    const { store, log, translate: m } = this.deps;
+    try {
+      const purged = await store.purgeFinishedSends(Date.now() - retentionMs);
+      if (purged > 0) log.debug?.(`purged ${purged} finished sends and claims`);
+    } catch (err) {
+      log.warn(m('warn.purge', { message: (err as Error).message }));
+    }
   }
 
   /** Stops the waits: messages waiting for the rate limit or a retry stay in the outbox. */
   stop(): void {
     this.deps.status.stop();
     this.dispatcher.stop();
+  }
+
+  /** The request as the outbox keeps it: a code in the text masked, the text sealed under the code secret. */
+  private kept(request: SendRequest, code: string): KeptRequest {
+    if (!code || !request.body.includes(code)) return request;
+    const { codeKey } = this.deps;
+    return { ...request, body: maskCode(request.body, code), sealed: codeKey ? sealText(JSON.stringify({ body: request.body, code }), codeKey) : '' };
   }
 
   private settle(outcome: DispatchOutcome, out: Outgoing, msg: SendMessage, send: Send, done: Done): void {

@@ -149,4 +149,7 @@ export const PG_MIGRATIONS: readonly string[] = [
      updated_at bigint NOT NULL
    );
    CREATE INDEX outbox_node ON outbox (node_id, state, id);`,
+  `-- failed sends and send claims are deleted after the retention period: found by age
+   CREATE INDEX send_claim_age ON send_claim (claimed_at);
+   CREATE INDEX outbox_failed_age ON outbox (updated_at) WHERE state = 'failed';`,
 ];
