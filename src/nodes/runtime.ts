@@ -122,7 +122,10 @@ export function whenFlowsStarted(RED: NodeAPI, node: Node, fn: () => void): void
 export type Translate = (key: string, vars?: Record<string, string | number>) => string;
 
 export const DEFAULT_LANGUAGE = 'en-US';
-const LOCALES_DIR = path.join(__dirname, 'locales');
+// dist/nodes/locales once built; nodes/locales when the sources run directly (tests, through tsx)
+const LOCALES_DIR = fs.existsSync(path.join(__dirname, 'locales'))
+  ? path.join(__dirname, 'locales')
+  : path.join(__dirname, '..', '..', 'nodes', 'locales');
 /** `<lang>/<type>` → the `<type>.runtime` object of the catalogue, or null when there is none */
 const catalogues = new Map<string, Record<string, unknown> | null>();
 
