@@ -96,7 +96,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
   let base: string;
   let browserStarted: Promise<any>;
   let browserContext: { setDefaultTimeout: (arg0: number) => void; pages: () => any[]; newPage: () => any; };
-  let page: { on: (arg0: string,arg1: { (err: any): number; (message: any): void; }) => void; screenshot: (arg0: { path: string; }) => Promise<any>; goto: (arg0: any,arg1: { waitUntil: string; }) => any; waitForFunction: (arg0: { (): any; (): boolean; (): boolean; (id: any): boolean; (id: any): boolean; (tabId: any): boolean; ([t,old]: [any,any]): any; (n: any): boolean; ([text]: [any]): boolean; (): boolean; (): boolean; (): boolean; (n: any): boolean; },arg1: any[]|null|undefined,arg2: { timeout: number; }|undefined) => Promise<any>; evaluate: (arg0: { (): JQuery<HTMLElement>; (): string[]; (): string; (): any[]; (keep: any): any[]; (): any; (id: any): boolean; (tabId: any): boolean; (t: any): any; (id: any): { valid: any; errors: any; }; (): any[]; (): any[]; (): any[]; (): void; (): any; },arg1: undefined) => any; click: (arg0: string) => any; waitForSelector: (arg0: string,arg1: { state: string; timeout?: number; }|undefined) => Promise<any>; locator: (arg0: string,arg1: { hasText: any; }|undefined) => { (): any; new(): any; count: { (): unknown; new(): any; }; click: { (): any; new(): any; }; boundingBox: { (): any; new(): any; }; dblclick: { (): any; new(): any; }; evaluateAll: { (arg0: { (bubbles: any): any; (options: any): any; (options: any): any; }): any; new(): any; }; filter: { (arg0: { has: any; }): any; new(): any; }; isVisible: { (): unknown; new(): any; }; first: { (): { (): any; new(): any; isVisible: { (): unknown; new(): any; }; }; new(): any; }; textContent: { (): string|PromiseLike<string>; new(): any; }; inputValue: { (): any; new(): any; }; }; hover: (arg0: string) => any; mouse: { move: (arg0: number,arg1: number,arg2: { steps: number; }|undefined) => any; down: () => any; up: () => any; }; fill: (arg0: string,arg1: string) => any; press: (arg0: string,arg1: string) => any; selectOption: (arg0: string,arg1: string) => any; inputValue: (arg0: string) => unknown; isVisible: (arg0: string) => unknown; textContent: (arg0: string) => string|PromiseLike<string>; isDisabled: (arg0: string) => unknown; };
+  let page: { on: (arg0: string,arg1) => void; screenshot: (arg0) => Promise<any>; goto: (arg0,arg1) => any; waitForFunction: (arg0,arg1: any[]|null|undefined,arg2) => Promise<any>; evaluate: (arg0,arg1: undefined) => any; click: (arg0: string) => any; waitForSelector: (arg0: string,arg1) => Promise<any>; locator: (arg0: string,arg1) => { (): any; new(): any; count: { (): unknown; new(): any; }; click: { (): any; new(): any; }; boundingBox: { (): any; new(): any; }; dblclick: { (): any; new(): any; }; evaluateAll: { (arg0: { (bubbles: any): any; (options: any): any; (options: any): any; }): any; new(): any; }; filter: { (arg0: { has: any; }): any; new(): any; }; isVisible: { (): unknown; new(): any; }; first: { (): { (): any; new(): any; isVisible: { (): unknown; new(): any; }; }; new(): any; }; textContent: { (): string|PromiseLike<string>; new(): any; }; inputValue: { (): any; new(): any; }; }; hover: (arg0: string) => any; mouse: { move: (arg0: number,arg1: number,arg2) => any; down: () => any; up: () => any; }; fill: (arg0: string,arg1: string) => any; press: (arg0: string,arg1: string) => any; selectOption: (arg0: string,arg1: string) => any; inputValue: (arg0: string) => unknown; isVisible: (arg0: string) => unknown; textContent: (arg0: string) => string|PromiseLike<string>; isDisabled: (arg0: string) => unknown; };
   const pageErrors: unknown = [];
   const consoleErrors: any[] = [];
   const timings = {};
@@ -141,8 +141,8 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
     browserContext = await browserStarted;
     browserContext.setDefaultTimeout(15_000);
     page = browserContext.pages()[0] || (await browserContext.newPage());
-    page.on('pageerror', (err: { stack: any; }) => pageErrors.push(err.stack || String(err)));
-    page.on('console', (message: { type: () => string; text: () => any; }) => {
+    page.on('pageerror', (err) => pageErrors.push(err.stack || String(err)));
+    page.on('console', (message) => {
       if (message.type() === 'error') consoleErrors.push(message.text());
     });
     timings['chromium start (beyond Node-RED\'s)'] = seconds(Date.now() - t);
@@ -225,7 +225,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
   async function assertAllValid() {
     const invalid = await page.evaluate(() => {
       const out: string[] = [];
-      const check = (n: { valid: boolean; type: any; id: any; name: any; validationErrors: any; }) => {
+      const check = (n) => {
         if (n.valid === false) out.push(`${n.type} ${n.id} "${n.name || ''}": ${(n.validationErrors || []).join(', ')}`);
       };
       RED.nodes.eachNode(check);
@@ -250,21 +250,21 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
     await page.waitForSelector('#red-ui-clipboard-dialog', { state: 'hidden' });
     // the example brings its own tab
     const flow = JSON.parse(fs.readFileSync(path.join(EXAMPLES, `${name}.json`), 'utf8'));
-    const tab = flow.find((n: { type: string; }) => n.type === 'tab');
+    const tab = flow.find((n) => n.type === 'tab');
     // the empty "Flow 1" the editor made for the empty workspace goes: the example is alone
-    const blank = await page.evaluate((keep: any) => {
+    const blank = await page.evaluate((keep) => {
       const found: any[] = [];
-      RED.nodes.eachWorkspace((ws: { id: any; }) => { if (ws.id !== keep && RED.nodes.filterNodes({ z: ws.id }).length === 0) found.push(ws.id); });
+      RED.nodes.eachWorkspace((ws) => { if (ws.id !== keep && RED.nodes.filterNodes({ z: ws.id }).length === 0) found.push(ws.id); });
       return found;
     }, tab.id);
     for (const id of blank) {
       await page.locator(`#red-ui-tab-${id} a.red-ui-tab-label`).click();
       await page.evaluate(() => RED.actions.invoke('core:remove-flow'));
     }
-    await page.waitForFunction((id: any) => RED.workspaces.count() === 1, tab.id);
+    await page.waitForFunction((id) => RED.workspaces.count() === 1, tab.id);
     // (a click on the active tab would be taken with the earlier one for a double-click: its properties)
-    if (await page.evaluate((id: any) => RED.workspaces.active() !== id, tab.id)) await page.locator(`#red-ui-tab-${tab.id} a.red-ui-tab-label`).click();
-    await page.waitForFunction((id: any) => RED.workspaces.active() === id, tab.id);
+    if (await page.evaluate((id) => RED.workspaces.active() !== id, tab.id)) await page.locator(`#red-ui-tab-${tab.id} a.red-ui-tab-label`).click();
+    await page.waitForFunction((id) => RED.workspaces.active() === id, tab.id);
     return flow;
   }
 
@@ -272,7 +272,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
   async function openSidebarTab(id: string) {
     const button = page.locator(`#red-ui-tab-${id}-link-button`);
     const tab = page.locator(`#red-ui-tab-${id} a.red-ui-tab-label`);
-    if (await page.evaluate((tabId: any) => $(`#red-ui-tab-${tabId}`).hasClass('active'), id)) return;
+    if (await page.evaluate((tabId) => $(`#red-ui-tab-${tabId}`).hasClass('active'), id)) return;
     if (await tab.isVisible()) await tab.click();
     else if (await button.isVisible()) await button.click();
     else {
@@ -280,7 +280,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
       await page.hover('#menu-item-view-menu');
       await page.click(`#menu-item-view-menu-${id}`);
     }
-    await page.waitForFunction((tabId: any) => $(`#red-ui-tab-${tabId}`).hasClass('active'), id);
+    await page.waitForFunction((tabId) => $(`#red-ui-tab-${tabId}`).hasClass('active'), id);
   }
 
   /** Drags a node from the palette onto the workspace; resolves with its id. */
@@ -289,14 +289,14 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
     await entry.scrollIntoViewIfNeeded();
     const from = await entry.boundingBox();
     const chart = await page.locator('#red-ui-workspace-chart').boundingBox();
-    const before = await page.evaluate((t: any) => RED.nodes.filterNodes({ type: t }).map((n: { id: any; }) => n.id), type);
+    const before = await page.evaluate((t) => RED.nodes.filterNodes({ type: t }).map((n) => n.id), type);
     await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
     await page.mouse.down();
     await page.mouse.move(from.x + from.width / 2 + 20, from.y + from.height / 2 + 5, { steps: 4 });
     await page.mouse.move(chart.x + x, chart.y + y, { steps: 12 });
     await page.mouse.up();
     const id = await page.waitForFunction(([t, old]) => {
-      const added = RED.nodes.filterNodes({ type: t }).filter((n: { id: any; }) => !old.includes(n.id));
+      const added = RED.nodes.filterNodes({ type: t }).filter((n) => !old.includes(n.id));
       return added.length === 1 && added[0].id;
     }, [type, before]);
     return id.jsonValue();
@@ -321,7 +321,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
 
   const thread = () => page.locator('#exotel-sandbox-thread .exotel-sandbox-message');
   async function threadTexts() {
-    return page.locator('#exotel-sandbox-thread .exotel-sandbox-message').evaluateAll((bubbles: any[]) => bubbles.map((b: { dataset: { direction: any; }; querySelector: (arg0: string) => { (): any; new(): any; textContent: any; }; }) => `${b.dataset.direction}: ${b.querySelector('.exotel-sandbox-body').textContent}`));
+    return page.locator('#exotel-sandbox-thread .exotel-sandbox-message').evaluateAll((bubbles) => bubbles.map((b) => `${b.dataset.direction}: ${b.querySelector('.exotel-sandbox-body').textContent}`));
   }
   async function expectInThread(text: string|RegExp, direction = 'out') {
     const bubble = thread().filter({ has: page.locator('.exotel-sandbox-body', { hasText: text }) }).and(page.locator(`[data-direction="${direction}"]`)).last();
@@ -363,7 +363,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
   it(`the palette shows the five nodes in the "${CATEGORY}" category`, async function () {
     const category = page.locator('.red-ui-palette-category').filter({ has: page.locator('.red-ui-palette-header span', { hasText: new RegExp(`^${CATEGORY}$`) }) });
     assert.equal(await category.count(), 1, `one palette category "${CATEGORY}"`);
-    const types = await category.locator('.red-ui-palette-node').evaluateAll((nodes: any[]) => nodes.map((n: { getAttribute: (arg0: string) => any; }) => n.getAttribute('data-palette-type')));
+    const types = await category.locator('.red-ui-palette-node').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-palette-type')));
     assert.deepEqual([...types].sort(), [...PALETTE_TYPES].sort());
     for (const type of PALETTE_TYPES) {
       const entry = category.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
@@ -450,7 +450,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
           if ((await step.isVisible()) && !(await step.inputValue())) await step.fill('answer');
         }
         await closeDialog();
-        const node = await page.evaluate((id: any) => ({ valid: RED.nodes.node(id).valid, errors: RED.nodes.node(id).validationErrors }), ids[type]);
+        const node = await page.evaluate((id) => ({ valid: RED.nodes.node(id).valid, errors: RED.nodes.node(id).validationErrors }), ids[type]);
         assert.equal(node.valid, true, `${type} is invalid after its dialog: ${JSON.stringify(node.errors)}`);
       });
     }
@@ -462,7 +462,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
       await assertAllValid();
       const account = await page.evaluate(() => {
         const found: { mode: any; name: any; }[] = [];
-        RED.nodes.eachConfig((n: { type: string; mode: any; name: any; }) => { if (n.type === 'exotel-account') found.push({ mode: n.mode, name: n.name }); });
+        RED.nodes.eachConfig((n) => { if (n.type === 'exotel-account') found.push({ mode: n.mode, name: n.name }); });
         return found;
       });
       assert.deepEqual(account, [{ mode: 'sandbox', name: 'Shop (sandbox)' }]);
@@ -476,15 +476,15 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
         const flow = await importExample(name);
         const imported = await page.evaluate(() => {
           const ids: any[] = [];
-          RED.nodes.eachNode((n: { id: any; }) => ids.push(n.id));
-          RED.nodes.eachConfig((n: { id: any; }) => ids.push(n.id));
+          RED.nodes.eachNode((n) => ids.push(n.id));
+          RED.nodes.eachConfig((n) => ids.push(n.id));
           return ids;
         });
-        for (const node of flow.filter((n: { type: string; }) => n.type !== 'tab')) assert.ok(imported.includes(node.id), `${node.type} ${node.id} was not imported`);
+        for (const node of flow.filter((n) => n.type !== 'tab')) assert.ok(imported.includes(node.id), `${node.type} ${node.id} was not imported`);
         await assertAllValid();
         await deploy();
         await assertAllValid();
-        const unknown = await page.evaluate(() => { const out: any[] = []; RED.nodes.eachNode((n: { type: string; name: any; }) => { if (n.type === 'unknown') out.push(n.name); }); return out; });
+        const unknown = await page.evaluate(() => { const out: any[] = []; RED.nodes.eachNode((n) => { if (n.type === 'unknown') out.push(n.name); }); return out; });
         assert.deepEqual(unknown, []);
       });
     }
@@ -509,10 +509,10 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
       // the first deploy of a sandbox account offers to open the sandbox: the way in for a newcomer
       await page.click('#exotel-sandbox-hint-open');
       await page.waitForFunction(() => $('#red-ui-tab-exotel-sandbox').hasClass('active'));
-      const account = flow.find((n: { type: string; }) => n.type === 'exotel-account').id;
+      const account = flow.find((n) => n.type === 'exotel-account').id;
       await openSandbox(account);
       assert.equal(await page.inputValue('#exotel-sandbox-phone'), CUSTOMER);
-      await clickInject(flow.find((n: { type: string; name: string; }) => n.type === 'inject' && n.name === 'Send survey').id);
+      await clickInject(flow.find((n) => n.type === 'inject' && n.name === 'Send survey').id);
       const question = await expectInThread(SURVEY.question);
       assert.match(await question.locator('.exotel-sandbox-status').textContent(), /^sent$/);
       await typeReply('1');
@@ -526,8 +526,8 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
       await resetFlows();
       const flow = await importExample('01 - Opt-in and opt-out');
       await deploy();
-      const byName = (type: string, name: string) => flow.find((n: { type: any; name: any; }) => n.type === type && n.name === name).id;
-      const account = flow.find((n: { type: string; }) => n.type === 'exotel-account').id;
+      const byName = (type: string, name: string) => flow.find((n) => n.type === type && n.name === name).id;
+      const account = flow.find((n) => n.type === 'exotel-account').id;
 
       // the palette, with the example on the canvas, zoomed out to show all of it
       await openSidebarTab('info');
@@ -565,19 +565,19 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
       // example 01 is still deployed: its "Ask for opt-in" goes to the customer's thread
       const account = await page.inputValue('#exotel-sandbox-account');
       const count = await thread().count();
-      const ask = await page.evaluate(() => RED.nodes.filterNodes({ type: 'inject' }).find((n: { name: string; }) => n.name === 'Ask for opt-in').id);
+      const ask = await page.evaluate(() => RED.nodes.filterNodes({ type: 'inject' }).find((n) => n.name === 'Ask for opt-in').id);
       await clickInject(ask);
       await page.waitForFunction((n: number) => $('#exotel-sandbox-thread .exotel-sandbox-message').length === n + 1, count);
       // another number: its own, empty thread; the first one is offered in the list
       await page.fill('#exotel-sandbox-phone', '09812345678');
       await page.press('#exotel-sandbox-phone', 'Enter');
       await page.waitForSelector('#exotel-sandbox-thread .exotel-sandbox-thread-empty');
-      const offered = await page.locator('#exotel-sandbox-phones option').evaluateAll((options: any[]) => options.map((o: { value: any; }) => o.value));
+      const offered = await page.locator('#exotel-sandbox-phones option').evaluateAll((options) => options.map((o) => o.value));
       assert.ok(offered.includes(CUSTOMER), `the numbers offered: ${offered}`);
       await typeReply('HELP');
       await expectInThread(/reply YES or START to subscribe/);
       const threads = await (await fetch(`${base}/exotel-sandbox/${account}/threads`)).json();
-      assert.deepEqual(threads.map((t: { phone: any; }) => t.phone).sort(), [CUSTOMER, '+919812345678'].sort());
+      assert.deepEqual(threads.map((t) => t.phone).sort(), [CUSTOMER, '+919812345678'].sort());
     });
   });
 
@@ -604,7 +604,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
     it('chooses which SMS in node a reply goes to, and shows a refused reply as rejected, with the reason', async function () {
       await openSandbox('two-doors');
       assert.ok(await page.isVisible('#exotel-sandbox-webhook'), 'the "Replies to" choice is not shown');
-      const doors = await page.locator('#exotel-sandbox-webhook option').evaluateAll((options: any[]) => options.map((o: { value: any; }) => o.value));
+      const doors = await page.locator('#exotel-sandbox-webhook option').evaluateAll((options) => options.map((o) => o.value));
       assert.deepEqual(doors, ['/sandbox/one', '/sandbox/two']);
       await page.selectOption('#exotel-sandbox-webhook', '/sandbox/two');
       await typeReply('through door two');
@@ -616,7 +616,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
       await typeReply('through door one');
       const refused = await expectInThread('through door one', 'in');
       assert.match(await refused.locator('.exotel-sandbox-status').textContent(), /^rejected: \/sandbox\/one answered 403: .*allow-list/);
-      assert.ok(await refused.evaluate((el: { classList: { contains: (arg0: string) => any; }; }) => el.classList.contains('exotel-sandbox-rejected')));
+      assert.ok(await refused.evaluate((el) => el.classList.contains('exotel-sandbox-rejected')));
     });
 
     it('says so when no SMS in node uses the account, and does not offer to send', async function () {

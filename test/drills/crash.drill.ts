@@ -52,7 +52,7 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
     return { i, phone, kind, sid: smsSid(random), body: kind === 'stop' ? ['STOP', 'stop', 'Stop.', ' STOP '][i % 4] : ['ORDER', 'order', 'Order'][i % 3] };
   });
   const bySid = new Map(customers.map((c) => [c.sid, c]));
-  const fields = (c: { i?: number; phone: any; kind?: string; sid: any; body: any; }) => ({ SmsSid: c.sid, From: `0${c.phone.slice(3)}`, To: '08047123456', Body: c.body, DateCreated: '2026-11-26 10:30:00', AccountSid: ACCOUNT_SID });
+  const fields = (c) => ({ SmsSid: c.sid, From: `0${c.phone.slice(3)}`, To: '08047123456', Body: c.body, DateCreated: '2026-11-26 10:30:00', AccountSid: ACCOUNT_SID });
 
   let mock: DrillExotel;
   let red: NodeRedChild;
@@ -99,7 +99,7 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
     const outcomes = {};
     let killed: null = null;
     let killing: Promise<any>|null = null;
-    const atExotel = () => mock.requests.filter((r: { answered: null; }) => r.answered === null).length;
+    const atExotel = () => mock.requests.filter((r) => r.answered === null).length;
     await runPool(customers, CONCURRENCY, async (c) => {
       const res = await postCallback(red.baseUrl, HOOK, TOKEN, fields(c), agent);
       const key = res.status ?? res.error;
@@ -166,7 +166,7 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
   });
 
   it('after the restart, every ORDER answered 200 has its conversation (or its reply went out)', function () {
-    const replied = new Set(mock.accepted.map((r: { form: { To: any; }; }) => r.form.To));
+    const replied = new Set(mock.accepted.map((r) => r.form.To));
     const lost = [...acked].map((sid) => bySid.get(sid)).filter((c) => c.kind === 'order' && !storeAfterRestart.conversations.has(c.phone) && !replied.has(c.phone));
     assert.deepEqual(lost.map((c) => `${c.phone} (SmsSid ${c.sid})`), [], `${lost.length} ORDERs answered 200 before the kill left no conversation and no reply`);
   });
@@ -237,11 +237,11 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
     it('never sends one inbound SMS its reply twice (at most one SMS per customer), and the reply is the right one', function () {
       const twice = [];
       const wrong = [];
-      const replies = mock.requests.slice(0, helpFrom).filter((r: { answered: number; }) => r.answered === 200);
+      const replies = mock.requests.slice(0, helpFrom).filter((r) => r.answered === 200);
       const when = (t: number) => (t < killedAt ? `${killedAt - t} ms before the kill` : `${t - killedAt} ms after the kill`);
       for (const c of customers) {
-        const got = replies.filter((r: { form: { To: string; }; }) => r.form.To === c.phone);
-        if (got.length > 1) twice.push(`${c.phone} (${c.kind}, SmsSid ${c.sid}${acked.has(c.sid) ? ', 200 before the kill' : ''}) got ${got.length}: ${got.map((r: { form: { Body: string|any[]; }; at: any; clientGone: any; }) => `"${r.form.Body.slice(0, 30)}" ${when(r.at)}${r.clientGone ? ' (answer never read)' : ''}`).join(', ')}`);
+        const got = replies.filter((r) => r.form.To === c.phone);
+        if (got.length > 1) twice.push(`${c.phone} (${c.kind}, SmsSid ${c.sid}${acked.has(c.sid) ? ', 200 before the kill' : ''}) got ${got.length}: ${got.map((r) => `"${r.form.Body.slice(0, 30)}" ${when(r.at)}${r.clientGone ? ' (answer never read)' : ''}`).join(', ')}`);
         for (const r of got) if (!(c.kind === 'stop' ? CONFIRMATION : ASK_ID).test(r.form.Body)) wrong.push(`${c.phone} (${c.kind}) got "${r.form.Body}"`);
       }
       assert.deepEqual(wrong.slice(0, 10), []);
@@ -252,17 +252,17 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
       // The one exception: a reply that was on the wire to Exotel at the kill. Nobody can know whether it
       // went; it fails as "interrupted" (maybeSent), inspectable, instead of going twice. At most one per
       // pooled connection.
-      const errorOf = (row: { error: any; }) => JSON.parse(row.error ?? 'null') ?? {};
-      const interrupted = new Set(storeAtEnd.outbox.filter((row: { state: string; }) => row.state === 'failed' && errorOf(row).code === 'interrupted').map((row: { phone: any; }) => row.phone));
+      const errorOf = (row) => JSON.parse(row.error ?? 'null') ?? {};
+      const interrupted = new Set(storeAtEnd.outbox.filter((row) => row.state === 'failed' && errorOf(row).code === 'interrupted').map((row) => row.phone));
       const perNumber = mock.acceptedByTo();
       const without = customers.filter((c) => !perNumber.get(c.phone) && !interrupted.has(c.phone)).map((c) => `${c.phone} (${c.kind}, SmsSid ${c.sid}${acked.has(c.sid) ? ', 200 before the kill' : ''})`);
-      const queued = storeAtEnd.outbox.filter((row: { state: string; }) => row.state === 'queued').length;
-      const failed = storeAtEnd.outbox.filter((row: { state: string; }) => row.state === 'failed' && errorOf(row).code !== 'interrupted').map((row: { phone: any; error: any; }) => `${row.phone}: ${row.error}`);
+      const queued = storeAtEnd.outbox.filter((row) => row.state === 'queued').length;
+      const failed = storeAtEnd.outbox.filter((row) => row.state === 'failed' && errorOf(row).code !== 'interrupted').map((row) => `${row.phone}: ${row.error}`);
       assert.deepEqual({ queued, failed: failed.slice(0, 5) }, { queued: 0, failed: [] });
       assert.deepEqual(without.slice(0, 20), [], `${without.length} customers got no reply`);
       const onTheWire = connectionsFor(1_000_000);
       assert.ok(interrupted.size <= onTheWire, `${interrupted.size} replies interrupted: more than the ${onTheWire} connections could have on the wire`);
-      for (const row of storeAtEnd.outbox.filter((r: { phone: unknown; }) => interrupted.has(r.phone))) assert.equal(errorOf(row).maybeSent, true);
+      for (const row of storeAtEnd.outbox.filter((r) => interrupted.has(r.phone))) assert.equal(errorOf(row).maybeSent, true);
       figures.interruptedAtKill = interrupted.size;
     });
 

@@ -47,7 +47,7 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
   const customers = Array.from({ length: CUSTOMERS }, (_, i) => ({
     i, phone: indianMobile(620_000 + i), sid: smsSid(random), body: i % 3 === 0 ? 'hello' : 'HELP', stopper: i < STOPPERS,
   }));
-  const fields = (c: { i?: number; phone: any; sid: any; body: any; stopper?: boolean; }, overrides = {}) => ({ SmsSid: c.sid, From: `0${c.phone.slice(3)}`, To: '08047123456', Body: c.body, AccountSid: ACCOUNT_SID, ...overrides });
+  const fields = (c, overrides = {}) => ({ SmsSid: c.sid, From: `0${c.phone.slice(3)}`, To: '08047123456', Body: c.body, AccountSid: ACCOUNT_SID, ...overrides });
 
   let mock: DrillExotel;
   let red: NodeRedChild;
@@ -61,7 +61,7 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
   const outboxRows = () => withStoreFile(red.storePath, (s) => s.outbox());
   const signature = () => {
     const rows = outboxRows();
-    return [mock.requests.length, mock.requests.filter((r: { answered: null; }) => r.answered === null).length, rows.length, rows.filter((r) => r.state === 'queued').length];
+    return [mock.requests.length, mock.requests.filter((r) => r.answered === null).length, rows.length, rows.filter((r) => r.state === 'queued').length];
   };
 
   before(async function () {
@@ -91,7 +91,7 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
     // 0. the stoppers opt out (and get their confirmation), before the storm
     const stoppers = customers.filter((c) => c.stopper);
     await runPool(stoppers, CONCURRENCY, (c) => postCallback(red.baseUrl, HOOK, TOKEN, fields(c, { SmsSid: `${c.sid}-stop`, Body: 'STOP' }), agent));
-    await until(() => mock.accepted.filter((r: { form: { Body: string; }; }) => CONFIRMATION.test(r.form.Body)).length === STOPPERS, 30_000, 'the confirmations of the first STOPs');
+    await until(() => mock.accepted.filter((r) => CONFIRMATION.test(r.form.Body)).length === STOPPERS, 30_000, 'the confirmations of the first STOPs');
     stormFrom = mock.requests.length;
 
     // 1. the storm of callbacks; every reply goes through the faults
@@ -106,7 +106,7 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
     // 2. once every reply is durable (accepted, or in the outbox), and some still wait: kill -9
     const durable = () => {
       const inOutbox = new Set(outboxRows().map((r) => r.phone));
-      const accepted = new Set(mock.accepted.slice(stormFrom).map((r: { form: { To: any; }; }) => r.form.To));
+      const accepted = new Set(mock.accepted.slice(stormFrom).map((r) => r.form.To));
       return customers.filter((c) => !c.stopper && (inOutbox.has(c.phone) || accepted.has(c.phone))).length;
     };
     await until(() => durable() === CUSTOMERS - STOPPERS, 60_000, 'every reply to be accepted or in the outbox');
@@ -132,8 +132,8 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
       answered: mock.answerCounts(),
       mix: kinds,
       clientGaveUp: mock.requests.filter((r) => r.clientGone).length,
-      outboxQueued: end.outbox.filter((r: { state: string; }) => r.state === 'queued').length,
-      outboxFailed: end.outbox.filter((r: { state: string; }) => r.state === 'failed').length,
+      outboxQueued: end.outbox.filter((r) => r.state === 'queued').length,
+      outboxFailed: end.outbox.filter((r) => r.state === 'failed').length,
       resumed: [...red.log().matchAll(/sending (\d+) messages queued before the restart/g)].map((m) => Number(m[1])),
     };
   });
@@ -158,7 +158,7 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
     }
     return customers.map((c) => {
       const requests = byTo.get(c.phone) ?? [];
-      return { c, requests, accepted: requests.filter((r: { answered: number; }) => r.answered === 200), rows: end.outbox.filter((r: { phone: string; }) => r.phone === c.phone) };
+      return { c, requests, accepted: requests.filter((r) => r.answered === 200), rows: end.outbox.filter((r) => r.phone === c.phone) };
     });
   };
 
@@ -169,7 +169,7 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
 
   it('killed the child while replies waited in the outbox', function () {
     assert.ok(figures.atKill.queued > 0, 'nothing waited in the outbox at the kill: the drill did not test it');
-    assert.ok(figures.end.resumed.reduce((a: any, b: any) => a + b, 0) > 0, 'nothing was resumed from the outbox after the restart');
+    assert.ok(figures.end.resumed.reduce((a, b) => a + b, 0) > 0, 'nothing was resumed from the outbox after the restart');
   });
 
   it('ends every reply sent or failed with a code and a reason: none vanish, none left queued', function () {
@@ -178,8 +178,8 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
     const noReason = [];
     for (const e of endings()) {
       if (e.c.stopper) continue;
-      const failed = e.rows.filter((r: { state: string; }) => r.state === 'failed');
-      if (e.accepted.length === 0 && failed.length === 0) vanished.push(`${e.c.phone} ("${e.c.body}"): ${e.requests.map((r: { answered: any; }) => r.answered).join(', ') || 'never reached the API'}`);
+      const failed = e.rows.filter((r) => r.state === 'failed');
+      if (e.accepted.length === 0 && failed.length === 0) vanished.push(`${e.c.phone} ("${e.c.body}"): ${e.requests.map((r) => r.answered).join(', ') || 'never reached the API'}`);
       for (const row of failed) {
         const error = JSON.parse(row.error ?? 'null');
         if (!error || error.code === undefined || error.code === '' || typeof error.message !== 'string' || error.message.length < 5) noReason.push(`${row.phone}: ${row.error}`);
@@ -190,7 +190,7 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
   });
 
   it('sends each reply once: the API accepts a reply twice only after a timed-out attempt', function () {
-    const classify = (first: { at: number; step: { delayMs: number; }; }, second: { at: number; }) => {
+    const classify = (first, second) => {
       if (first.at < killedAt && second.at > killedAt) return 'accepted by the API before the kill, sent again from the outbox after the restart';
       if (first.step?.delayMs === SLOW_MS) return 'the API answered slower than apiTimeoutMs, and the send was tried again';
       return 'the API answered at once, the client counted a timeout (its clock runs while the request waits for a pool connection) and tried again';
@@ -202,7 +202,7 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
       // Retrying a timed-out request is what the issue asks for; the SMS may then go twice. Any other
       // reason is a fault of ours.
       if (why.startsWith('the API answered slower than apiTimeoutMs')) continue;
-      (twice[why] ??= []).push(`${e.c.phone}: ${e.requests.map((r: { answered: any; clientGone: any; }) => `${r.answered}${r.clientGone ? '*' : ''}`).join(', ')}`);
+      (twice[why] ??= []).push(`${e.c.phone}: ${e.requests.map((r) => `${r.answered}${r.clientGone ? '*' : ''}`).join(', ')}`);
     }
     const summary = Object.entries(twice).map(([why, list]) => `${list.length} × ${why}, e.g. ${list[0]}`);
     assert.deepEqual(summary, [], '(* = the answer was never read)');
@@ -214,11 +214,11 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
     const expected = replies * 0.48 ** 4;
     // replies on the wire at the kill fail as "interrupted" (at most one per pooled connection, which
     // the account sizes by its rate limit)
-    const errorOf = (row: { error: any; }) => JSON.parse(row.error ?? '{}');
-    const interrupted = end.outbox.filter((r: { state: string; }) => r.state === 'failed' && errorOf(r).code === 'interrupted');
+    const errorOf = (row) => JSON.parse(row.error ?? '{}');
+    const interrupted = end.outbox.filter((r) => r.state === 'failed' && errorOf(r).code === 'interrupted');
     const onTheWire = connectionsFor(12_000);
     assert.ok(interrupted.length <= onTheWire, `${interrupted.length} replies interrupted: more than the ${onTheWire} connections could have on the wire`);
-    const failed = end.outbox.filter((r: { state: string; }) => r.state === 'failed' && errorOf(r).code !== 'interrupted');
+    const failed = end.outbox.filter((r) => r.state === 'failed' && errorOf(r).code !== 'interrupted');
     const codes = {};
     for (const row of failed) {
       const code = JSON.parse(row.error ?? '{}').code;
@@ -228,17 +228,17 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
   });
 
   it('reports as failed only replies the API did not accept, or says that it may have sent them', function () {
-    const saysMaybe = (row: { error: any; }) => JSON.parse(row.error ?? '{}').maybeSent === true;
-    const wrong = endings().filter((e) => e.rows.some((r: { state: string; }) => r.state === 'failed' && !saysMaybe(r)) && e.accepted.length > 0)
-      .map((e) => `${e.c.phone}: failed (${e.rows.find((r: { state: string; }) => r.state === 'failed').error}) but accepted ${e.accepted.length}×`);
+    const saysMaybe = (row) => JSON.parse(row.error ?? '{}').maybeSent === true;
+    const wrong = endings().filter((e) => e.rows.some((r) => r.state === 'failed' && !saysMaybe(r)) && e.accepted.length > 0)
+      .map((e) => `${e.c.phone}: failed (${e.rows.find((r) => r.state === 'failed').error}) but accepted ${e.accepted.length}×`);
     assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} replies failed although the API accepted them`);
   });
 
   it('compliance: customers who sent STOP get nothing but their one confirmation', function () {
     const compliance = checkCompliance({ requests: mock.received, history: end.history, isConfirmation: (b) => CONFIRMATION.test(b) });
     assert.deepEqual(compliance.violations.slice(0, 10), []);
-    const toStoppers = mock.requests.slice(stormFrom).filter((r: { form: { To: string; }; }) => customers.some((c) => c.stopper && c.phone === r.form.To));
-    assert.deepEqual(toStoppers.map((r: { form: { To: any; Body: any; }; }) => `${r.form.To}: ${r.form.Body}`), []);
+    const toStoppers = mock.requests.slice(stormFrom).filter((r) => customers.some((c) => c.stopper && c.phone === r.form.To));
+    assert.deepEqual(toStoppers.map((r) => `${r.form.To}: ${r.form.Body}`), []);
     for (const e of endings()) {
       if (e.c.stopper) continue;
       for (const r of e.accepted) assert.match(r.form.Body, REPLY[e.c.body], `${e.c.phone} got the wrong reply`);

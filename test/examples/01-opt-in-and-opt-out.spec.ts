@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { helper, settings, until, wait } from '../support/red';
+import type { SandboxMessage } from '../../src/store';
+import { helper, load, settings, until, wait, getNode } from '../support/red';
 import { MockExotel } from '../support/mock-exotel';
-import { LoadedExample, loadExample } from '../support/examples';
+import { CORE_NODES, loadExample, readExample, type LoadedExample } from '../support/examples';
+import { present } from '../support/present';
 
 const FILE = '01 - Opt-in and opt-out.json';
 const CUSTOMER = '+919876543210';
@@ -22,21 +24,21 @@ describe(`example "${FILE}"`, function () {
   });
 
   /** The texts Exotel was asked to send, in order. */
-  const texts = () => mock.sent.map((s: { Body: any; }) => s.Body);
+  const texts = () => mock.sent.map((s) => s.Body);
   async function expectSent(count: number) {
     await until(() => mock.sent.length >= count, 3000, `${count} SMS`);
     await wait(50);
     assert.equal(mock.sent.length, count, `sent: ${JSON.stringify(texts())}`);
   }
-  const click = (name: string) => helper.getNode(example.node(name).id).receive({});
+  const click = (name: string) => getNode(example.node(name).id).receive({});
 
   it('ships with a sandbox account, a comment, and the documented inject nodes', function () {
-    const flow = require('../support/examples').readExample(FILE);
-    assert.equal(flow.find((n: { type: string; }) => n.type === 'exotel-account').mode, 'sandbox');
-    assert.ok(flow.some((n: { type: string; }) => n.type === 'comment'));
-    assert.equal(flow.find((n: { type: string; }) => n.type === 'exotel-inbound').path, '/exotel/opt-in');
+    const flow = readExample(FILE);
+    assert.equal(present(flow.find((n) => n.type === 'exotel-account')).mode, 'sandbox');
+    assert.ok(flow.some((n) => n.type === 'comment'));
+    assert.equal(present(flow.find((n) => n.type === 'exotel-inbound')).path, '/exotel/opt-in');
     for (const name of ['Ask for opt-in', 'Send order update']) {
-      const inject = flow.find((n: { type: string; name: string; }) => n.type === 'inject' && n.name === name);
+      const inject = present(flow.find((n) => n.type === 'inject' && n.name === name), name);
       assert.deepEqual(inject.props, [{ p: 'phone', v: CUSTOMER, vt: 'str' }]);
     }
   });
@@ -93,7 +95,7 @@ describe(`example "${FILE}"`, function () {
     assert.equal(texts()[7], SUBSCRIBED);
     click('Send order update');
     await expectSent(9);
-    assert.ok(mock.sent.every((s: { To: string; }) => s.To === CUSTOMER));
+    assert.ok(mock.sent.every((s) => s.To === CUSTOMER));
   });
 
   it('opts out on NO too, and a repeated callback of the same STOP sends one confirmation', async function () {
@@ -107,17 +109,15 @@ describe(`example "${FILE}"`, function () {
 });
 
 describe(`example "${FILE}" as shipped, in sandbox mode`, function () {
-  const { load } = require('../support/red');
-  const { readExample, CORE_NODES } = require('../support/examples');
   afterEach(() => helper.unload());
 
   it('holds the conversation in the sandbox phone with no Exotel account at all', async function () {
     settings({ exotelSms: { storePath: ':memory:' } });
     const flow = readExample(FILE);
     await load(flow, {}, CORE_NODES);
-    const account = flow.find((n: { type: string; }) => n.type === 'exotel-account').id;
-    const byName = (name: string) => helper.getNode(flow.find((n: { name: any; }) => n.name === name).id);
-    const thread = async () => (await helper.request().get(`/exotel-sandbox/${account}/messages`).query({ phone: CUSTOMER })).body.map((m: { direction: any; body: any; }) => `${m.direction}: ${m.body}`);
+    const account = present(flow.find((n) => n.type === 'exotel-account')).id;
+    const byName = (name: string) => getNode(present(flow.find((n) => n.name === name), name).id);
+    const thread = async () => (await helper.request().get(`/exotel-sandbox/${account}/messages`).query({ phone: CUSTOMER })).body.map((m: SandboxMessage) => `${m.direction}: ${m.body}`);
     const reply = (text: string) => helper.request().post(`/exotel-sandbox/${account}/reply`).send({ phone: CUSTOMER, text }).expect(200);
 
     byName('Ask for opt-in').receive({});

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { helper, collect } from '../support/red';
+import { helper, collect, getNode } from '../support/red';
 import { exampleHarness } from '../support/conversation-test';
 
 const QUESTION = 'How was your experience? Reply 1 for Great, 2 for Good, 3 for Poor.';
@@ -10,7 +10,7 @@ describe('example "02 - Survey.json"', function () {
   afterEach(() => h.tearDown());
 
   it('asks, thanks for 1 with the documented text, and hands the answer on', async function () {
-    const answers = collect(helper.getNode('survey-answers'));
+    const answers = collect(getNode('survey-answers'));
     h.click('Send survey');
     await h.expectText(QUESTION);
     assert.equal(h.mock.sent[0].To, '+919876543210');
@@ -42,7 +42,7 @@ describe('example "02 - Survey.json"', function () {
   });
 
   it('a callback repeated by Exotel records one answer and thanks once', async function () {
-    const answers = collect(helper.getNode('survey-answers'));
+    const answers = collect(getNode('survey-answers'));
     h.click('Send survey');
     await h.expectText(QUESTION);
     const sid = await h.reply('/exotel/survey', '2');
@@ -58,7 +58,7 @@ describe('example "02 - Survey.json"', function () {
   });
 
   it('two replies at once: the first answers, the second finds the survey closed', async function () {
-    const answers = collect(helper.getNode('survey-answers'));
+    const answers = collect(getNode('survey-answers'));
     h.click('Send survey');
     await h.expectText(QUESTION);
     await Promise.all([h.reply('/exotel/survey', '1'), h.reply('/exotel/survey', '3')]);

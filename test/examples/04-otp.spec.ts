@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import sinon from 'sinon';
 import { exampleHarness } from '../support/conversation-test';
+import { present } from '../support/present';
 
 const CODE_SMS = /^Your verification code is (\d{6})\. Reply with the code to verify your account\.$/;
 
@@ -11,7 +12,7 @@ describe('example "04 - OTP verification by reply.json"', function () {
   async function sendCode() {
     h.click('Send verification code');
     const text = await h.expectText(CODE_SMS);
-    return CODE_SMS.exec(text)[1];
+    return present(CODE_SMS.exec(text), 'a code in the SMS')[1];
   }
   const other = (code: string) => (code === '111111' ? '222222' : '111111');
 

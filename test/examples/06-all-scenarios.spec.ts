@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { exampleHarness } from '../support/conversation-test';
+import { present } from '../support/present';
 
 const HOOK = '/exotel/sms';
 
@@ -21,7 +22,7 @@ describe('example "06 - All scenarios on one number.json"', function () {
 
     h.click('Send verification code');
     const [codeSms] = await h.expectTexts(1);
-    const code = /code is (\d{6})/.exec(codeSms)[1];
+    const code = present(/code is (\d{6})/.exec(codeSms), 'a code in the SMS')[1];
     await h.reply(HOOK, code);
     await h.expectText('Your account has been verified successfully.');
 

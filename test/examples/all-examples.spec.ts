@@ -33,7 +33,7 @@ describe('every example flow', function () {
         assert.ok(accounts.length >= 1);
         for (const account of accounts) assert.equal(account.mode, 'sandbox');
         for (const inject of flow.filter((n) => n.type === 'inject')) {
-          assert.ok(inject.props.some((p: { p: string; v: string; vt: string; }) => p.p === 'phone' && p.v === '+919876543210' && p.vt === 'str'), inject.name);
+          assert.ok(inject.props.some((p: { p: string; v: string; vt: string }) => p.p === 'phone' && p.v === '+919876543210' && p.vt === 'str'), inject.name);
         }
       });
 

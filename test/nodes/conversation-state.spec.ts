@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { helper, load, settings, nextMessage, collect, wait, until } from '../support/red';
+import { helper, load, settings, nextMessage, collect, wait, until, getNode, type FlowNode } from '../support/red';
 
 const PHONE = '+919876543210';
 
 describe('conversation-state', function () {
-  let dir: fs.PathLike;
+  let dir: string;
   beforeEach(function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exotel-conv-node-'));
     settings({ exotelSms: { storePath: path.join(dir, 'db'), conversationTimerMs: 50, conversationHoldMs: 300 } });
@@ -17,8 +17,8 @@ describe('conversation-state', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const node = (id: string, props: { action: string; step?: string; data?: string; dataType?: string; timeout?: number; steps?: string[]; saveAs?: string; }, wires: string[][]) => ({ id, z: 'f1', type: 'conversation-state', conversation: 'order', key: 'phone', keyType: 'msg', wires, ...props });
-  function flow() {
+  const node = (id: string, props: Record<string, unknown>, wires: string[][]) => ({ id, z: 'f1', type: 'conversation-state', conversation: 'order', key: 'phone', keyType: 'msg', wires, ...props });
+  function flow(): FlowNode[] {
     return [
       { id: 'f1', type: 'tab' },
       node('cStart', { action: 'start', step: 'order-id', data: 'data', dataType: 'msg', timeout: 0.005 }, [['started']]),
@@ -28,7 +28,7 @@ describe('conversation-state', function () {
       ...['started', 'atOrderId', 'atRating', 'none', 'timedOut', 'updated', 'ended'].map((id) => ({ id, z: 'f1', type: 'helper' })),
     ];
   }
-  const get = (id: string) => helper.getNode(id);
+  const get = (id: string) => getNode(id);
 
   it('starts, routes by step, saves replies and ends, with msg.conversation at each point', async function () {
     await load(flow(), {});
@@ -163,7 +163,7 @@ describe('conversation-state', function () {
   it('shows the number of active conversations', async function () {
     await load(flow(), {});
     const statuses: string[] = [];
-    get('cRoute').on('call:status', (c: { args: { text: any; }[]; }) => statuses.push(c.args[0].text));
+    get('cRoute').on('call:status', (c) => statuses.push(c.args[0].text));
     get('cStart').receive({ phone: '9876543210' });
     get('cStart').receive({ phone: '9876543211' });
     await until(() => statuses.includes('2 active · route'), 3000, 'the status');

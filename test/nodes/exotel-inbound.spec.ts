@@ -3,12 +3,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { helper, load, settings, nextMessage, collect, wait, until } from '../support/red';
+import { helper, load, settings, nextMessage, collect, wait, until, getNode, type FlowNode } from '../support/red';
 
 const ACCOUNT = { id: 'acc', type: 'exotel-account', accountSid: 'exampleshop1', apiBaseUrl: 'http://127.0.0.1:9', defaultFrom: 'EXSHOP', defaultCountry: 'IN', mode: 'live', rateLimit: 200 };
 const TOKEN = 'wh-secret-7f3a9c';
 
-function flow(extra = {}) {
+function flow(extra = {}): FlowNode[] {
   return [
     { id: 'f1', type: 'tab' },
     { ...ACCOUNT, z: undefined },
@@ -19,7 +19,7 @@ function flow(extra = {}) {
 const creds = (webhookToken = TOKEN) => ({ acc: { apiKey: 'key-123', apiToken: 'tok-456', webhookToken } });
 
 describe('exotel-inbound', function () {
-  let dir: fs.PathLike;
+  let dir: string;
   beforeEach(function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exotel-inbound-'));
     settings({ exotelSms: { storePath: path.join(dir, 'store.db'), replayWindowMs: 100 } });
@@ -31,7 +31,7 @@ describe('exotel-inbound', function () {
 
   it('accepts a form POST, answers an empty 200 and emits the message contract', async function () {
     const app = await load(flow(), creds());
-    const out = helper.getNode('out');
+    const out = getNode('out');
     const got = nextMessage(out);
     const res = await request(app)
       .post(`/exotel/sms?token=${TOKEN}`)
@@ -50,7 +50,7 @@ describe('exotel-inbound', function () {
 
   it('accepts the JSON shape with Sender and MessageBody', async function () {
     const app = await load(flow(), creds());
-    const got = nextMessage(helper.getNode('out'));
+    const got = nextMessage(getNode('out'));
     await request(app)
       .post(`/exotel/sms?token=${TOKEN}`)
       .send({ SmsSid: 'sms-2', Direction: 'incoming', Sender: '+91 98765 43210', ReceivedOn: '08047123456', MessageBody: 'STOP', ReceivedTime: '2025-01-15T10:30:00+05:30' })
@@ -64,7 +64,7 @@ describe('exotel-inbound', function () {
 
   it('accepts the legacy applet: HEAD, then GET with a query', async function () {
     const app = await load(flow(), creds());
-    const got = nextMessage(helper.getNode('out'));
+    const got = nextMessage(getNode('out'));
     const head = await request(app).head(`/exotel/sms?token=${TOKEN}`);
     assert.equal(head.status, 200);
     const res = await request(app).get(`/exotel/sms?token=${TOKEN}&SmsSid=sms-3&From=919876543210&To=01140123456&Date=2025-01-15%2010:30:00&Body=HELP`);
@@ -77,14 +77,14 @@ describe('exotel-inbound', function () {
 
   it('takes the token as the password of HTTP Basic credentials', async function () {
     const app = await load(flow(), creds());
-    const got = nextMessage(helper.getNode('out'));
+    const got = nextMessage(getNode('out'));
     await request(app).post('/exotel/sms').auth('exotel', TOKEN).type('form').send({ SmsSid: 'sms-4', From: '9876543210', Body: 'hi' }).expect(200);
     assert.equal((await got).payload, 'hi');
   });
 
   it('refuses a missing or wrong token with 401 and emits nothing', async function () {
     const app = await load(flow(), creds());
-    const seen = collect(helper.getNode('out'));
+    const seen = collect(getNode('out'));
     const none = await request(app).post('/exotel/sms').type('form').send({ SmsSid: 'x1', From: '9876543210', Body: 'STOP' });
     assert.equal(none.status, 401);
     assert.match(none.body.error, /token/);
@@ -114,14 +114,14 @@ describe('exotel-inbound', function () {
 
   it('works without a token when the account has none', async function () {
     const app = await load(flow(), creds(''));
-    const got = nextMessage(helper.getNode('out'));
+    const got = nextMessage(getNode('out'));
     await request(app).post('/exotel/sms').type('form').send({ SmsSid: 'sms-5', From: '9876543210', Body: 'hi' }).expect(200);
     assert.equal((await got).payload, 'hi');
   });
 
   it('answers bad input with a 4xx and the reason, and keeps serving', async function () {
     const app = await load(flow(), creds());
-    const seen = collect(helper.getNode('out'));
+    const seen = collect(getNode('out'));
     const url = `/exotel/sms?token=${TOKEN}`;
     const noSid = await request(app).post(url).type('form').send({ From: '9876543210', Body: 'hi' });
     assert.deepEqual([noSid.status, noSid.body.error], [400, 'SmsSid is missing']);
@@ -142,7 +142,7 @@ describe('exotel-inbound', function () {
 
   it('answers a repeated SmsSid with 200 and does not emit it again, even after a restart', async function () {
     let app = await load(flow(), creds());
-    let seen = collect(helper.getNode('out'));
+    let seen = collect(getNode('out'));
     const body = { SmsSid: 'dup-1', From: '9876543210', Body: 'STOP' };
     await request(app).post(`/exotel/sms?token=${TOKEN}`).type('form').send(body).expect(200);
     await request(app).post(`/exotel/sms?token=${TOKEN}`).type('form').send(body).expect(200, '');
@@ -150,7 +150,7 @@ describe('exotel-inbound', function () {
     assert.equal(seen.length, 1);
     await helper.unload();
     app = await load(flow(), creds());
-    seen = collect(helper.getNode('out'));
+    seen = collect(getNode('out'));
     await request(app).post(`/exotel/sms?token=${TOKEN}`).type('form').send(body).expect(200, '');
     await wait(50);
     assert.equal(seen.length, 0);
@@ -164,7 +164,7 @@ describe('exotel-inbound', function () {
     await store.recordInbound({ sid: 'other-path', endpoint: '/exotel/other', from: '+919876543210', to: '', body: 'x', receivedAt: '2025-01-15T05:00:00.000Z', accountSid: 'exampleshop1' });
     await store.close();
     await load(flow(), creds());
-    const msg = await nextMessage(helper.getNode('out'));
+    const msg = await nextMessage(getNode('out'));
     assert.equal(msg.payload, 'STOP');
     assert.equal(msg.sms.sid, 'crash-1');
     assert.equal(msg.sms.replayed, true);
@@ -173,7 +173,7 @@ describe('exotel-inbound', function () {
     await helper.unload();
     // handed on once: not again at the next start
     await load(flow(), creds());
-    const seen = collect(helper.getNode('out'));
+    const seen = collect(getNode('out'));
     await wait(200);
     assert.equal(seen.length, 0);
   });
@@ -181,15 +181,15 @@ describe('exotel-inbound', function () {
   it('hands on again, after a stop, an SMS the flow had less than the replay window to act on', async function () {
     settings({ exotelSms: { storePath: path.join(dir, 'store.db'), replayWindowMs: 60_000 } });
     let app = await load(flow(), creds());
-    const first = nextMessage(helper.getNode('out'));
+    const first = nextMessage(getNode('out'));
     await request(app).post(`/exotel/sms?token=${TOKEN}`).type('form').send({ SmsSid: 'w-1', From: '9876543210', Body: 'STOP' }).expect(200);
     assert.equal((await first).sms.replayed, undefined);
     await helper.unload(); // stopped (or killed) a moment later
     app = await load(flow(), creds());
-    const again = await nextMessage(helper.getNode('out'));
+    const again = await nextMessage(getNode('out'));
     assert.deepEqual([again.sms.sid, again.sms.replayed], ['w-1', true]);
     // and Exotel's retry of it is still a duplicate
-    const seen = collect(helper.getNode('out'));
+    const seen = collect(getNode('out'));
     await request(app).post(`/exotel/sms?token=${TOKEN}`).type('form').send({ SmsSid: 'w-1', From: '9876543210', Body: 'STOP' }).expect(200, '');
     await wait(100);
     assert.equal(seen.length, 0);
@@ -197,16 +197,16 @@ describe('exotel-inbound', function () {
 
   it('takes a "?" inside a value as part of the value', async function () {
     const app = await load(flow(), creds());
-    const got = nextMessage(helper.getNode('out'));
+    const got = nextMessage(getNode('out'));
     await request(app).get(`/exotel/sms?SmsSid=q-1&From=9876543210&Body=Is%20it%20open?%20today&token=${TOKEN}`).expect(200);
     assert.equal((await got).payload, 'Is it open? today');
   });
 
   it('shows received, duplicate and rejected counts under the node', async function () {
     const app = await load(flow(), creds());
-    const node = helper.getNode('in');
+    const node = getNode('in');
     const statuses: any[] = [];
-    node.on('call:status', (call: { args: any[]; }) => statuses.push(call.args[0]));
+    node.on('call:status', (call) => statuses.push(call.args[0]));
     const url = `/exotel/sms?token=${TOKEN}`;
     await request(app).post(url).type('form').send({ SmsSid: 's1', From: '9876543210', Body: 'a' });
     await request(app).post(url).type('form').send({ SmsSid: 's1', From: '9876543210', Body: 'a' });
@@ -234,7 +234,7 @@ describe('exotel-inbound', function () {
     const express = require('express');
     settings({ exotelSms: { storePath: path.join(dir, 'store.db') }, httpNodeMiddleware: [express.urlencoded({ extended: false }), express.json()] });
     const app = await load(flow(), creds());
-    const seen = collect(helper.getNode('out'));
+    const seen = collect(getNode('out'));
     await request(app).post(`/exotel/sms?token=${TOKEN}`).type('form').send({ SmsSid: 'mw-1', From: '9876543210', Body: 'form' }).expect(200, '');
     await request(app).post(`/exotel/sms?token=${TOKEN}`).send({ SmsSid: 'mw-2', Sender: '9876543210', MessageBody: 'json' }).expect(200, '');
     await until(() => seen.length === 2, 2000, 'both callbacks');
@@ -249,7 +249,7 @@ describe('exotel-inbound', function () {
 
   it('never puts the credentials in a message, status or log line', async function () {
     const app = await load(flow(), creds());
-    const got = nextMessage(helper.getNode('out'));
+    const got = nextMessage(getNode('out'));
     await request(app).get(`/exotel/sms?token=${TOKEN}&SmsSid=c1&From=9876543210&Body=hello`).expect(200);
     const msg = await got;
     const logs = JSON.stringify(helper.log().args);

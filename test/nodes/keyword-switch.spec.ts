@@ -2,13 +2,21 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
-import { helper, load, nextMessage, collect, wait } from '../support/red';
+import type { NodeStatus } from 'node-red';
+import type { RuleDef } from '../../src/sms/keywords';
+import { helper, load, nextMessage, collect, wait, getNode, type FlowNode, type Msg, type TestNode } from '../support/red';
 import { core } from '../support/examples';
-import { Node } from 'node-red';
+import { present } from '../support/present';
 
 const catchNode = core('common/25-catch.js');
 
-const OPT_IN_OUT = [
+/** The keyword switch's properties a spec sets over the defaults of `flow()`. */
+interface FlowProps {
+  rules?: RuleDef[];
+  [property: string]: unknown;
+}
+
+const OPT_IN_OUT: RuleDef[] = [
   { t: 'keywords', v: 'START, YES, UNSTOP, SUBSCRIBE' },
   { t: 'keywords', v: 'STOP, NO, UNSUBSCRIBE, CANCEL, END, QUIT, STOPALL, OPTOUT, REVOKE' },
   { t: 'keywords', v: 'HELP, INFO' },
@@ -20,35 +28,35 @@ describe('keyword-switch', function () {
   });
 
   /** A keyword switch with one helper node per output: out1, out2, … and the last one is otherwise. */
-  function flow(props = {}) {
+  function flow(props: FlowProps = {}): FlowNode[] {
     const rules = props.rules || OPT_IN_OUT;
-    const outs = rules.map((_: any, i: number) => `out${i + 1}`).concat('otherwise');
+    const outs = rules.map((_, i: number) => `out${i + 1}`).concat('otherwise');
     return [
       { id: 'f1', type: 'tab' },
-      { id: 'ks', z: 'f1', type: 'keyword-switch', property: 'payload', propertyType: 'msg', matchMode: 'whole', typos: false, checkall: 'false', outputs: rules.length + 1, ...props, rules, wires: outs.map((id: any) => [id]) },
-      ...outs.map((id: any) => ({ id, z: 'f1', type: 'helper' })),
+      { id: 'ks', z: 'f1', type: 'keyword-switch', property: 'payload', propertyType: 'msg', matchMode: 'whole', typos: false, checkall: 'false', outputs: rules.length + 1, ...props, rules, wires: outs.map((id) => [id]) },
+      ...outs.map((id) => ({ id, z: 'f1', type: 'helper' })),
     ];
   }
 
   /** Every message each output received, by output name, after the node has had time to send. */
-  async function routeAll(replies: (string|number)[]|{ payload: string; sms: { body: string; }; }[]|{ payload: { text: string; }; }[]|({ phone: string; payload?: undefined; }|{ payload: null; phone?: undefined; }|{ payload: string; phone?: undefined; })[], props: {}|undefined) {
+  async function routeAll(replies: unknown[], props?: FlowProps) {
     await load(flow(props));
     const rules = (props && props.rules) || OPT_IN_OUT;
-    const outs = rules.map((_: any, i: number) => `out${i + 1}`).concat('otherwise');
-    const got = Object.fromEntries(outs.map((id: string) => [id, collect(helper.getNode(id))]));
-    for (const reply of replies) helper.getNode('ks').receive(typeof reply === 'object' && reply !== null ? reply : { payload: reply });
+    const outs = rules.map((_, i: number) => `out${i + 1}`).concat('otherwise');
+    const got: Record<string, Msg[]> = Object.fromEntries(outs.map((id: string) => [id, collect(getNode(id))]));
+    for (const reply of replies) getNode('ks').receive(typeof reply === 'object' && reply !== null ? (reply as Msg) : { payload: reply });
     await wait(50);
     return got;
   }
 
-  function statusesOf(node: Node<{}>) {
-    return node.status.getCalls().filter((call: { thisValue: any; }) => call.thisValue === node).map((call: { args: any[]; }) => call.args[0]);
+  function statusesOf(node: TestNode) {
+    return node.status.getCalls().filter((call) => call.thisValue === node).map((call) => call.args[0] as NodeStatus);
   }
 
   it('sends each reply to its rule’s output with msg.keyword and msg.match', async function () {
     await load(flow());
-    const stopped = nextMessage(helper.getNode('out2'));
-    helper.getNode('ks').receive({ payload: 'Stop!', phone: '+919876543210' });
+    const stopped = nextMessage(getNode('out2'));
+    getNode('ks').receive({ payload: 'Stop!', phone: '+919876543210' });
     const msg = await stopped;
     assert.equal(msg.keyword, 'STOP');
     assert.deepEqual(msg.match, { rule: 2, kind: 'keywords', text: 'stop', fuzzy: false });
@@ -58,16 +66,16 @@ describe('keyword-switch', function () {
 
   it('routes the opt-in / opt-out / help preset as carriers do', async function () {
     const got = await routeAll(['START', 'yes.', 'UNSUBSCRIBE', 'cancel', '🛑 STOP', 'help?', 'Info', "don't stop", 'Hello', 'STPO']);
-    assert.deepEqual(got.out1.map((m: { payload: any; keyword: any; }) => [m.payload, m.keyword]), [['START', 'START'], ['yes.', 'START']]);
-    assert.deepEqual(got.out2.map((m: { payload: any; keyword: any; }) => [m.payload, m.keyword]), [['UNSUBSCRIBE', 'STOP'], ['cancel', 'STOP'], ['🛑 STOP', 'STOP']]);
-    assert.deepEqual(got.out3.map((m: { payload: any; keyword: any; }) => [m.payload, m.keyword]), [['help?', 'HELP'], ['Info', 'HELP']]);
-    assert.deepEqual(got.otherwise.map((m: { payload: any; }) => m.payload), ["don't stop", 'Hello', 'STPO']);
+    assert.deepEqual(got.out1.map((m) => [m.payload, m.keyword]), [['START', 'START'], ['yes.', 'START']]);
+    assert.deepEqual(got.out2.map((m) => [m.payload, m.keyword]), [['UNSUBSCRIBE', 'STOP'], ['cancel', 'STOP'], ['🛑 STOP', 'STOP']]);
+    assert.deepEqual(got.out3.map((m) => [m.payload, m.keyword]), [['help?', 'HELP'], ['Info', 'HELP']]);
+    assert.deepEqual(got.otherwise.map((m) => m.payload), ["don't stop", 'Hello', 'STPO']);
   });
 
   it('sends an unknown reply to otherwise, without a keyword', async function () {
     await load(flow());
-    const other = nextMessage(helper.getNode('otherwise'));
-    helper.getNode('ks').receive({ payload: '  Where is my ORDER? ', keyword: 'STOP' });
+    const other = nextMessage(getNode('otherwise'));
+    getNode('ks').receive({ payload: '  Where is my ORDER? ', keyword: 'STOP' });
     const msg = await other;
     assert.equal('keyword' in msg, false, 'an old msg.keyword must not survive');
     assert.deepEqual(msg.match, { rule: null, kind: 'otherwise', text: 'where is my order', fuzzy: false });
@@ -76,54 +84,54 @@ describe('keyword-switch', function () {
   it('sends a copy to every matching rule when asked, each with its own keyword and match', async function () {
     const rules = [{ t: 'keywords', v: 'STOP' }, { t: 'regex', v: '^s' }, { t: 'empty' }, { t: 'any' }];
     const got = await routeAll(['stop', '👍'], { rules, checkall: 'true' });
-    assert.deepEqual(got.out1.map((m: { keyword: any; match: { rule: any; }; }) => [m.keyword, m.match.rule]), [['STOP', 1]]);
-    assert.deepEqual(got.out2.map((m: { keyword: any; match: { rule: any; kind: any; }; }) => [m.keyword, m.match.rule, m.match.kind]), [['s', 2, 'regex']]);
-    assert.deepEqual(got.out3.map((m: { payload: any; match: { kind: any; }; }) => [m.payload, 'keyword' in m, m.match.kind]), [['👍', false, 'empty']]);
-    assert.deepEqual(got.out4.map((m: { payload: any; match: { rule: any; }; }) => [m.payload, 'keyword' in m, m.match.rule]), [['stop', false, 4], ['👍', false, 4]]);
+    assert.deepEqual(got.out1.map((m) => [m.keyword, m.match.rule]), [['STOP', 1]]);
+    assert.deepEqual(got.out2.map((m) => [m.keyword, m.match.rule, m.match.kind]), [['s', 2, 'regex']]);
+    assert.deepEqual(got.out3.map((m) => [m.payload, 'keyword' in m, m.match.kind]), [['👍', false, 'empty']]);
+    assert.deepEqual(got.out4.map((m) => [m.payload, 'keyword' in m, m.match.rule]), [['stop', false, 4], ['👍', false, 4]]);
     assert.equal(got.otherwise.length, 0);
   });
 
   it('sends to the first matching rule only by default', async function () {
     const rules = [{ t: 'keywords', v: 'STOP' }, { t: 'any' }];
     const got = await routeAll(['stop', 'other'], { rules });
-    assert.deepEqual(got.out1.map((m: { payload: any; }) => m.payload), ['stop']);
-    assert.deepEqual(got.out2.map((m: { payload: any; }) => m.payload), ['other']);
+    assert.deepEqual(got.out1.map((m) => m.payload), ['stop']);
+    assert.deepEqual(got.out2.map((m) => m.payload), ['other']);
   });
 
   it('matches the first word when set to, and only the whole reply otherwise', async function () {
     const whole = await routeAll(['stop it', 'STOP']);
-    assert.deepEqual(whole.out2.map((m: { payload: any; }) => m.payload), ['STOP']);
-    assert.deepEqual(whole.otherwise.map((m: { payload: any; }) => m.payload), ['stop it']);
+    assert.deepEqual(whole.out2.map((m) => m.payload), ['STOP']);
+    assert.deepEqual(whole.otherwise.map((m) => m.payload), ['stop it']);
     await helper.unload();
     const firstWord = await routeAll(['stop it', 'STOP', 'please stop'], { matchMode: 'first-word' });
-    assert.deepEqual(firstWord.out2.map((m: { payload: any; keyword: any; }) => [m.payload, m.keyword]), [['stop it', 'STOP'], ['STOP', 'STOP']]);
-    assert.deepEqual(firstWord.otherwise.map((m: { payload: any; }) => m.payload), ['please stop']);
+    assert.deepEqual(firstWord.out2.map((m) => [m.payload, m.keyword]), [['stop it', 'STOP'], ['STOP', 'STOP']]);
+    assert.deepEqual(firstWord.otherwise.map((m) => m.payload), ['please stop']);
   });
 
   it('forgives one typo when typos are on, and says so in msg.match', async function () {
     const got = await routeAll(['STPO', 'STOPP', 'NOO'], { typos: true });
-    assert.deepEqual(got.out2.map((m: { payload: any; keyword: any; match: { fuzzy: any; }; }) => [m.payload, m.keyword, m.match.fuzzy]), [['STPO', 'STOP', true], ['STOPP', 'STOP', true]]);
-    assert.deepEqual(got.otherwise.map((m: { payload: any; }) => m.payload), ['NOO']);
+    assert.deepEqual(got.out2.map((m) => [m.payload, m.keyword, m.match.fuzzy]), [['STPO', 'STOP', true], ['STOPP', 'STOP', true]]);
+    assert.deepEqual(got.otherwise.map((m) => m.payload), ['NOO']);
   });
 
   it('routes survey answers in any script, and numbers that are not text', async function () {
     const rules = [1, 2, 3].map((n) => ({ t: 'range', v: String(n) }));
     const got = await routeAll(['१', '2.', '３', 3, '4', '10'], { rules });
-    assert.deepEqual(got.out1.map((m: { keyword: any; }) => m.keyword), ['1']);
-    assert.deepEqual(got.out2.map((m: { keyword: any; }) => m.keyword), ['2']);
-    assert.deepEqual(got.out3.map((m: { payload: any; keyword: any; }) => [m.payload, m.keyword]), [['３', '3'], [3, '3']]);
-    assert.deepEqual(got.otherwise.map((m: { payload: any; }) => m.payload), ['4', '10']);
+    assert.deepEqual(got.out1.map((m) => m.keyword), ['1']);
+    assert.deepEqual(got.out2.map((m) => m.keyword), ['2']);
+    assert.deepEqual(got.out3.map((m) => [m.payload, m.keyword]), [['３', '3'], [3, '3']]);
+    assert.deepEqual(got.otherwise.map((m) => m.payload), ['4', '10']);
   });
 
   it('reads the reply from another property when told to', async function () {
     const got = await routeAll([{ payload: 'ignored', sms: { body: 'HELP' } }, { payload: 'STOP', sms: { body: 'hi' } }], { property: 'sms.body', propertyType: 'msg' });
-    assert.deepEqual(got.out3.map((m: { payload: any; keyword: any; }) => [m.payload, m.keyword]), [['ignored', 'HELP']]);
-    assert.deepEqual(got.otherwise.map((m: { payload: any; }) => m.payload), ['STOP']);
+    assert.deepEqual(got.out3.map((m) => [m.payload, m.keyword]), [['ignored', 'HELP']]);
+    assert.deepEqual(got.otherwise.map((m) => m.payload), ['STOP']);
   });
 
   it('can read the reply with a JSONata expression', async function () {
     const got = await routeAll([{ payload: { text: 'Stop' } }], { property: 'payload.text', propertyType: 'jsonata' });
-    assert.deepEqual(got.out2.map((m: { keyword: any; }) => m.keyword), ['STOP']);
+    assert.deepEqual(got.out2.map((m) => m.keyword), ['STOP']);
   });
 
   it('treats a missing reply as empty', async function () {
@@ -137,8 +145,8 @@ describe('keyword-switch', function () {
     const f = flow();
     f.push({ id: 'catcher', z: 'f1', type: 'catch', wires: [['caught']] }, { id: 'caught', z: 'f1', type: 'helper' });
     await load(f, {}, [catchNode]);
-    const caught = nextMessage(helper.getNode('caught'));
-    helper.getNode('ks').receive({ payload: { body: 'STOP' } });
+    const caught = nextMessage(getNode('caught'));
+    getNode('ks').receive({ payload: { body: 'STOP' } });
     const msg = await caught;
     assert.equal(msg.error.source.id, 'ks');
     assert.equal(msg.error.message, 'Error: msg.payload is an object, not text: keyword switch matches the text of an SMS reply');
@@ -149,13 +157,13 @@ describe('keyword-switch', function () {
     const f = flow({ rules });
     f.push({ id: 'catcher', z: 'f1', type: 'catch', wires: [['caught']] }, { id: 'caught', z: 'f1', type: 'helper' });
     await load(f, {}, [catchNode]);
-    const node = helper.getNode('ks');
+    const node = getNode('ks');
     assert.deepEqual(statusesOf(node).pop(), { fill: 'red', shape: 'ring', text: 'invalid rule' });
     const errors = helper.log().args.filter((a) => a[0].level === 20).map((a) => a[0].msg);
     assert.ok(errors.some((m) => /Rule 2: the regular expression "\(\[0-9\]\+" is not valid/.test(m)), JSON.stringify(errors));
 
-    const caught = nextMessage(helper.getNode('caught'));
-    const outputs = ['out1', 'out2', 'otherwise'].map((id) => collect(helper.getNode(id)));
+    const caught = nextMessage(getNode('caught'));
+    const outputs = ['out1', 'out2', 'otherwise'].map((id) => collect(getNode(id)));
     node.receive({ payload: 'STOP' });
     const msg = await caught;
     assert.match(msg.error.message, /not routed: Rule 2: the regular expression/);
@@ -166,7 +174,7 @@ describe('keyword-switch', function () {
   it('shows no status when its rules are good', async function () {
     await load(flow());
     await wait(20);
-    assert.deepEqual(statusesOf(helper.getNode('ks')), []);
+    assert.deepEqual(statusesOf(getNode('ks')), []);
   });
 });
 
@@ -174,28 +182,41 @@ describe('keyword-switch editor', function () {
   // Runs the editor's script with a stand-in RED, to check what the user sees before deploy.
   const nodesDir = path.join(__dirname, '..', '..', 'nodes');
   const catalogue = JSON.parse(fs.readFileSync(path.join(nodesDir, 'locales', 'en-US', 'keyword-switch.json'), 'utf8'));
-  let def: { defaults: { rules: { validate: { call: (arg0: {},arg1: any,arg2: {}) => any; }; value: any; }; outputs: { value: unknown; }; checkall: { value: unknown; validate: (arg0: string) => unknown; }; matchMode: { value: unknown; validate: (arg0: string|undefined) => unknown; }; typos: { value: unknown; }; }; category: unknown; paletteLabel: () => unknown; outputLabels: { call: (arg0: { rules: ({ t: string; v: string; }|{ t: string; })[]; },arg1: number) => any; }; };
+  /** What the editor script registers (the parts these specs read). */
+  interface EditorDefinition {
+    category: string;
+    paletteLabel(): string;
+    outputLabels(this: { rules: RuleDef[] }, index: number): string;
+    defaults: {
+      rules: { value: RuleDef[]; validate(this: object, rules: RuleDef[], options: object): unknown };
+      outputs: { value: number };
+      checkall: { value: string; validate(value: string): unknown };
+      matchMode: { value: string; validate(value: string | undefined): unknown };
+      typos: { value: boolean };
+    };
+  }
+  let def: EditorDefinition;
   before(function () {
     const html = fs.readFileSync(path.join(nodesDir, 'keyword-switch.html'), 'utf8');
-    const script = html.match(/<script type="text\/javascript">([\s\S]*?)<\/script>/)[1];
-    const translate = (key: { split: (arg0: string) => [any,any]; }, options = {}) => {
+    const script = present(html.match(/<script type="text\/javascript">([\s\S]*?)<\/script>/), 'the editor script')[1];
+    const translate = (key: string, options: Record<string, unknown> = {}) => {
       const [ns, rest] = key.split(':');
       assert.equal(ns, '@smsflow/node-red-exotel/keyword-switch');
-      const text = rest.split('.').reduce((at: { [x: string]: any; }, part: string|number) => at && at[part], catalogue);
+      const text = rest.split('.').reduce((at: Record<string, unknown> | undefined, part) => at && (at[part] as Record<string, unknown> | undefined), catalogue) as unknown as string;
       assert.equal(typeof text, 'string', `missing message ${rest}`);
-      return text.replace(/__(\w+)__/g, (_: any, name: string|number) => String(options[name]));
+      return text.replace(/__(\w+)__/g, (_, name: string) => String(options[name]));
     };
     const RED = {
       _: translate,
       validators: { typedInput: () => () => true },
-      nodes: { registerType: (type: unknown, d: any) => { assert.equal(type, 'keyword-switch'); def = d; } },
+      nodes: { registerType: (type: string, d: EditorDefinition) => { assert.equal(type, 'keyword-switch'); def = d; } },
     };
     vm.runInNewContext(script, { RED, $: () => { throw new Error('no DOM here'); } });
   });
 
   // The script runs in another realm: copy its answers into this one for deepEqual.
-  const here = (value: any) => JSON.parse(JSON.stringify(value));
-  function validateRules(rules: ({ t: string; v: string; }|{ t: string; v?: undefined; })[]) {
+  const here = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
+  function validateRules(rules: RuleDef[]) {
     return here(def.defaults.rules.validate.call({}, rules, {}));
   }
 

@@ -3,15 +3,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { helper, load, settings, nextMessage, collect, wait, until } from '../support/red';
+import { helper, load, settings, nextMessage, collect, wait, until, getNode, type FlowNode, type Msg } from '../support/red';
 import { MockExotel } from '../support/mock-exotel';
 import { SqliteStore } from '../../src/store';
+import type { OptOutRecord } from '../../src/store/store';
+import { present } from '../support/present';
 import sinon from 'sinon';
 
 const PHONE = '+919876543210';
 
 describe('opt-out-store', function () {
-  let dir: fs.PathLike;
+  let dir: string;
   let file: string;
   let mock: MockExotel;
   beforeEach(async function () {
@@ -28,7 +30,7 @@ describe('opt-out-store', function () {
 
   const account = () => ({ id: 'acc', type: 'exotel-account', accountSid: 'shop1', apiBaseUrl: mock.url, defaultFrom: 'EXSHOP', defaultCountry: 'IN', mode: 'live', rateLimit: 200 });
   const creds = { acc: { apiKey: 'k', apiToken: 't' } };
-  function store(action: string, extra = {}, outputs = 1) {
+  function store(action: string, extra = {}, outputs = 1): FlowNode[] {
     const wires = action === 'check' ? [['in'], ['out'], ['unknown']] : [['next']];
     return [
       { id: 'f1', type: 'tab' },
@@ -42,15 +44,15 @@ describe('opt-out-store', function () {
 
   it('opts a number out, normalised to E.164, committed before the message moves on', async function () {
     await load(store('optout'), {});
-    const next = helper.getNode('next');
-    const committed = new Promise((resolve) => {
+    const next = getNode('next');
+    const committed = new Promise<{ msg: Msg; out: boolean }>((resolve) => {
       next.once('input', (msg) => {
         // another connection to the same file already sees it when the message arrives
         const reader = new SqliteStore(file);
         reader.isOptedOut(PHONE).then((out) => reader.close().then(() => resolve({ msg, out })));
       });
     });
-    helper.getNode('store').receive({ payload: 'STOP', keyword: 'STOP', phone: '09876543210', sms: { sid: 'sms-1' } });
+    getNode('store').receive({ payload: 'STOP', keyword: 'STOP', phone: '09876543210', sms: { sid: 'sms-1' } });
     const { msg, out } = await committed;
     assert.equal(out, true);
     assert.equal(msg.optOut.phone, PHONE);
@@ -67,8 +69,8 @@ describe('opt-out-store', function () {
     await reader.setOptStatus({ phone: '+919876543212', status: 'opted-out', source: 'manual' });
     await reader.close();
     await load(store('check', {}, 3), {});
-    const node = helper.getNode('store');
-    const [inMsgs, outMsgs, unknownMsgs] = [collect(helper.getNode('in')), collect(helper.getNode('out')), collect(helper.getNode('unknown'))];
+    const node = getNode('store');
+    const [inMsgs, outMsgs, unknownMsgs] = [collect(getNode('in')), collect(getNode('out')), collect(getNode('unknown'))];
     node.receive({ phone: '9876543211' });
     node.receive({ phone: '9876543212' });
     node.receive({ phone: '9876543213' });
@@ -82,13 +84,13 @@ describe('opt-out-store', function () {
     await reader.setOptStatus({ phone: PHONE, status: 'opted-out', source: 'manual' });
     await reader.close();
     await load(store('optin'), {});
-    const got = nextMessage(helper.getNode('next'));
-    helper.getNode('store').receive({ phone: PHONE, keyword: 'START', sms: { sid: 's2' } });
+    const got = nextMessage(getNode('next'));
+    getNode('store').receive({ phone: PHONE, keyword: 'START', sms: { sid: 's2' } });
     assert.equal((await got).optOut.status, 'opted-in');
     await helper.unload();
     await load(store('get'), {});
-    const got2 = nextMessage(helper.getNode('next'));
-    helper.getNode('store').receive({ phone: PHONE });
+    const got2 = nextMessage(getNode('next'));
+    getNode('store').receive({ phone: PHONE });
     const msg = await got2;
     assert.deepEqual([msg.optOut.status, msg.optOut.keyword], ['opted-in', 'START']);
   });
@@ -96,24 +98,24 @@ describe('opt-out-store', function () {
   it('imports a CSV of numbers with a status, and export lists every record', async function () {
     await load(store('import'), {});
     const statuses: string[] = [];
-    helper.getNode('store').on('call:status', (c: { args: { text: any; }[]; }) => statuses.push(c.args[0].text));
-    const got = nextMessage(helper.getNode('next'));
-    helper.getNode('store').receive({ payload: 'name,mobile\nAsha,09876543210\nRavi,+91 98765 43211\nBad,12\nAsha again,9876543210\n' });
+    getNode('store').on('call:status', (c) => statuses.push(c.args[0].text));
+    const got = nextMessage(getNode('next'));
+    getNode('store').receive({ payload: 'name,mobile\nAsha,09876543210\nRavi,+91 98765 43211\nBad,12\nAsha again,9876543210\n' });
     const msg = await got;
     assert.deepEqual(msg.payload, { total: 4, imported: 2, changed: 2, unchanged: 0, duplicates: 1, invalid: 1, invalidNumbers: ['12'], status: 'opted-out' });
     assert.ok(statuses.includes('imported 2 · 1 invalid'), statuses.join('|'));
     await helper.unload();
     await load(store('export'), {});
-    const exported = nextMessage(helper.getNode('next'));
-    helper.getNode('store').receive({});
-    assert.deepEqual((await exported).payload.map((r: { phone: any; status: any; source: any; }) => [r.phone, r.status, r.source]), [[PHONE, 'opted-out', 'import'], ['+919876543211', 'opted-out', 'import']]);
+    const exported = nextMessage(getNode('next'));
+    getNode('store').receive({});
+    assert.deepEqual((await exported).payload.map((r: OptOutRecord) => [r.phone, r.status, r.source]), [[PHONE, 'opted-out', 'import'], ['+919876543211', 'opted-out', 'import']]);
   });
 
   it('imports 100,000 numbers from an array', async function () {
     this.timeout(60_000);
     await load(store('import'), {});
-    const got = nextMessage(helper.getNode('next'), 50_000);
-    helper.getNode('store').receive({ payload: Array.from({ length: 100_000 }, (_, i) => `98${String(i).padStart(8, '0')}`) });
+    const got = nextMessage(getNode('next'), 50_000);
+    getNode('store').receive({ payload: Array.from({ length: 100_000 }, (_, i) => `98${String(i).padStart(8, '0')}`) });
     const msg = await got;
     assert.equal(msg.payload.imported, 100_000);
     assert.equal(msg.payload.invalid, 0);
@@ -124,9 +126,9 @@ describe('opt-out-store', function () {
 
   it('shows how many numbers are opted out', async function () {
     await load(store('optout'), {});
-    const node = helper.getNode('store');
+    const node = getNode('store');
     const statuses: string[] = [];
-    node.on('call:status', (c: { args: { text: any; }[]; }) => statuses.push(c.args[0].text));
+    node.on('call:status', (c) => statuses.push(c.args[0].text));
     node.receive({ phone: '9876543210' });
     node.receive({ phone: '9876543211' });
     await until(() => statuses.includes('2 opted out'), 2000, 'the status');
@@ -134,7 +136,7 @@ describe('opt-out-store', function () {
 
   it('refuses a message without a usable number with done(err), recording nothing', async function () {
     await load(store('optout'), {});
-    const node = helper.getNode('store');
+    const node = getNode('store');
     node.receive({ phone: 'hello' });
     await until(() => helper.log().args.some((a) => a[0].level === 20 && /"hello" is not a phone number/.test(a[0].msg)));
     const reader = new SqliteStore(file);
@@ -152,7 +154,8 @@ describe('opt-out-store', function () {
     // the child loads the store from src/ through tsx, as the specs do
     assert.throws(() => execFileSync(process.execPath, ['--require', require.resolve('tsx/cjs'), '-e', script], { stdio: 'pipe' }), (err: { signal?: string }) => err.signal === 'SIGKILL');
     const reader = new SqliteStore(file);
-    return reader.getOptStatus(PHONE).then(async (record) => {
+    return reader.getOptStatus(PHONE).then(async (found) => {
+      const record = present(found);
       assert.equal(record.status, 'opted-out');
       assert.equal(record.source, 'killed');
       await reader.close();
@@ -160,7 +163,7 @@ describe('opt-out-store', function () {
   });
 
   describe('enforcement in exotel-send', function () {
-    function sendFlow(sendExtra = {}) {
+    function sendFlow(sendExtra = {}): FlowNode[] {
       return [
         { id: 'f1', type: 'tab' },
         account(),
@@ -175,8 +178,8 @@ describe('opt-out-store', function () {
       await reader.setOptStatus({ phone: PHONE, status: 'opted-out', keyword: 'STOP', source: 'manual' });
       await reader.close();
       await load(sendFlow(), creds);
-      const failed = nextMessage(helper.getNode('failed'));
-      helper.getNode('send').receive({ payload: 'Your order has shipped.', phone: '09876543210' });
+      const failed = nextMessage(getNode('failed'));
+      getNode('send').receive({ payload: 'Your order has shipped.', phone: '09876543210' });
       const msg = await failed;
       assert.equal(msg.error.code, 'opted_out');
       assert.equal(msg.error.retryable, false);
@@ -192,17 +195,17 @@ describe('opt-out-store', function () {
       const clock = sinon.useFakeTimers({ shouldAdvanceTime: true, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
       try {
         await load(f, creds);
-        const failed = collect(helper.getNode('failed'));
-        const sent = collect(helper.getNode('sent'));
-        helper.getNode('send').receive({ payload: 'first', phone: '9876543299' });
-        helper.getNode('send').receive({ payload: 'waits a minute', phone: PHONE });
+        const failed = collect(getNode('failed'));
+        const sent = collect(getNode('sent'));
+        getNode('send').receive({ payload: 'first', phone: '9876543299' });
+        getNode('send').receive({ payload: 'waits a minute', phone: PHONE });
         await until(() => sent.length === 1);
-        helper.getNode('stopper').receive({ phone: PHONE });
+        getNode('stopper').receive({ phone: PHONE });
         await wait(50);
         await clock.tickAsync(61_000);
         await until(() => failed.length === 1);
         assert.equal(failed[0].error.code, 'opted_out');
-        assert.deepEqual(mock.sent.map((s: { Body: any; }) => s.Body), ['first']);
+        assert.deepEqual(mock.sent.map((s) => s.Body), ['first']);
       } finally {
         clock.restore();
       }
@@ -215,15 +218,15 @@ describe('opt-out-store', function () {
       await reader.setOptStatus({ phone: PHONE, status: 'opted-out', keyword: 'STOP', source: 'manual' });
       await reader.close();
       await load(f, creds);
-      const sent = collect(helper.getNode('sent'));
-      const failed = collect(helper.getNode('failed'));
-      helper.getNode('plain').receive({ payload: 'An offer!', phone: PHONE });
+      const sent = collect(getNode('sent'));
+      const failed = collect(getNode('failed'));
+      getNode('plain').receive({ payload: 'An offer!', phone: PHONE });
       await until(() => failed.length === 1);
-      helper.getNode('send').receive({ payload: 'You have been unsubscribed.', phone: PHONE });
+      getNode('send').receive({ payload: 'You have been unsubscribed.', phone: PHONE });
       await until(() => sent.length === 1);
-      helper.getNode('send').receive({ payload: 'You have been unsubscribed (again).', phone: PHONE });
+      getNode('send').receive({ payload: 'You have been unsubscribed (again).', phone: PHONE });
       await until(() => failed.length === 2);
-      assert.deepEqual(mock.sent.map((s: { Body: any; }) => s.Body), ['You have been unsubscribed.']);
+      assert.deepEqual(mock.sent.map((s) => s.Body), ['You have been unsubscribed.']);
       assert.deepEqual(failed.map((m) => m.error.code), ['opted_out', 'opted_out']);
     });
 
@@ -233,8 +236,8 @@ describe('opt-out-store', function () {
       reader.db.prepare('UPDATE opt_out SET updated_at = ?').run(Date.now() - 10 * 60_000 - 1000);
       await reader.close();
       await load(sendFlow({ optOutConfirmation: true }), creds);
-      const failed = nextMessage(helper.getNode('failed'));
-      helper.getNode('send').receive({ payload: 'You have been unsubscribed.', phone: PHONE });
+      const failed = nextMessage(getNode('failed'));
+      getNode('send').receive({ payload: 'You have been unsubscribed.', phone: PHONE });
       assert.equal((await failed).error.code, 'opted_out');
       assert.equal(mock.requests.length, 0);
     });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { helper, load, settings, nextMessage, collect, wait, until } from '../support/red';
+import { helper, load, settings, nextMessage, collect, wait, until, getNode, type FlowNode } from '../support/red';
 import { MockExotel } from '../support/mock-exotel';
+import type { SandboxMessage } from '../../src/store';
 
 const PHONE = '+919876543210';
 
@@ -15,7 +16,7 @@ describe('sandbox mode', function () {
     await mock.stop();
   });
 
-  function flow({ mode = 'sandbox', inbound = true } = {}) {
+  function flow({ mode = 'sandbox', inbound = true } = {}): FlowNode[] {
     return [
       { id: 'f1', type: 'tab' },
       // apiBaseUrl points at the mock: a sandbox account must never call it
@@ -31,26 +32,26 @@ describe('sandbox mode', function () {
 
   it('sends into the sandbox, never to Exotel, with a realistic msg.exotel', async function () {
     await load(flow(), {});
-    const sent = nextMessage(helper.getNode('sent'));
-    helper.getNode('send').receive({ payload: 'Your order has shipped.', phone: '09876543210' });
+    const sent = nextMessage(getNode('sent'));
+    getNode('send').receive({ payload: 'Your order has shipped.', phone: '09876543210' });
     const msg = await sent;
     assert.match(msg.exotel.sid, /^sandbox-out-[0-9a-f]{16}$/);
     assert.deepEqual({ ...msg.exotel, sid: 'x' }, { sid: 'x', status: 'sent', detailedStatus: 'DELIVERED_TO_SANDBOX', detailedStatusCode: null, segments: 1, encoding: 'plain' });
     await wait(50);
     assert.equal(mock.requests.length, 0);
     const thread = await helper.request().get('/exotel-sandbox/acc/messages').query({ phone: PHONE }).expect(200);
-    assert.deepEqual(thread.body.map((m: { direction: any; body: any; status: any; phone: any; }) => [m.direction, m.body, m.status, m.phone]), [['out', 'Your order has shipped.', 'sent', PHONE]]);
+    assert.deepEqual(thread.body.map((m: SandboxMessage) => [m.direction, m.body, m.status, m.phone]), [['out', 'Your order has shipped.', 'sent', PHONE]]);
     const threads = await helper.request().get('/exotel-sandbox/acc/threads').expect(200);
-    assert.deepEqual(threads.body.map((t: { phone: any; count: any; }) => [t.phone, t.count]), [[PHONE, 1]]);
+    assert.deepEqual(threads.body.map((t: { phone: string; count: number }) => [t.phone, t.count]), [[PHONE, 1]]);
   });
 
   it('applies the same checks as live: opt-out and number', async function () {
     await load(flow(), {});
-    const failures = collect(helper.getNode('failed'));
-    helper.getNode('send').receive({ payload: 'hi', phone: '123' });
-    helper.getNode('stopper').receive({ phone: PHONE });
+    const failures = collect(getNode('failed'));
+    getNode('send').receive({ payload: 'hi', phone: '123' });
+    getNode('stopper').receive({ phone: PHONE });
     await wait(50);
-    helper.getNode('send').receive({ payload: 'hi', phone: PHONE });
+    getNode('send').receive({ payload: 'hi', phone: PHONE });
     await until(() => failures.length === 2);
     assert.deepEqual(failures.map((m) => m.error.code), ['invalid_number', 'opted_out']);
     const thread = await helper.request().get('/exotel-sandbox/acc/messages').query({ phone: PHONE });
@@ -59,7 +60,7 @@ describe('sandbox mode', function () {
 
   it('a reply typed in the sandbox phone reaches exotel-inbound over HTTP and joins the thread', async function () {
     await load(flow(), { acc: { webhookToken: 'sandbox-token-1' } });
-    const received = nextMessage(helper.getNode('received'));
+    const received = nextMessage(getNode('received'));
     const res = await helper.request().post('/exotel-sandbox/acc/reply').send({ phone: '9876543210', text: 'YES' }).expect(200);
     assert.equal(res.body.webhookStatus, 200);
     const msg = await received;
@@ -68,7 +69,7 @@ describe('sandbox mode', function () {
     assert.match(msg.sms.sid, /^sandbox-in-/);
     assert.equal(msg.sms.to, 'EXSTOR');
     const thread = await helper.request().get('/exotel-sandbox/acc/messages').query({ phone: PHONE });
-    assert.deepEqual(thread.body.map((m: { direction: any; body: any; status: any; detail: any; }) => [m.direction, m.body, m.status, m.detail]), [['in', 'YES', 'received', '/exotel/sandbox-test']]);
+    assert.deepEqual(thread.body.map((m: SandboxMessage) => [m.direction, m.body, m.status, m.detail]), [['in', 'YES', 'received', '/exotel/sandbox-test']]);
   });
 
   it('shows a reply the webhook refused as rejected, with the reason', async function () {

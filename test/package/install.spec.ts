@@ -85,7 +85,7 @@ async function nodeRed4Runtime() {
 async function nodeRed5Runtime() {
   const packageDir = path.join(NODE22.dir, 'node_modules', NODE22_PACKAGE);
   const node = path.join(packageDir, 'bin', 'node');
-  const installedNode = await cachedInstall(NODE22.dir, { spec: NODE22.spec }, (dir: any) =>
+  const installedNode = await cachedInstall(NODE22.dir, { spec: NODE22.spec }, (dir) =>
     run(process.execPath, [ambientNpmCli(), ...NPM_INSTALL, NODE22.spec], { cwd: dir, env: npmEnv(process.execPath) }),
   );
   const nodeVersion = (await run(node, ['--version'])).trim();
@@ -93,7 +93,7 @@ async function nodeRed5Runtime() {
   // node-gyp builds for the Node whose headers it gets: this Node's, shipped in the package (the
   // user's npmrc may point nodedir at another Node's, and there may be no internet to download them).
   const nodedir = fs.existsSync(path.join(packageDir, 'include', 'node', 'node_version.h')) ? packageDir : undefined;
-  const installedRed = await cachedInstall(NODE_RED_5.dir, { spec: NODE_RED_5.spec, node: nodeVersion }, (dir: any) =>
+  const installedRed = await cachedInstall(NODE_RED_5.dir, { spec: NODE_RED_5.spec, node: nodeVersion }, (dir) =>
     run(node, [ambientNpmCli(), ...NPM_INSTALL, '--omit=dev', NODE_RED_5.spec], { cwd: dir, env: npmEnv(node, nodedir) }),
   );
   const redJs = path.join(NODE_RED_5.dir, 'node_modules', 'node-red', 'red.js');
@@ -160,7 +160,7 @@ describe('the packed package in a Node-RED user directory, installed as the pale
     this.timeout(5 * 60_000);
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'node-red-exotel-package-'));
     const started = Date.now();
-    const packed = pack(path.join(work, 'pack')).then((tarball: any) => {
+    const packed = pack(path.join(work, 'pack')).then((tarball) => {
       packMs = Date.now() - started;
       return tarball;
     });
@@ -245,7 +245,7 @@ describe('the packed package in a Node-RED user directory, installed as the pale
         assert.equal(res.status, 200);
         const sets = await res.json();
         for (const type of declaredTypes) {
-          const set = sets.find((s: { types: string|string[]; }) => s.types.includes(type));
+          const set = sets.find((s) => s.types.includes(type));
           assert.ok(set, `${type} is not registered`);
           assert.equal(set.err, undefined, `${type}: ${set.err}`);
           assert.equal(set.module, pkg.name, `${type} comes from ${set.module}`);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { helper, settings } from './red';
+import { helper, settings, getNode } from './red';
 import { MockExotel } from './mock-exotel';
 import { loadExample, type LoadedExample, type ReplyOptions } from './examples';
 import { until, wait } from './wait';
@@ -51,7 +51,7 @@ function exampleHarness(file: string): ExampleHarness {
     },
     texts: () => h.mock.sent.map((s) => s.Body),
     click(name) {
-      helper.getNode(h.example.node(name).id).receive({});
+      getNode(h.example.node(name).id).receive({});
     },
     reply: (webhookPath, body, options) => h.example.reply(webhookPath, body, options),
     /** Waits for the next `count` SMS and returns their texts; then checks nothing more goes out. */

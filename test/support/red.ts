@@ -4,26 +4,30 @@
 import path from 'node:path';
 import type { Express } from 'express';
 import helper from 'node-red-node-test-helper';
-import type { Node, NodeAPI, NodeInitializer, NodeMessage } from 'node-red';
+import type { Node, NodeAPI, NodeInitializer } from 'node-red';
+import type { SinonSpy } from 'sinon';
 import pkg from '../../package.json';
 
 export { wait, until } from './wait';
 
 helper.init(require.resolve('node-red'));
 
-/** One node of a test flow: what a flows.json holds. */
+/** One node of a test flow: what a flows.json holds (its other properties depend on its type). */
 export interface FlowNode {
   id: string;
   type: string;
   wires?: string[][];
-  [property: string]: unknown;
+  [property: string]: any;
 }
 
 /** Credentials by node id. */
 export type Credentials = Record<string, Record<string, unknown>>;
 
-/** A message as the specs read it: any property may be there. */
-export type Msg = NodeMessage & Record<string, any>;
+/** A message as the specs read it: what our nodes add to it (msg.sms, msg.exotel, msg.error…) is read freely. */
+export interface Msg {
+  _msgid?: string;
+  [property: string]: any;
+}
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -56,9 +60,25 @@ export function settings(values: Record<string, unknown>): void {
   helper.settings(values);
 }
 
+/** One call of a node method the helper spies on, as its 'call:<method>' event carries it. */
+export interface SpyCall {
+  // the arguments the node passed: a status object, a log text, a message
+  args: any[];
+  thisValue: unknown;
+}
+
+/**
+ * A node of a loaded flow as node-red-node-test-helper hands it out: its status(), log and send
+ * methods are sinon spies, and each call is also emitted as a 'call:<method>' event.
+ */
+export type TestNode = Node & {
+  on(event: `call:${string}`, listener: (call: SpyCall) => void): TestNode;
+  status: Node['status'] & SinonSpy;
+};
+
 /** A node of the loaded flow, by id. */
-export function node(id: string): Node {
-  return helper.getNode(id);
+export function getNode(id: string): TestNode {
+  return helper.getNode(id) as TestNode;
 }
 
 /** Resolves with the next message that reaches a helper node. */

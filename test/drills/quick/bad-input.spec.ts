@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { helper, load, settings } from '../../support/red';
+import { helper, load, settings, getNode } from '../../support/red';
 import { prng, seedFromEnv, pick, weighted, runPool, until, httpRequest, rawRequest, withStoreFile, seconds } from '../../support/drills';
 
 const SEED = seedFromEnv(6003);
@@ -59,7 +59,7 @@ const WRONG_TYPES = ['application/xml', 'text/html', 'multipart/form-data; bound
 function generator(random: { (): number; (): number; }) {
   let n = 0;
   const sid = (tag: string) => `bad-${tag}-${++n}-${Math.floor(random() * 1e9).toString(36)}`;
-  const post = (spec: { status: number; headers: { 'content-type': string; }; body: string; expect: string; }|{ sid: string; want: { body: string; }|{ body: string; phone: string; }|{ phone: string; }|undefined; headers: { 'content-type': string; }; body: string; expect: string; }) => ({ method: 'POST', path: `${HOOK}${Q}`, ...spec });
+  const post = (spec) => ({ method: 'POST', path: `${HOOK}${Q}`, ...spec });
   const formPost = (pairs: any[][], spec = {}) => post({ headers: { 'content-type': FORM }, body: enc(pairs), ...spec });
   const base = (id: string, extra = []) => [['SmsSid', id], ['From', '09876543210'], ['To', '08047123456'], ['Body', 'hello'], ['AccountSid', ACCOUNT_SID], ...extra];
 
@@ -358,14 +358,14 @@ function generator(random: { (): number; (): number; }) {
 
 describe('drill: bad input — 10,000 malformed requests, and the webhook keeps serving', function () {
   this.timeout(120_000);
-  let dir: fs.PathLike;
+  let dir: string;
   let server: http.Server<typeof http.IncomingMessage,typeof http.ServerResponse>;
   let base: string;
   let agent: http.Agent;
   const received = new Map(); // sid → [msg]
   const failures: unknown = [];
-  const onUncaught = (err: { stack: any; }) => failures.push(`uncaught: ${err?.stack ?? err}`);
-  const onUnhandled = (err: { stack: any; }) => failures.push(`unhandled rejection: ${err?.stack ?? err}`);
+  const onUncaught = (err) => failures.push(`uncaught: ${err?.stack ?? err}`);
+  const onUnhandled = (err) => failures.push(`unhandled rejection: ${err?.stack ?? err}`);
   let results: any[];
   let specs: readonly any[];
   let ms: number;
@@ -380,7 +380,7 @@ describe('drill: bad input — 10,000 malformed requests, and the webhook keeps 
       { id: 'out', z: 'tab', type: 'helper' },
     ];
     const app = await load(flow, { acc: { apiKey: 'bad-key-1', apiToken: 'bad-token-2', webhookToken: TOKEN } });
-    helper.getNode('out').on('input', (msg) => {
+    getNode('out').on('input', (msg) => {
       if (!received.has(msg.sms.sid)) received.set(msg.sms.sid, []);
       received.get(msg.sms.sid).push(msg);
     });
@@ -422,16 +422,16 @@ describe('drill: bad input — 10,000 malformed requests, and the webhook keeps 
     if (results) {
       const byStatus = {};
       for (const r of results) byStatus[r.status ?? r.error] = (byStatus[r.status ?? r.error] ?? 0) + 1;
-      const valid = results.filter((_: any, i: string|number) => specs[i].kind === 'valid').map((r: { ms: any; }) => r.ms).sort((a: number, b: number) => a - b);
+      const valid = results.filter((_, i: string|number) => specs[i].kind === 'valid').map((r) => r.ms).sort((a: number, b: number) => a - b);
       console.log(`      bad-input drill (seed ${SEED}): ${TOTAL} requests at ${CONCURRENCY} at once in ${seconds(ms)}; answers ${JSON.stringify(byStatus)}; ` +
         `${valid.length} valid callbacks: p50 ${valid[Math.floor(valid.length / 2)]} ms, max ${valid[valid.length - 1]} ms; ${received.size} SmsSids handed to the flow`);
     }
   });
 
-  const describeSpec = (spec: { index: any; kind: any; method: any; path: any; raw: { toString: (arg0: string) => string; }; }) => `#${spec.index} ${spec.kind} ${spec.method ?? 'RAW'} ${String(spec.path ?? spec.raw?.toString('latin1').split('\r\n')[0]).slice(0, 90)}`;
+  const describeSpec = (spec) => `#${spec.index} ${spec.kind} ${spec.method ?? 'RAW'} ${String(spec.path ?? spec.raw?.toString('latin1').split('\r\n')[0]).slice(0, 90)}`;
 
   it('answers every request 2xx or 4xx: never 5xx, never a reset; nothing thrown', function () {
-    const bad = results.map((r: any, i: string|number) => [r, specs[i]]).filter(([r]) => !(r.status >= 200 && r.status < 300) && !(r.status >= 400 && r.status < 500))
+    const bad = results.map((r, i: string|number) => [r, specs[i]]).filter(([r]) => !(r.status >= 200 && r.status < 300) && !(r.status >= 400 && r.status < 500))
       .map(([r, spec]) => `${describeSpec(spec)} → ${r.status ?? r.error}`);
     assert.deepEqual(bad.slice(0, 30), [], `${bad.length} requests answered neither 2xx nor 4xx`);
     assert.deepEqual(failures, []);
@@ -441,7 +441,7 @@ describe('drill: bad input — 10,000 malformed requests, and the webhook keeps 
 
   it('answers each kind of request as it should', function () {
     const wrong: string[] = [];
-    results.forEach((r: { status: number|null; error: any; body: { toString: () => string|any[]; }; }, i: string|number) => {
+    results.forEach((r, i: string|number) => {
       const spec = specs[i];
       const ok = r.status >= 200 && r.status < 300;
       if (spec.expect === 'accept' && r.status !== 200) wrong.push(`${describeSpec(spec)}: must be accepted, got ${r.status ?? r.error} ${r.body?.toString().slice(0, 80) ?? ''}`);
@@ -459,7 +459,7 @@ describe('drill: bad input — 10,000 malformed requests, and the webhook keeps 
   });
 
   it('answers every valid callback 200 within Exotel’s 10 s during the storm, and hands each to the flow once', function () {
-    const valid = specs.map((spec: any, i: string|number) => [spec, results[i]]).filter(([spec]) => spec.kind === 'valid');
+    const valid = specs.map((spec, i: string|number) => [spec, results[i]]).filter(([spec]) => spec.kind === 'valid');
     assert.equal(valid.length, TOTAL / VALID_EVERY);
     for (const [spec, r] of valid) {
       assert.equal(r.status, 200, `${describeSpec(spec)} → ${r.status ?? r.error}`);
@@ -472,9 +472,9 @@ describe('drill: bad input — 10,000 malformed requests, and the webhook keeps 
   });
 
   it('logs and hands on exactly the callbacks answered 200, with what they carried', function () {
-    const callback = (spec: { method: string; }) => spec.method === 'POST' || spec.method === 'GET';
+    const callback = (spec) => spec.method === 'POST' || spec.method === 'GET';
     const accepted = new Map();
-    results.forEach((r: { status: number; }, i: string|number) => {
+    results.forEach((r, i: string|number) => {
       const spec = specs[i];
       if (r.status === 200 && callback(spec)) accepted.set(spec.sid, spec);
     });

@@ -38,12 +38,12 @@ const TEXT = {
   help: /reply ORDER for your order status/,
   fallback: /did not understand/,
   subscribed: /^You are now subscribed/,
-  status: (id: any) => new RegExp(`^Your order ${id} status: Shipped`),
+  status: (id) => new RegExp(`^Your order ${id} status: Shipped`),
 };
 
 describe('drill: duplicates — every SmsSid posted three times at once gets exactly one reply', function () {
   this.timeout(60_000);
-  let dir: fs.PathLike;
+  let dir: string;
   let mock: DrillExotel;
   let server: http.Server<typeof http.IncomingMessage,typeof http.ServerResponse>;
   let base: string;
@@ -83,9 +83,9 @@ describe('drill: duplicates — every SmsSid posted three times at once gets exa
     }
     // what each customer sends in each round, and the reply expected (null: nothing may be sent)
     const rounds = [
-      (c: { kind: string|number; }) => ({ stop: ['STOP', TEXT.confirmation], order: ['ORDER', TEXT.askId], help: ['HELP', TEXT.help], other: ['hello there', TEXT.fallback] })[c.kind],
-      (c: { i: any; kind: string|number; }) => ({ stop: ['HELP', null], order: [`A${c.i}`, TEXT.status(`A${c.i}`)], help: ['STOP', TEXT.confirmation], other: ['START', TEXT.subscribed] })[c.kind],
-      (c: { kind: string|number; }) => ({ stop: ['START', TEXT.subscribed], order: ['HELP', TEXT.help], help: ['ORDER', null], other: ['STOP', TEXT.confirmation] })[c.kind],
+      (c) => ({ stop: ['STOP', TEXT.confirmation], order: ['ORDER', TEXT.askId], help: ['HELP', TEXT.help], other: ['hello there', TEXT.fallback] })[c.kind],
+      (c) => ({ stop: ['HELP', null], order: [`A${c.i}`, TEXT.status(`A${c.i}`)], help: ['STOP', TEXT.confirmation], other: ['START', TEXT.subscribed] })[c.kind],
+      (c) => ({ stop: ['START', TEXT.subscribed], order: ['HELP', TEXT.help], help: ['ORDER', null], other: ['STOP', TEXT.confirmation] })[c.kind],
     ];
 
     let posts = 0;
@@ -113,7 +113,7 @@ describe('drill: duplicates — every SmsSid posted three times at once gets exa
       await settle(() => [mock.requests.length, mock.accepted.length], { quietMs: 1200, timeoutMs: 30_000, what: `round ${r + 1}'s replies` });
 
       const inRound = mock.requests.slice(from);
-      const accepted = inRound.filter((x: { answered: number; }) => x.answered === 200);
+      const accepted = inRound.filter((x) => x.answered === 200);
       const byTo = new Map();
       for (const x of accepted) {
         if (!byTo.has(x.form.To)) byTo.set(x.form.To, []);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { helper, load, settings, collect } from '../../support/red';
+import { helper, load, settings, collect, getNode } from '../../support/red';
 import { DrillExotel } from '../../support/drill-exotel';
 import { prng, seedFromEnv, weighted, indianMobile, until, withStoreFile, checkCompliance, seconds } from '../../support/drills';
 
@@ -22,7 +22,7 @@ const SLOW_MS = 1_600; // Exotel accepts the SMS, the answer comes too late
 
 describe('drill: Exotel faults — every message ends sent or failed with a reason, none vanish', function () {
   this.timeout(60_000);
-  let dir: fs.PathLike;
+  let dir: string;
   let mock: DrillExotel;
   let sent: string|any[];
   let failed: any[];
@@ -38,7 +38,7 @@ describe('drill: Exotel faults — every message ends sent or failed with a reas
       onRequest(record) {
         // a number of the second group opts out as its first attempt reaches Exotel
         if (waitingOptOut.has(record.form.To) && record.attempt === 1) {
-          helper.getNode('optOutNode').receive({ phone: record.form.To, payload: 'STOP' });
+          getNode('optOutNode').receive({ phone: record.form.To, payload: 'STOP' });
         }
       },
       decide(record) {
@@ -71,14 +71,14 @@ describe('drill: Exotel faults — every message ends sent or failed with a reas
       { id: 'optedOut', z: 'tab', type: 'helper' },
     ];
     await load(flow, { acc: { apiKey: 'fault-key-77aa', apiToken: 'fault-token-88bb' } });
-    sent = collect(helper.getNode('sent'));
-    failed = collect(helper.getNode('failed'));
-    const optedOut = collect(helper.getNode('optedOut'));
-    for (const phone of phones.slice(0, PRE_OPTED_OUT)) helper.getNode('optOutNode').receive({ phone, payload: 'STOP' });
+    sent = collect(getNode('sent'));
+    failed = collect(getNode('failed'));
+    const optedOut = collect(getNode('optedOut'));
+    for (const phone of phones.slice(0, PRE_OPTED_OUT)) getNode('optOutNode').receive({ phone, payload: 'STOP' });
     await until(() => optedOut.length === PRE_OPTED_OUT, 5000, 'the first opt-outs');
 
     const started = Date.now();
-    phones.forEach((phone, i) => helper.getNode('send').receive({ id: i, phone: `0${phone.slice(3)}`, payload: `Drill message ${i}: your order has shipped.` }));
+    phones.forEach((phone, i) => getNode('send').receive({ id: i, phone: `0${phone.slice(3)}`, payload: `Drill message ${i}: your order has shipped.` }));
     let vanished = null;
     try {
       await until(() => sent.length + failed.length >= MESSAGES, 30_000, `all ${MESSAGES} messages to end sent or failed`);
@@ -100,7 +100,7 @@ describe('drill: Exotel faults — every message ends sent or failed with a reas
       const acceptedTwice = [...mock.acceptedByTo()].filter(([, n]) => n > 1).length;
       console.log(`      faults drill (seed ${SEED}): ${MESSAGES} messages → ${sent.length} sent, ${failed.length} failed ${JSON.stringify(codes)} in ${seconds(storm.ms)}; ` +
         `${mock.requests.length} API requests, mix ${JSON.stringify(storm.kinds)}, answered ${JSON.stringify(mock.answerCounts())}, ` +
-        `${mock.requests.filter((r: { clientGone: any; }) => r.clientGone).length} answered after the client gave up; numbers with 2+ accepted SMS: ${acceptedTwice}`);
+        `${mock.requests.filter((r) => r.clientGone).length} answered after the client gave up; numbers with 2+ accepted SMS: ${acceptedTwice}`);
     }
   });
 
@@ -123,9 +123,9 @@ describe('drill: Exotel faults — every message ends sent or failed with a reas
   });
 
   it('honours exotelSms.apiTimeoutMs: a slow answer counts as a timeout', function () {
-    const slow = mock.requests.filter((r: { step: { delayMs: number; }; }) => r.step?.delayMs === SLOW_MS);
+    const slow = mock.requests.filter((r) => r.step?.delayMs === SLOW_MS);
     assert.ok(slow.length > 0, 'the mix had no slow answer (change the seed)');
-    const gaveUp = slow.filter((r: { clientGone: any; }) => r.clientGone);
+    const gaveUp = slow.filter((r) => r.clientGone);
     assert.equal(gaveUp.length, slow.length,
       `the client waited for ${slow.length - gaveUp.length} of ${slow.length} answers slower than exotelSms.apiTimeoutMs (${API_TIMEOUT_MS} ms): the setting is not applied`);
   });
@@ -136,7 +136,7 @@ describe('drill: Exotel faults — every message ends sent or failed with a reas
       const m = byId.get(i);
       assert.ok(m, `message ${i} never came out`);
       assert.equal(m.error?.code, 'opted_out', `message ${i} to ${phones[i]} (opted out ${i < PRE_OPTED_OUT ? 'before' : 'while waiting'}) ended ${JSON.stringify(m.error ?? m.exotel)}`);
-      const reached = mock.requests.filter((r: { form: { To: string; }; }) => r.form.To === phones[i]);
+      const reached = mock.requests.filter((r) => r.form.To === phones[i]);
       assert.equal(reached.length, i < PRE_OPTED_OUT ? 0 : 1, `${phones[i]}: ${reached.length} requests reached the API`);
     }
     const history = withStoreFile(path.join(dir, 'exotel-sms.db'), (s) => s.history());
@@ -146,16 +146,16 @@ describe('drill: Exotel faults — every message ends sent or failed with a reas
 
   // Exotel got the request but we never got its answer (slow beyond the timeout, or the connection
   // dropped after the request was sent): the attempt is tried again, as the issue asks for timeouts.
-  const ambiguous = (r: { clientGone: any; step: { delayMs: number; }; answered: string; }) => r.clientGone || r.step?.delayMs === SLOW_MS || r.answered === 'reset';
+  const ambiguous = (r) => r.clientGone || r.step?.delayMs === SLOW_MS || r.answered === 'reset';
 
   it('makes Exotel accept a message twice only after an attempt whose answer never came back', function () {
     const t0 = mock.requests[0].at;
     const unexplained = [...mock.acceptedByTo()].filter(([, n]) => n > 1).filter(([to]) => {
-      const attempts = mock.requests.filter((r: { form: { To: any; }; }) => r.form.To === to);
-      const firstAccepted = attempts.findIndex((r: { answered: number; }) => r.answered === 200);
+      const attempts = mock.requests.filter((r) => r.form.To === to);
+      const firstAccepted = attempts.findIndex((r) => r.answered === 200);
       return !ambiguous(attempts[firstAccepted]);
     }).map(([to, n]) => {
-      const attempts = mock.requests.filter((r: { form: { To: any; }; }) => r.form.To === to).map((r: { answered: any; clientGone: any; at: number; answeredAt: number; }) => `${r.answered}${r.clientGone ? ' (after the client gave up)' : ''} @${r.at - t0}ms→${r.answeredAt - t0}ms`);
+      const attempts = mock.requests.filter((r) => r.form.To === to).map((r) => `${r.answered}${r.clientGone ? ' (after the client gave up)' : ''} @${r.at - t0}ms→${r.answeredAt - t0}ms`);
       return `${to}: accepted ${n} times; attempts: ${attempts.join(', ')}`;
     });
     assert.deepEqual(unexplained, [], 'customers who got the same SMS twice although Exotel’s first acceptance reached us');
@@ -164,21 +164,21 @@ describe('drill: Exotel faults — every message ends sent or failed with a reas
   it('takes an answer Exotel gave well within the timeout (no time spent waiting for a connection counts as Exotel’s)', function () {
     // a 200 given within half the timeout of the request's arrival, and yet the message was tried again
     const ignored = mock.accepted
-      .filter((r: { answeredAt: number; at: number; }) => r.answeredAt - r.at < API_TIMEOUT_MS / 2)
-      .filter((r: { form: { To: any; }; at: number; }) => mock.requests.some((later: { form: { To: any; }; at: number; }) => later.form.To === r.form.To && later.at > r.at))
-      .map((r: { form: { To: any; }; answeredAt: number; at: number; clientGone: any; }) => `${r.form.To}: answered 200 ${r.answeredAt - r.at} ms after it arrived${r.clientGone ? ' (the client had gone)' : ''}, and tried again`);
+      .filter((r) => r.answeredAt - r.at < API_TIMEOUT_MS / 2)
+      .filter((r) => mock.requests.some((later) => later.form.To === r.form.To && later.at > r.at))
+      .map((r) => `${r.form.To}: answered 200 ${r.answeredAt - r.at} ms after it arrived${r.clientGone ? ' (the client had gone)' : ''}, and tried again`);
     assert.deepEqual(ignored, []);
   });
 
   it('reports as failed only messages Exotel did not accept, or says that it may have sent them', function () {
     const acceptedTo = mock.acceptedByTo();
     const wrong = failed
-      .filter((m: { id: string|number; }) => acceptedTo.get(phones[m.id]))
-      .filter((m: { error: { maybeSent: any; message: string; }; }) => !(m.error.maybeSent && /may have sent it|did not answer in time|connection to Exotel failed/.test(m.error.message)))
-      .map((m: { id: string|number; error: { code: any; message: any; }; }) => `message ${m.id} to ${phones[m.id]} failed (${m.error.code}: ${m.error.message}) but Exotel accepted it ${acceptedTo.get(phones[m.id])} time(s)`);
+      .filter((m) => acceptedTo.get(phones[m.id]))
+      .filter((m) => !(m.error.maybeSent && /may have sent it|did not answer in time|connection to Exotel failed/.test(m.error.message)))
+      .map((m) => `message ${m.id} to ${phones[m.id]} failed (${m.error.code}: ${m.error.message}) but Exotel accepted it ${acceptedTo.get(phones[m.id])} time(s)`);
     assert.deepEqual(wrong, []);
     for (const m of sent) {
-      const sids = mock.accepted.filter((r: { form: { To: string; }; }) => r.form.To === phones[m.id]).map((r: { sid: any; }) => r.sid);
+      const sids = mock.accepted.filter((r) => r.form.To === phones[m.id]).map((r) => r.sid);
       assert.ok(sids.includes(m.exotel.sid), `message ${m.id}: msg.exotel.sid ${m.exotel.sid} is not one Exotel gave (${sids})`);
     }
   });

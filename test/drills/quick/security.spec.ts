@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { helper, load, settings, collect } from '../../support/red';
+import { helper, load, settings, collect, getNode } from '../../support/red';
 import { CORE_NODES } from '../../support/examples';
 import { DrillExotel } from '../../support/drill-exotel';
 import { NodeRedChild } from '../../support/node-red-child';
@@ -79,9 +79,9 @@ async function runProbes(base: any, sid: string) {
 }
 
 function assertProbes(answers: any[]) {
-  const wrong = answers.filter((a: { status: any; expected: any; }) => a.status !== a.expected).map((a: { what: any; status: any; expected: any; body: any; }) => `${a.what}: ${a.status}, expected ${a.expected} ${a.body}`);
+  const wrong = answers.filter((a) => a.status !== a.expected).map((a) => `${a.what}: ${a.status}, expected ${a.expected} ${a.body}`);
   assert.deepEqual(wrong, []);
-  for (const a of answers.filter((x: { expected: number; }) => x.expected === 401)) assert.match(a.headers['www-authenticate'] ?? '', /^Basic /, `${a.what}: no WWW-Authenticate`);
+  for (const a of answers.filter((x) => x.expected === 401)) assert.match(a.headers['www-authenticate'] ?? '', /^Basic /, `${a.what}: no WWW-Authenticate`);
   for (const a of answers) assert.deepEqual(findSecrets(SECRETS, [[a.what, a.body]]), [], `${a.what}: the answer shows a credential`);
 }
 
@@ -89,7 +89,7 @@ describe('drill: security — tokens, account SIDs, and credentials kept out of 
   this.timeout(60_000);
 
   describe('in node-red-node-test-helper', function () {
-    let dir: fs.PathLike;
+    let dir: string;
     let mock: DrillExotel;
     let server: http.Server<typeof http.IncomingMessage,typeof http.ServerResponse>;
     let base: string;
@@ -103,7 +103,7 @@ describe('drill: security — tokens, account SIDs, and credentials kept out of 
       server = http.createServer(app);
       await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
       base = `http://127.0.0.1:${server.address().port}`;
-      got = Object.fromEntries(['received', 'sentA', 'failedA', 'sentB', 'caught', 'statuses'].map((id) => [id, collect(helper.getNode(id))]));
+      got = Object.fromEntries(['received', 'sentA', 'failedA', 'sentB', 'caught', 'statuses'].map((id) => [id, collect(getNode(id))]));
     });
 
     after(async function () {
@@ -117,7 +117,7 @@ describe('drill: security — tokens, account SIDs, and credentials kept out of 
       const answers = await runProbes(base, 'sec-helper');
       assertProbes(answers);
       await until(() => got.received.length === 2, 3000, 'the two authenticated callbacks to reach the flow');
-      assert.deepEqual(got.received.map((m: { sms: { sid: any; }; }) => m.sms.sid).sort(), ['sec-helper-10', 'sec-helper-9']);
+      assert.deepEqual(got.received.map((m) => m.sms.sid).sort(), ['sec-helper-10', 'sec-helper-9']);
     });
 
     it('keeps the credentials out of msg.error when Exotel’s error reply echoes them', async function () {
@@ -129,7 +129,7 @@ describe('drill: security — tokens, account SIDs, and credentials kept out of 
         await until(() => got.failedA.length === i + 1, 5000, `sendA to fail on echo ${i}`);
         mock.script.length = 0;
         mock.answer(echo);
-        helper.getNode('sendB').receive({ phone: `0987654321${i}`, payload: 'hello' });
+        getNode('sendB').receive({ phone: `0987654321${i}`, payload: 'hello' });
         await until(() => got.caught.length === i + 1, 5000, `sendB's failure to reach the Catch node on echo ${i}`);
         mock.script.length = 0;
       }
@@ -140,12 +140,12 @@ describe('drill: security — tokens, account SIDs, and credentials kept out of 
 
     it('shows no credential in any log line, status, message or the flow export', async function () {
       await wait(600); // the throttled statuses
-      const NodeProto = Object.getPrototypeOf(helper.getNode('in'));
-      const spied = (name: string|number) => (NodeProto[name]?.args ?? []).map((args: any, i: any) => [`node.${name} #${i}`, args]);
+      const NodeProto = Object.getPrototypeOf(getNode('in'));
+      const spied = (name: string|number) => (NodeProto[name]?.args ?? []).map((args, i) => [`node.${name} #${i}`, args]);
       const haystacks = [
         ...helper.log().args.map((args, i) => [`RED.log #${i}`, args]),
         ...['status', 'send', 'log', 'warn', 'error', 'debug', 'trace'].flatMap(spied),
-        ...Object.entries(got).flatMap(([id, msgs]) => msgs.map((m: any, i: any) => [`${id} message #${i}`, m])),
+        ...Object.entries(got).flatMap(([id, msgs]) => msgs.map((m, i) => [`${id} message #${i}`, m])),
         ['flow export', helper._redNodes.getFlows()],
       ];
       assert.ok(helper.log().args.length > 0 && NodeProto.status.args.length > 0, 'the spies saw nothing');
