@@ -6,19 +6,31 @@
 import type http from 'node:http';
 import { MockExotel, type MockRequest, type MockStep } from './mock-exotel';
 
+/** A request as the drills' mock records it: when it arrived and was answered, and how. */
+export interface DrillRequest extends MockRequest {
+  at: number;
+  /** 1 for the first request to its number, 2 for the next… */
+  attempt: number;
+  answeredAt: number | null;
+  /** the client had given up (closed the connection) before the answer */
+  clientGone: boolean;
+  step?: MockStep;
+  sid?: string;
+}
+
 /** A request as the compliance check reads it. */
 export interface Received {
   to: string;
   body: string;
   at: number;
   answered: MockRequest['answered'];
-  clientGone: boolean | undefined;
-  record: MockRequest;
+  clientGone: boolean;
+  record: DrillRequest;
 }
 
-export type Decide = (record: MockRequest, mock: DrillExotel) => MockStep | undefined;
+export type Decide = (record: DrillRequest, mock: DrillExotel) => MockStep | undefined;
 
-class DrillExotel extends MockExotel {
+class DrillExotel extends MockExotel<DrillRequest> {
   /**
    * @param {object} [options]
    * @param {(record, mock) => object|undefined} [options.decide] the answer to a request:
@@ -27,10 +39,10 @@ class DrillExotel extends MockExotel {
    * @param {(record) => void} [options.onRequest] called as each request arrives (before the answer)
    */
   decide: Decide | undefined;
-  onRequest: ((record: MockRequest) => void) | undefined;
+  onRequest: ((record: DrillRequest) => void) | undefined;
   attemptsByTo = new Map<string, number>();
 
-  constructor({ decide, onRequest }: { decide?: Decide; onRequest?: (record: MockRequest) => void } = {}) {
+  constructor({ decide, onRequest }: { decide?: Decide; onRequest?: (record: DrillRequest) => void } = {}) {
     super();
     this.decide = decide;
     this.onRequest = onRequest;
@@ -38,11 +50,11 @@ class DrillExotel extends MockExotel {
 
   /** Requests as {to, body, at, answered, ...}: what the compliance check reads. */
   get received(): Received[] {
-    return this.requests.map((r) => ({ to: r.form.To, body: r.form.Body, at: r.at ?? 0, answered: r.answered, clientGone: r.clientGone, record: r }));
+    return this.requests.map((r) => ({ to: r.form.To, body: r.form.Body, at: r.at, answered: r.answered, clientGone: r.clientGone, record: r }));
   }
 
   /** SMS Exotel accepted (answered 200), whether or not the client read the answer. */
-  get accepted(): MockRequest[] {
+  get accepted(): DrillRequest[] {
     return this.requests.filter((r) => r.answered === 200);
   }
 
@@ -68,7 +80,7 @@ class DrillExotel extends MockExotel {
       const form = Object.fromEntries(new URLSearchParams(raw));
       const attempt = (this.attemptsByTo.get(form.To) ?? 0) + 1;
       this.attemptsByTo.set(form.To, attempt);
-      const record: MockRequest = { method: req.method, url: req.url, headers: req.headers, form, at: Date.now(), attempt, answered: null, answeredAt: null, clientGone: false };
+      const record: DrillRequest = { method: req.method, url: req.url, headers: req.headers, form, at: Date.now(), attempt, answered: null, answeredAt: null, clientGone: false };
       this.requests.push(record);
       res.on('close', () => {
         if (!res.writableFinished) record.clientGone = true;

@@ -19,17 +19,11 @@ export interface MockRequest {
   headers: http.IncomingHttpHeaders;
   form: Record<string, string>;
   answered: number | 'reset' | null;
-  /** further fields the drills' mock records */
-  at?: number;
-  attempt?: number;
-  answeredAt?: number | null;
-  clientGone?: boolean;
-  step?: MockStep;
-  sid?: string;
 }
 
-export class MockExotel {
-  requests: MockRequest[] = [];
+/** `R`: what the mock records of each request (the drills' mock records more). */
+export class MockExotel<R extends MockRequest = MockRequest> {
+  requests: R[] = [];
   /** queued scripted answers; when empty every send succeeds */
   script: MockStep[] = [];
   nextSid = 1;
@@ -93,7 +87,7 @@ export class MockExotel {
       const raw = Buffer.concat(chunks).toString('utf8');
       const form = Object.fromEntries(new URLSearchParams(raw));
       const record: MockRequest = { method: req.method, url: req.url, headers: req.headers, form, answered: null };
-      this.requests.push(record);
+      this.requests.push(record as R);
       const step = this.script.shift() || {};
       const reply = () => {
         if (step.reset) {

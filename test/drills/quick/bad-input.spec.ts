@@ -15,8 +15,13 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { helper, load, settings, getNode } from '../../support/red';
-import { prng, seedFromEnv, pick, weighted, runPool, until, httpRequest, rawRequest, withStoreFile, seconds } from '../../support/drills';
+import type { AddressInfo } from 'node:net';
+import { helper, load, settings, getNode, type FlowNode, type Msg } from '../../support/red';
+import { present } from '../../support/present';
+import { prng, seedFromEnv, pick, weighted, runPool, until, httpRequest, rawRequest, withStoreFile, seconds, type HttpResult } from '../../support/drills';
+
+/** A status to compare: no answer (a reset) compares as 0, as null did. */
+const status = (r: HttpResult): number => r.status ?? 0;
 
 const SEED = seedFromEnv(6003);
 const TOTAL = 10_000;
@@ -32,7 +37,28 @@ const PHONE = '+919876543210';
 const FORM = 'application/x-www-form-urlencoded';
 const JSON_TYPE = 'application/json';
 
-const enc = (pairs: any[][]) => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+type Expect = 'accept' | 'reject' | 'either';
+
+/** One generated request and what must become of it. */
+interface Spec {
+  kind?: string;
+  index?: number;
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  chunks?: Buffer[];
+  /** bytes sent as they are on a socket, instead of an HTTP request */
+  raw?: Buffer;
+  expect?: Expect;
+  status?: number | number[];
+  sid?: string;
+  want?: { body?: string; phone?: string };
+}
+
+type Pair = [string, string];
+
+const enc = (pairs: Pair[]) => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
 const utf8 = (bytes: number[]) => new TextDecoder('utf-8').decode(Buffer.from(bytes)); // invalid sequences → U+FFFD
 
 const VALID_NUMBERS = [
@@ -56,12 +82,12 @@ const WRONG_TYPES = ['application/xml', 'text/html', 'multipart/form-data; bound
   'application/x-www-form-urlencodedx', 'application/javascript', 'text/xml; charset=utf-8', 'video/mp4'];
 
 /** The request generator: one spec per index, from the seeded source. */
-function generator(random: { (): number; (): number; }) {
+function generator(random: () => number) {
   let n = 0;
   const sid = (tag: string) => `bad-${tag}-${++n}-${Math.floor(random() * 1e9).toString(36)}`;
-  const post = (spec) => ({ method: 'POST', path: `${HOOK}${Q}`, ...spec });
-  const formPost = (pairs: any[][], spec = {}) => post({ headers: { 'content-type': FORM }, body: enc(pairs), ...spec });
-  const base = (id: string, extra = []) => [['SmsSid', id], ['From', '09876543210'], ['To', '08047123456'], ['Body', 'hello'], ['AccountSid', ACCOUNT_SID], ...extra];
+  const post = (spec: Spec): Spec => ({ method: 'POST', path: `${HOOK}${Q}`, ...spec });
+  const formPost = (pairs: Pair[], spec: Spec = {}) => post({ headers: { 'content-type': FORM }, body: enc(pairs), ...spec });
+  const base = (id: string, extra: Pair[] = []): Pair[] => [['SmsSid', id], ['From', '09876543210'], ['To', '08047123456'], ['Body', 'hello'], ['AccountSid', ACCOUNT_SID], ...extra];
 
   const valid = () => {
     const id = sid('valid');
@@ -69,7 +95,7 @@ function generator(random: { (): number; (): number; }) {
     return formPost(base(id).map(([k, v]) => [k, k === 'Body' ? body : v]), { kind: 'valid', expect: 'accept', sid: id, want: { body, phone: PHONE } });
   };
 
-  const kinds = {
+  const kinds: Record<string, () => Spec> = {
     wrongContentType() {
       const id = sid('ctype');
       return post({ headers: { 'content-type': pick(random, WRONG_TYPES) }, body: enc(base(id)), expect: 'reject', status: 415 });
@@ -151,7 +177,7 @@ function generator(random: { (): number; (): number; }) {
     },
     repeatedDifferent() {
       const id = sid('rep');
-      const field = pick(random, ['SmsSid', 'From', 'Body', 'To', 'AccountSid']);
+      const field = pick(random, ['SmsSid', 'From', 'Body', 'To', 'AccountSid'] as const);
       const second = { SmsSid: `${id}-b`, From: '09876543211', Body: 'NO', To: '08047000000', AccountSid: ACCOUNT_SID + 'x' }[field];
       return formPost([...base(id), [field, second]], { expect: 'reject', status: field === 'AccountSid' ? [400, 403] : 400 });
     },
@@ -190,7 +216,7 @@ function generator(random: { (): number; (): number; }) {
     },
     jsonNumbers() {
       const id = sid('jsonnum');
-      const [from, expect] = pick(random, [['9876543210', 'accept'], ['9.87654321e9', 'accept'], ['919876543210', 'accept'], ['1e21', 'reject'], ['-0', 'reject'], ['true', 'reject'], ['0', 'reject']]);
+      const [from, expect] = pick<[string, Expect]>(random, [['9876543210', 'accept'], ['9.87654321e9', 'accept'], ['919876543210', 'accept'], ['1e21', 'reject'], ['-0', 'reject'], ['true', 'reject'], ['0', 'reject']]);
       return post({ headers: { 'content-type': JSON_TYPE }, body: `{"SmsSid":"${id}","From":${from},"Body":"x"}`, expect, ...(expect === 'accept' ? { sid: id, want: { phone: PHONE } } : { status: 400 }) });
     },
     numericSid() {
@@ -262,7 +288,7 @@ function generator(random: { (): number; (): number; }) {
     },
     weirdForm() {
       const id = sid('weirdform');
-      const [body, expect, want] = pick(random, [
+      const [body, expect, want] = pick<[string, Expect, Spec['want']?]>(random, [
         [`SmsSid=${id}&&&&From=09876543210&Body=x`, 'accept', { body: 'x' }],
         [`SmsSid=${id}&From=%2B919876543210&Body=a+b`, 'accept', { body: 'a b', phone: PHONE }],
         [`SmsSid=${id}&From=+919876543210&Body=x`, 'accept', { phone: PHONE }],
@@ -336,7 +362,7 @@ function generator(random: { (): number; (): number; }) {
     },
   };
 
-  const table = [
+  const table: [number, string][] = [
     [6, 'wrongContentType'], [2, 'contentTypeVariants'], [2, 'formAsJson'], [1, 'textPlainForm'],
     [3, 'invalidUtf8Body'], [2, 'invalidUtf8Percent'], [2, 'invalidUtf8From'], [1, 'invalidUtf8Sid'], [1, 'invalidUtf8Json'],
     [3, 'emptyBody'], [1, 'noContentTypeEmpty'], [1, 'body64kPlus1'], [0.5, 'body64kExactly'], [0.2, 'body1mb'], [0.1, 'body1mbChunked'],
@@ -349,7 +375,7 @@ function generator(random: { (): number; (): number; }) {
     [1, 'head'], [1, 'otherMethods'], [0.5, 'options'],
     [2, 'noToken'], [2, 'wrongToken'], [1, 'basicWrong'], [2, 'otherAccount'], [0.3, 'bigHeader'], [2, 'rawHttp'],
   ];
-  return (i: number) => {
+  return (i: number): Spec => {
     if (i % VALID_EVERY === VALID_EVERY / 2) return { ...valid(), index: i };
     const kind = weighted(random, table);
     return { kind, ...kinds[kind](), index: i };
@@ -359,34 +385,34 @@ function generator(random: { (): number; (): number; }) {
 describe('drill: bad input — 10,000 malformed requests, and the webhook keeps serving', function () {
   this.timeout(120_000);
   let dir: string;
-  let server: http.Server<typeof http.IncomingMessage,typeof http.ServerResponse>;
+  let server: http.Server;
   let base: string;
   let agent: http.Agent;
-  const received = new Map(); // sid → [msg]
-  const failures: unknown = [];
-  const onUncaught = (err) => failures.push(`uncaught: ${err?.stack ?? err}`);
-  const onUnhandled = (err) => failures.push(`unhandled rejection: ${err?.stack ?? err}`);
-  let results: any[];
-  let specs: readonly any[];
+  const received = new Map<string, Msg[]>(); // sid → [msg]
+  const failures: string[] = [];
+  const onUncaught = (err: Error | undefined) => failures.push(`uncaught: ${err?.stack ?? err}`);
+  const onUnhandled = (err: Error | undefined) => failures.push(`unhandled rejection: ${err?.stack ?? err}`);
+  let results: HttpResult[];
+  let specs: Spec[];
   let ms: number;
 
   before(async function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exotel-bad-input-drill-'));
     settings({ exotelSms: { storePath: path.join(dir, 'exotel-sms.db'), replayWindowMs: 50 } });
-    const flow = [
+    const flow: FlowNode[] = [
       { id: 'tab', type: 'tab' },
       { id: 'acc', type: 'exotel-account', accountSid: ACCOUNT_SID, apiBaseUrl: 'http://127.0.0.1:9', defaultFrom: 'EXSHOP', dltEntityId: '', defaultCountry: 'IN', mode: 'live', rateLimit: 200 },
       { id: 'in', z: 'tab', type: 'exotel-inbound', account: 'acc', path: HOOK, allowList: '', wires: [['out']] },
       { id: 'out', z: 'tab', type: 'helper' },
     ];
     const app = await load(flow, { acc: { apiKey: 'bad-key-1', apiToken: 'bad-token-2', webhookToken: TOKEN } });
-    getNode('out').on('input', (msg) => {
+    getNode('out').on('input', (msg: Msg) => {
       if (!received.has(msg.sms.sid)) received.set(msg.sms.sid, []);
-      received.get(msg.sms.sid).push(msg);
+      received.get(msg.sms.sid)?.push(msg);
     });
     server = http.createServer(app);
-    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${server.address().port}`;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
     process.on('uncaughtException', onUncaught);
     process.on('unhandledRejection', onUnhandled);
@@ -394,8 +420,8 @@ describe('drill: bad input — 10,000 malformed requests, and the webhook keeps 
     const next = generator(prng(SEED));
     specs = Array.from({ length: TOTAL }, (_, i) => next(i));
     const started = Date.now();
-    const { port } = server.address();
-    results = await runPool(specs, CONCURRENCY, (spec) =>
+    const { port } = server.address() as AddressInfo;
+    results = (await runPool(specs, CONCURRENCY, (spec) =>
       spec.raw
         ? rawRequest({ host: '127.0.0.1', port, bytes: spec.raw })
         : httpRequest({
@@ -406,7 +432,7 @@ describe('drill: bad input — 10,000 malformed requests, and the webhook keeps 
           chunks: spec.chunks,
           agent,
         }),
-    );
+    )) as HttpResult[];
     ms = Date.now() - started;
     // the last handed-on messages, and their handled marks once the replay window (50 ms) has passed
     await new Promise((resolve) => setTimeout(resolve, 400));
@@ -420,18 +446,18 @@ describe('drill: bad input — 10,000 malformed requests, and the webhook keeps 
     await helper.unload();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
     if (results) {
-      const byStatus = {};
-      for (const r of results) byStatus[r.status ?? r.error] = (byStatus[r.status ?? r.error] ?? 0) + 1;
-      const valid = results.filter((_, i: string|number) => specs[i].kind === 'valid').map((r) => r.ms).sort((a: number, b: number) => a - b);
+      const byStatus: Record<string, number> = {};
+      for (const r of results) byStatus[String(r.status ?? r.error)] = (byStatus[String(r.status ?? r.error)] ?? 0) + 1;
+      const valid = results.filter((_, i) => specs[i].kind === 'valid').map((r) => r.ms).sort((a, b) => a - b);
       console.log(`      bad-input drill (seed ${SEED}): ${TOTAL} requests at ${CONCURRENCY} at once in ${seconds(ms)}; answers ${JSON.stringify(byStatus)}; ` +
         `${valid.length} valid callbacks: p50 ${valid[Math.floor(valid.length / 2)]} ms, max ${valid[valid.length - 1]} ms; ${received.size} SmsSids handed to the flow`);
     }
   });
 
-  const describeSpec = (spec) => `#${spec.index} ${spec.kind} ${spec.method ?? 'RAW'} ${String(spec.path ?? spec.raw?.toString('latin1').split('\r\n')[0]).slice(0, 90)}`;
+  const describeSpec = (spec: Spec) => `#${spec.index} ${spec.kind} ${spec.method ?? 'RAW'} ${String(spec.path ?? spec.raw?.toString('latin1').split('\r\n')[0]).slice(0, 90)}`;
 
   it('answers every request 2xx or 4xx: never 5xx, never a reset; nothing thrown', function () {
-    const bad = results.map((r, i: string|number) => [r, specs[i]]).filter(([r]) => !(r.status >= 200 && r.status < 300) && !(r.status >= 400 && r.status < 500))
+    const bad = results.map((r, i): [HttpResult, Spec] => [r, specs[i]]).filter(([r]) => !(status(r) >= 200 && status(r) < 300) && !(status(r) >= 400 && status(r) < 500))
       .map(([r, spec]) => `${describeSpec(spec)} → ${r.status ?? r.error}`);
     assert.deepEqual(bad.slice(0, 30), [], `${bad.length} requests answered neither 2xx nor 4xx`);
     assert.deepEqual(failures, []);
@@ -441,15 +467,15 @@ describe('drill: bad input — 10,000 malformed requests, and the webhook keeps 
 
   it('answers each kind of request as it should', function () {
     const wrong: string[] = [];
-    results.forEach((r, i: string|number) => {
+    results.forEach((r, i) => {
       const spec = specs[i];
-      const ok = r.status >= 200 && r.status < 300;
+      const ok = status(r) >= 200 && status(r) < 300;
       if (spec.expect === 'accept' && r.status !== 200) wrong.push(`${describeSpec(spec)}: must be accepted, got ${r.status ?? r.error} ${r.body?.toString().slice(0, 80) ?? ''}`);
       if (spec.expect === 'reject' && ok) wrong.push(`${describeSpec(spec)}: must be refused, got ${r.status}`);
-      const statuses = spec.status === undefined ? null : [].concat(spec.status);
+      const statuses = spec.status === undefined ? null : ([] as number[]).concat(spec.status);
       if (spec.expect === 'reject' && statuses && r.status !== null && !statuses.includes(r.status)) wrong.push(`${describeSpec(spec)}: must be ${statuses.join(' or ')}, got ${r.status} ${r.body?.toString().slice(0, 80) ?? ''}`);
     });
-    const byKind = {};
+    const byKind: Record<string, string[]> = {};
     for (const line of wrong) {
       const kind = line.split(' ')[1];
       (byKind[kind] ??= []).push(line);
@@ -459,36 +485,36 @@ describe('drill: bad input — 10,000 malformed requests, and the webhook keeps 
   });
 
   it('answers every valid callback 200 within Exotel’s 10 s during the storm, and hands each to the flow once', function () {
-    const valid = specs.map((spec, i: string|number) => [spec, results[i]]).filter(([spec]) => spec.kind === 'valid');
+    const valid = specs.map((spec, i): [Spec, HttpResult] => [spec, results[i]]).filter(([spec]) => spec.kind === 'valid');
     assert.equal(valid.length, TOTAL / VALID_EVERY);
     for (const [spec, r] of valid) {
       assert.equal(r.status, 200, `${describeSpec(spec)} → ${r.status ?? r.error}`);
       assert.ok(r.ms < 10_000, `${describeSpec(spec)} took ${r.ms} ms`);
-      const msgs = received.get(spec.sid) ?? [];
+      const msgs = received.get(present(spec.sid)) ?? [];
       assert.equal(msgs.length, 1, `${spec.sid} reached the flow ${msgs.length} times`);
-      assert.equal(msgs[0].payload, spec.want.body);
+      assert.equal(msgs[0].payload, spec.want?.body);
       assert.equal(msgs[0].phone, PHONE);
     }
   });
 
   it('logs and hands on exactly the callbacks answered 200, with what they carried', function () {
-    const callback = (spec) => spec.method === 'POST' || spec.method === 'GET';
-    const accepted = new Map();
-    results.forEach((r, i: string|number) => {
+    const callback = (spec: Spec) => spec.method === 'POST' || spec.method === 'GET';
+    const accepted = new Map<string | undefined, Spec>();
+    results.forEach((r, i) => {
       const spec = specs[i];
       if (r.status === 200 && callback(spec)) accepted.set(spec.sid, spec);
     });
     const logged = withStoreFile(path.join(dir, 'exotel-sms.db'), (s) => ({ rows: s.inbound(), unhandled: s.unhandled() }));
     const loggedSids = new Set(logged.rows.map((row) => row.sid));
-    const notLogged = [...accepted.keys()].filter((sid) => !loggedSids.has(sid)).map((sid) => `${describeSpec(accepted.get(sid))} (sid ${JSON.stringify(sid).slice(0, 60)})`);
+    const notLogged = [...accepted.keys()].filter((sid) => !loggedSids.has(sid)).map((sid) => `${describeSpec(present(accepted.get(sid)))} (sid ${JSON.stringify(sid).slice(0, 60)})`);
     const notAccepted = [...loggedSids].filter((sid) => !accepted.has(sid)).map((sid) => JSON.stringify(sid).slice(0, 80));
     assert.deepEqual(notLogged.slice(0, 20), [], `${notLogged.length} answered 200 but not in the inbound log under the SmsSid sent`);
     assert.deepEqual(notAccepted.slice(0, 20), [], `${notAccepted.length} in the inbound log but not answered 200`);
     assert.equal(logged.unhandled, 0);
 
-    const problems = [];
+    const problems: string[] = [];
     for (const [sid, spec] of accepted) {
-      const msgs = received.get(sid) ?? [];
+      const msgs = received.get(sid ?? '') ?? [];
       if (msgs.length !== 1) {
         problems.push(`${describeSpec(spec)}: handed on ${msgs.length} times`);
         continue;
@@ -500,7 +526,7 @@ describe('drill: bad input — 10,000 malformed requests, and the webhook keeps 
       if (spec.want?.body !== undefined && msg.payload !== spec.want.body) problems.push(`${describeSpec(spec)}: body ${JSON.stringify(msg.payload).slice(0, 60)}, sent ${JSON.stringify(spec.want.body).slice(0, 60)}`);
       if (spec.want?.phone !== undefined && msg.phone !== spec.want.phone) problems.push(`${describeSpec(spec)}: phone ${msg.phone}, sent ${spec.want.phone}`);
     }
-    const byKind = {};
+    const byKind: Record<string, string[]> = {};
     for (const line of problems) (byKind[line.split(' ')[1]] ??= []).push(line);
     assert.deepEqual(Object.entries(byKind).map(([kind, lines]) => `${kind}: ${lines.length}, e.g. ${lines[0]}`), []);
   });
@@ -510,7 +536,7 @@ describe('drill: bad input — 10,000 malformed requests, and the webhook keeps 
     const r = await httpRequest({ url: `${base}${HOOK}${Q}`, headers: { 'content-type': FORM }, body: enc([['SmsSid', sid], ['From', '09876543210'], ['Body', 'YES']]), agent });
     assert.equal(r.status, 200);
     await until(() => received.has(sid), 3000, 'the last callback to reach the flow');
-    const tables = withStoreFile(path.join(dir, 'exotel-sms.db'), (s) => s.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all());
+    const tables = withStoreFile(path.join(dir, 'exotel-sms.db'), (s) => s.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
     for (const table of ['inbound', 'opt_out', 'opt_out_history', 'conversation']) assert.ok(tables.includes(table), `table ${table} is gone`);
   });
 });

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { helper, load, settings, until } from '../../support/red';
@@ -32,20 +33,28 @@ const ACCOUNT_SID = 'drillacct';
 const SEED = seedFromEnv(6001);
 
 const CONFIRMATION = /unsubscribed from ExampleStore/;
+type Kind = 'stop' | 'order' | 'help' | 'other';
+interface Customer {
+  i: number;
+  phone: string;
+  local: string;
+  kind: Kind;
+}
+
 const TEXT = {
   confirmation: CONFIRMATION,
   askId: /^Please reply with your order ID\.$/,
   help: /reply ORDER for your order status/,
   fallback: /did not understand/,
   subscribed: /^You are now subscribed/,
-  status: (id) => new RegExp(`^Your order ${id} status: Shipped`),
+  status: (id: string) => new RegExp(`^Your order ${id} status: Shipped`),
 };
 
 describe('drill: duplicates — every SmsSid posted three times at once gets exactly one reply', function () {
   this.timeout(60_000);
   let dir: string;
   let mock: DrillExotel;
-  let server: http.Server<typeof http.IncomingMessage,typeof http.ServerResponse>;
+  let server: http.Server;
   let base: string;
   let agent: http.Agent|undefined;
 
@@ -59,8 +68,8 @@ describe('drill: duplicates — every SmsSid posted three times at once gets exa
     });
     const app = await load(flow, credentials, CORE_NODES);
     server = http.createServer(app);
-    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${server.address().port}`;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     agent = new http.Agent({ keepAlive: true, maxSockets: 60 });
   });
 
@@ -76,22 +85,23 @@ describe('drill: duplicates — every SmsSid posted three times at once gets exa
     const random = prng(SEED);
     const started = Date.now();
     // 150 customers: 30 send STOP, 45 ORDER, 40 HELP, 35 something else
-    const customers = [];
+    const customers: Customer[] = [];
     for (let i = 0; i < 150; i++) {
-      const kind = i < 30 ? 'stop' : i < 75 ? 'order' : i < 115 ? 'help' : 'other';
+      const kind: Kind = i < 30 ? 'stop' : i < 75 ? 'order' : i < 115 ? 'help' : 'other';
       customers.push({ i, phone: indianMobile(6000 + i), local: `0${indianMobile(6000 + i).slice(3)}`, kind });
     }
     // what each customer sends in each round, and the reply expected (null: nothing may be sent)
-    const rounds = [
-      (c) => ({ stop: ['STOP', TEXT.confirmation], order: ['ORDER', TEXT.askId], help: ['HELP', TEXT.help], other: ['hello there', TEXT.fallback] })[c.kind],
-      (c) => ({ stop: ['HELP', null], order: [`A${c.i}`, TEXT.status(`A${c.i}`)], help: ['STOP', TEXT.confirmation], other: ['START', TEXT.subscribed] })[c.kind],
-      (c) => ({ stop: ['START', TEXT.subscribed], order: ['HELP', TEXT.help], help: ['ORDER', null], other: ['STOP', TEXT.confirmation] })[c.kind],
+    type Step = [body: string, expect: RegExp | null];
+    const rounds: ((c: Customer) => Step)[] = [
+      (c: Customer) => ({ stop: ['STOP', TEXT.confirmation], order: ['ORDER', TEXT.askId], help: ['HELP', TEXT.help], other: ['hello there', TEXT.fallback] } satisfies Record<Kind, Step>)[c.kind],
+      (c: Customer) => ({ stop: ['HELP', null], order: [`A${c.i}`, TEXT.status(`A${c.i}`)], help: ['STOP', TEXT.confirmation], other: ['START', TEXT.subscribed] } satisfies Record<Kind, Step>)[c.kind],
+      (c: Customer) => ({ stop: ['START', TEXT.subscribed], order: ['HELP', TEXT.help], help: ['ORDER', null], other: ['STOP', TEXT.confirmation] } satisfies Record<Kind, Step>)[c.kind],
     ];
 
     let posts = 0;
     let duplicatesPosted = 0;
     const allSids: string[] = [];
-    const figures = [];
+    const figures: string[] = [];
     for (let r = 0; r < rounds.length; r++) {
       const from = mock.requests.length;
       const jobs = customers.map((c) => ({ c, sid: smsSid(random), body: rounds[r](c)[0], expect: rounds[r](c)[1] }));
@@ -114,12 +124,12 @@ describe('drill: duplicates — every SmsSid posted three times at once gets exa
 
       const inRound = mock.requests.slice(from);
       const accepted = inRound.filter((x) => x.answered === 200);
-      const byTo = new Map();
+      const byTo = new Map<string, string[]>();
       for (const x of accepted) {
         if (!byTo.has(x.form.To)) byTo.set(x.form.To, []);
-        byTo.get(x.form.To).push(x.form.Body);
+        byTo.get(x.form.To)?.push(x.form.Body);
       }
-      const problems: unknown = [];
+      const problems: string[] = [];
       for (const job of jobs) {
         const got = byTo.get(job.c.phone) ?? [];
         if (job.expect === null) {

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { helper, load, settings, collect, getNode } from '../../support/red';
-import { DrillExotel } from '../../support/drill-exotel';
+import { helper, load, settings, collect, getNode, type Msg } from '../../support/red';
+import { DrillExotel, type DrillRequest } from '../../support/drill-exotel';
 import { prng, seedFromEnv, weighted, indianMobile, until, withStoreFile, checkCompliance, seconds } from '../../support/drills';
 
 const SEED = seedFromEnv(6002);
@@ -24,16 +24,16 @@ describe('drill: Exotel faults — every message ends sent or failed with a reas
   this.timeout(60_000);
   let dir: string;
   let mock: DrillExotel;
-  let sent: string|any[];
-  let failed: any[];
-  let storm: { ms: any; kinds: any; vanished: any; };
+  let sent: Msg[];
+  let failed: Msg[];
+  let storm: { ms: number; kinds: Record<string, number>; vanished: Error | null };
   const phones = Array.from({ length: MESSAGES }, (_, i) => indianMobile(7000 + i));
   const waitingOptOut = new Set(phones.slice(PRE_OPTED_OUT, PRE_OPTED_OUT + OPT_OUT_WHILE_WAITING));
 
   before(async function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exotel-faults-drill-'));
     const random = prng(SEED);
-    const kinds = {};
+    const kinds: Record<string, number> = {};
     mock = await new DrillExotel({
       onRequest(record) {
         // a number of the second group opts out as its first attempt reaches Exotel
@@ -79,11 +79,11 @@ describe('drill: Exotel faults — every message ends sent or failed with a reas
 
     const started = Date.now();
     phones.forEach((phone, i) => getNode('send').receive({ id: i, phone: `0${phone.slice(3)}`, payload: `Drill message ${i}: your order has shipped.` }));
-    let vanished = null;
+    let vanished: Error | null = null;
     try {
       await until(() => sent.length + failed.length >= MESSAGES, 30_000, `all ${MESSAGES} messages to end sent or failed`);
     } catch (err) {
-      vanished = err;
+      vanished = err as Error;
     }
     storm = { ms: Date.now() - started, kinds, vanished };
     // a late answer, a retry still running: give the last of them time to show
@@ -95,7 +95,7 @@ describe('drill: Exotel faults — every message ends sent or failed with a reas
     await mock?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
     if (storm) {
-      const codes = {};
+      const codes: Record<string, number> = {};
       for (const m of failed ?? []) codes[m.error?.code] = (codes[m.error?.code] ?? 0) + 1;
       const acceptedTwice = [...mock.acceptedByTo()].filter(([, n]) => n > 1).length;
       console.log(`      faults drill (seed ${SEED}): ${MESSAGES} messages → ${sent.length} sent, ${failed.length} failed ${JSON.stringify(codes)} in ${seconds(storm.ms)}; ` +
@@ -146,7 +146,7 @@ describe('drill: Exotel faults — every message ends sent or failed with a reas
 
   // Exotel got the request but we never got its answer (slow beyond the timeout, or the connection
   // dropped after the request was sent): the attempt is tried again, as the issue asks for timeouts.
-  const ambiguous = (r) => r.clientGone || r.step?.delayMs === SLOW_MS || r.answered === 'reset';
+  const ambiguous = (r: DrillRequest) => r.clientGone || r.step?.delayMs === SLOW_MS || r.answered === 'reset';
 
   it('makes Exotel accept a message twice only after an attempt whose answer never came back', function () {
     const t0 = mock.requests[0].at;
@@ -155,7 +155,7 @@ describe('drill: Exotel faults — every message ends sent or failed with a reas
       const firstAccepted = attempts.findIndex((r) => r.answered === 200);
       return !ambiguous(attempts[firstAccepted]);
     }).map(([to, n]) => {
-      const attempts = mock.requests.filter((r) => r.form.To === to).map((r) => `${r.answered}${r.clientGone ? ' (after the client gave up)' : ''} @${r.at - t0}ms→${r.answeredAt - t0}ms`);
+      const attempts = mock.requests.filter((r) => r.form.To === to).map((r) => `${r.answered}${r.clientGone ? ' (after the client gave up)' : ''} @${r.at - t0}ms→${Number(r.answeredAt) - t0}ms`);
       return `${to}: accepted ${n} times; attempts: ${attempts.join(', ')}`;
     });
     assert.deepEqual(unexplained, [], 'customers who got the same SMS twice although Exotel’s first acceptance reached us');
@@ -164,9 +164,9 @@ describe('drill: Exotel faults — every message ends sent or failed with a reas
   it('takes an answer Exotel gave well within the timeout (no time spent waiting for a connection counts as Exotel’s)', function () {
     // a 200 given within half the timeout of the request's arrival, and yet the message was tried again
     const ignored = mock.accepted
-      .filter((r) => r.answeredAt - r.at < API_TIMEOUT_MS / 2)
+      .filter((r) => Number(r.answeredAt) - r.at < API_TIMEOUT_MS / 2)
       .filter((r) => mock.requests.some((later) => later.form.To === r.form.To && later.at > r.at))
-      .map((r) => `${r.form.To}: answered 200 ${r.answeredAt - r.at} ms after it arrived${r.clientGone ? ' (the client had gone)' : ''}, and tried again`);
+      .map((r) => `${r.form.To}: answered 200 ${Number(r.answeredAt) - r.at} ms after it arrived${r.clientGone ? ' (the client had gone)' : ''}, and tried again`);
     assert.deepEqual(ignored, []);
   });
 

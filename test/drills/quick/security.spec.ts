@@ -6,9 +6,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { SinonSpy } from 'sinon';
 import os from 'node:os';
 import path from 'node:path';
-import { helper, load, settings, collect, getNode } from '../../support/red';
+import { helper, load, settings, collect, getNode, type FlowNode, type Msg } from '../../support/red';
+import { present } from '../../support/present';
 import { CORE_NODES } from '../../support/examples';
 import { DrillExotel } from '../../support/drill-exotel';
 import { NodeRedChild } from '../../support/node-red-child';
@@ -31,7 +34,7 @@ const ECHOES = [
   { status: 500, body: { RestException: { Status: 500, Code: 50000, Message: `Internal error while sending with ${API_TOKEN}` } } },
 ];
 
-function flow(mockUrl: string) {
+function flow(mockUrl: string): FlowNode[] {
   return [
     { id: 'tab', type: 'tab' },
     { id: 'acc', type: 'exotel-account', name: 'security drill', accountSid: ACCOUNT_SID, apiBaseUrl: mockUrl, defaultFrom: 'EXSHOP', dltEntityId: '', defaultCountry: 'IN', mode: 'live', rateLimit: 1000 },
@@ -47,9 +50,20 @@ function flow(mockUrl: string) {
 
 const credentials = { acc: { apiKey: API_KEY, apiToken: API_TOKEN, webhookToken: WEBHOOK_TOKEN } };
 
+type Probe = [what: string, req: { method?: string; path: string; body?: string; headers?: Record<string, string> }, expected: number];
+
+/** What a probe got: its status (or the error when no answer came), body and headers. */
+interface Answer {
+  what: string;
+  expected: number;
+  status: number | string | undefined;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+}
+
 /** The webhook probes of the drill: [what, request, expected status]. */
-function probes(sid: string) {
-  const form = (fields: string|string[][]|Record<string,string>|URLSearchParams|undefined) => new URLSearchParams({ From: '09876543210', To: '08047123456', Body: 'YES', ...fields }).toString();
+function probes(sid: string): Probe[] {
+  const form = (fields: Record<string, string>) => new URLSearchParams({ From: '09876543210', To: '08047123456', Body: 'YES', ...fields }).toString();
   return [
     ['no token', { path: HOOK, body: form({ SmsSid: `${sid}-1`, AccountSid: ACCOUNT_SID }) }, 401],
     ['a wrong token', { path: `${HOOK}?token=not-the-token`, body: form({ SmsSid: `${sid}-2`, AccountSid: ACCOUNT_SID }) }, 401],
@@ -65,8 +79,8 @@ function probes(sid: string) {
   ];
 }
 
-async function runProbes(base: any, sid: string) {
-  const answers = [];
+async function runProbes(base: string, sid: string): Promise<Answer[]> {
+  const answers: Answer[] = [];
   for (const [what, req, expected] of probes(sid)) {
     const method = req.method ?? 'POST';
     const res = await httpRequest({
@@ -78,7 +92,7 @@ async function runProbes(base: any, sid: string) {
   return answers;
 }
 
-function assertProbes(answers: any[]) {
+function assertProbes(answers: Answer[]) {
   const wrong = answers.filter((a) => a.status !== a.expected).map((a) => `${a.what}: ${a.status}, expected ${a.expected} ${a.body}`);
   assert.deepEqual(wrong, []);
   for (const a of answers.filter((x) => x.expected === 401)) assert.match(a.headers['www-authenticate'] ?? '', /^Basic /, `${a.what}: no WWW-Authenticate`);
@@ -91,9 +105,9 @@ describe('drill: security — tokens, account SIDs, and credentials kept out of 
   describe('in node-red-node-test-helper', function () {
     let dir: string;
     let mock: DrillExotel;
-    let server: http.Server<typeof http.IncomingMessage,typeof http.ServerResponse>;
+    let server: http.Server;
     let base: string;
-    let got: { [s: string]: unknown; }|ArrayLike<unknown>;
+    let got: Record<string, Msg[]>;
 
     before(async function () {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exotel-security-drill-'));
@@ -101,8 +115,8 @@ describe('drill: security — tokens, account SIDs, and credentials kept out of 
       settings({ exotelSms: { storePath: path.join(dir, 'exotel-sms.db'), retryBaseDelayMs: 5 } });
       const app = await load(flow(mock.url), credentials, CORE_NODES);
       server = http.createServer(app);
-      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-      base = `http://127.0.0.1:${server.address().port}`;
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       got = Object.fromEntries(['received', 'sentA', 'failedA', 'sentB', 'caught', 'statuses'].map((id) => [id, collect(getNode(id))]));
     });
 
@@ -140,15 +154,17 @@ describe('drill: security — tokens, account SIDs, and credentials kept out of 
 
     it('shows no credential in any log line, status, message or the flow export', async function () {
       await wait(600); // the throttled statuses
-      const NodeProto = Object.getPrototypeOf(getNode('in'));
-      const spied = (name: string|number) => (NodeProto[name]?.args ?? []).map((args, i) => [`node.${name} #${i}`, args]);
-      const haystacks = [
-        ...helper.log().args.map((args, i) => [`RED.log #${i}`, args]),
+      // the helper spies on the methods of Node's prototype
+      const NodeProto = Object.getPrototypeOf(getNode('in')) as Record<string, SinonSpy | undefined>;
+      const spied = (name: string) => (NodeProto[name]?.args ?? []).map((args, i): [string, unknown] => [`node.${name} #${i}`, args]);
+      const redNodes = (helper as unknown as { _redNodes: { getFlows(): unknown } })._redNodes;
+      const haystacks: [string, unknown][] = [
+        ...helper.log().args.map((args, i): [string, unknown] => [`RED.log #${i}`, args]),
         ...['status', 'send', 'log', 'warn', 'error', 'debug', 'trace'].flatMap(spied),
-        ...Object.entries(got).flatMap(([id, msgs]) => msgs.map((m, i) => [`${id} message #${i}`, m])),
-        ['flow export', helper._redNodes.getFlows()],
+        ...Object.entries(got).flatMap(([id, msgs]) => msgs.map((m, i): [string, unknown] => [`${id} message #${i}`, m])),
+        ['flow export', redNodes.getFlows()],
       ];
-      assert.ok(helper.log().args.length > 0 && NodeProto.status.args.length > 0, 'the spies saw nothing');
+      assert.ok(helper.log().args.length > 0 && (NodeProto.status?.args.length ?? 0) > 0, 'the spies saw nothing');
       assert.ok(got.statuses.length > 0, 'the Status node saw nothing');
       const found = findSecrets(SECRETS, haystacks);
       assert.deepEqual(found.slice(0, 10), [], `${found.length} places show a credential`);
@@ -160,7 +176,7 @@ describe('drill: security — tokens, account SIDs, and credentials kept out of 
       const res = await httpRequest({ url: `${base}${HOOK}?token=${WEBHOOK_TOKEN}`, headers: { 'content-type': FORM }, body: 'SmsSid=sec-echo-basic&From=09876543219&Body=hi' });
       assert.equal(res.status, 200);
       await until(() => got.failedA.length === failedBefore + 1, 5000, 'sendA to fail');
-      const found = findSecrets([BASIC, ...SECRETS], [['msg.error', got.failedA.at(-1).error], ['RED.log', helper.log().args]]);
+      const found = findSecrets([BASIC, ...SECRETS], [['msg.error', got.failedA.at(-1)?.error], ['RED.log', helper.log().args]]);
       assert.deepEqual(found, [], 'the Base64 of key:token decodes to both credentials');
     });
   });
@@ -206,7 +222,7 @@ describe('drill: security — tokens, account SIDs, and credentials kept out of 
       assert.equal(flowsV1.status, 200);
       assert.equal(flowsV2.status, 200);
       assert.match(flowsV1.text, /exotel-account/);
-      const stopped = await red.stop();
+      const stopped = present(await red.stop());
       assert.equal(stopped.code, 0);
       const found = findSecrets(SECRETS, [['console', red.log()], ['GET /flows', flowsV1.text], ['GET /flows v2', flowsV2.text]]);
       assert.deepEqual(found.slice(0, 10), [], `${found.length} places show a credential`);
