@@ -9,10 +9,12 @@
 // SIGKILL when the 1,000th callback has been answered 200; it starts again on the same user directory;
 // then "Exotel" posts all 2,000 again (those without a 200 twice), and every STOP customer sends HELP.
 import assert from 'node:assert/strict';
-import { connectionsFor } from '../../src/nodes/exotel-account';
 import http from 'node:http';
+import { connectionsFor } from '../../src/nodes/exotel-account';
 import { DrillExotel } from '../support/drill-exotel';
 import { NodeRedChild } from '../support/node-red-child';
+import type { Exit } from '../support/node-red-process';
+import { present } from '../support/present';
 import {
   prng,
   seedFromEnv,
@@ -43,26 +45,40 @@ const SECRETS = ['crash-key-6b1d', 'crash-token-93ae', TOKEN];
 const CONFIRMATION = /unsubscribed from ExampleStore/;
 const ASK_ID = /^Please reply with your order ID\.$/;
 
+type Customer = { i: number; phone: string; kind: 'stop' | 'order'; sid: string; body: string };
+
+/** What the drill prints at its end (and some of its checks read). */
+interface Figures {
+  atKill?: { acked: number; apiRequests: number; atExotelUnanswered: number; ms: number };
+  storm?: { outcomes: Record<string, number>; acked: number; killedBy: NodeJS.Signals | null | undefined; ms: number };
+  atRestart?: { apiRequests: number };
+  storeAtKill?: { inbound: number; unhandled: number; optedOut: number };
+  restart?: { ms: number; replayed: string };
+  repost?: { posts: number; outcomes: Record<string, number>; ms: number };
+  end?: Record<string, unknown>;
+  interruptedAtKill?: number;
+}
+
 describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', function () {
   this.timeout(300_000);
   const random = prng(SEED);
-  const customers = Array.from({ length: CUSTOMERS }, (_, i) => {
+  const customers = Array.from({ length: CUSTOMERS }, (_, i): Customer => {
     const phone = indianMobile(610_000 + i);
-    const kind = i % 2 === 0 ? 'stop' : 'order';
+    const kind: Customer['kind'] = i % 2 === 0 ? 'stop' : 'order';
     return { i, phone, kind, sid: smsSid(random), body: kind === 'stop' ? ['STOP', 'stop', 'Stop.', ' STOP '][i % 4] : ['ORDER', 'order', 'Order'][i % 3] };
   });
   const bySid = new Map(customers.map((c) => [c.sid, c]));
-  const fields = (c) => ({ SmsSid: c.sid, From: `0${c.phone.slice(3)}`, To: '08047123456', Body: c.body, DateCreated: '2026-11-26 10:30:00', AccountSid: ACCOUNT_SID });
+  const fields = (c: Customer) => ({ SmsSid: c.sid, From: `0${c.phone.slice(3)}`, To: '08047123456', Body: c.body, DateCreated: '2026-11-26 10:30:00', AccountSid: ACCOUNT_SID });
 
   let mock: DrillExotel;
   let red: NodeRedChild;
   let agent: http.Agent|undefined;
-  const figures = {};
-  let acked: Set<unknown>; // SmsSids answered 200 before the kill
-  let storeAfterRestart: { inbound: any; unhandled: any; optedOut: any; conversations: any; outbox?: Row[]; history?: Row[]; };
+  const figures: Figures = {};
+  let acked: Set<string>; // SmsSids answered 200 before the kill
+  let storeAfterRestart: ReturnType<typeof storeView>;
   let killedAt: number;
-  let helpFrom: any; // index of the first API request of the HELP round
-  const ackedAt = new Map(); // SmsSid → when its first 200 came
+  let helpFrom: number; // index of the first API request of the HELP round
+  const ackedAt = new Map<string, number>(); // SmsSid → when its first 200 came
 
   const storeView = () =>
     withStoreFile(red.storePath, (s) => ({
@@ -96,13 +112,14 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
     // 1. the storm, and kill -9 when the 1,000th callback has its 200
     const started = Date.now();
     acked = new Set();
-    const outcomes = {};
-    let killed: null = null;
-    let killing: Promise<any>|null = null;
+    const outcomes: Record<string, number> = {};
+    // (set in the pool's callbacks: typed with `as` so that the checker does not narrow them to null)
+    let killed = null as Promise<Exit | null> | null;
+    let killing = null as Promise<Exit | null> | null;
     const atExotel = () => mock.requests.filter((r) => r.answered === null).length;
     await runPool(customers, CONCURRENCY, async (c) => {
       const res = await postCallback(red.baseUrl, HOOK, TOKEN, fields(c), agent);
-      const key = res.status ?? res.error;
+      const key = String(res.status ?? res.error);
       outcomes[key] = (outcomes[key] ?? 0) + 1;
       if (res.status === 200) {
         acked.add(c.sid);
@@ -120,7 +137,7 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
       }
     }, { stop: () => !!killed });
     const exit = await killing;
-    agent.destroy();
+    agent?.destroy();
     agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
     figures.storm = { outcomes, acked: acked.size, killedBy: exit?.signal, ms: Date.now() - started };
     figures.atRestart = { apiRequests: mock.requests.length };
@@ -147,10 +164,10 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
   });
 
   it('killed the child in the middle: some callbacks answered, some not', function () {
-    assert.equal(figures.storm.killedBy, 'SIGKILL');
+    assert.equal(figures.storm?.killedBy, 'SIGKILL');
     // answers already on their way when the signal went still arrive
     assert.ok(acked.size >= KILL_AFTER && acked.size < CUSTOMERS, `${acked.size} answered 200 before the kill`);
-    const non200 = Object.entries(figures.storm.outcomes).filter(([k]) => k !== '200' && /^\d+$/.test(k));
+    const non200 = Object.entries(figures.storm?.outcomes ?? {}).filter(([k]) => k !== '200' && /^\d+$/.test(k));
     assert.deepEqual(non200, [], 'every answer before the kill was 200');
   });
 
@@ -161,18 +178,18 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
   });
 
   it('after the restart, every STOP answered 200 is an opt-out', function () {
-    const lost = [...acked].map((sid) => bySid.get(sid)).filter((c) => c.kind === 'stop' && !storeAfterRestart.optedOut.has(c.phone));
+    const lost = [...acked].map((sid) => present(bySid.get(sid))).filter((c) => c.kind === 'stop' && !storeAfterRestart.optedOut.has(c.phone));
     assert.deepEqual(lost.map((c) => `${c.phone} (SmsSid ${c.sid})`), [], `${lost.length} STOPs answered 200 before the kill are not opt-outs after the restart`);
   });
 
   it('after the restart, every ORDER answered 200 has its conversation (or its reply went out)', function () {
     const replied = new Set(mock.accepted.map((r) => r.form.To));
-    const lost = [...acked].map((sid) => bySid.get(sid)).filter((c) => c.kind === 'order' && !storeAfterRestart.conversations.has(c.phone) && !replied.has(c.phone));
+    const lost = [...acked].map((sid) => present(bySid.get(sid))).filter((c) => c.kind === 'order' && !storeAfterRestart.conversations.has(c.phone) && !replied.has(c.phone));
     assert.deepEqual(lost.map((c) => `${c.phone} (SmsSid ${c.sid})`), [], `${lost.length} ORDERs answered 200 before the kill left no conversation and no reply`);
   });
 
   describe('then "Exotel" posts all 2,000 again (those without a 200 twice) and every STOP customer sends HELP', function () {
-    let storeAtEnd: { history: any; inbound: any; optedOut: any; conversations: any; outbox: any; unhandled: any; };
+    let storeAtEnd: ReturnType<typeof storeView>;
     let compliance: Compliance;
 
     before(async function () {
@@ -183,10 +200,10 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
         const j = Math.floor(random() * (i + 1));
         [repost[i], repost[j]] = [repost[j], repost[i]];
       }
-      const outcomes = {};
+      const outcomes: Record<string, number> = {};
       await runPool(repost, CONCURRENCY, async (c) => {
         const res = await postCallback(red.baseUrl, HOOK, TOKEN, fields(c), agent);
-        outcomes[res.status ?? res.error] = (outcomes[res.status ?? res.error] ?? 0) + 1;
+        outcomes[String(res.status ?? res.error)] = (outcomes[String(res.status ?? res.error)] ?? 0) + 1;
         if (res.status === 200 && !ackedAt.has(c.sid)) ackedAt.set(c.sid, Date.now());
       });
       figures.repost = { posts: repost.length, outcomes, ms: Date.now() - started };
@@ -218,14 +235,14 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
     });
 
     it('answers every repeated callback 200', function () {
-      const { outcomes } = figures.repost;
+      const { outcomes } = present(figures.repost);
       const bad = Object.entries(outcomes).filter(([k]) => !/^(help )?200$/.test(k));
       assert.deepEqual(bad, []);
     });
 
     it('ends with every callback logged, every STOP an opt-out, every ORDER a conversation', function () {
       assert.equal(storeAtEnd.unhandled, 0);
-      const problems = [];
+      const problems: string[] = [];
       for (const c of customers) {
         if (!storeAtEnd.inbound.has(c.sid)) problems.push(`${c.sid} not logged`);
         if (c.kind === 'stop' && !storeAtEnd.optedOut.has(c.phone)) problems.push(`${c.phone}: STOP (SmsSid ${c.sid}${acked.has(c.sid) ? ', answered 200 before the kill' : ''}) is not an opt-out`);
@@ -235,8 +252,8 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
     });
 
     it('never sends one inbound SMS its reply twice (at most one SMS per customer), and the reply is the right one', function () {
-      const twice = [];
-      const wrong = [];
+      const twice: string[] = [];
+      const wrong: string[] = [];
       const replies = mock.requests.slice(0, helpFrom).filter((r) => r.answered === 200);
       const when = (t: number) => (t < killedAt ? `${killedAt - t} ms before the kill` : `${t - killedAt} ms after the kill`);
       for (const c of customers) {
@@ -252,7 +269,7 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
       // The one exception: a reply that was on the wire to Exotel at the kill. Nobody can know whether it
       // went; it fails as "interrupted" (maybeSent), inspectable, instead of going twice. At most one per
       // pooled connection.
-      const errorOf = (row) => JSON.parse(row.error ?? 'null') ?? {};
+      const errorOf = (row: Row): { code?: string; maybeSent?: boolean } => JSON.parse(row.error ?? 'null') ?? {};
       const interrupted = new Set(storeAtEnd.outbox.filter((row) => row.state === 'failed' && errorOf(row).code === 'interrupted').map((row) => row.phone));
       const perNumber = mock.acceptedByTo();
       const without = customers.filter((c) => !perNumber.get(c.phone) && !interrupted.has(c.phone)).map((c) => `${c.phone} (${c.kind}, SmsSid ${c.sid}${acked.has(c.sid) ? ', 200 before the kill' : ''})`);
@@ -279,7 +296,7 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
     });
 
     it('stops cleanly on SIGINT afterwards', async function () {
-      const { code, signal } = await red.stop();
+      const { code, signal } = present(await red.stop());
       assert.equal(signal, null);
       assert.equal(code, 0);
       assert.doesNotMatch(red.log(), /\[error\]/, 'errors were logged');

@@ -8,10 +8,11 @@
 // The kill comes only once every reply is durable (accepted by the API, or in the outbox): what this
 // drill tests is the outbox and the retries, not the inbound side (the crash drill does that).
 import assert from 'node:assert/strict';
-import { connectionsFor } from '../../src/nodes/exotel-account';
 import http from 'node:http';
-import { DrillExotel } from '../support/drill-exotel';
+import { connectionsFor } from '../../src/nodes/exotel-account';
+import { DrillExotel, type DrillRequest } from '../support/drill-exotel';
 import { NodeRedChild } from '../support/node-red-child';
+import { present } from '../support/present';
 import {
   prng,
   seedFromEnv,
@@ -26,6 +27,7 @@ import {
   withStoreFile,
   checkCompliance,
   seconds,
+  type Row,
 } from '../support/drills';
 
 const SEED = seedFromEnv(6201);
@@ -41,22 +43,31 @@ const SLOW_MS = 1500;
 const CONFIRMATION = /unsubscribed from ExampleStore/;
 const REPLY = { HELP: /reply ORDER for your order status/, hello: /did not understand/ };
 
+type Customer = { i: number; phone: string; sid: string; body: keyof typeof REPLY; stopper: boolean };
+
+/** What the drill prints at its end (and some of its checks read). */
+interface Figures {
+  storm?: { outcomes: Record<string, number>; ms: number };
+  atKill?: { ms: number; apiRequests: number; queued: number; failed: number; atExotelUnanswered: number };
+  end?: { ms: number; apiRequests: number; answered: Record<string, number>; mix: Record<string, number>; clientGaveUp: number; outboxQueued: number; outboxFailed: number; resumed: number[] };
+}
+
 describe('drill: Exotel faults with kill -9 while replies wait for their retries', function () {
   this.timeout(300_000);
   const random = prng(SEED);
-  const customers = Array.from({ length: CUSTOMERS }, (_, i) => ({
+  const customers = Array.from({ length: CUSTOMERS }, (_, i): Customer => ({
     i, phone: indianMobile(620_000 + i), sid: smsSid(random), body: i % 3 === 0 ? 'hello' : 'HELP', stopper: i < STOPPERS,
   }));
-  const fields = (c, overrides = {}) => ({ SmsSid: c.sid, From: `0${c.phone.slice(3)}`, To: '08047123456', Body: c.body, AccountSid: ACCOUNT_SID, ...overrides });
+  const fields = (c: Customer, overrides: Record<string, string> = {}) => ({ SmsSid: c.sid, From: `0${c.phone.slice(3)}`, To: '08047123456', Body: c.body, AccountSid: ACCOUNT_SID, ...overrides });
 
   let mock: DrillExotel;
   let red: NodeRedChild;
   let agent: http.Agent|undefined;
   let killedAt: number;
   let stormFrom: number; // first API request of the storm (after the STOPs' confirmations)
-  const figures = {};
-  const kinds = {};
-  let end: { outbox: any; history: any; };
+  const figures: Figures = {};
+  const kinds: Record<string, number> = {};
+  let end: { outbox: Row[]; history: Row[] };
 
   const outboxRows = () => withStoreFile(red.storePath, (s) => s.outbox());
   const signature = () => {
@@ -96,10 +107,10 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
 
     // 1. the storm of callbacks; every reply goes through the faults
     const started = Date.now();
-    const outcomes = {};
+    const outcomes: Record<string, number> = {};
     await runPool(customers, CONCURRENCY, async (c) => {
       const res = await postCallback(red.baseUrl, HOOK, TOKEN, fields(c), agent);
-      outcomes[res.status ?? res.error] = (outcomes[res.status ?? res.error] ?? 0) + 1;
+      outcomes[String(res.status ?? res.error)] = (outcomes[String(res.status ?? res.error)] ?? 0) + 1;
     });
     figures.storm = { outcomes, ms: Date.now() - started };
 
@@ -117,7 +128,7 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
 
     // 3. start again; "Exotel" repeats every callback (it cannot know which 200s were real)
     await red.start();
-    agent.destroy();
+    agent?.destroy();
     agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
     await runPool(customers, CONCURRENCY, async (c) => {
       const res = await postCallback(red.baseUrl, HOOK, TOKEN, fields(c), agent);
@@ -151,10 +162,10 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
 
   /** How a customer's reply ended: accepted API requests after the storm began, and its outbox rows. */
   const endings = () => {
-    const byTo = new Map();
+    const byTo = new Map<string, DrillRequest[]>();
     for (const r of mock.requests.slice(stormFrom)) {
       if (!byTo.has(r.form.To)) byTo.set(r.form.To, []);
-      byTo.get(r.form.To).push(r);
+      byTo.get(r.form.To)?.push(r);
     }
     return customers.map((c) => {
       const requests = byTo.get(c.phone) ?? [];
@@ -163,19 +174,19 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
   };
 
   it('answers every callback 200, before the kill and after it', function () {
-    const bad = Object.entries(figures.storm.outcomes).filter(([k]) => !/^(repeat )?200$/.test(k));
+    const bad = Object.entries(present(figures.storm).outcomes).filter(([k]) => !/^(repeat )?200$/.test(k));
     assert.deepEqual(bad, []);
   });
 
   it('killed the child while replies waited in the outbox', function () {
-    assert.ok(figures.atKill.queued > 0, 'nothing waited in the outbox at the kill: the drill did not test it');
-    assert.ok(figures.end.resumed.reduce((a, b) => a + b, 0) > 0, 'nothing was resumed from the outbox after the restart');
+    assert.ok(present(figures.atKill).queued > 0, 'nothing waited in the outbox at the kill: the drill did not test it');
+    assert.ok(present(figures.end).resumed.reduce((a, b) => a + b, 0) > 0, 'nothing was resumed from the outbox after the restart');
   });
 
   it('ends every reply sent or failed with a code and a reason: none vanish, none left queued', function () {
-    assert.equal(figures.end.outboxQueued, 0, 'replies still queued in the outbox');
-    const vanished = [];
-    const noReason = [];
+    assert.equal(present(figures.end).outboxQueued, 0, 'replies still queued in the outbox');
+    const vanished: string[] = [];
+    const noReason: string[] = [];
     for (const e of endings()) {
       if (e.c.stopper) continue;
       const failed = e.rows.filter((r) => r.state === 'failed');
@@ -190,12 +201,12 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
   });
 
   it('sends each reply once: the API accepts a reply twice only after a timed-out attempt', function () {
-    const classify = (first, second) => {
+    const classify = (first: DrillRequest, second: DrillRequest) => {
       if (first.at < killedAt && second.at > killedAt) return 'accepted by the API before the kill, sent again from the outbox after the restart';
       if (first.step?.delayMs === SLOW_MS) return 'the API answered slower than apiTimeoutMs, and the send was tried again';
       return 'the API answered at once, the client counted a timeout (its clock runs while the request waits for a pool connection) and tried again';
     };
-    const twice = {};
+    const twice: Record<string, string[]> = {};
     for (const e of endings()) {
       if (e.accepted.length < 2) continue;
       const why = classify(e.accepted[0], e.accepted[1]);
@@ -214,12 +225,12 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
     const expected = replies * 0.48 ** 4;
     // replies on the wire at the kill fail as "interrupted" (at most one per pooled connection, which
     // the account sizes by its rate limit)
-    const errorOf = (row) => JSON.parse(row.error ?? '{}');
+    const errorOf = (row: Row): { code?: string | number } => JSON.parse(row.error ?? '{}');
     const interrupted = end.outbox.filter((r) => r.state === 'failed' && errorOf(r).code === 'interrupted');
     const onTheWire = connectionsFor(12_000);
     assert.ok(interrupted.length <= onTheWire, `${interrupted.length} replies interrupted: more than the ${onTheWire} connections could have on the wire`);
     const failed = end.outbox.filter((r) => r.state === 'failed' && errorOf(r).code !== 'interrupted');
-    const codes = {};
+    const codes: Record<string, number> = {};
     for (const row of failed) {
       const code = JSON.parse(row.error ?? '{}').code;
       codes[code] = (codes[code] ?? 0) + 1;
@@ -228,9 +239,9 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
   });
 
   it('reports as failed only replies the API did not accept, or says that it may have sent them', function () {
-    const saysMaybe = (row) => JSON.parse(row.error ?? '{}').maybeSent === true;
+    const saysMaybe = (row: Row) => JSON.parse(row.error ?? '{}').maybeSent === true;
     const wrong = endings().filter((e) => e.rows.some((r) => r.state === 'failed' && !saysMaybe(r)) && e.accepted.length > 0)
-      .map((e) => `${e.c.phone}: failed (${e.rows.find((r) => r.state === 'failed').error}) but accepted ${e.accepted.length}×`);
+      .map((e) => `${e.c.phone}: failed (${e.rows.find((r) => r.state === 'failed')?.error}) but accepted ${e.accepted.length}×`);
     assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} replies failed although the API accepted them`);
   });
 
