@@ -7,12 +7,48 @@
 // screenshot of the moment goes to test/artifacts/ and the Node-RED log is printed.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { freePort } from '../support/node-red-child';
-import { NodeRedProcess } from '../support/node-red-process';
 import os from 'node:os';
 import path from 'node:path';
-import { createUserDir } from '../../scripts/start';
+import type { BrowserContext, Page } from 'playwright-core';
 import pkg from '../../package.json';
+import { NodeRedProcess } from '../support/node-red-process';
+import { present } from '../support/present';
+import type { FlowNode } from '../support/red';
+import { createUserDir } from '../support/start-script';
+import { freePort, seconds, wait } from '../support/wait';
+
+// The editor page's globals, for the callbacks of page.evaluate and page.waitForFunction (they run in
+// the browser).
+/** A node in the editor, as the spec reads it (its other properties depend on its type). */
+interface EditorNode {
+  id: string;
+  type: string;
+  name?: string;
+  z?: string;
+  valid?: boolean;
+  validationErrors?: string[];
+  [property: string]: any;
+}
+/** The parts of the editor's RED the spec calls. */
+interface EditorRED {
+  nodes: {
+    getType(type: string): unknown;
+    dirty(): boolean;
+    eachNode(callback: (n: EditorNode) => void): void;
+    eachConfig(callback: (n: EditorNode) => void): void;
+    eachWorkspace(callback: (w: EditorNode) => void): void;
+    filterNodes(filter: Partial<EditorNode>): EditorNode[];
+    node(id: string): EditorNode | null;
+  };
+  workspaces: { count(): number; active(): string };
+  actions: { invoke(name: string): void };
+}
+declare const RED: EditorRED;
+declare global {
+  interface Window {
+    RED?: EditorRED;
+  }
+}
 
 const root = path.join(__dirname, '..', '..');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -36,8 +72,7 @@ const SURVEY = {
   thanks: 'Thank you for your feedback! We are glad you had a great experience.',
 };
 
-const wait = (ms: number|undefined) => new Promise((resolve) => setTimeout(resolve, ms));
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
 
 /** The examples as Import ▸ Examples lists them: file name without ".json". */
 function exampleNames() {
@@ -91,15 +126,15 @@ async function installPackage(userDir: string) {
 
 describe('the editor in a browser (Node-RED + chromium)', function () {
   this.timeout(60_000);
-  let work: fs.PathLike;
+  let work: string;
   let red: NodeRedProcess;
   let base: string;
-  let browserStarted: Promise<any>;
-  let browserContext: { setDefaultTimeout: (arg0: number) => void; pages: () => any[]; newPage: () => any; };
-  let page: { on: (arg0: string,arg1) => void; screenshot: (arg0) => Promise<any>; goto: (arg0,arg1) => any; waitForFunction: (arg0,arg1: any[]|null|undefined,arg2) => Promise<any>; evaluate: (arg0,arg1: undefined) => any; click: (arg0: string) => any; waitForSelector: (arg0: string,arg1) => Promise<any>; locator: (arg0: string,arg1) => { (): any; new(): any; count: { (): unknown; new(): any; }; click: { (): any; new(): any; }; boundingBox: { (): any; new(): any; }; dblclick: { (): any; new(): any; }; evaluateAll: { (arg0: { (bubbles: any): any; (options: any): any; (options: any): any; }): any; new(): any; }; filter: { (arg0: { has: any; }): any; new(): any; }; isVisible: { (): unknown; new(): any; }; first: { (): { (): any; new(): any; isVisible: { (): unknown; new(): any; }; }; new(): any; }; textContent: { (): string|PromiseLike<string>; new(): any; }; inputValue: { (): any; new(): any; }; }; hover: (arg0: string) => any; mouse: { move: (arg0: number,arg1: number,arg2) => any; down: () => any; up: () => any; }; fill: (arg0: string,arg1: string) => any; press: (arg0: string,arg1: string) => any; selectOption: (arg0: string,arg1: string) => any; inputValue: (arg0: string) => unknown; isVisible: (arg0: string) => unknown; textContent: (arg0: string) => string|PromiseLike<string>; isDisabled: (arg0: string) => unknown; };
-  const pageErrors: unknown = [];
-  const consoleErrors: any[] = [];
-  const timings = {};
+  let browserStarted: Promise<BrowserContext>;
+  let browserContext: BrowserContext;
+  let page: Page;
+  const pageErrors: string[] = [];
+  const consoleErrors: string[] = [];
+  const timings: Record<string, string> = {};
 
   before(async function () {
     this.timeout(120_000);
@@ -123,7 +158,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
     fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
     fs.writeFileSync(path.join(userDir, 'flows.json'), '[]');
     red = new NodeRedProcess({ redJs: require.resolve('node-red/red.js', { paths: [root] }), userDir });
-    const { chromium } = require('playwright-core');
+    const { chromium } = await import('playwright-core');
     // chromium starts while Node-RED does
     browserStarted = chromium.launchPersistentContext(path.join(work, 'chromium-profile'), {
       executablePath: CHROMIUM,
@@ -140,6 +175,9 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
     t = Date.now();
     browserContext = await browserStarted;
     browserContext.setDefaultTimeout(15_000);
+    // tsx (esbuild, keepNames) wraps the spec's named inner functions in __name(…) calls; the callbacks
+    // of page.evaluate run in the browser, where __name must exist too
+    await browserContext.addInitScript({ content: 'globalThis.__name = (target) => target;' });
     page = browserContext.pages()[0] || (await browserContext.newPage());
     page.on('pageerror', (err) => pageErrors.push(err.stack || String(err)));
     page.on('console', (message) => {
@@ -154,10 +192,11 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
 
   let shownLog = false;
   afterEach(async function () {
-    if (this.currentTest.state !== 'failed') return;
+    const test = this.currentTest;
+    if (test?.state !== 'failed') return;
     if (page) {
       fs.mkdirSync(ARTIFACTS, { recursive: true });
-      const file = path.join(ARTIFACTS, `browser-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').toLowerCase().slice(0, 80)}.png`);
+      const file = path.join(ARTIFACTS, `browser-${test.title.replace(/[^a-z0-9]+/gi, '-').toLowerCase().slice(0, 80)}.png`);
       await page.screenshot({ path: file }).then(() => console.log(`      screenshot of the failure: ${path.relative(root, file)}`), () => {});
     }
     if (pageErrors.length || consoleErrors.length) console.log(`      --- browser errors ---\n${[...pageErrors, ...consoleErrors].join('\n').replace(/^/gm, '      | ')}`);
@@ -193,7 +232,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
   }
 
   async function dismissNotifications() {
-    await page.evaluate(() => $('.red-ui-notification').each(function () { if (this.close) this.close(); else $(this).remove(); }));
+    await page.evaluate(() => $('.red-ui-notification').each(function () { const n = this as HTMLElement & { close?: () => void }; if (n.close) n.close(); else $(n).remove(); }));
     await page.waitForFunction(() => $('.red-ui-notification:visible').length === 0, null, { timeout: 5000 }).catch(() => {});
   }
 
@@ -225,7 +264,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
   async function assertAllValid() {
     const invalid = await page.evaluate(() => {
       const out: string[] = [];
-      const check = (n) => {
+      const check = (n: EditorNode) => {
         if (n.valid === false) out.push(`${n.type} ${n.id} "${n.name || ''}": ${(n.validationErrors || []).join(', ')}`);
       };
       RED.nodes.eachNode(check);
@@ -236,7 +275,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
     assert.equal(await page.locator('#red-ui-workspace-chart .red-ui-flow-node-error:visible').count(), 0, 'red triangles on show');
   }
 
-  async function importExample(name: string) {
+  async function importExample(name: string): Promise<FlowNode[]> {
     await page.click('#red-ui-header-button-sidemenu');
     await page.click('#menu-item-import');
     await page.click('#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples a');
@@ -249,11 +288,11 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
     await page.locator('#red-ui-clipboard-dialog-ok:not(.ui-state-disabled)').click();
     await page.waitForSelector('#red-ui-clipboard-dialog', { state: 'hidden' });
     // the example brings its own tab
-    const flow = JSON.parse(fs.readFileSync(path.join(EXAMPLES, `${name}.json`), 'utf8'));
-    const tab = flow.find((n) => n.type === 'tab');
+    const flow = JSON.parse(fs.readFileSync(path.join(EXAMPLES, `${name}.json`), 'utf8')) as FlowNode[];
+    const tab = present(flow.find((n) => n.type === 'tab'), 'the example\'s tab');
     // the empty "Flow 1" the editor made for the empty workspace goes: the example is alone
     const blank = await page.evaluate((keep) => {
-      const found: any[] = [];
+      const found: string[] = [];
       RED.nodes.eachWorkspace((ws) => { if (ws.id !== keep && RED.nodes.filterNodes({ z: ws.id }).length === 0) found.push(ws.id); });
       return found;
     }, tab.id);
@@ -284,25 +323,25 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
   }
 
   /** Drags a node from the palette onto the workspace; resolves with its id. */
-  async function dragFromPalette(type: string, x: number, y: number) {
+  async function dragFromPalette(type: string, x: number, y: number): Promise<string> {
     const entry = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
     await entry.scrollIntoViewIfNeeded();
-    const from = await entry.boundingBox();
-    const chart = await page.locator('#red-ui-workspace-chart').boundingBox();
+    const from = present(await entry.boundingBox(), `the palette entry of ${type}`);
+    const chart = present(await page.locator('#red-ui-workspace-chart').boundingBox(), 'the workspace');
     const before = await page.evaluate((t) => RED.nodes.filterNodes({ type: t }).map((n) => n.id), type);
     await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
     await page.mouse.down();
     await page.mouse.move(from.x + from.width / 2 + 20, from.y + from.height / 2 + 5, { steps: 4 });
     await page.mouse.move(chart.x + x, chart.y + y, { steps: 12 });
     await page.mouse.up();
-    const id = await page.waitForFunction(([t, old]) => {
+    const id = await page.waitForFunction(([t, old]: [string, string[]]) => {
       const added = RED.nodes.filterNodes({ type: t }).filter((n) => !old.includes(n.id));
       return added.length === 1 && added[0].id;
-    }, [type, before]);
-    return id.jsonValue();
+    }, [type, before] as [string, string[]]);
+    return (await id.jsonValue()) as string;
   }
 
-  async function openNode(id: any) {
+  async function openNode(id: string) {
     await page.locator(`[id="${id}"] .red-ui-flow-node`).dblclick();
     await page.waitForSelector('#dialog-form', { state: 'visible' });
     await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
@@ -313,7 +352,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
     await page.waitForSelector('#dialog-form', { state: 'detached' });
   }
 
-  async function clickInject(id: any) {
+  async function clickInject(id: string) {
     await dismissNotifications();
     await page.locator(`[id="${id}"] .red-ui-flow-node-button-button`).click();
     await page.waitForSelector('.red-ui-notification-success', { state: 'visible' });
@@ -321,9 +360,9 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
 
   const thread = () => page.locator('#exotel-sandbox-thread .exotel-sandbox-message');
   async function threadTexts() {
-    return page.locator('#exotel-sandbox-thread .exotel-sandbox-message').evaluateAll((bubbles) => bubbles.map((b) => `${b.dataset.direction}: ${b.querySelector('.exotel-sandbox-body').textContent}`));
+    return page.locator('#exotel-sandbox-thread .exotel-sandbox-message').evaluateAll((bubbles) => bubbles.map((b) => `${(b as HTMLElement).dataset.direction}: ${b.querySelector('.exotel-sandbox-body')?.textContent}`));
   }
-  async function expectInThread(text: string|RegExp, direction = 'out') {
+  async function expectInThread(text: string | RegExp, direction = 'out') {
     const bubble = thread().filter({ has: page.locator('.exotel-sandbox-body', { hasText: text }) }).and(page.locator(`[data-direction="${direction}"]`)).last();
     try {
       await bubble.waitFor({ state: 'visible', timeout: 10_000 });
@@ -337,7 +376,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
     await page.fill('#exotel-sandbox-text', text);
     await page.press('#exotel-sandbox-text', 'Enter');
     await expectInThread(text, 'in');
-    await page.waitForFunction((n: number) => $('#exotel-sandbox-thread .exotel-sandbox-message').length > n, before);
+    await page.waitForFunction((n) => $('#exotel-sandbox-thread .exotel-sandbox-message').length > n, before);
   }
 
   /** Opens the sandbox tab on `accountId`, on the customer's thread, emptied. */
@@ -370,8 +409,8 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
       await entry.scrollIntoViewIfNeeded();
       assert.ok(await entry.isVisible(), `${type} is not visible in the palette`);
       // the palette breaks a label at its hyphens: "opt - out store"
-      const label = (await entry.locator('.red-ui-palette-label').textContent()).replace(/\s*-\s*/g, '-').replace(/\s+/g, ' ').trim();
-      const catalogue = require(path.join(root, 'nodes', 'locales', 'en-US', `${type}.json`));
+      const label = String(await entry.locator('.red-ui-palette-label').textContent()).replace(/\s*-\s*/g, '-').replace(/\s+/g, ' ').trim();
+      const catalogue = JSON.parse(fs.readFileSync(path.join(root, 'nodes', 'locales', 'en-US', `${type}.json`), 'utf8')) as Record<string, { paletteLabel: string }>;
       assert.equal(label, catalogue[type].paletteLabel, `${type}'s palette label`);
     }
     // the account is a config node: not in the palette
@@ -379,7 +418,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
   });
 
   describe('each node: its dialog, help and a deploy', function () {
-    const ids = {};
+    const ids: Record<string, string> = {};
     // the fields each dialog must show, and how a user fills in what is needed
     const dialogs = {
       'exotel-send': { fields: ['name', 'account', 'to', 'text'], at: [360, 260] },
@@ -418,7 +457,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
         assert.ok(await help.isVisible());
         for (const heading of ['Inputs', 'Outputs']) {
           if (type === 'exotel-inbound' && heading === 'Inputs') continue; // it has none
-          assert.ok((await page.locator('.red-ui-sidebar-help-stack:visible').textContent()).includes(heading), `the help of ${type} has no "${heading}"`);
+          assert.ok(String(await page.locator('.red-ui-sidebar-help-stack:visible').textContent()).includes(heading), `the help of ${type} has no "${heading}"`);
         }
 
         if (type === 'exotel-send') {
@@ -428,11 +467,11 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
           await page.fill('#node-config-input-name', 'Shop (sandbox)');
           await page.selectOption('#node-config-input-mode', 'sandbox');
           assert.ok(await page.locator('#exotel-account-mode-tip .exotel-account-mode-sandbox').isVisible(), 'the sandbox tip');
-          assert.match(await page.locator('#exotel-account-mode-tip').textContent(), /SMS sandbox/);
+          assert.match(String(await page.locator('#exotel-account-mode-tip').textContent()), /SMS sandbox/);
           await page.fill('#node-config-input-defaultFrom', 'EXSHOP');
           await page.click('#node-config-dialog-ok');
           await page.waitForSelector('#node-config-input-mode', { state: 'detached' });
-          await page.waitForFunction(() => /^[0-9a-f.]+$/i.test($('#node-input-account').val() || ''));
+          await page.waitForFunction(() => /^[0-9a-f.]+$/i.test(String($('#node-input-account').val() || '')));
           await page.fill('#node-input-name', 'Order update');
           await screenshot('dialog-send.png');
         }
@@ -450,7 +489,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
           if ((await step.isVisible()) && !(await step.inputValue())) await step.fill('answer');
         }
         await closeDialog();
-        const node = await page.evaluate((id) => ({ valid: RED.nodes.node(id).valid, errors: RED.nodes.node(id).validationErrors }), ids[type]);
+        const node = await page.evaluate((id) => ({ valid: RED.nodes.node(id)?.valid, errors: RED.nodes.node(id)?.validationErrors }), ids[type]);
         assert.equal(node.valid, true, `${type} is invalid after its dialog: ${JSON.stringify(node.errors)}`);
       });
     }
@@ -461,7 +500,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
       await deploy();
       await assertAllValid();
       const account = await page.evaluate(() => {
-        const found: { mode: any; name: any; }[] = [];
+        const found: { mode: string; name: string | undefined }[] = [];
         RED.nodes.eachConfig((n) => { if (n.type === 'exotel-account') found.push({ mode: n.mode, name: n.name }); });
         return found;
       });
@@ -475,7 +514,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
         await resetFlows();
         const flow = await importExample(name);
         const imported = await page.evaluate(() => {
-          const ids: any[] = [];
+          const ids: string[] = [];
           RED.nodes.eachNode((n) => ids.push(n.id));
           RED.nodes.eachConfig((n) => ids.push(n.id));
           return ids;
@@ -484,7 +523,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
         await assertAllValid();
         await deploy();
         await assertAllValid();
-        const unknown = await page.evaluate(() => { const out: any[] = []; RED.nodes.eachNode((n) => { if (n.type === 'unknown') out.push(n.name); }); return out; });
+        const unknown = await page.evaluate(() => { const out: (string | undefined)[] = []; RED.nodes.eachNode((n) => { if (n.type === 'unknown') out.push(n.name); }); return out; });
         assert.deepEqual(unknown, []);
       });
     }
@@ -496,7 +535,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
       await openSidebarTab('exotel-sandbox');
       const empty = page.locator('#exotel-sandbox-empty');
       await empty.waitFor({ state: 'visible' });
-      assert.match(await empty.textContent(), /Import ▸ Examples ▸ @smsflow\/node-red-exotel/);
+      assert.match(String(await empty.textContent()), /Import ▸ Examples ▸ @smsflow\/node-red-exotel/);
       assert.equal(await page.locator('#exotel-sandbox-send').isVisible(), false);
     });
 
@@ -509,12 +548,12 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
       // the first deploy of a sandbox account offers to open the sandbox: the way in for a newcomer
       await page.click('#exotel-sandbox-hint-open');
       await page.waitForFunction(() => $('#red-ui-tab-exotel-sandbox').hasClass('active'));
-      const account = flow.find((n) => n.type === 'exotel-account').id;
+      const account = present(flow.find((n) => n.type === 'exotel-account')).id;
       await openSandbox(account);
       assert.equal(await page.inputValue('#exotel-sandbox-phone'), CUSTOMER);
-      await clickInject(flow.find((n) => n.type === 'inject' && n.name === 'Send survey').id);
+      await clickInject(present(flow.find((n) => n.type === 'inject' && n.name === 'Send survey')).id);
       const question = await expectInThread(SURVEY.question);
-      assert.match(await question.locator('.exotel-sandbox-status').textContent(), /^sent$/);
+      assert.match(String(await question.locator('.exotel-sandbox-status').textContent()), /^sent$/);
       await typeReply('1');
       await expectInThread(SURVEY.thanks);
       assert.deepEqual(await threadTexts(), [`out: ${SURVEY.question}`, 'in: 1', `out: ${SURVEY.thanks}`]);
@@ -526,8 +565,8 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
       await resetFlows();
       const flow = await importExample('01 - Opt-in and opt-out');
       await deploy();
-      const byName = (type: string, name: string) => flow.find((n) => n.type === type && n.name === name).id;
-      const account = flow.find((n) => n.type === 'exotel-account').id;
+      const byName = (type: string, name: string) => present(flow.find((n) => n.type === type && n.name === name), name).id;
+      const account = present(flow.find((n) => n.type === 'exotel-account')).id;
 
       // the palette, with the example on the canvas, zoomed out to show all of it
       await openSidebarTab('info');
@@ -565,19 +604,19 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
       // example 01 is still deployed: its "Ask for opt-in" goes to the customer's thread
       const account = await page.inputValue('#exotel-sandbox-account');
       const count = await thread().count();
-      const ask = await page.evaluate(() => RED.nodes.filterNodes({ type: 'inject' }).find((n) => n.name === 'Ask for opt-in').id);
-      await clickInject(ask);
-      await page.waitForFunction((n: number) => $('#exotel-sandbox-thread .exotel-sandbox-message').length === n + 1, count);
+      const ask = await page.evaluate(() => RED.nodes.filterNodes({ type: 'inject' }).find((n) => n.name === 'Ask for opt-in')?.id);
+      await clickInject(present(ask, 'the inject node "Ask for opt-in"'));
+      await page.waitForFunction((n) => $('#exotel-sandbox-thread .exotel-sandbox-message').length === n + 1, count);
       // another number: its own, empty thread; the first one is offered in the list
       await page.fill('#exotel-sandbox-phone', '09812345678');
       await page.press('#exotel-sandbox-phone', 'Enter');
       await page.waitForSelector('#exotel-sandbox-thread .exotel-sandbox-thread-empty');
-      const offered = await page.locator('#exotel-sandbox-phones option').evaluateAll((options) => options.map((o) => o.value));
+      const offered = await page.locator('#exotel-sandbox-phones option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
       assert.ok(offered.includes(CUSTOMER), `the numbers offered: ${offered}`);
       await typeReply('HELP');
       await expectInThread(/reply YES or START to subscribe/);
       const threads = await (await fetch(`${base}/exotel-sandbox/${account}/threads`)).json();
-      assert.deepEqual(threads.map((t) => t.phone).sort(), [CUSTOMER, '+919812345678'].sort());
+      assert.deepEqual(threads.map((t: { phone: string }) => t.phone).sort(), [CUSTOMER, '+919812345678'].sort());
     });
   });
 
@@ -604,25 +643,25 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
     it('chooses which SMS in node a reply goes to, and shows a refused reply as rejected, with the reason', async function () {
       await openSandbox('two-doors');
       assert.ok(await page.isVisible('#exotel-sandbox-webhook'), 'the "Replies to" choice is not shown');
-      const doors = await page.locator('#exotel-sandbox-webhook option').evaluateAll((options) => options.map((o) => o.value));
+      const doors = await page.locator('#exotel-sandbox-webhook option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
       assert.deepEqual(doors, ['/sandbox/one', '/sandbox/two']);
       await page.selectOption('#exotel-sandbox-webhook', '/sandbox/two');
       await typeReply('through door two');
       const received = await expectInThread('through door two', 'in');
       assert.equal(await received.locator('.exotel-sandbox-status').textContent(), 'received');
-      assert.match(await received.getAttribute('title'), /\/sandbox\/two/);
+      assert.match(String(await received.getAttribute('title')), /\/sandbox\/two/);
 
       await page.selectOption('#exotel-sandbox-webhook', '/sandbox/one');
       await typeReply('through door one');
       const refused = await expectInThread('through door one', 'in');
-      assert.match(await refused.locator('.exotel-sandbox-status').textContent(), /^rejected: \/sandbox\/one answered 403: .*allow-list/);
+      assert.match(String(await refused.locator('.exotel-sandbox-status').textContent()), /^rejected: \/sandbox\/one answered 403: .*allow-list/);
       assert.ok(await refused.evaluate((el) => el.classList.contains('exotel-sandbox-rejected')));
     });
 
     it('says so when no SMS in node uses the account, and does not offer to send', async function () {
       await page.selectOption('#exotel-sandbox-account', 'no-door');
       await page.waitForSelector('#exotel-sandbox-no-inbound', { state: 'visible' });
-      assert.match(await page.textContent('#exotel-sandbox-no-inbound'), /No deployed SMS in node uses this account/);
+      assert.match(String(await page.textContent('#exotel-sandbox-no-inbound')), /No deployed SMS in node uses this account/);
       assert.equal(await page.isDisabled('#exotel-sandbox-send'), true);
       assert.equal(await page.isDisabled('#exotel-sandbox-text'), true);
       assert.equal(await page.isVisible('#exotel-sandbox-webhook'), false);

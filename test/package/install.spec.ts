@@ -11,9 +11,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { freePort } from '../support/node-red-child';
 import { NodeRedProcess } from '../support/node-red-process';
+import { present } from '../support/present';
+import type { FlowNode } from '../support/red';
+import { seconds, until } from '../support/wait';
 import os from 'node:os';
 import path from 'node:path';
-import { ambientNpmCli, createUserDir, installTarball, npmEnv, pack, run } from '../../scripts/start';
+import { ambientNpmCli, createUserDir, installTarball, npmEnv, pack, run } from '../support/start-script';
 import pkg from '../../package.json';
 
 const root = path.join(__dirname, '..', '..');
@@ -28,16 +31,25 @@ const TOKEN = 'pkg-test-token-5b1e9c';
 const WEBHOOK_PATH = '/exotel/sms';
 const SMS_SID = 'SMpkgtest0001';
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const wait = (ms: number|undefined) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A Node and the Node-RED it runs, and where they came from. */
+interface Runtime {
+  node: string;
+  nodedir: string | undefined;
+  redJs: string;
+  source: string;
+}
 
-async function until(predicate: { (): any; (): any; }, timeoutMs: number, what: string) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await predicate()) return;
-    await wait(50);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+/** A runtime with the packed package installed into a user directory. */
+interface Installed extends Runtime {
+  userDir: string;
+  env: NodeJS.ProcessEnv;
+}
+
+interface Leg {
+  title: string;
+  prepareRuntime: () => Promise<Runtime>;
+  timings: Record<string, string>;
+  ready?: Promise<Installed>;
 }
 
 /**
@@ -46,7 +58,7 @@ async function until(predicate: { (): any; (): any; }, timeoutMs: number, what: 
  * an interrupted run, or another run at the same time, never uses half an install. Resolves with
  * whether it installed.
  */
-async function cachedInstall(dir: fs.PathLike, key: { spec: string; node?: any; }, install: { (dir: any): any; (dir: any): any; (arg0: string): any; }) {
+async function cachedInstall(dir: string, key: { spec: string; node?: string }, install: (dir: string) => Promise<unknown>) {
   const wanted = JSON.stringify(key);
   const installed = () => {
     try {
@@ -77,12 +89,12 @@ async function cachedInstall(dir: fs.PathLike, key: { spec: string; node?: any; 
 const NPM_INSTALL = ['install', '--no-audit', '--no-fund', '--no-update-notifier'];
 
 /** Node-RED ~4.1, the dev dependency, on the Node running the tests. */
-async function nodeRed4Runtime() {
+async function nodeRed4Runtime(): Promise<Runtime> {
   return { node: process.execPath, nodedir: undefined, redJs: require.resolve('node-red/red.js', { paths: [root] }), source: 'dev dependency' };
 }
 
 /** Node 22 from npm, and Node-RED 5 installed by that Node's npm, both cached in .cache/. */
-async function nodeRed5Runtime() {
+async function nodeRed5Runtime(): Promise<Runtime> {
   const packageDir = path.join(NODE22.dir, 'node_modules', NODE22_PACKAGE);
   const node = path.join(packageDir, 'bin', 'node');
   const installedNode = await cachedInstall(NODE22.dir, { spec: NODE22.spec }, (dir) =>
@@ -100,17 +112,17 @@ async function nodeRed5Runtime() {
   return { node, nodedir, redJs, source: installedNode || installedRed ? 'installed into .cache' : 'cached' };
 }
 
-function versionOf(name: string, fromDir: string) {
+function versionOf(name: string, fromDir: string): string {
   try {
-    return require(require.resolve(`${name}/package.json`, { paths: [fromDir] })).version;
+    return (require(require.resolve(`${name}/package.json`, { paths: [fromDir] })) as { version: string }).version;
   } catch {
     return 'not found';
   }
 }
 
 /** One node of every declared type, configured; a type this table does not know gets a bare node. */
-function testFlow() {
-  const configured = {
+function testFlow(): FlowNode[] {
+  const configured: Record<string, FlowNode[]> = {
     'exotel-account': [
       {
         id: 'acc', type: 'exotel-account', name: 'package test', accountSid: 'exampleshop1', apiBaseUrl: 'http://127.0.0.1:9',
@@ -140,20 +152,20 @@ function testFlow() {
       },
     ],
   };
-  const flow = [{ id: 'tab', type: 'tab', label: 'package test' }];
+  const flow: FlowNode[] = [{ id: 'tab', type: 'tab', label: 'package test' }];
   for (const type of declaredTypes) flow.push(...(configured[type] ?? [{ id: type, type, z: 'tab', name: '', account: 'acc', wires: [] }]));
   // Node-RED takes a node without x and y for a config node, even on a tab
   flow.filter((n) => n.z).forEach((n, i) => Object.assign(n, { x: 200, y: 60 + 60 * i }));
   return flow;
 }
 
-const legs = [
-  { title: 'Node-RED ~4.1 on Node 20 (dev dependency)', prepareRuntime: nodeRed4Runtime },
-  { title: 'Node-RED 5 on Node 22', prepareRuntime: nodeRed5Runtime },
+const legs: Leg[] = [
+  { title: 'Node-RED ~4.1 on Node 20 (dev dependency)', prepareRuntime: nodeRed4Runtime, timings: {} },
+  { title: 'Node-RED 5 on Node 22', prepareRuntime: nodeRed5Runtime, timings: {} },
 ];
 
 describe('the packed package in a Node-RED user directory, installed as the palette manager does', function () {
-  let work: fs.PathLike;
+  let work: string;
   let packMs: number|undefined;
 
   before(async function () {
@@ -194,14 +206,14 @@ describe('the packed package in a Node-RED user directory, installed as the pale
   for (const leg of legs) {
     describe(leg.title, function () {
       this.timeout(60_000);
-      let runtime: { userDir: any; redJs: any; node: any; env?: NodeJS.ProcessEnv|undefined; };
+      let runtime: Installed;
       let red: NodeRedProcess;
       let base: string;
       let shownLog = false;
 
       before(async function () {
         this.timeout(25 * 60_000);
-        runtime = await leg.ready;
+        runtime = await present(leg.ready, 'the install started in the first before hook');
         const t = Date.now();
         const port = await freePort();
         base = `http://127.0.0.1:${port}`;
@@ -224,7 +236,7 @@ describe('the packed package in a Node-RED user directory, installed as the pale
       });
 
       afterEach(function () {
-        if (this.currentTest.state === 'failed' && red && !shownLog) {
+        if (this.currentTest?.state === 'failed' && red && !shownLog) {
           shownLog = true;
           console.log(`      --- Node-RED log (${leg.title}) ---\n${red.log.replace(/^/gm, '      | ')}`);
         }
@@ -245,7 +257,7 @@ describe('the packed package in a Node-RED user directory, installed as the pale
         assert.equal(res.status, 200);
         const sets = await res.json();
         for (const type of declaredTypes) {
-          const set = sets.find((s) => s.types.includes(type));
+          const set = sets.find((s: { types: string[] }) => s.types.includes(type));
           assert.ok(set, `${type} is not registered`);
           assert.equal(set.err, undefined, `${type}: ${set.err}`);
           assert.equal(set.module, pkg.name, `${type} comes from ${set.module}`);
@@ -269,7 +281,7 @@ describe('the packed package in a Node-RED user directory, installed as the pale
         assert.equal(res.status, 200, `answered ${res.status} ${body}`);
         assert.equal(body, '');
         // the debug node prints the message on the console
-        await until(() => red.log.includes(`sid: '${SMS_SID}'`), 5000, 'the debug node to print the message');
+        await until(() => red.log.includes(`sid: '${SMS_SID}'`), 5000, 'the debug node to print the message', 50);
         assert.match(red.log, /phone: '\+919876543210'/);
         assert.ok(fs.existsSync(path.join(runtime.userDir, 'exotel-sms.db')), 'the store file is not in the user directory');
       });

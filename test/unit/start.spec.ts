@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadExampleFlows } from '../../scripts/start';
+import { loadExampleFlows } from '../support/start-script';
 import type { FlowNode } from '../support/red';
 
 describe('npm start’s user directory', function () {
