@@ -2,6 +2,7 @@
 // on a temporary user directory into which this package is installed as a module (a symlink into
 // <userDir>/node_modules, listed in its package.json, so that Import ▸ Examples lists our examples),
 // and Debian's chromium driven by playwright-core. One Node-RED and one browser for the whole spec.
+// It installs the build (dist/), as npm would unpack the package: `npm test` builds first.
 //
 // Screenshots for the README are written to docs/images/ on every run; when a test fails, a
 // screenshot of the moment goes to test/artifacts/ and the Node-RED log is printed.

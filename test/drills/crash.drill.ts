@@ -8,6 +8,7 @@
 // 1,000 customers send STOP, 1,000 others ORDER, one SmsSid each, 50 at once; the child is killed with
 // SIGKILL when the 1,000th callback has been answered 200; it starts again on the same user directory;
 // then "Exotel" posts all 2,000 again (those without a 200 twice), and every STOP customer sends HELP.
+// The child runs the build (dist/): `npm run test:drills` builds first.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { connectionsFor } from '../../src/nodes/exotel-account';

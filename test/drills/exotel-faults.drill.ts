@@ -7,6 +7,7 @@
 //
 // The kill comes only once every reply is durable (accepted by the API, or in the outbox): what this
 // drill tests is the outbox and the retries, not the inbound side (the crash drill does that).
+// The child runs the build (dist/): `npm run test:drills` builds first.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { connectionsFor } from '../../src/nodes/exotel-account';

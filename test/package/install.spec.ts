@@ -7,6 +7,7 @@
 // The tarball install runs every time (it is what is tested) and builds better-sqlite3 for each
 // Node: one to three minutes, the two runtimes in parallel. The runtimes are cached on the versions
 // asked for (cache-key.json): delete .cache/node22 or .cache/nr5 to take a newer Node 22 or Node-RED 5.
+// (The tarball holds the build, dist/, not src/: that is the point of this spec.)
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { freePort } from '../support/node-red-child';

@@ -2,6 +2,7 @@
 // bench/run.js does it (a symbolic link in <userDir>/node_modules/@smsflow/node-red-exotel and the
 // dependency in the user directory's package.json: where `npm install` would put it), started,
 // killed with SIGKILL and started again on the same user directory and store file.
+// It runs the build (dist/, as package.json "node-red".nodes declares it): run `npm run build` first.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

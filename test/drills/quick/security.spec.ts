@@ -3,6 +3,7 @@
 // flow export — also when Exotel's error reply echoes them. In node-red-node-test-helper (every log
 // call at every level, every status, every message a node sends), then in a real Node-RED child (its
 // console at trace level with debug nodes printing whole messages, and GET /flows of the admin API).
+// The helper part loads the nodes from src/; the child runs the build (dist/), which `npm test` makes first.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
