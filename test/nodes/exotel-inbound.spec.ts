@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { NodeStatus } from 'node-red';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -205,7 +206,7 @@ describe('exotel-inbound', function () {
   it('shows received, duplicate and rejected counts under the node', async function () {
     const app = await load(flow(), creds());
     const node = getNode('in');
-    const statuses: any[] = [];
+    const statuses: NodeStatus[] = [];
     node.on('call:status', (call) => statuses.push(call.args[0]));
     const url = `/exotel/sms?token=${TOKEN}`;
     await request(app).post(url).type('form').send({ SmsSid: 's1', From: '9876543210', Body: 'a' });
