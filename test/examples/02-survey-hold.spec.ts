@@ -6,10 +6,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { click, helper, hooks, loadExample, MockExotel, postReply, readExample, wait, type Mock } from '../support/example-from-src';
+import { settings } from '../support/red';
 
 const QUESTION = 'How was your experience? Reply 1 for Great, 2 for Good, 3 for Poor.';
 const HOLD_MS = 2_000;
-const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('example "02 - Survey.json": a reply waits only while the flow acts on the previous one', function () {
   this.timeout(20_000);
@@ -44,7 +44,7 @@ describe('example "02 - Survey.json": a reply waits only while the flow acts on 
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exotel-hold-'));
     mock = (await new MockExotel().start()) as Mock;
     // The default hold; a replay window long enough that an SMS the flow handled is replayed after a restart.
-    helper.settings({ exotelSms: { storePath: path.join(dir, 'exotel-sms.db'), conversationHoldMs: HOLD_MS, replayWindowMs: 600_000, conversationTimerMs: 250 } });
+    settings({ exotelSms: { storePath: path.join(dir, 'exotel-sms.db'), conversationHoldMs: HOLD_MS, replayWindowMs: 600_000, conversationTimerMs: 250 } });
     await load();
   });
 

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { API_KEY, API_TOKEN, click, helper, loadExample, MockExotel, readExample, until, wait, type Mock } from '../support/example-from-src';
+import { settings } from '../support/red';
 
 const BASIC = Buffer.from(`${API_KEY}:${API_TOKEN}`).toString('base64');
 
@@ -22,7 +23,7 @@ describe('example "04 - OTP verification by reply": the code is kept nowhere in 
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exotel-otp-'));
     file = path.join(dir, 'exotel-sms.db');
     mock = (await new MockExotel().start()) as Mock;
-    helper.settings({ exotelSms: { storePath: file, retryBaseDelayMs: 5 } });
+    settings({ exotelSms: { storePath: file, retryBaseDelayMs: 5 } });
     await loadExample(flow, mock);
   });
 

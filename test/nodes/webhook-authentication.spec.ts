@@ -10,6 +10,7 @@ import helper from 'node-red-node-test-helper';
 import accountModule from '../../src/nodes/exotel-account';
 import inboundModule from '../../src/nodes/exotel-inbound';
 import sendModule from '../../src/nodes/exotel-send';
+import { settings } from '../support/red';
 
 helper.init(require.resolve('node-red'));
 const statusNode = require(require.resolve('@node-red/nodes/core/common/25-status.js', { paths: [path.dirname(require.resolve('node-red'))] }));
@@ -34,11 +35,11 @@ let httpNode: unknown;
 const capture = (RED: { httpNode: unknown }) => void (httpNode = RED.httpNode);
 
 async function load(account: Record<string, unknown>, credentials: Record<string, string> = {}, extra: Flow = []) {
-  await helper.load([accountModule, inboundModule, sendModule, statusNode, capture] as never, [...flow(account), ...extra], { acc: credentials });
+  await helper.load([accountModule, inboundModule, sendModule, statusNode, capture] as never, [...flow(account), ...extra] as never, { acc: credentials });
   const received: unknown[] = [];
   const statuses: Array<{ fill: string; text: string }> = [];
-  helper.getNode('out').on('input', (msg: unknown) => received.push(msg));
-  helper.getNode('seen').on('input', (msg: { status: { fill: string; text: string } }) => statuses.push(msg.status));
+  (helper.getNode('out') as unknown as NodeJS.EventEmitter).on('input', (msg: unknown) => received.push(msg));
+  (helper.getNode('seen') as unknown as NodeJS.EventEmitter).on('input', (msg: { status: { fill: string; text: string } }) => statuses.push(msg.status));
   return { app: httpNode as never, received, statuses };
 }
 
@@ -60,7 +61,7 @@ describe('webhook authentication of a live account (over HTTP)', function () {
   let dir: string;
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exotel-webhook-auth-'));
-    helper.settings({ exotelSms: { storePath: path.join(dir, 'store.db'), replayWindowMs: 100 } });
+    settings({ exotelSms: { storePath: path.join(dir, 'store.db'), replayWindowMs: 100 } });
   });
   afterEach(async () => {
     await helper.unload();

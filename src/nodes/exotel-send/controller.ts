@@ -48,7 +48,9 @@ export type SendMessage = {
   [key: string]: unknown;
 };
 
-export type SendAccount = Pick<ExotelAccount, 'client' | 'limiter' | 'configProblem' | 'defaultCountry' | 'defaultFrom' | 'dltEntityId' | 'redact'>;
+export type SendAccount = Pick<ExotelAccount, 'client' | 'configProblem' | 'defaultCountry' | 'defaultFrom' | 'dltEntityId' | 'redact'> & {
+  limiter: Pick<ExotelAccount['limiter'], 'acquire'>;
+};
 
 export interface SendDeps {
   nodeId: string;
