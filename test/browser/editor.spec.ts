@@ -475,6 +475,8 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
           await page.waitForSelector('#node-config-input-mode', { state: 'detached' });
           await page.waitForFunction(() => /^[0-9a-f.]+$/i.test(String($('#node-input-account').val() || '')));
           await page.fill('#node-input-name', 'Order update');
+          // a new node's Text is typed in (it starts empty, with a placeholder)
+          await page.fill('#dialog-form .form-row:has(#node-input-text) input.red-ui-typedInput-input', 'Thanks! Reply STOP to unsubscribe');
           await screenshot('dialog-send.png');
         }
         if (type === 'exotel-inbound') {

@@ -86,7 +86,7 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
       inbound: s.inboundSids(),
       unhandled: s.unhandled(),
       optedOut: s.optedOut(),
-      conversations: new Set(s.conversations('order-status').map((row) => row.key)),
+      conversations: new Set(s.conversations('one-number-order-status').map((row) => row.key)),
       outbox: s.outbox(),
       history: s.history(),
     }));

@@ -84,17 +84,20 @@ describe(`example "${FILE}"`, function () {
     assert.equal(mock.requests.length, requestsBefore);
     assert.equal(mock.sent.length, 7);
 
-    // a reply after STOP gets no answer either, whatever it is
+    // HELP after STOP is answered (information the customer asked for); anything else is not
     await example.reply('/exotel/opt-in', 'HELP');
+    await expectSent(8);
+    assert.match(texts()[7], /reply YES or START to subscribe, STOP to unsubscribe/);
+    await example.reply('/exotel/opt-in', 'what is this?');
     await wait(200);
-    assert.equal(mock.sent.length, 7);
+    assert.equal(mock.sent.length, 8);
 
     // START subscribes again, and updates flow again
     await example.reply('/exotel/opt-in', 'START');
-    await expectSent(8);
-    assert.equal(texts()[7], SUBSCRIBED);
-    click('Send order update');
     await expectSent(9);
+    assert.equal(texts()[8], SUBSCRIBED);
+    click('Send order update');
+    await expectSent(10);
     assert.ok(mock.sent.every((s) => s.To === CUSTOMER));
   });
 

@@ -113,8 +113,8 @@ describe('exotel-inbound', function () {
     await request(app2).post(`/exotel/sms?token=${TOKEN}`).type('form').send({ SmsSid: 'x6', From: '9876543210', Body: 'hi' }).expect(200);
   });
 
-  it('works without a token when the account has none', async function () {
-    const app = await load(flow(), creds(''));
+  it('works without a token when the account says "no authentication"', async function () {
+    const app = await load(flow().map((n) => (n.type === 'exotel-account' ? { ...n, version: 2, webhookAuth: 'none' } : n)), creds(''));
     const got = nextMessage(getNode('out'));
     await request(app).post('/exotel/sms').type('form').send({ SmsSid: 'sms-5', From: '9876543210', Body: 'hi' }).expect(200);
     assert.equal((await got).payload, 'hi');

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import helper from 'node-red-node-test-helper';
 import request from 'supertest';
+import { EXAMPLE_WEBHOOK_TOKEN } from './examples';
 
 helper.init(require.resolve('node-red'));
 
@@ -71,7 +72,7 @@ export async function loadExample(flow: Array<Record<string, unknown>>, mock: Mo
   for (const node of flow) {
     if (node.type === 'exotel-account') {
       Object.assign(node, { mode: 'live', apiBaseUrl: mock.url, accountSid: node.accountSid || 'example_account' });
-      credentials[node.id as string] = { apiKey: API_KEY, apiToken: API_TOKEN };
+      credentials[node.id as string] = { apiKey: API_KEY, apiToken: API_TOKEN, webhookToken: EXAMPLE_WEBHOOK_TOKEN };
     }
   }
   await helper.load([runtimeParts, ...ours, ...core] as never, flow as never, credentials);
@@ -81,7 +82,7 @@ let sid = 0;
 /** Posts an inbound SMS as Exotel does (form fields). */
 export async function postReply(webhookPath: string, body: string, smsSid = `src-${process.pid}-${++sid}`): Promise<string> {
   const res = await request(httpNode as never)
-    .post(webhookPath)
+    .post(`${webhookPath}?token=${EXAMPLE_WEBHOOK_TOKEN}`)
     .type('form')
     .send({ SmsSid: smsSid, From: '09876543210', To: '08047123456', Body: body, DateCreated: '2025-01-15 10:30:00', AccountSid: 'example_account' });
   assert.equal(res.status, 200, res.text);

@@ -7,6 +7,9 @@ import type { NodeInitializer } from 'node-red';
 import request from 'supertest';
 import { load, type Credentials, type FlowNode } from './red';
 
+/** The live examples' webhook token: a live account refuses callbacks without one. */
+export const EXAMPLE_WEBHOOK_TOKEN = 'example-webhook-token-0123';
+
 const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
 /** A core node module of Node-RED (@node-red/nodes/core/<file>). */
 export const core = (file: string): NodeInitializer => require(require.resolve(`@node-red/nodes/core/${file}`)) as NodeInitializer;
@@ -52,7 +55,7 @@ async function loadExample(name: string, mockUrl: string): Promise<LoadedExample
       node.mode = 'live';
       node.apiBaseUrl = mockUrl;
       node.accountSid = node.accountSid || 'example_account';
-      credentials[node.id] = { apiKey: 'example-key', apiToken: 'example-token' };
+      credentials[node.id] = { apiKey: 'example-key', apiToken: 'example-token', webhookToken: EXAMPLE_WEBHOOK_TOKEN };
     }
   }
   const app = await load(flow, credentials, CORE_NODES);
@@ -63,7 +66,7 @@ async function loadExample(name: string, mockUrl: string): Promise<LoadedExample
     async reply(webhookPath, body, { from = '09876543210', sid } = {}) {
       const smsSid = sid || `sms-${process.pid}-${++sidCounter}`;
       const res = await request(app)
-        .post(webhookPath)
+        .post(`${webhookPath}?token=${EXAMPLE_WEBHOOK_TOKEN}`)
         .type('form')
         .send({ SmsSid: smsSid, From: from, To: '08047123456', Body: body, DateCreated: '2025-01-15 10:30:00', AccountSid: 'example_account' });
       if (res.status !== 200) throw new Error(`the webhook answered ${res.status}: ${res.text}`);

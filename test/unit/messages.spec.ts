@@ -36,7 +36,10 @@ describe('runtime messages', function () {
     const dir = path.join(root, 'src', 'nodes');
     let used = 0;
     for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
-      const source = fs.readFileSync(path.join(dir, file), 'utf8');
+      // the adapter and its node type's folder (controllers), which the adapter's translator serves
+      const folder = path.join(dir, file.replace(/\.ts$/, ''));
+      const parts = fs.existsSync(folder) ? fs.readdirSync(folder).filter((f) => f.endsWith('.ts')).map((f) => path.join(folder, f)) : [];
+      const source = [path.join(dir, file), ...parts].map((f) => fs.readFileSync(f, 'utf8')).join('\n');
       const types = [...source.matchAll(/messages\(RED, '([a-z-]+)'\)/g)].map((match) => match[1]);
       const keys = [...source.matchAll(/\bm\(\s*['`]([^'`$]+)['`]/g)].map((match) => match[1]);
       // positiveInt() builds its key from a fixed list

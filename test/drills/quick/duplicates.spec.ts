@@ -94,7 +94,7 @@ describe('drill: duplicates — every SmsSid posted three times at once gets exa
     type Step = [body: string, expect: RegExp | null];
     const rounds: ((c: Customer) => Step)[] = [
       (c: Customer) => ({ stop: ['STOP', TEXT.confirmation], order: ['ORDER', TEXT.askId], help: ['HELP', TEXT.help], other: ['hello there', TEXT.fallback] } satisfies Record<Kind, Step>)[c.kind],
-      (c: Customer) => ({ stop: ['HELP', null], order: [`A${c.i}`, TEXT.status(`A${c.i}`)], help: ['STOP', TEXT.confirmation], other: ['START', TEXT.subscribed] } satisfies Record<Kind, Step>)[c.kind],
+      (c: Customer) => ({ stop: ['HELP', TEXT.help], order: [`A${c.i}`, TEXT.status(`A${c.i}`)], help: ['STOP', TEXT.confirmation], other: ['START', TEXT.subscribed] } satisfies Record<Kind, Step>)[c.kind],
       (c: Customer) => ({ stop: ['START', TEXT.subscribed], order: ['HELP', TEXT.help], help: ['ORDER', null], other: ['STOP', TEXT.confirmation] } satisfies Record<Kind, Step>)[c.kind],
     ];
 
