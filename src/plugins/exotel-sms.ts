@@ -18,8 +18,27 @@ const MAX_REPLY_LENGTH = 2_000;
 
 const registered = new WeakSet<object>();
 
+/** What a send node did not send: msg.error's code and message, and the node, for the red bubble. */
+export interface NotSentCause {
+  code: string;
+  message: string;
+  node: { id: string; name: string };
+}
+
+/** A message as the phone gets it: a failed send carries its cause as `error` (stored as JSON in `detail`). */
+export function forPhone(message: SandboxMessage): SandboxMessage & { error?: NotSentCause } {
+  if (message.direction !== 'out' || message.status !== 'failed' || !message.detail) return message;
+  try {
+    const cause = JSON.parse(message.detail) as Partial<NotSentCause>;
+    const node = cause.node && typeof cause.node === 'object' ? cause.node : { id: '', name: '' };
+    return { ...message, detail: null, error: { code: String(cause.code ?? ''), message: String(cause.message ?? ''), node: { id: String(node.id ?? ''), name: String(node.name ?? '') } } };
+  } catch {
+    return message;
+  }
+}
+
 export function publishSandboxMessage(RED: NodeAPI, message: SandboxMessage): void {
-  RED.comms.publish(`${SANDBOX_TOPIC}/${message.account}`, message as unknown as object, false);
+  RED.comms.publish(`${SANDBOX_TOPIC}/${message.account}`, forPhone(message) as unknown as object, false);
 }
 
 
@@ -76,7 +95,7 @@ export function registerSandboxAdmin(RED: NodeAPI): void {
   });
 
   RED.httpAdmin.get('/exotel-sandbox/:id/threads', read, withAccount(async (account, store, _req, res) => {
-    res.json(await store.sandboxThreads(account.id));
+    res.json((await store.sandboxThreads(account.id)).map((thread) => ({ ...thread, last: forPhone(thread.last) })));
   }));
 
   RED.httpAdmin.get('/exotel-sandbox/:id/messages', read, withAccount(async (account, store, req, res) => {
@@ -85,7 +104,7 @@ export function registerSandboxAdmin(RED: NodeAPI): void {
       res.status(400).json({ error: 'phone is not a phone number' });
       return;
     }
-    res.json(await store.sandboxThread(account.id, phone));
+    res.json((await store.sandboxThread(account.id, phone)).map(forPhone));
   }));
 
   RED.httpAdmin.delete('/exotel-sandbox/:id/messages', write, withAccount(async (account, store, req, res) => {

@@ -26,8 +26,10 @@ type FlowNode = Record<string, unknown>;
 type Message = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 let httpNode: unknown;
+let runtime: NodeAPI;
 const modules = [plugin, exotelAccount, exotelInbound, keywordSwitch, conversationState, exotelSend, optOutStore, (RED: NodeAPI) => {
   httpNode = RED.httpNode;
+  runtime = RED;
 }];
 
 async function load(flow: FlowNode[], credentials: Record<string, unknown> = {}): Promise<void> {
@@ -229,5 +231,103 @@ describe('the sandbox phone', function () {
       await until(() => received.length === 1, 'the flow');
       assert.deepEqual((await threadOf('acc')).map((m) => [m.direction, m.body, m.status, m.sid, m.detail]), [['in', 'HELLO', 'received', 'curl-1', '/exotel/outside']]);
     });
+  });
+});
+
+describe('the sandbox phone shows every send outcome (issue 15, item 2)', function () {
+  this.timeout(20_000);
+  const OTHER = '+919812345678';
+  beforeEach(() => {
+    helper.settings({ exotelSms: { storePath: ':memory:', retryBaseDelayMs: 5 } });
+  });
+  afterEach(async () => {
+    await helper.unload();
+  });
+
+  const flow: FlowNode[] = [
+    { id: 'f1', type: 'tab' },
+    account('acc', 'sandbox', 'Shop sandbox'),
+    { ...account('dlt-acc', 'sandbox', 'DLT sandbox'), dltEntityId: '1101000000000001' },
+    { ...account('slow-acc', 'sandbox', 'Slow sandbox'), rateLimit: 1, queueLimit: 1 },
+    { id: 'send', z: 'f1', type: 'exotel-send', name: 'Order update', account: 'acc', to: 'phone', toType: 'msg', text: 'payload', textType: 'msg', wires: [['sent'], ['failed']] },
+    { id: 'dlt-send', z: 'f1', type: 'exotel-send', name: 'OTP', account: 'dlt-acc', to: 'phone', toType: 'msg', text: 'payload', textType: 'msg', wires: [['sent'], ['failed']] },
+    { id: 'slow-send', z: 'f1', type: 'exotel-send', name: 'Bulk', account: 'slow-acc', to: 'phone', toType: 'msg', text: 'payload', textType: 'msg', wires: [['sent'], ['failed']] },
+    { id: 'stopper', z: 'f1', type: 'opt-out-store', action: 'optout', phone: 'phone', phoneType: 'msg', wires: [[]] },
+    { id: 'sent', z: 'f1', type: 'helper' },
+    { id: 'failed', z: 'f1', type: 'helper' },
+  ];
+  const shown = (thread: Message[]) => thread.map((m) => [m.body, m.status, m.error?.code, m.error?.node?.name]);
+
+  it('a send that was blocked or failed is in the thread, with msg.error’s code and the send node', async function () {
+    await load(flow, {});
+    const failed = collect('failed');
+    const sent = collect('sent');
+    helper.getNode('send').receive({ payload: 'Your order has shipped.', phone: PHONE });
+    await until(() => sent.length === 1, 'the first send');
+    // a number the flow got wrong: filed under the customer whose SMS it answers
+    helper.getNode('send').receive({ payload: 'Hi', phone: '123', sms: { sid: 'in-1', from: PHONE } });
+    helper.getNode('send').receive({ payload: '  ', phone: PHONE });
+    helper.getNode('stopper').receive({ phone: OTHER });
+    await wait(50);
+    helper.getNode('send').receive({ payload: 'A new offer', phone: OTHER });
+    helper.getNode('dlt-send').receive({ payload: 'Your code is 1234', phone: PHONE });
+    // one a minute, one waiting at most: of three customers, the third finds the queue full
+    const bulk = [PHONE, '+919812340001', '+919812340002'];
+    bulk.forEach((phone, n) => helper.getNode('slow-send').receive({ payload: `Bulk ${n + 1}`, phone }));
+    await until(() => failed.length === 5, `five failures (got ${failed.map((m) => m.error.code)})`);
+    assert.deepEqual(failed.map((m) => m.error.code).sort(), ['empty_text', 'invalid_number', 'no_dlt_template', 'opted_out', 'queue_full']);
+    await until(async () => (await threadOf('acc')).length === 3 && (await threadOf('slow-acc', bulk[2])).length === 1, 'the threads');
+
+    assert.deepEqual(shown(await threadOf('acc')), [
+      ['Your order has shipped.', 'sent', undefined, undefined],
+      ['Hi', 'failed', 'invalid_number', 'Order update'],
+      ['  ', 'failed', 'empty_text', 'Order update'],
+    ]);
+    assert.deepEqual(shown(await threadOf('acc', OTHER)), [['A new offer', 'failed', 'opted_out', 'Order update']]);
+    assert.deepEqual(shown(await threadOf('dlt-acc')), [['Your code is 1234', 'failed', 'no_dlt_template', 'OTP']]);
+    assert.deepEqual(shown(await threadOf('slow-acc')), [['Bulk 1', 'sent', undefined, undefined]]);
+    assert.deepEqual(shown(await threadOf('slow-acc', bulk[2])), [['Bulk 3', 'failed', 'queue_full', 'Bulk']]);
+    const [blocked] = await threadOf('acc', OTHER);
+    assert.equal(blocked.direction, 'out');
+    assert.equal(blocked.error.node.id, 'send');
+    assert.match(blocked.error.message, /opted out/);
+    // the threads list shows the blocked send as the last message, with its cause
+    const threads = (await admin().get('/exotel-sandbox/acc/threads').expect(200)).body as Message[];
+    assert.equal(threads.find((t) => t.phone === OTHER)?.last.error.code, 'opted_out');
+  });
+
+  it('is announced to the editor as it happens, with its cause', async function () {
+    await load(flow, {});
+    const RED = runtime as unknown as { comms: { publish(topic: string, data: unknown, retain: boolean): void } };
+    const published: Array<{ topic: string; data: Message }> = [];
+    const publish = RED.comms.publish;
+    RED.comms.publish = (topic, data, retain) => {
+      published.push({ topic, data: data as Message });
+      return publish.call(RED.comms, topic, data, retain);
+    };
+    try {
+      helper.getNode('stopper').receive({ phone: PHONE });
+      await wait(50);
+      helper.getNode('send').receive({ payload: 'A new offer', phone: PHONE });
+      await until(() => published.some((p) => p.data.status === 'failed'), 'the announcement');
+      const [announced] = published.filter((p) => p.data.status === 'failed');
+      assert.equal(announced.topic, 'exotel-sandbox/acc');
+      assert.deepEqual(announced.data.error, { code: 'opted_out', message: `${PHONE} has opted out: nothing was sent`, node: { id: 'send', name: 'Order update' } });
+    } finally {
+      RED.comms.publish = publish;
+    }
+  });
+
+  it('the phone’s catalogue explains every msg.error.code the send node can give', function () {
+    const catalogue = JSON.parse(fs.readFileSync(require.resolve('../../plugins/locales/en-US/exotel-sms.json'), 'utf8'))['exotel-sms'];
+    const sources = ['src/exotel/client.ts', 'src/exotel/limiter.ts', 'src/exotel/retry.ts', 'src/nodes/exotel-send/controller.ts', 'src/nodes/exotel-send/outbox-dispatcher.ts']
+      .map((file) => fs.readFileSync(require.resolve(`../../${file}`), 'utf8')).join('\n');
+    const codes = new Set([...sources.matchAll(/code: (?:rest\?\.Code \?\? )?'([a-z_]+)'/g)].map((m) => m[1]));
+    assert.ok(codes.size >= 15, `only ${[...codes]} found: has the source changed shape?`);
+    for (const code of codes) {
+      assert.ok(catalogue.causes[code]?.cause && catalogue.causes[code]?.fix, `plugins/locales/en-US/exotel-sms.json has no causes.${code}.cause and .fix`);
+    }
+    assert.match(catalogue.notSent, /__cause__/);
+    assert.equal(catalogue.causes.opted_out.cause, 'this customer opted out.');
   });
 });
