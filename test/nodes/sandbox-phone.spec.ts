@@ -88,7 +88,7 @@ function account(id: string, mode: 'sandbox' | 'live', name: string): FlowNode {
 describe('the sandbox phone', function () {
   this.timeout(20_000);
   beforeEach(() => {
-    helper.settings({ exotelSms: { storePath: ':memory:', retryBaseDelayMs: 5 } });
+    helper.settings({ exotelSms: { storePath: ':memory:', retryBaseDelayMs: 5 } } as never);
   });
   afterEach(async () => {
     await helper.unload();
@@ -238,7 +238,7 @@ describe('the sandbox phone shows every send outcome (issue 15, item 2)', functi
   this.timeout(20_000);
   const OTHER = '+919812345678';
   beforeEach(() => {
-    helper.settings({ exotelSms: { storePath: ':memory:', retryBaseDelayMs: 5 } });
+    helper.settings({ exotelSms: { storePath: ':memory:', retryBaseDelayMs: 5 } } as never);
   });
   afterEach(async () => {
     await helper.unload();
