@@ -29,6 +29,7 @@ export default function (RED: NodeAPI): void {
     const handle = openStore(RED);
     const controller = new SendController({
       nodeId: node.id,
+      nodeName: def.name ?? '',
       config: def,
       account,
       store: handle.store,
