@@ -43,16 +43,16 @@ describe('building the opt-in / opt-out flow from an empty tab, and talking to i
     if (browser) await browser.close();
   });
 
-  /** A send SMS node with a typed text, through its dialog. */
-  async function addSend(key: string, name: string, text: string, at: [number, number], confirmation = false) {
+  /** A send SMS node with a typed text, through its dialog: the only account is chosen already, and Text is typed text. */
+  async function addSend(key: string, name: string, text: string, at: [number, number], helpReachesOptedOut = true) {
     const page = browser.page;
     ids[key] = await editor.dragFromPalette('exotel-send', at[0], at[1]);
     await editor.openNode(ids[key]);
-    // (on this branch a new node's Account is not preselected, and its Text starts as msg.payload)
-    await page.selectOption('#node-input-account', { label: 'My shop (sandbox)' });
-    await editor.chooseType('#node-input-text', 'str');
+    assert.equal(await page.locator('#node-input-account option:checked').textContent(), 'My shop (sandbox)', 'the only account is not preselected');
+    assert.equal(await page.inputValue('#node-input-textType'), 'str', 'a new node\'s Text is not typed text');
     await editor.fillTyped('#node-input-text', text);
-    if (confirmation) await page.check('#node-input-optOutConfirmation');
+    assert.equal(await page.isChecked('#node-input-optOutConfirmation'), false);
+    if (!helpReachesOptedOut) await page.uncheck('#node-input-helpReachesOptedOut');
     await page.fill('#node-input-name', name);
     await editor.closeDialog();
   }
@@ -76,7 +76,7 @@ describe('building the opt-in / opt-out flow from an empty tab, and talking to i
     await page.waitForSelector('#node-config-input-mode', { state: 'visible' });
     await page.selectOption('#node-config-input-mode', 'sandbox');
     await page.fill('#node-config-input-name', 'My shop (sandbox)');
-    await page.fill('#node-config-input-defaultFrom', 'EXSHOP');
+    // nothing else: a sandbox account needs no sender, SID or keys
     await page.click('#node-config-dialog-ok');
     await page.waitForSelector('#node-config-input-mode', { state: 'detached' });
     if (!(await page.inputValue('#node-input-path'))) await page.fill('#node-input-path', '/exotel/sms');
@@ -85,8 +85,8 @@ describe('building the opt-in / opt-out flow from an empty tab, and talking to i
     // keyword switch, from its opt-in / opt-out preset: START…, STOP…, HELP…, otherwise
     ids.keywords = await editor.dragFromPalette('keyword-switch', 330, 220);
     await editor.openNode(ids.keywords);
+    // one step: choosing the preset fills in its rules
     await page.selectOption('#keyword-switch-preset', 'optInOut');
-    await page.click('#keyword-switch-preset-use');
     await page.waitForFunction(() => document.querySelectorAll('#node-input-rule-container > li').length === 3);
     await page.fill('#node-input-name', 'Opt-in keywords');
     await editor.closeDialog();
@@ -94,9 +94,10 @@ describe('building the opt-in / opt-out flow from an empty tab, and talking to i
     await addOptOutStore('optIn', 'Opt in', 'optin', [540, 120]);
     await addOptOutStore('optOut', 'Opt out', 'optout', [540, 220]);
     await addSend('subscribed', 'Subscribed', TEXT.subscribed, [780, 120]);
-    // (on this branch the confirmation needs its box ticked)
-    await addSend('unsubscribed', 'Unsubscribed', TEXT.unsubscribed, [780, 220], true);
-    await addSend('help', 'Help', TEXT.help, [780, 320]);
+    // the confirmation after Opt out needs no tick: the fresh opt-out on msg.optOut lets the one confirmation through
+    await addSend('unsubscribed', 'Unsubscribed', TEXT.unsubscribed, [780, 220]);
+    // this shop chooses not to answer HELP from numbers that opted out (the option is on by default)
+    await addSend('help', 'Help', TEXT.help, [780, 320], false);
 
     await editor.wire(ids.inbound, 0, ids.keywords);
     await editor.wire(ids.keywords, 0, ids.optIn);
