@@ -70,6 +70,7 @@ export default function (RED: NodeAPI): void {
       log: node,
       emit: (msg) => node.send(msg as unknown as NodeMessage),
       replayWindowMs: packageSettings(RED).replayWindowMs,
+      probe: () => handle.store.schemaVersion(),
     });
 
     const middleware = middlewareOf(RED.settings);

@@ -11,6 +11,7 @@ import type { OutboxEntry, Store } from '../../store';
 import type { ExotelAccount } from '../exotel-account/controller';
 import { shown, type Done, type Evaluate, type NodeLog, type Send, type StatusLine, type Translate } from '../shared/ports';
 import { OutboxDispatcher, type DispatchOutcome, type Outgoing } from './outbox-dispatcher';
+import { StoreWait } from '../shared/store-wait';
 
 export const SMS_TYPES = ['transactional', 'transactional_opt_in', 'promotional'];
 export const PRIORITIES = ['normal', 'high'];
@@ -85,6 +86,8 @@ export class SendController {
   private readonly smsType: string;
   private readonly priority: string;
   private readonly counts = { sent: 0, failed: 0 };
+  private readonly storeWait: StoreWait;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly deps: SendDeps) {
     const { config, translate: m, log } = deps;
@@ -94,7 +97,18 @@ export class SendController {
     if (config.smsType && !this.smsType) log.warn(m('warn.smsType', { smsType: config.smsType, types: SMS_TYPES.join(', ') }));
     if (config.priority && !this.priority) log.warn(m('warn.priority', { priority: config.priority }));
     this.policy = { ...DEFAULT_RETRY, attempts: attemptsOf(config.attempts), baseDelayMs: deps.retryBaseDelayMs ?? DEFAULT_RETRY.baseDelayMs };
-    this.dispatcher = deps.dispatcher ?? new OutboxDispatcher({ nodeId: deps.nodeId, store: deps.store, account: deps.account, policy: this.policy });
+    this.storeWait = new StoreWait({
+      onDown: (err) => {
+        deps.status.now('red', 'ring', m('status.storeUnavailable'));
+        log.error(m('error.storeUnavailable', { message: err.message }));
+      },
+      onBack: () => {
+        log.log(m('log.storeBack'));
+        this.showCounts();
+      },
+    });
+    this.dispatcher =
+      deps.dispatcher ?? new OutboxDispatcher({ nodeId: deps.nodeId, store: deps.store, account: deps.account, policy: this.policy, storeWait: this.storeWait });
   }
 
   /** Whether the node can send at all; if not, the red status and the error are shown. */
@@ -127,9 +141,11 @@ export class SendController {
       return this.fail(msg, send, done, new SendError({ code: 'not_configured', message: `the Exotel account cannot send: ${account?.configProblem ?? 'no account'}`, retryable: false }));
     }
     // The opt-out guard before the queue; an opt-out confirmation node may take the number's one confirmation.
+    // While the database cannot be reached, the message waits here (red status) and goes on once it answers.
+    const waitFor = <T>(call: () => Promise<T>) => this.storeWait.retry(call, this.stopping.signal);
     let confirmationClaimed = false;
-    if (await store.isOptedOut(request.to)) {
-      confirmationClaimed = !!config.optOutConfirmation && (await store.claimOptOutConfirmation(request.to, OPT_OUT_CONFIRMATION_WINDOW_MS));
+    if (await waitFor(() => store.isOptedOut(request.to))) {
+      confirmationClaimed = !!config.optOutConfirmation && (await waitFor(() => store.claimOptOutConfirmation(request.to, OPT_OUT_CONFIRMATION_WINDOW_MS)));
       if (!confirmationClaimed) {
         return this.fail(msg, send, done, new SendError({ code: 'opted_out', message: `${request.to} has opted out: nothing was sent`, retryable: false }));
       }
@@ -138,7 +154,7 @@ export class SendController {
     // the claim of the one send per inbound SMS and recipient, so that a replayed SMS sends nothing twice.
     const inboundSid = typeof msg.sms?.sid === 'string' ? msg.sms.sid : undefined;
     const claimKey = inboundSid ? `${inboundSid}>${request.to}` : null;
-    const outboxId = await store.addToOutbox({ nodeId: this.deps.nodeId, phone: request.to, request, message: storable(msg), claimKey, confirmation: confirmationClaimed });
+    const outboxId = await waitFor(() => store.addToOutbox({ nodeId: this.deps.nodeId, phone: request.to, request, message: storable(msg), claimKey, confirmation: confirmationClaimed }));
     if (outboxId === null) {
       if (confirmationClaimed) await store.releaseOptOutConfirmation(request.to).catch(() => undefined);
       this.deps.log.debug?.(`already sent for ${inboundSid}`);
@@ -184,6 +200,7 @@ export class SendController {
   /** Stops the waits: messages waiting for the rate limit or a retry stay in the outbox. */
   stop(): void {
     this.deps.status.stop();
+    this.stopping.abort();
     this.dispatcher.stop();
   }
 

@@ -9,6 +9,7 @@ import type { Release } from '../../exotel/limiter';
 import { withRetry, type RetryPolicy } from '../../exotel/retry';
 import type { Store } from '../../store';
 import { systemTimers, type Timers } from '../shared/ports';
+import { StoreWait } from '../shared/store-wait';
 
 export type OutboxStore = Pick<
   Store,
@@ -44,15 +45,19 @@ export interface DispatcherDeps {
   account: SendingAccount | null;
   policy: RetryPolicy;
   timers?: Timers;
+  /** while the database cannot be reached, store calls wait here (and the node says so) */
+  storeWait?: StoreWait;
 }
 
 export class OutboxDispatcher {
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly stopping = new AbortController();
   private readonly timers: Timers;
+  private readonly storeWait: StoreWait;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.timers = deps.timers ?? systemTimers;
+    this.storeWait = deps.storeWait ?? new StoreWait({ onDown: () => undefined, onBack: () => undefined, timers: this.timers });
     // every message waiting for the rate limit or a retry listens to it
     setMaxListeners(0, this.stopping.signal);
   }
@@ -86,7 +91,8 @@ export class OutboxDispatcher {
     // The opt-out guard, again right before each attempt: a STOP that arrives while this message
     // waits for the rate limit still stops it.
     const guard = async () => {
-      if (out.confirmationClaimed || !(await store.isOptedOut(request.to))) return;
+      // The database unreachable: the send waits for it, since nobody can tell whether the number opted out.
+      if (out.confirmationClaimed || !(await this.storeWait.retry(() => store.isOptedOut(request.to), this.stopping.signal))) return;
       throw new SendError({ code: 'opted_out', message: `${request.to} has opted out: nothing was sent`, retryable: false });
     };
     let attempts = 0;
@@ -110,7 +116,8 @@ export class OutboxDispatcher {
         (err, _waitMs, n) => void store.noteOutboxAttempt(out.outboxId, n, err.toJSON()).catch(() => undefined),
         (ms) => this.wait(ms),
       );
-      await store.removeFromOutbox(out.outboxId);
+      // It went: whatever the database does now, it is reported sent (and taken out of the outbox once it answers).
+      await this.storeWait.retry(() => store.removeFromOutbox(out.outboxId), this.stopping.signal).catch(() => undefined);
       return { outcome: 'sent', result };
     } catch (thrown) {
       const err = thrown instanceof SendError ? thrown : new SendError({ code: 'internal', message: String((thrown as Error)?.message ?? thrown), retryable: false });

@@ -1,10 +1,12 @@
 // The package's settings from settings.js (`exotelSms: { … }`) and the store they point at.
 import path from 'node:path';
 import type { NodeAPI } from 'node-red';
-import { acquireStore, IN_MEMORY, type StoreHandle } from '../../store';
+import { acquireConfiguredStore, IN_MEMORY, storeConfigFromSettings, type StoreHandle } from '../../store';
 
 /** `exotelSms: { … }` in settings.js */
 export interface PackageSettings {
+  /** `{ type: 'postgres', connectionString, …pg.Pool options }` for several instances on one database; default the SQLite file */
+  store?: unknown;
   /** the store file; default `<userDir>/exotel-sms.db`; `:memory:` keeps nothing across restarts */
   storePath?: string;
   /** an inbound SMS handed to the flow less than this before a stop or crash is handed on again at the next start (default 10000 ms) */
@@ -30,6 +32,7 @@ export function storePath(RED: NodeAPI): string {
   return userDir ? path.join(userDir, 'exotel-sms.db') : IN_MEMORY;
 }
 
+/** The store `exotelSms.store` names (PostgreSQL), or the SQLite file; throws saying what is wrong with the setting. */
 export function openStore(RED: NodeAPI): StoreHandle {
-  return acquireStore(storePath(RED));
+  return acquireConfiguredStore(storeConfigFromSettings(packageSettings(RED).store, storePath(RED)));
 }
