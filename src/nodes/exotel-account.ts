@@ -3,7 +3,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { AccountController, type AccountConfig, type AccountCredentials, type ExotelAccount } from './exotel-account/controller';
 import { messages } from './shared/i18n';
-import { openStore, packageSettings } from './shared/settings';
+import { openStore, packageSettings, sharedStoreConfigured } from './shared/settings';
 import { registerSandboxAdmin, publishSandboxMessage } from './sandbox-admin';
 
 export { connectionsFor, DEFAULT_API_BASE_URL, DEFAULT_QUEUE_LIMIT, DEFAULT_RATE_LIMIT } from './exotel-account/controller';
@@ -32,6 +32,7 @@ export default function (RED: NodeAPI): void {
       warn: (text) => this.warn(text),
       apiTimeoutMs: packageSettings(RED).apiTimeoutMs,
       openSandboxStore: () => openStore(RED),
+      openSharedStore: sharedStoreConfigured(RED) ? () => openStore(RED) : undefined,
       publishSandboxMessage: (message) => publishSandboxMessage(RED, message),
     });
     for (const field of SHARED) (this as unknown as Record<string, unknown>)[field] = account[field];

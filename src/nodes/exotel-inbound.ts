@@ -4,6 +4,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { Request, Response } from 'express';
 import { readRawBody } from '../exotel/request-body';
+import { clusterOf, takeOverEveryMs } from '../store';
 import type { AccountNode } from './exotel-account';
 import { InboundController, setUp, type InboundCall, type Reply } from './exotel-inbound/controller';
 import { middlewareOf, queryOf, removeRoutes } from './shared/http';
@@ -60,6 +61,7 @@ export default function (RED: NodeAPI): void {
     const { routePath } = setup;
     pathsInUse.set(routePath, node.id);
     const handle = openStore(RED);
+    const cluster = clusterOf(handle.store);
     const controller = new InboundController({
       routePath,
       allowList: setup.allowList,
@@ -71,6 +73,7 @@ export default function (RED: NodeAPI): void {
       emit: (msg) => node.send(msg as unknown as NodeMessage),
       replayWindowMs: packageSettings(RED).replayWindowMs,
       probe: () => handle.store.schemaVersion(),
+      takeOver: cluster ? { claim: () => cluster.takeOverInbound(routePath), everyMs: takeOverEveryMs(cluster) } : undefined,
     });
 
     const middleware = middlewareOf(RED.settings);

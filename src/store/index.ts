@@ -122,12 +122,18 @@ export function storeConfigFromSettings(setting: unknown, sqlitePath: string): S
 
 /** What a store shared by several instances adds (PostgreSQL): the take-over of dead instances' work, and one rate limit. */
 export interface ClusterStore {
+  readonly leaseMs: number;
   /** inbound SMS that dead instances acknowledged on this endpoint but did not finish: now this instance's */
   takeOverInbound(endpoint: string): Promise<InboundRecord[]>;
   /** a send node's outbox entries that dead instances left queued or being sent: now this instance's */
   takeOverOutbox(nodeId: string): Promise<OutboxEntry[]>;
   takeRateSlot(account: string, perMinute: number, windowMs: number): Promise<{ slot: number } | { waitMs: number }>;
   endRateSlot(slot: number, sent: boolean): Promise<void>;
+}
+
+/** How often an instance looks for a dead one's work: a few times a lease, so it is taken over soon after the lease ran out. */
+export function takeOverEveryMs(cluster: ClusterStore): number {
+  return Math.max(100, Math.min(5_000, Math.floor(cluster.leaseMs / 3)));
 }
 
 /** The store's cluster side, or null when it serves one instance only (SQLite). */

@@ -75,6 +75,11 @@ export class PostgresStore implements Store {
     return this.inbound.releaseSend(nodeId, key);
   }
 
+  /** how long a dead instance's work waits before another takes it over */
+  get leaseMs(): number {
+    return this.cluster.leaseMs;
+  }
+
   // several instances: what dead ones left unfinished, and the account's rate limit for all of them
   takeOverInbound(endpoint: string): Promise<InboundRecord[]> {
     return this.inbound.takeOverInbound(endpoint);

@@ -77,6 +77,8 @@ export interface InboundDeps {
   /** a light call to the store, tried every `probeMs` while the database cannot be reached, to clear the red status by itself */
   probe?: () => Promise<unknown>;
   probeMs?: number;
+  /** several instances on one database: what dead instances acknowledged but did not finish, now this one's */
+  takeOver?: { claim: () => Promise<InboundRecord[]>; everyMs: number };
 }
 
 export class InboundController {
@@ -88,6 +90,7 @@ export class InboundController {
   private closed = false;
   private readonly storeWait: StoreWait;
   private probeTimer: NodeJS.Timeout | undefined;
+  private takeOverTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: InboundDeps) {
     this.timers = deps.timers ?? systemTimers;
@@ -167,16 +170,26 @@ export class InboundController {
   /** SMS recorded before a restart but never handed to the flow (the process died in between). */
   async replay(): Promise<void> {
     if (this.closed) return;
-    const { store, log, translate: m } = this.deps;
+    const { store, takeOver } = this.deps;
+    await this.handOn(() => store.unhandledInbound(this.deps.routePath), 'log.replay');
+    if (takeOver && !this.takeOverTimer && !this.closed) {
+      this.takeOverTimer = this.timers.setInterval(() => void this.handOn(takeOver.claim, 'log.takeOver'), takeOver.everyMs);
+    }
+  }
+
+  private async handOn(read: () => Promise<InboundRecord[]>, logKey: string): Promise<void> {
+    const { log, translate: m } = this.deps;
     try {
-      const pending = await store.unhandledInbound(this.deps.routePath);
-      if (pending.length > 0) log.log(m('log.replay', { count: pending.length }));
+      const pending = await read();
+      if (pending.length > 0) log.log(m(logKey, { count: pending.length }));
       for (const record of pending) {
+        if (this.closed) return;
         const { endpoint: _endpoint, ...sms } = record;
         this.emit(sms, true);
       }
     } catch (err) {
-      log.error(m('error.readLog', { message: (err as Error).message }));
+      this.storeWait.note(err);
+      if (!this.storeWait.unavailable) log.error(m('error.readLog', { message: (err as Error).message }));
     }
   }
 
@@ -184,6 +197,7 @@ export class InboundController {
   async close(): Promise<void> {
     this.closed = true;
     this.stopProbe();
+    if (this.takeOverTimer) this.timers.clearInterval(this.takeOverTimer);
     this.deps.status.stop();
     this.timers.clearInterval(this.settleTimer);
     await this.markSettled();

@@ -61,6 +61,8 @@ export interface SendDeps {
   failureWired(): boolean;
   /** first wait before a retry (settings.js `retryBaseDelayMs`) */
   retryBaseDelayMs?: number;
+  /** several instances on one database: this node's sends that dead instances left in the outbox, now this one's */
+  takeOver?: { claim: () => Promise<OutboxEntry[]>; everyMs: number };
   /** for tests: the dispatcher (and with it the clock) to use */
   dispatcher?: OutboxDispatcher;
 }
@@ -88,6 +90,7 @@ export class SendController {
   private readonly counts = { sent: 0, failed: 0 };
   private readonly storeWait: StoreWait;
   private readonly stopping = new AbortController();
+  private takeOverTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: SendDeps) {
     const { config, translate: m, log } = deps;
@@ -169,14 +172,37 @@ export class SendController {
    * Exotel when Node-RED died fails instead (it may have gone out). Resolves when all is settled.
    */
   async resume(send: Send): Promise<void> {
-    const { store, nodeId, log, translate: m } = this.deps;
+    const { store, nodeId, takeOver } = this.deps;
+    if (takeOver) {
+      // Several instances: this node's entries of instances that died or stopped (this process's
+      // previous run among them, once its lease ran out), now and every few seconds; never a live one's.
+      this.takeOverTimer = setInterval(() => void this.takeOver(takeOver.claim, send, 'log.takeOver'), takeOver.everyMs);
+      return this.takeOver(takeOver.claim, send, 'log.resume');
+    }
+    await this.resumeEntries([...(await store.outboxEntries(nodeId, 'sending')), ...(await store.outboxEntries(nodeId, 'queued'))], send, 'log.resume');
+  }
+
+  private async takeOver(claim: () => Promise<OutboxEntry[]>, send: Send, logKey: string): Promise<void> {
+    if (this.stopping.signal.aborted) return;
+    let entries: OutboxEntry[];
+    try {
+      entries = await claim();
+    } catch (err) {
+      this.storeWait.note(err);
+      return;
+    }
+    await this.resumeEntries(entries, send, logKey);
+  }
+
+  private async resumeEntries(entries: OutboxEntry[], send: Send, logKey: string): Promise<void> {
+    const { store, log, translate: m } = this.deps;
     const messageOf = (entry: OutboxEntry) => (entry.message && typeof entry.message === 'object' ? entry.message : {}) as SendMessage;
     const doneFor = (msg: SendMessage): Done => (err) => {
       if (err) log.error(err, msg);
     };
     // Asked of Exotel when Node-RED died: it may have gone out or not. Sending it again could give
     // the customer two; it fails instead, with the reason, for someone to look at.
-    for (const entry of await store.outboxEntries(nodeId, 'sending')) {
+    for (const entry of entries.filter((e) => e.state === 'sending')) {
       const err = new SendError({
         code: 'interrupted',
         message: `Node-RED stopped while Exotel was being asked to send this SMS to ${entry.phone}: it may or may not have gone out, so it is not sent again`,
@@ -186,9 +212,9 @@ export class SendController {
       await store.failOutboxEntry(entry.id, entry.attempts, err.toJSON());
       this.fail(messageOf(entry), send, doneFor(messageOf(entry)), err);
     }
-    const queued = await store.outboxEntries(nodeId, 'queued');
+    const queued = entries.filter((e) => e.state === 'queued');
     if (queued.length === 0) return;
-    log.log(m('log.resume', { count: queued.length }));
+    log.log(m(logKey, { count: queued.length }));
     const jobs = queued.map((entry) => {
       const msg = messageOf(entry);
       const out: Outgoing = { outboxId: entry.id, request: entry.request as SendRequest, claimKey: entry.claimKey, confirmationClaimed: entry.confirmation };
@@ -201,6 +227,7 @@ export class SendController {
   stop(): void {
     this.deps.status.stop();
     this.stopping.abort();
+    clearInterval(this.takeOverTimer);
     this.dispatcher.stop();
   }
 

@@ -36,3 +36,9 @@ export function storePath(RED: NodeAPI): string {
 export function openStore(RED: NodeAPI): StoreHandle {
   return acquireConfiguredStore(storeConfigFromSettings(packageSettings(RED).store, storePath(RED)));
 }
+
+/** Whether settings.js names a database several instances share (PostgreSQL). */
+export function sharedStoreConfigured(RED: NodeAPI): boolean {
+  const store = packageSettings(RED).store as { type?: unknown } | undefined;
+  return !!store && typeof store === 'object' && store.type === 'postgres';
+}

@@ -53,13 +53,17 @@ export class PostgresCluster {
     return this.registering;
   }
 
-  private async renew(): Promise<void> {
-    if (this.closed) return;
-    await this.db.query(
+  private renewing: Promise<unknown> = Promise.resolve();
+
+  private renew(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const renewal = this.db.query(
       `INSERT INTO instance (id, lease_until, started_at) VALUES ($1, ${NOW} + $2, ${NOW})
        ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until`,
       [this.instanceId, this.leaseMs],
     );
+    this.renewing = renewal.catch(() => undefined);
+    return renewal.then(() => undefined);
   }
 
   /**
@@ -116,7 +120,8 @@ export class PostgresCluster {
   /** A clean stop: the lease ends now, so that another instance takes over what is left at once. */
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
-    if (this.registering) await this.db.query('DELETE FROM instance WHERE id = $1', [this.instanceId]).catch(() => undefined);
     this.closed = true;
+    await this.renewing; // a renewal under way must not put the lease back after it was ended
+    if (this.registering) await this.db.query('DELETE FROM instance WHERE id = $1', [this.instanceId]).catch(() => undefined);
   }
 }
