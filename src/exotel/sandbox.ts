@@ -22,8 +22,8 @@ export function sandboxSid(direction: 'out' | 'in'): string {
 export class SandboxGateway implements SmsGateway {
   constructor(private readonly deliver: (sms: SandboxOutbound) => Promise<void>) {}
 
-  async send(sms: SendRequest, onDispatch?: () => void): Promise<SendResult> {
-    onDispatch?.();
+  async send(sms: SendRequest, onDispatch?: () => void | Promise<void>): Promise<SendResult> {
+    await onDispatch?.();
     const { segments, encoding } = countSegments(sms.body);
     const sid = sandboxSid('out');
     await this.deliver({ sid, to: sms.to, from: sms.from, body: sms.body, segments, encoding });

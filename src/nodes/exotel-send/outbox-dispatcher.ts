@@ -105,9 +105,11 @@ export class OutboxDispatcher {
           let dispatched = false;
           try {
             await guard();
-            return await client.send(request, () => {
+            // 'sending' is committed before the request leaves: should this instance die while Exotel is
+            // asked, whoever takes its outbox over knows the SMS may have gone, and does not send it again.
+            return await client.send(request, async () => {
+              await this.storeWait.retry(() => store.markOutboxSending(out.outboxId), this.stopping.signal);
               dispatched = true;
-              void store.markOutboxSending(out.outboxId);
             });
           } finally {
             release(dispatched);
