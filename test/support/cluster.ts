@@ -21,6 +21,8 @@ export interface ClusterOptions {
   /** more of `exotelSms` */
   exotelSms?: Record<string, unknown>;
   label: string;
+  /** connect through this port (a test proxy in front of PostgreSQL) instead of PostgreSQL's own */
+  port?: number;
 }
 
 export class TestCluster {
@@ -30,7 +32,7 @@ export class TestCluster {
       mockUrl: options.mockUrl, accountSid: options.accountSid, rateLimit: options.rateLimit,
       credentials: { apiKey: 'cluster-key-1a2b', apiToken: 'cluster-token-3c4d', webhookToken: options.token },
     });
-    const store = { type: 'postgres', connectionString: db.url(), leaseMs: options.leaseMs };
+    const store = { type: 'postgres', connectionString: db.url(options.port), leaseMs: options.leaseMs, connectionTimeoutMillis: 1_000 };
     const reds: NodeRedChild[] = [];
     for (let i = 0; i < options.instances; i++) {
       reds.push(await NodeRedChild.create({ flows: flow, credentials, exotelSms: { store, retryBaseDelayMs: 50, ...options.exotelSms }, label: `${options.label}-${i}` }));

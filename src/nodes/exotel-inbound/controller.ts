@@ -105,6 +105,10 @@ export class InboundController {
         this.stopProbe();
         deps.log.log(deps.translate('log.storeBack'));
         this.showCounts();
+        // What the flow was doing when the database went away may have failed half-way (a conversation
+        // step, a send not yet in the outbox): hand on again what is not settled yet. The package's
+        // nodes do nothing twice for one SmsSid, so what did get done is not done again.
+        void this.handOn(() => deps.store.unhandledInbound(deps.routePath), 'log.replay');
       },
     });
     // An SMS counts as handled once the flow has had `replayWindowMs` to act on it (an opt-out, a

@@ -142,12 +142,19 @@ export class PostgresDatabase implements Queryable {
       throw mapped(err);
     }
     let broken: Error | undefined;
+    // A connection lost while checked out emits 'error' (the pool listens only while it is idle): without
+    // a listener that would end the whole Node-RED process; the query under way fails with it instead.
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       return await fn(client);
     } catch (err) {
       if (isUnavailable(err)) broken = err as Error; // never hand a dead connection back to the pool
       throw mapped(err);
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
