@@ -2,6 +2,7 @@
 // an optional IP allow-list and the account's own SID are what keep strangers out.
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { allowListEntries } from './allow-list';
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
@@ -42,20 +43,11 @@ export interface AllowList {
  * An empty text allows everyone.
  */
 export function parseAllowList(text: string | undefined): AllowList | null {
-  const entries = (text ?? '').split(/[\s,;]+/).filter(Boolean);
+  const { entries, bad } = allowListEntries(text);
+  if (bad !== null) throw new Error(`"${bad}" is not an IP address or CIDR range`);
   if (entries.length === 0) return null;
   const list = new BlockList();
-  for (const entry of entries) {
-    const parts = entry.split('/');
-    const [address, prefixText] = parts;
-    const family = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : null;
-    const max = family === 'ipv4' ? 32 : 128;
-    const prefix = prefixText === undefined ? max : Number(prefixText);
-    if (!family || parts.length > 2 || (prefixText !== undefined && !/^\d+$/.test(prefixText)) || prefix > max) {
-      throw new Error(`"${entry}" is not an IP address or CIDR range`);
-    }
-    list.addSubnet(address, prefix, family);
-  }
+  for (const entry of entries) list.addSubnet(entry.address, entry.prefix, entry.family);
   return {
     allows(ip) {
       if (!ip) return false;

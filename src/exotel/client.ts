@@ -4,11 +4,6 @@ import { Pool, request, type Dispatcher } from 'undici';
 import { SendError } from './errors';
 import type { Encoding } from '../sms/encoding';
 
-export const API_REGIONS = {
-  singapore: 'https://api.exotel.com',
-  mumbai: 'https://api.in.exotel.com',
-} as const;
-
 export interface ClientOptions {
   accountSid: string;
   apiKey: string;

@@ -2,11 +2,14 @@
 // verify named conversations kept in the store, with step timeouts and one-time codes.
 // The behaviour is in conversation-state/controller.ts, hold-queue.ts and timeout-poller.ts.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { ConversationController, type ConversationConfig, type ConversationMessage } from './conversation-state/controller';
+import { ConversationController, type ConversationAction, type ConversationConfig, type ConversationMessage } from './conversation-state/controller';
 import { messages } from './shared/i18n';
-import { openStore, packageSettings } from './shared/settings';
+import { acquireMessageCompletion, type MessageHooks } from './shared/message-completion';
+import { codeKey, openStore, packageSettings } from './shared/settings';
 import { ThrottledStatus } from './shared/status';
 import { evaluatorFor, onInput } from './shared/typed-input';
+import { migrate } from './contract';
+import { ACTIONS, contract } from './conversation-state/contract';
 
 export { DEFAULT_CODE, DEFAULT_MAX_AGE_HOURS, view, type ConversationAction } from './conversation-state/controller';
 
@@ -15,9 +18,15 @@ interface ConversationDef extends NodeDef, ConversationConfig {}
 export default function (RED: NodeAPI): void {
   function ConversationStateNode(this: Node, def: ConversationDef) {
     RED.nodes.createNode(this, def);
+    def = migrate(contract, def);
     const node = this;
     const status = new ThrottledStatus(node, 1_000);
     const m = messages(RED, 'conversation-state');
+    if (!(ACTIONS as readonly unknown[]).includes(def.action)) {
+      status.now('red', 'ring', m('status.badAction'));
+      node.error(m('error.badAction', { action: String(def.action).slice(0, 40) }));
+      return;
+    }
     if (!(def.conversation ?? '').trim()) {
       status.now('red', 'ring', m('status.noName'));
       node.error(m('error.noName'));
@@ -25,6 +34,8 @@ export default function (RED: NodeAPI): void {
     }
     const handle = openStore(RED);
     const settings = packageSettings(RED);
+    const routes = def.action === 'route';
+    const completion = routes ? acquireMessageCompletion((RED as unknown as { hooks?: MessageHooks }).hooks) : null;
     const controller = new ConversationController({
       nodeId: node.id,
       config: def,
@@ -35,6 +46,8 @@ export default function (RED: NodeAPI): void {
       log: node,
       send: (msg) => (node.send as (msg: unknown) => void)(msg),
       holdMs: settings.conversationHoldMs,
+      watchCompletion: completion?.watch,
+      codeKey: codeKey(RED),
       timerMs: settings.conversationTimerMs,
     });
     controller.attach();
@@ -43,6 +56,7 @@ export default function (RED: NodeAPI): void {
 
     node.on('close', (done: () => void) => {
       controller.close();
+      completion?.release();
       handle.release().then(done, done);
     });
   }

@@ -12,6 +12,8 @@ import { messages } from './shared/i18n';
 import { whenFlowsStarted } from './shared/lifecycle';
 import { openStore, packageSettings } from './shared/settings';
 import { ThrottledStatus } from './shared/status';
+import { migrate } from './contract';
+import { contract } from './exotel-inbound/contract';
 
 export { DEFAULT_REPLAY_WINDOW_MS, normalisePath, type InboundMessage } from './exotel-inbound/controller';
 
@@ -46,6 +48,7 @@ function answer(res: Response, reply: Reply): void {
 export default function (RED: NodeAPI): void {
   function ExotelInboundNode(this: Node, def: InboundDef) {
     RED.nodes.createNode(this, def);
+    def = migrate(contract, def);
     const node = this;
     const status = new ThrottledStatus(node);
     const m = messages(RED, 'exotel-inbound');

@@ -7,9 +7,11 @@ import type { AccountNode } from './exotel-account';
 import { SendController, type SendConfig, type SendMessage } from './exotel-send/controller';
 import { messages } from './shared/i18n';
 import { whenFlowsStarted } from './shared/lifecycle';
-import { openStore, packageSettings } from './shared/settings';
+import { codeKey, openStore, packageSettings, retentionMs } from './shared/settings';
 import { ThrottledStatus } from './shared/status';
 import { evaluatorFor, onInput } from './shared/typed-input';
+import { migrate } from './contract';
+import { contract } from './exotel-send/contract';
 
 export { MAX_ATTEMPTS, OPT_OUT_CONFIRMATION_WINDOW_MS, PRIORITIES, SMS_TYPES } from './exotel-send/controller';
 
@@ -20,6 +22,7 @@ interface SendDef extends NodeDef, SendConfig {
 export default function (RED: NodeAPI): void {
   function ExotelSendNode(this: Node, def: SendDef) {
     RED.nodes.createNode(this, def);
+    def = migrate(contract, def);
     const node = this;
     const m = messages(RED, 'exotel-send');
     const account = RED.nodes.getNode(def.account) as AccountNode | null;
@@ -37,8 +40,13 @@ export default function (RED: NodeAPI): void {
       log: node,
       failureWired: () => ((node as unknown as { wires?: string[][] }).wires?.[1]?.length ?? 0) > 0,
       retryBaseDelayMs: packageSettings(RED).retryBaseDelayMs,
+      codeKey: codeKey(RED),
       takeOver: cluster ? { claim: () => cluster.takeOverOutbox(node.id), everyMs: takeOverEveryMs(cluster) } : undefined,
     });
+    // Failed sends and send claims are kept for exotelSms.retentionDays, then deleted.
+    const purge = () => track(controller.purgeOld(retentionMs(RED)));
+    const purgeTimer = setInterval(purge, 6 * 3_600_000);
+    purgeTimer.unref();
     const inFlight = new Set<Promise<void>>();
     const track = (job: Promise<void>) => {
       inFlight.add(job);
@@ -49,6 +57,7 @@ export default function (RED: NodeAPI): void {
 
     node.on('close', (done: () => void) => {
       controller.stop();
+      clearInterval(purgeTimer);
       Promise.allSettled([...inFlight])
         .then(() => handle.release())
         .then(done, done);
@@ -56,6 +65,7 @@ export default function (RED: NodeAPI): void {
 
     if (controller.checkAccount()) {
       const send = (msg: unknown) => (node.send as (msg: unknown) => void)(msg);
+      whenFlowsStarted(RED, node, () => purge());
       whenFlowsStarted(RED, node, () => track(controller.resume(send).catch((err: Error) => node.error(m('error.readOutbox', { message: err.message })))));
     }
   }

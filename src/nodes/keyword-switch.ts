@@ -4,6 +4,8 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { KeywordSwitchController, type KeywordMessage, type KeywordSwitchConfig } from './keyword-switch/controller';
 import { messages } from './shared/i18n';
 import { evaluatorFor, onInput } from './shared/typed-input';
+import { migrate } from './contract';
+import { contract } from './keyword-switch/contract';
 
 interface KeywordSwitchDef extends NodeDef, KeywordSwitchConfig {
   outputs: number;
@@ -12,6 +14,7 @@ interface KeywordSwitchDef extends NodeDef, KeywordSwitchConfig {
 export default function (RED: NodeAPI): void {
   function KeywordSwitchNode(this: Node, def: KeywordSwitchDef) {
     RED.nodes.createNode(this, def);
+    def = migrate(contract, def);
     const node = this;
     const m = messages(RED, 'keyword-switch');
     const controller = new KeywordSwitchController({ config: def, evaluate: evaluatorFor(RED, node), translate: m, clone: (msg) => RED.util.cloneMessage(msg as NodeMessage) as KeywordMessage });

@@ -7,6 +7,8 @@ import { messages } from './shared/i18n';
 import { openStore } from './shared/settings';
 import { ThrottledStatus } from './shared/status';
 import { evaluatorFor, onInput } from './shared/typed-input';
+import { migrate } from './contract';
+import { ACTIONS, contract } from './opt-out-store/contract';
 
 export { describe, type OptOutAction } from './opt-out-store/controller';
 
@@ -15,14 +17,21 @@ interface OptOutDef extends NodeDef, OptOutConfig {}
 export default function (RED: NodeAPI): void {
   function OptOutStoreNode(this: Node, def: OptOutDef) {
     RED.nodes.createNode(this, def);
+    def = migrate(contract, def);
     const node = this;
     const status = new ThrottledStatus(node);
+    const m = messages(RED, 'opt-out-store');
+    if (!(ACTIONS as readonly unknown[]).includes(def.action)) {
+      status.now('red', 'ring', m('status.badAction'));
+      node.error(m('error.badAction', { action: String(def.action).slice(0, 40) }));
+      return;
+    }
     const handle = openStore(RED);
     const controller = new OptOutController({
       config: def,
       store: handle.store,
       evaluate: evaluatorFor(RED, node),
-      translate: messages(RED, 'opt-out-store'),
+      translate: m,
       status,
       log: node,
     });

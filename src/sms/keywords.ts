@@ -144,9 +144,19 @@ export function withinOneEdit(a: string, b: string): boolean {
   return x.length > y.length ? rest(x, i + 1) === rest(y, i) : rest(x, i) === rest(y, i + 1);
 }
 
-/** An error that names the rule as the editor numbers it. */
-function ruleError(index: number, problem: string): Error {
-  return new Error(`Rule ${index + 1}: ${problem}`);
+/**
+ * A rule the runtime cannot use, with the rule number as the editor shows it (`rule`), a key of
+ * keyword-switch's message catalogue (`errors.<key>`) and its parameters, so that the editor shows
+ * the same check in the user's language.
+ */
+export class RuleError extends Error {
+  constructor(readonly rule: number, readonly key: string, readonly params: Record<string, string>, problem: string) {
+    super(`Rule ${rule}: ${problem}`);
+  }
+}
+
+function ruleError(index: number, key: string, params: Record<string, string>, problem: string): RuleError {
+  return new RuleError(index + 1, key, params, problem);
 }
 
 function quoted(value: string): string {
@@ -155,10 +165,10 @@ function quoted(value: string): string {
 
 function compileKeywords(index: number, value: string): CompiledRule {
   const written = value.split(',').map((keyword) => keyword.trim()).filter((keyword) => keyword !== '');
-  if (written.length === 0) throw ruleError(index, 'the keyword list is empty: write one or more keywords, separated by commas');
+  if (written.length === 0) throw ruleError(index, 'keywordsEmpty', {}, 'the keyword list is empty: write one or more keywords, separated by commas');
   const keywords = written.map((keyword): Keyword => {
     const text = normaliseReply(keyword);
-    if (text === '') throw ruleError(index, `the keyword ${quoted(keyword)} has no letters or digits, so no reply can match it`);
+    if (text === '') throw ruleError(index, 'keywordNoLetters', { keyword }, `the keyword ${quoted(keyword)} has no letters or digits, so no reply can match it`);
     return { text, words: words(text), fuzzy: Array.from(text).length >= 4 && !/\p{N}/u.test(text) };
   });
   // The first keyword names the rule: as written, in capitals where the script has them.
@@ -168,41 +178,63 @@ function compileKeywords(index: number, value: string): CompiledRule {
 function compileRange(index: number, value: string): CompiledRule {
   const problem = `${quoted(value.trim())} is not a number or a range: write a number such as 2, a range such as 1-5, or several separated by commas`;
   const parts = foldDigits(value.normalize('NFKC')).split(',').map((part) => part.trim()).filter((part) => part !== '');
-  if (parts.length === 0) throw ruleError(index, 'the number is empty: write a number such as 2 or a range such as 1-5');
+  if (parts.length === 0) throw ruleError(index, 'rangeEmpty', {}, 'the number is empty: write a number such as 2 or a range such as 1-5');
   const ranges = parts.map((part): [number, number] => {
     const found = /^([0-9]+)(?:\s*[-–—]\s*([0-9]+))?$/.exec(part);
-    if (!found) throw ruleError(index, problem);
+    if (!found) throw ruleError(index, 'range', { range: part }, problem);
     const low = Number(found[1]);
     const high = found[2] === undefined ? low : Number(found[2]);
-    if (high < low) throw ruleError(index, `the range ${quoted(part)} runs backwards: write the smaller number first, as in ${high}-${low}`);
+    if (high < low) throw ruleError(index, 'rangeBackwards', { range: part, fixed: `${high}-${low}` }, `the range ${quoted(part)} runs backwards: write the smaller number first, as in ${high}-${low}`);
     return [low, high];
   });
   return { kind: 'range', ranges };
 }
 
 function compileRegex(index: number, value: string): CompiledRule {
-  if (value === '') throw ruleError(index, 'the regular expression is empty');
+  if (value === '') throw ruleError(index, 'regexEmpty', {}, 'the regular expression is empty');
   try {
     return { kind: 'regex', regex: new RegExp(value, 'iu') };
   } catch (err) {
-    throw ruleError(index, `the regular expression ${quoted(value)} is not valid: ${(err as Error).message}`);
+    throw ruleError(index, 'regex', { reason: String((err as Error).message).split(': ').pop() ?? '' }, `the regular expression ${quoted(value)} is not valid: ${(err as Error).message}`);
   }
+}
+
+function compileRule(rule: RuleDef, index: number): CompiledRule {
+  const value = typeof rule?.v === 'string' ? rule.v : rule?.v === undefined || rule?.v === null ? '' : String(rule.v);
+  switch (rule?.t) {
+    case 'keywords': return compileKeywords(index, value);
+    case 'range': return compileRange(index, value);
+    case 'regex': return compileRegex(index, value);
+    case 'any': return { kind: 'any' };
+    case 'empty': return { kind: 'empty' };
+    default: throw ruleError(index, 'kind', {}, `unknown kind of rule ${quoted(String(rule?.t))}`);
+  }
+}
+
+const NO_RULES = 'there are no rules: add at least one';
+
+/**
+ * Every problem of a list of rules, for the editor (which shows them all): the same checks as
+ * compileRules. An empty list is one problem of rule 0, key `noRules`.
+ */
+export function ruleProblems(rules: unknown): RuleError[] {
+  if (!Array.isArray(rules) || rules.length === 0) return [new RuleError(0, 'noRules', {}, NO_RULES)];
+  const problems: RuleError[] = [];
+  rules.forEach((rule: RuleDef, index) => {
+    try {
+      compileRule(rule, index);
+    } catch (err) {
+      if (!(err instanceof RuleError)) throw err;
+      problems.push(err);
+    }
+  });
+  return problems;
 }
 
 /** Checks and prepares the rules once; throws an Error that names the first bad rule. */
 export function compileRules(rules: readonly RuleDef[], options: MatchOptions = {}): CompiledRules {
-  if (!Array.isArray(rules) || rules.length === 0) throw new Error('there are no rules: add at least one');
-  const compiled = rules.map((rule, index): CompiledRule => {
-    const value = typeof rule?.v === 'string' ? rule.v : rule?.v === undefined || rule?.v === null ? '' : String(rule.v);
-    switch (rule?.t) {
-      case 'keywords': return compileKeywords(index, value);
-      case 'range': return compileRange(index, value);
-      case 'regex': return compileRegex(index, value);
-      case 'any': return { kind: 'any' };
-      case 'empty': return { kind: 'empty' };
-      default: throw ruleError(index, `unknown kind of rule ${quoted(String(rule?.t))}`);
-    }
-  });
+  if (!Array.isArray(rules) || rules.length === 0) throw new Error(NO_RULES);
+  const compiled = rules.map(compileRule);
   return {
     rules: compiled,
     matchMode: options.matchMode === 'first-word' ? 'first-word' : 'whole',

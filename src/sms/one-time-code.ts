@@ -1,6 +1,7 @@
 // One-time codes for "reply with the code": drawn from a cryptographic source, kept only as a
-// salted hash, compared in constant time.
-import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+// salted HMAC-SHA-256 keyed with a secret kept outside the store (whoever reads the store alone
+// cannot try the million 6-digit codes against it), compared in constant time.
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { normaliseReply } from './keywords';
 
 export function generateCode(length = 6): string {
@@ -14,7 +15,12 @@ export function newSalt(): string {
   return randomBytes(16).toString('hex');
 }
 
-export function hashCode(code: string, salt: string): string {
+/** Hashes of this form are keyed (HMAC-SHA-256); older ones are a salted SHA-256, still checked. */
+const KEYED = 'k1:';
+
+/** The code's hash: keyed with `key` (the code secret), or the unkeyed form of earlier releases without one. */
+export function hashCode(code: string, salt: string, key?: Buffer): string {
+  if (key) return KEYED + createHmac('sha256', key).update(salt).update('\u0000').update(code).digest('hex');
   return createHash('sha256').update(salt).update('\u0000').update(code).digest('hex');
 }
 
@@ -25,9 +31,43 @@ export function codeFromReply(reply: unknown): string {
   return normaliseReply(reply).replace(/[\s\-.]/g, '');
 }
 
-/** Constant-time comparison of a reply with a stored hash. */
-export function codeMatches(reply: unknown, hash: string, salt: string): boolean {
-  const given = Buffer.from(hashCode(codeFromReply(reply), salt), 'hex');
-  const expected = Buffer.from(hash, 'hex');
+/**
+ * Constant-time comparison of a reply with a stored hash. A keyed hash needs the key it was made
+ * with: without it, or with another, no reply matches (the code counts as wrong, never as right).
+ */
+export function codeMatches(reply: unknown, hash: string, salt: string, key?: Buffer): boolean {
+  const keyed = hash.startsWith(KEYED);
+  if (keyed && !key) return false;
+  const given = Buffer.from(hashCode(codeFromReply(reply), salt, keyed ? key : undefined).replace(KEYED, ''), 'hex');
+  const expected = Buffer.from(hash.replace(KEYED, ''), 'hex');
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** What stands for a code in any text the store keeps. */
+export const CODE_MASK = '••••';
+
+/** The text with every occurrence of the code masked. */
+export function maskCode(text: string, code: string): string {
+  return code ? text.split(code).join(CODE_MASK) : text;
+}
+
+/** Encrypts a text that holds a code (AES-256-GCM under the code secret), for the outbox to keep until sent. */
+export function sealText(text: string, key: Buffer): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', createHash('sha256').update('seal').update(key).digest(), iv);
+  const sealed = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()]);
+  return [iv, cipher.getAuthTag(), sealed].map((b) => b.toString('base64')).join('.');
+}
+
+/** The text sealText() sealed, or null when it cannot be read with this key. */
+export function openText(sealed: string, key: Buffer | undefined): string | null {
+  if (!key) return null;
+  try {
+    const [iv, tag, data] = sealed.split('.').map((p) => Buffer.from(p, 'base64'));
+    const decipher = createDecipheriv('aes-256-gcm', createHash('sha256').update('seal').update(key).digest(), iv);
+    decipher.setAuthTag(tag);
+    return Buffer.concat([decipher.update(data), decipher.final()]).toString('utf8');
+  } catch {
+    return null;
+  }
 }

@@ -117,4 +117,7 @@ export const MIGRATIONS: readonly string[] = [
      BEGIN UPDATE opt_out_count SET opted_out = opted_out + (NEW.status = 'opted-out') - (OLD.status = 'opted-out') WHERE id = 1; END;
    CREATE TRIGGER opt_out_count_delete AFTER DELETE ON opt_out WHEN OLD.status = 'opted-out'
      BEGIN UPDATE opt_out_count SET opted_out = opted_out - 1 WHERE id = 1; END;`,
+  // 8: failed sends and send claims are deleted after the retention period: found by age
+  `CREATE INDEX send_claim_age ON send_claim (claimed_at);
+   CREATE INDEX outbox_failed_age ON outbox (updated_at) WHERE state = 'failed';`,
 ];

@@ -168,6 +168,9 @@ export class PostgresStore implements Store {
   failOutboxEntry(id: number, attempts: number, error: unknown): Promise<void> {
     return this.outbox.failOutboxEntry(id, attempts, error);
   }
+  purgeFinishedSends(before: number): Promise<number> {
+    return this.outbox.purgeFinishedSends(before);
+  }
   outboxEntries(nodeId: string, state: OutboxState): Promise<OutboxEntry[]> {
     return this.outbox.outboxEntries(nodeId, state);
   }

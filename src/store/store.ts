@@ -220,8 +220,10 @@ export interface Outbox {
   removeFromOutbox(id: number): Promise<void>;
   /** An attempt failed and another will follow (the entry is queued again). */
   noteOutboxAttempt(id: number, attempts: number, error: unknown): Promise<void>;
-  /** Given up: kept, failed, for inspection, until cleared. */
+  /** Given up: kept, failed, for inspection, until purged; a sealed text (`request.sealed`) is dropped. */
   failOutboxEntry(id: number, attempts: number, error: unknown): Promise<void>;
+  /** Deletes failed entries last changed, and send claims taken, before `before` (ms); returns how many rows. */
+  purgeFinishedSends(before: number): Promise<number>;
   /** A node's entries of one state, oldest first. */
   outboxEntries(nodeId: string, state: OutboxState): Promise<OutboxEntry[]>;
 }

@@ -6,17 +6,15 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { TestCluster, HOOK } from '../support/cluster';
 import { Proxy } from '../store/pg-database';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { DrillExotel } = require('../support/drill-exotel');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { postCallback, until } = require('../support/drills');
+import { DrillExotel } from '../support/drill-exotel';
+import { postCallback, until } from '../support/drills';
 
 const TOKEN = 'outage-hook-99f1';
 const ACCOUNT = 'outageacct';
 
 describe('cluster: PostgreSQL unreachable in the middle of a burst', function () {
   this.timeout(180_000);
-  let mock: { url: string; received: Array<{ to: string; body: string; answered: unknown }>; stop(): Promise<void> };
+  let mock: DrillExotel;
   let proxy: Proxy;
   let cluster: TestCluster;
 
@@ -36,9 +34,9 @@ describe('cluster: PostgreSQL unreachable in the middle of a burst', function ()
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
     const customers = Array.from({ length: 40 }, (_, i) => ({ phone: `+91984000${String(i).padStart(4, '0')}`, sid: `outage${Date.now()}${i}` }));
     const post = (c: (typeof customers)[number], i: number) =>
-      postCallback(cluster.reds[i % 2].baseUrl, HOOK, TOKEN, { SmsSid: c.sid, From: `0${c.phone.slice(3)}`, To: '08047123456', Body: 'ORDER', AccountSid: ACCOUNT }, agent) as Promise<{ status: number; body: Buffer }>;
+      postCallback(cluster.reds[i % 2].baseUrl, HOOK, TOKEN, { SmsSid: c.sid, From: `0${c.phone.slice(3)}`, To: '08047123456', Body: 'ORDER', AccountSid: ACCOUNT }, agent);
     const acked = new Set<string>();
-    const refused: Array<{ status: number; body: string }> = [];
+    const refused: Array<{ status: number | null; body: string }> = [];
     for (let i = 0; i < customers.length; i++) {
       if (i === 10) await proxy.cut();
       if (i === 30) await proxy.restore();

@@ -30,13 +30,13 @@ describe('exotel-account controller', () => {
   });
 
   it('keeps every credential, and the Basic authorisation made of them, out of a text', async () => {
-    const account = new AccountController({ accountSid: 'acct1' }, { apiKey: 'key-1234', apiToken: 'token-5678', webhookToken: 'hook-9' }, {
+    const account = new AccountController({ accountSid: 'acct1' }, { apiKey: 'key-1234', apiToken: 'token-5678', webhookToken: 'hook-9-long-enough' }, {
       id: 'acc', translate, warn: () => undefined, openSandboxStore: noSandbox, publishSandboxMessage: () => undefined, createClient: () => new FakeGateway(),
     });
     const basic = Buffer.from('key-1234:token-5678').toString('base64');
-    assert.equal(account.redact(`key-1234 token-5678 hook-9 Basic ${basic}`), '*** *** *** Basic ***');
-    assert.equal(account.callbackQuery(), '?token=hook-9');
-    assert.equal(account.checkWebhookToken((expected) => expected === 'hook-9'), true);
+    assert.equal(account.redact(`key-1234 token-5678 hook-9-long-enough Basic ${basic}`), '*** *** *** Basic ***');
+    assert.equal(account.callbackQuery(), '?token=hook-9-long-enough');
+    assert.equal(account.checkWebhookToken((expected) => expected === 'hook-9-long-enough'), true);
     await account.close();
   });
 

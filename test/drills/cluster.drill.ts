@@ -7,10 +7,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { TestCluster, HOOK } from '../support/cluster';
-/* eslint-disable @typescript-eslint/no-require-imports */
-const { DrillExotel } = require('../support/drill-exotel');
-const { prng, seedFromEnv, smsSid, indianMobile, runPool, settle, postCallback, checkCompliance, seconds } = require('../support/drills');
-/* eslint-enable @typescript-eslint/no-require-imports */
+import { DrillExotel } from '../support/drill-exotel';
+import { prng, seedFromEnv, smsSid, indianMobile, runPool, settle, postCallback, checkCompliance, seconds } from '../support/drills';
 
 const SEED = seedFromEnv(1101);
 const CUSTOMERS = 150;
@@ -23,7 +21,6 @@ const ACCOUNT_SID = 'clusterdrill';
 const ASK_ID = 'Please reply with your order ID.';
 const CONFIRMATION = /unsubscribed from ExampleStore/;
 
-interface Request { to: string; body: string; at: number; answered: number | string | null }
 
 /** The most requests in any window of `windowMs` (ends inclusive). */
 function busiestWindow(times: number[], windowMs: number): number {
@@ -48,7 +45,7 @@ describe('drill: cluster — two instances on one PostgreSQL, kill -9 one in the
     SmsSid: c.sid, From: `0${c.phone.slice(3)}`, To: '08047123456', Body: c.body, DateCreated: '2026-11-28 10:30:00', AccountSid: ACCOUNT_SID,
   });
 
-  let mock: { url: string; received: Request[]; start(): Promise<typeof mock>; stop(): Promise<void> };
+  let mock: DrillExotel;
   let cluster: TestCluster;
   const figures: Record<string, unknown> = {};
   const acked = new Set<string>();
@@ -112,10 +109,10 @@ describe('drill: cluster — two instances on one PostgreSQL, kill -9 one in the
       const res = await postCallback(b.baseUrl, HOOK, TOKEN, fields(c), agent);
       if (res.status === 200) acked.add(c.sid);
     });
-    // 4. every STOP customer asks for HELP: nothing but the one confirmation may reach them
+    // 4. every STOP customer asks for their order: nothing but the one confirmation may reach them
     helpSince = mock.received.length;
     await runPool(customers.filter((c) => c.kind === 'stop'), CONCURRENCY, async (c: (typeof customers)[number]) => {
-      await postCallback(b.baseUrl, HOOK, TOKEN, fields({ ...c, sid: `${c.sid}h`, body: 'HELP' }), agent);
+      await postCallback(b.baseUrl, HOOK, TOKEN, fields({ ...c, sid: `${c.sid}o`, body: 'ORDER' }), agent);
     });
     agent.destroy();
     // 5. the rate limit lets the rest out over the next minute

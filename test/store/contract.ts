@@ -128,6 +128,31 @@ export function storeContract(backend: Backend): void {
         assert.deepEqual(await store.outboxEntries('send-1', 'sending'), []);
         assert.equal((await store.outboxEntries('send-2', 'queued')).length, 1, 'another node\'s sends stay');
       });
+
+      it('drops the sealed text of a send that failed, and keeps the rest of it', async function () {
+        const id = (await store.addToOutbox({ nodeId: 'send-1', phone: A, request: { to: A, body: 'Your code is ••••', sealed: 'c2VhbGVk' }, message: null, claimKey: null, confirmation: false }))!;
+        await store.noteOutboxAttempt(id, 1, { code: 'timeout' });
+        assert.equal(((await store.outboxEntries('send-1', 'queued'))[0].request as { sealed?: string }).sealed, 'c2VhbGVk', 'kept while it may still go out');
+        await store.failOutboxEntry(id, 2, { code: 'rejected' });
+        assert.deepEqual((await store.outboxEntries('send-1', 'failed'))[0].request, { to: A, body: 'Your code is ••••' });
+      });
+
+      it('deletes failed sends and send claims older than the retention period, and nothing else', async function () {
+        const add = (body: string, claimKey: string | null) => store.addToOutbox({ nodeId: 'send-1', phone: A, request: { body }, message: null, claimKey, confirmation: false });
+        const oldFailed = (await add('old failed', 'sms-1>A'))!;
+        const newFailed = (await add('new failed', 'sms-2>A'))!;
+        const oldQueued = (await add('old queued', null))!;
+        await store.failOutboxEntry(oldFailed, 1, { code: 'x' });
+        await store.failOutboxEntry(newFailed, 1, { code: 'x' });
+        const longAgo = Date.now() - 200 * 24 * HOUR;
+        await backend.exec(`UPDATE outbox SET updated_at = ${longAgo} WHERE id IN (${oldFailed}, ${oldQueued})`);
+        await backend.exec(`UPDATE send_claim SET claimed_at = ${longAgo} WHERE claim_key = 'sms-1>A'`);
+        assert.equal(await store.purgeFinishedSends(Date.now() - 180 * 24 * HOUR), 2, 'the old failed send and the old claim');
+        assert.deepEqual((await store.outboxEntries('send-1', 'failed')).map((e) => e.id), [newFailed]);
+        assert.deepEqual((await store.outboxEntries('send-1', 'queued')).map((e) => e.id), [oldQueued], 'a send still waiting is never deleted');
+        assert.notEqual(await add('again', 'sms-1>A'), null, 'the old claim is gone');
+        assert.equal(await add('again', 'sms-2>A'), null, 'a recent claim still holds');
+      });
     });
 
     describe('opt-outs', function () {

@@ -4,8 +4,7 @@
 import { Client } from 'pg';
 import { NodeRedChild } from './node-red-launcher';
 import { createTestDatabase, type TestDatabase } from '../store/pg-database';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { liveExample } = require('./drills') as { liveExample: (name: string, o: object) => { flow: object[]; credentials: Record<string, object> } };
+import { liveExample } from './drills';
 
 export const HOOK = '/exotel/sms';
 export const EXAMPLE = '06 - All scenarios on one number.json';

@@ -4,14 +4,13 @@
 import { codeMatches, generateCode, hashCode, newSalt } from '../../sms/one-time-code';
 import { toE164 } from '../../sms/phone';
 import type { ConversationRecord, Store } from '../../store';
-import { statusText, systemTimers, type Done, type Evaluate, type NodeLog, type Send, type StatusLine, type Timers, type Translate } from '../shared/ports';
+import { statusText, systemTimers, type Done, type Evaluate, type NodeLog, type Send, type StatusLine, type Timers, type Translate, type WatchCompletion } from '../shared/ports';
 import { HoldQueue } from './hold-queue';
 import { routeNodes, TimeoutPoller, type PollerElection } from './timeout-poller';
 
-export type ConversationAction = 'start' | 'route' | 'update' | 'end' | 'verify';
-export const ACTIONS: ConversationAction[] = ['start', 'route', 'update', 'end', 'verify'];
-export const DEFAULT_MAX_AGE_HOURS = 24;
-export const DEFAULT_CODE = { length: 6, lifetimeMinutes: 10, attempts: 3 };
+import { ACTIONS, DEFAULT_CODE, DEFAULT_MAX_AGE_HOURS, type ConversationAction } from './contract';
+
+export { ACTIONS, DEFAULT_CODE, DEFAULT_MAX_AGE_HOURS, type ConversationAction };
 export const DEFAULT_HOLD_MS = 2_000;
 export const DEFAULT_TIMER_MS = 1_000;
 
@@ -20,6 +19,8 @@ export interface ConversationConfig {
   action?: ConversationAction | string;
   key?: string;
   keyType?: string;
+  /** the country of a number written without its country code; blank: India, as before version 2 */
+  defaultCountry?: string;
   /** start: the first step; update: the step to move to (empty: stay) */
   step?: string;
   /** route: the steps, one output each */
@@ -93,8 +94,13 @@ export interface ConversationDeps {
   log: NodeLog;
   /** hands on a message outside an input (a timeout) */
   send: Send;
+  /** the upper bound of a hold: how long a reply may wait for the flow to finish with the previous one */
   holdMs?: number;
+  /** tells when the flow is done with a routed message (Node-RED's message hooks); without it a hold lasts holdMs */
+  watchCompletion?: WatchCompletion;
   timerMs?: number;
+  /** the secret one-time codes are hashed with (kept outside the store) */
+  codeKey?: Buffer;
   election?: PollerElection;
   timers?: Timers;
 }
@@ -103,6 +109,7 @@ interface Held {
   msg: ConversationMessage;
   send: Send;
   done: Done;
+  unwatch?: () => void;
 }
 
 export class ConversationController {
@@ -118,10 +125,10 @@ export class ConversationController {
   constructor(private readonly deps: ConversationDeps) {
     const { config } = deps;
     this.name = (config.conversation ?? '').trim();
-    this.action = ACTIONS.includes(config.action as ConversationAction) ? (config.action as ConversationAction) : 'route';
+    this.action = (ACTIONS as readonly string[]).includes(config.action ?? '') ? (config.action as ConversationAction) : 'route';
     this.steps = Array.isArray(config.steps) ? config.steps.map((s) => String(s).trim()).filter(Boolean) : [];
     this.timers = deps.timers ?? systemTimers;
-    this.holds = new HoldQueue<Held>(deps.holdMs ?? DEFAULT_HOLD_MS, (key, held) => void this.routeNow(key, held), this.timers);
+    this.holds = new HoldQueue<Held>(deps.holdMs ?? DEFAULT_HOLD_MS, (key, held) => void this.routeNow(key, held), this.timers, (held) => held.unwatch?.());
   }
 
   /** Starts the status refresh and, for route, the release on change and the timeout poller. */
@@ -181,9 +188,13 @@ export class ConversationController {
     return out;
   }
 
-  private async routeNow(key: string, { msg, send, done }: Held): Promise<void> {
-    const { store, log, translate: m } = this.deps;
+  private async routeNow(key: string, held: Held): Promise<void> {
+    const { msg, send, done } = held;
+    const { store, log, translate: m, watchCompletion } = this.deps;
     try {
+      // The hold ends when the flow is done with this reply (or changes the conversation), whether
+      // or not it changed anything: a replay or a reply answered without an update holds no longer.
+      if (watchCompletion) held.unwatch = watchCompletion(msg, () => this.holds.release(key, held));
       const record = await store.getConversation(this.name, key, this.sidOf(msg) ?? undefined);
       if (!record) {
         msg.conversation = null;
@@ -198,7 +209,7 @@ export class ConversationController {
       }
       done();
     } catch (err) {
-      this.holds.release(key);
+      this.holds.release(key, held);
       done(err as Error);
     }
   }
@@ -214,7 +225,7 @@ export class ConversationController {
       code = generateCode(Math.floor(positive(config.codeLength, DEFAULT_CODE.length)));
       const salt = newSalt();
       codeSpec = {
-        hash: hashCode(code, salt),
+        hash: hashCode(code, salt, this.deps.codeKey),
         salt,
         lifetimeMs: positive(config.codeLifetime, DEFAULT_CODE.lifetimeMinutes) * 60_000,
         attempts: Math.floor(positive(config.codeAttempts, DEFAULT_CODE.attempts)),
@@ -260,7 +271,7 @@ export class ConversationController {
 
   private async verify(msg: ConversationMessage, send: Send): Promise<void> {
     const key = await this.keyOf(msg);
-    const check = await this.deps.store.checkCode(this.name, key, (hash, salt) => codeMatches(msg.payload, hash, salt), this.sidOf(msg) ?? undefined);
+    const check = await this.deps.store.checkCode(this.name, key, (hash, salt) => codeMatches(msg.payload, hash, salt, this.deps.codeKey), this.sidOf(msg) ?? undefined);
     const attemptsLeft = check.result === 'wrong' ? check.conversation?.code?.attemptsLeft ?? 0 : 0;
     msg.verification = { result: check.result, attemptsLeft };
     msg.conversation = check.conversation ? view(check.conversation, { attemptsLeft }) : null;
@@ -275,7 +286,8 @@ export class ConversationController {
     const property = `${config.keyType || 'msg'}.${config.key || 'phone'}`;
     const raw = await evaluate(config.key || 'phone', config.keyType || 'msg', msg);
     if (typeof raw !== 'string' && typeof raw !== 'number') throw new Error(m('error.noCustomer', { property }));
-    const key = toE164(raw, 'IN', 'possible') ?? String(raw).trim();
+    const country = (config.defaultCountry || 'IN').trim().toUpperCase();
+    const key = toE164(raw, country, 'possible') ?? String(raw).trim();
     if (!key) throw new Error(m('error.noCustomer', { property }));
     return key;
   }

@@ -17,13 +17,10 @@ export interface AccountConfig {
   mode?: 'live' | 'sandbox' | string;
   rateLimit?: number | string;
   queueLimit?: number | string;
+  webhookAuth?: 'token' | 'none' | string;
 }
 
-export interface AccountCredentials {
-  apiKey?: string;
-  apiToken?: string;
-  webhookToken?: string;
-}
+export type { AccountCredentials };
 
 /** The account's pace: in this process (RateLimiter), or for all instances sharing a database (SharedRateLimiter). */
 export type AccountLimiter = Pick<RateLimiter, 'perMinute' | 'queued' | 'acquire' | 'close'>;
@@ -40,6 +37,10 @@ export interface ExotelAccount {
   /** Exotel's API, or the sandbox; null when a live account cannot send (`configProblem` says why) */
   client: SmsGateway | null;
   configProblem: string | null;
+  /** 'none': the user chose to take callbacks without authentication (live accounts only) */
+  webhookAuth: 'token' | 'none';
+  /** why every callback is refused (a live account without a token, or with too short a one), or null */
+  webhookProblem: WebhookProblem | null;
   /** whether callbacks must carry the webhook token */
   hasWebhookToken(): boolean;
   checkWebhookToken(given: (expected: string) => boolean): boolean;
@@ -49,9 +50,10 @@ export interface ExotelAccount {
   redact(text: string): string;
 }
 
-export const DEFAULT_API_BASE_URL = 'https://api.exotel.com';
-export const DEFAULT_RATE_LIMIT = 200;
-export const DEFAULT_QUEUE_LIMIT = 10_000;
+import { contract, type AccountCredentials, DEFAULT_QUEUE_LIMIT, DEFAULT_RATE_LIMIT, SANDBOX_SENDER, webhookProblem, type WebhookProblem } from './contract';
+
+export { DEFAULT_QUEUE_LIMIT, DEFAULT_RATE_LIMIT };
+export const DEFAULT_API_BASE_URL = contract.defaults.apiBaseUrl.value;
 
 /**
  * Requests at a time to Exotel: enough for the rate limit when each takes a quarter of a second
@@ -93,6 +95,8 @@ export class AccountController implements ExotelAccount {
   readonly dltEntityId: string;
   readonly defaultCountry: string;
   readonly mode: 'live' | 'sandbox';
+  readonly webhookAuth: 'token' | 'none';
+  readonly webhookProblem: WebhookProblem | null;
   readonly limiter: AccountLimiter;
   private readonly rateStore: StoreHandle | null = null;
   client: SmsGateway | null = null;
@@ -118,6 +122,11 @@ export class AccountController implements ExotelAccount {
     }
     this.defaultCountry = country;
     this.mode = config.mode === 'sandbox' ? 'sandbox' : 'live';
+    // A sandbox account works with nothing filled in: its SMS never leave Node-RED.
+    if (this.mode === 'sandbox' && !this.defaultFrom) this.defaultFrom = SANDBOX_SENDER;
+    // Anything but an explicit "none" means the token is required.
+    this.webhookAuth = this.mode === 'live' && config.webhookAuth === 'none' ? 'none' : 'token';
+    this.webhookProblem = webhookProblem(this.mode, this.webhookAuth, credentials.webhookToken);
     const perMinute = positiveInt(config.rateLimit, DEFAULT_RATE_LIMIT, 'rateLimit', warnings, m);
     const queueLimit = positiveInt(config.queueLimit, DEFAULT_QUEUE_LIMIT, 'queueLimit', warnings, m);
     // Several instances: the limit is the account's, so it is counted in the database for all of them.
@@ -167,7 +176,16 @@ export class AccountController implements ExotelAccount {
 
   readonly redact = (text: string): string => this.secrets.reduce((out, secret) => out.split(secret).join('***'), text);
   readonly hasWebhookToken = (): boolean => !!this.credentials.webhookToken;
-  readonly checkWebhookToken = (given: (expected: string) => boolean): boolean => !this.credentials.webhookToken || given(this.credentials.webhookToken);
+  /**
+   * Whether a callback is authentic: never while the token is missing or too short on a live account,
+   * always when the user chose no authentication, otherwise when it carries the token (a sandbox
+   * account without one takes every callback).
+   */
+  readonly checkWebhookToken = (given: (expected: string) => boolean): boolean => {
+    if (this.webhookProblem) return false;
+    if (this.webhookAuth === 'none') return true;
+    return !this.credentials.webhookToken || given(this.credentials.webhookToken);
+  };
   readonly callbackQuery = (): string => (this.credentials.webhookToken ? `?token=${encodeURIComponent(this.credentials.webhookToken)}` : '');
 
   /** Stops the limiter's waiters, closes the client and lets go of the sandbox store. */

@@ -18,12 +18,9 @@ export interface InboundMessage {
   sms: InboundSms & { replayed?: boolean };
 }
 
-/** The route path, or '' when it is missing or not a plain path (Express patterns such as `:id` or `*` are refused). */
-export function normalisePath(value: string | undefined): string {
-  const trimmed = (value ?? '').trim().replace(/\/+$/, '');
-  if (!/^\/[A-Za-z0-9._~\-/]+$/.test(trimmed) || trimmed.includes('//')) return '';
-  return trimmed;
-}
+import { normalisePath } from './contract';
+
+export { normalisePath };
 
 export type InboundSetup =
   | { ok: true; routePath: string; allowList: AllowList | null }
@@ -66,7 +63,7 @@ export interface Reply {
 export interface InboundDeps {
   routePath: string;
   allowList: AllowList | null;
-  account: Pick<ExotelAccount, 'accountSid' | 'defaultCountry' | 'checkWebhookToken' | 'redact'>;
+  account: Pick<ExotelAccount, 'accountSid' | 'defaultCountry' | 'checkWebhookToken' | 'redact'> & Partial<Pick<ExotelAccount, 'mode' | 'webhookAuth' | 'webhookProblem'>>;
   store: Pick<Store, 'recordInbound' | 'markInboundHandled' | 'unhandledInbound'>;
   translate: Translate;
   status: StatusLine;
@@ -80,6 +77,12 @@ export interface InboundDeps {
   /** several instances on one database: what dead instances acknowledged but did not finish, now this one's */
   takeOver?: { claim: () => Promise<InboundRecord[]>; everyMs: number };
 }
+
+/** The 401's reason when the account's token makes every callback fail (JSON for the caller; not translated, as every reply). */
+const UNUSABLE_TOKEN = {
+  noToken: 'the Exotel account has no webhook token: open the account in Node-RED, press Generate and deploy',
+  shortToken: 'the Exotel account’s webhook token is too short: open the account in Node-RED, press Generate and deploy',
+} as const;
 
 export class InboundController {
   private readonly counts = { received: 0, duplicate: 0, rejected: 0 };
@@ -116,7 +119,17 @@ export class InboundController {
     // again at the next start; the package's nodes do nothing twice for one SmsSid, so a replay is safe.
     this.replayWindowMs = deps.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS;
     this.settleTimer = this.timers.setInterval(() => void this.markSettled(), Math.max(50, Math.min(this.replayWindowMs, 5_000)));
-    deps.status.now('grey', 'ring', deps.translate('status.listening', { path: deps.routePath }));
+    const { webhookProblem, webhookAuth, mode } = deps.account;
+    if (webhookProblem) {
+      // The route stays, so that Exotel (and anyone else) gets a 401 that says why, not a 404.
+      deps.status.now('red', 'ring', deps.translate(`status.${webhookProblem}`));
+      deps.log.warn(deps.translate(`warn.${webhookProblem}`, { path: deps.routePath }));
+    } else if (webhookAuth === 'none' && mode === 'live') {
+      deps.status.now('yellow', 'ring', deps.translate('status.listeningOpen', { path: deps.routePath }));
+      deps.log.warn(deps.translate('warn.noAuthentication', { path: deps.routePath }));
+    } else {
+      deps.status.now('grey', 'ring', deps.translate('status.listening', { path: deps.routePath }));
+    }
   }
 
   /** Exotel's legacy applet asks with HEAD first. */
@@ -240,6 +253,8 @@ export class InboundController {
   /** The refusal of a callback that is not from Exotel for this account, or null when it is. */
   private authorise(call: InboundCall): Reply | null {
     if (this.deps.allowList && !this.deps.allowList.allows(call.ip)) return this.reject(403, 'this address is not on the IP allow-list');
+    const unusable = this.deps.account.webhookProblem;
+    if (unusable) return this.reject(401, UNUSABLE_TOKEN[unusable]);
     const tokens = new URLSearchParams(call.query).getAll('token');
     const ok = this.deps.account.checkWebhookToken((expected) => hasWebhookToken(expected, tokens.length === 1 ? tokens[0] : undefined, call.authorization));
     return ok ? null : this.reject(401, 'the webhook token is missing or wrong');
@@ -252,7 +267,12 @@ export class InboundController {
   }
 
   private showCounts(): void {
+    const problem = this.deps.account.webhookProblem;
+    if (problem) return this.deps.status.set('red', 'ring', this.deps.translate(`status.${problem}`));
     const { received, rejected } = this.counts;
-    this.deps.status.set(rejected > 0 && received === 0 ? 'yellow' : 'green', 'dot', this.deps.translate('status.counts', this.counts));
+    // An account open to anyone stays yellow: the user chose it, but it should not look all right.
+    const open = this.deps.account.webhookAuth === 'none' && this.deps.account.mode === 'live';
+    const fill = open || (rejected > 0 && received === 0) ? 'yellow' : 'green';
+    this.deps.status.set(fill, 'dot', this.deps.translate(open ? 'status.countsOpen' : 'status.counts', this.counts));
   }
 }

@@ -5,6 +5,7 @@ import type { SendRequest } from '../../exotel/client';
 import { SendError } from '../../exotel/errors';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../exotel/retry';
 import { countSegments } from '../../sms/encoding';
+import { maskCode, openText, sealText } from '../../sms/one-time-code';
 import { toE164 } from '../../sms/phone';
 import { renderText } from '../../sms/template';
 import type { OutboxEntry, Store } from '../../store';
@@ -13,10 +14,10 @@ import { shown, type Done, type Evaluate, type NodeLog, type Send, type StatusLi
 import { OutboxDispatcher, type DispatchOutcome, type Outgoing } from './outbox-dispatcher';
 import { StoreWait } from '../shared/store-wait';
 
-export const SMS_TYPES = ['transactional', 'transactional_opt_in', 'promotional'];
-export const PRIORITIES = ['normal', 'high'];
-export const MAX_ATTEMPTS = 10;
-export const OPT_OUT_CONFIRMATION_WINDOW_MS = 10 * 60_000;
+import { MAX_ATTEMPTS, PRIORITIES, SMS_TYPES } from './contract';
+import { answersHelpFrom, carriesFreshOptOut, OPT_OUT_CONFIRMATION_WINDOW_MS, optedOutError } from './opt-out-guard';
+
+export { MAX_ATTEMPTS, OPT_OUT_CONFIRMATION_WINDOW_MS, PRIORITIES, SMS_TYPES };
 
 /** The node's properties as saved by the editor. */
 export interface SendConfig {
@@ -30,8 +31,10 @@ export interface SendConfig {
   priority?: string;
   statusCallback?: string;
   attempts?: number | string;
-  /** this node sends the confirmation of an opt-out: one message within 10 minutes of it may pass */
+  /** this node always sends the confirmation of an opt-out: one message within 10 minutes of it may pass */
   optOutConfirmation?: boolean;
+  /** answers to HELP from an opted-out number reach it (saved before version 2: no) */
+  helpReachesOptedOut?: boolean;
 }
 
 export type SendMessage = {
@@ -39,14 +42,16 @@ export type SendMessage = {
   payload?: unknown;
   topic?: string;
   phone?: unknown;
-  sms?: { sid?: string };
+  sms?: { sid?: string; from?: unknown };
   dltTemplateId?: unknown;
   exotel?: unknown;
   error?: unknown;
   [key: string]: unknown;
 };
 
-export type SendAccount = Pick<ExotelAccount, 'client' | 'limiter' | 'configProblem' | 'defaultCountry' | 'defaultFrom' | 'dltEntityId' | 'redact'>;
+export type SendAccount = Pick<ExotelAccount, 'client' | 'configProblem' | 'defaultCountry' | 'defaultFrom' | 'dltEntityId' | 'redact'> & {
+  limiter: Pick<ExotelAccount['limiter'], 'acquire'>;
+};
 
 export interface SendDeps {
   nodeId: string;
@@ -63,9 +68,20 @@ export interface SendDeps {
   retryBaseDelayMs?: number;
   /** several instances on one database: this node's sends that dead instances left in the outbox, now this one's */
   takeOver?: { claim: () => Promise<OutboxEntry[]>; everyMs: number };
+  /** the secret that seals a text holding a one-time code while it waits in the outbox */
+  codeKey?: Buffer;
   /** for tests: the dispatcher (and with it the clock) to use */
   dispatcher?: OutboxDispatcher;
 }
+
+/** The one-time code conversation-state put in the message, if any. */
+export function codeOf(msg: SendMessage): string {
+  const code = (msg.conversation as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' ? code : '';
+}
+
+/** A request as the outbox keeps it: a text holding a code masked, and sealed for a send after a restart. */
+type KeptRequest = SendRequest & { sealed?: string };
 
 /** A number of attempts between 1 and MAX_ATTEMPTS; blank or nonsense is the default. */
 export function attemptsOf(value: unknown): number {
@@ -76,7 +92,10 @@ export function attemptsOf(value: unknown): number {
 export function storable(msg: SendMessage): unknown {
   const { req: _req, res: _res, ...rest } = msg;
   try {
-    return JSON.parse(JSON.stringify(rest)) as unknown;
+    const kept = JSON.parse(JSON.stringify(rest)) as SendMessage;
+    // The code leaves in the SMS only: the stored message (handed on after a restart) has none.
+    if (kept.conversation && typeof kept.conversation === 'object') delete (kept.conversation as { code?: unknown }).code;
+    return kept;
   } catch {
     return { _msgid: msg._msgid, payload: msg.payload, phone: msg.phone, topic: msg.topic };
   }
@@ -95,8 +114,8 @@ export class SendController {
   constructor(private readonly deps: SendDeps) {
     const { config, translate: m, log } = deps;
     // Values Exotel would refuse are dropped here, with a warning, rather than fail every send.
-    this.smsType = SMS_TYPES.includes(config.smsType ?? '') ? config.smsType! : '';
-    this.priority = PRIORITIES.includes(config.priority ?? '') ? config.priority! : '';
+    this.smsType = (SMS_TYPES as readonly string[]).includes(config.smsType ?? '') ? config.smsType! : '';
+    this.priority = (PRIORITIES as readonly string[]).includes(config.priority ?? '') ? config.priority! : '';
     if (config.smsType && !this.smsType) log.warn(m('warn.smsType', { smsType: config.smsType, types: SMS_TYPES.join(', ') }));
     if (config.priority && !this.priority) log.warn(m('warn.priority', { priority: config.priority }));
     this.policy = { ...DEFAULT_RETRY, attempts: attemptsOf(config.attempts), baseDelayMs: deps.retryBaseDelayMs ?? DEFAULT_RETRY.baseDelayMs };
@@ -111,7 +130,7 @@ export class SendController {
       },
     });
     this.dispatcher =
-      deps.dispatcher ?? new OutboxDispatcher({ nodeId: deps.nodeId, store: deps.store, account: deps.account, policy: this.policy, storeWait: this.storeWait });
+      deps.dispatcher ?? new OutboxDispatcher({ nodeId: deps.nodeId, store: deps.store, account: deps.account, policy: this.policy, redact: deps.account?.redact, storeWait: this.storeWait });
   }
 
   /** Whether the node can send at all; if not, the red status and the error are shown. */
@@ -143,27 +162,30 @@ export class SendController {
     if (!account?.client) {
       return this.fail(msg, send, done, new SendError({ code: 'not_configured', message: `the Exotel account cannot send: ${account?.configProblem ?? 'no account'}`, retryable: false }));
     }
-    // The opt-out guard before the queue; an opt-out confirmation node may take the number's one confirmation.
+    // The opt-out guard before the queue. The message that carries a fresh opt-out (or any message
+    // on a node ticked to confirm opt-outs) may take the number's one confirmation; an answer to the
+    // number's own HELP passes when the node allows it.
     // While the database cannot be reached, the message waits here (red status) and goes on once it answers.
     const waitFor = <T>(call: () => Promise<T>) => this.storeWait.retry(call, this.stopping.signal);
     let confirmationClaimed = false;
-    if (await waitFor(() => store.isOptedOut(request.to))) {
-      confirmationClaimed = !!config.optOutConfirmation && (await waitFor(() => store.claimOptOutConfirmation(request.to, OPT_OUT_CONFIRMATION_WINDOW_MS)));
-      if (!confirmationClaimed) {
-        return this.fail(msg, send, done, new SendError({ code: 'opted_out', message: `${request.to} has opted out: nothing was sent`, retryable: false }));
-      }
+    const helpAnswer = config.helpReachesOptedOut === true && answersHelpFrom(msg, request.to);
+    if (!helpAnswer && (await waitFor(() => store.isOptedOut(request.to)))) {
+      const confirms = !!config.optOutConfirmation || carriesFreshOptOut(msg, request.to);
+      confirmationClaimed = confirms && (await waitFor(() => store.claimOptOutConfirmation(request.to, OPT_OUT_CONFIRMATION_WINDOW_MS)));
+      if (!confirmationClaimed) return this.fail(msg, send, done, optedOutError(request.to));
     }
     // In the store before it waits for anything, so that a restart does not lose it; together with
     // the claim of the one send per inbound SMS and recipient, so that a replayed SMS sends nothing twice.
     const inboundSid = typeof msg.sms?.sid === 'string' ? msg.sms.sid : undefined;
     const claimKey = inboundSid ? `${inboundSid}>${request.to}` : null;
-    const outboxId = await waitFor(() => store.addToOutbox({ nodeId: this.deps.nodeId, phone: request.to, request, message: storable(msg), claimKey, confirmation: confirmationClaimed }));
+    const code = codeOf(msg);
+    const outboxId = await waitFor(() => store.addToOutbox({ nodeId: this.deps.nodeId, phone: request.to, request: this.kept(request, code), message: storable(msg), claimKey, confirmation: confirmationClaimed }));
     if (outboxId === null) {
       if (confirmationClaimed) await store.releaseOptOutConfirmation(request.to).catch(() => undefined);
       this.deps.log.debug?.(`already sent for ${inboundSid}`);
       return done();
     }
-    const out: Outgoing = { outboxId, request, claimKey, confirmationClaimed };
+    const out: Outgoing = { outboxId, request, claimKey, confirmationClaimed, helpAnswer, code: code || undefined };
     this.settle(await this.dispatcher.inOrder(request.to, () => this.dispatcher.dispatch(out)), out, msg, send, done);
   }
 
@@ -195,7 +217,7 @@ export class SendController {
   }
 
   private async resumeEntries(entries: OutboxEntry[], send: Send, logKey: string): Promise<void> {
-    const { store, log, translate: m } = this.deps;
+    const { store, nodeId, log, translate: m } = this.deps;
     const messageOf = (entry: OutboxEntry) => (entry.message && typeof entry.message === 'object' ? entry.message : {}) as SendMessage;
     const doneFor = (msg: SendMessage): Done => (err) => {
       if (err) log.error(err, msg);
@@ -215,12 +237,37 @@ export class SendController {
     const queued = entries.filter((e) => e.state === 'queued');
     if (queued.length === 0) return;
     log.log(m(logKey, { count: queued.length }));
-    const jobs = queued.map((entry) => {
+    const jobs = queued.map(async (entry) => {
       const msg = messageOf(entry);
-      const out: Outgoing = { outboxId: entry.id, request: entry.request as SendRequest, claimKey: entry.claimKey, confirmationClaimed: entry.confirmation };
+      const helpAnswer = this.deps.config.helpReachesOptedOut === true && answersHelpFrom(msg, entry.phone);
+      const { sealed, ...request } = entry.request as KeptRequest;
+      let code: string | undefined;
+      if (sealed !== undefined) {
+        const opened = openText(sealed, this.deps.codeKey);
+        if (opened === null) {
+          // Sealed under another secret (exotelSms.codeSecret changed): the text cannot be rebuilt.
+          const err = new SendError({ code: 'code_unreadable', message: `the text to ${entry.phone} held a one-time code that cannot be read back (the code secret changed): nothing was sent`, retryable: false });
+          await store.failOutboxEntry(entry.id, entry.attempts, err.toJSON());
+          if (entry.claimKey) await store.releaseSend(nodeId, entry.claimKey).catch(() => undefined);
+          return this.fail(msg, send, doneFor(msg), err);
+        }
+        ({ body: request.body, code } = JSON.parse(opened) as { body: string; code: string });
+      }
+      const out: Outgoing = { outboxId: entry.id, request, claimKey: entry.claimKey, confirmationClaimed: entry.confirmation, helpAnswer, code };
       return this.dispatcher.inOrder(entry.phone, () => this.dispatcher.dispatch(out)).then((outcome) => this.settle(outcome, out, msg, send, doneFor(msg)));
     });
     await Promise.allSettled(jobs);
+  }
+
+  /** Deletes failed sends and send claims older than `retentionMs`; a store error is only logged. */
+  async purgeOld(retentionMs: number): Promise<void> {
+    const { store, log, translate: m } = this.deps;
+    try {
+      const purged = await store.purgeFinishedSends(Date.now() - retentionMs);
+      if (purged > 0) log.debug?.(`purged ${purged} finished sends and claims`);
+    } catch (err) {
+      log.warn(m('warn.purge', { message: (err as Error).message }));
+    }
   }
 
   /** Stops the waits: messages waiting for the rate limit or a retry stay in the outbox. */
@@ -229,6 +276,13 @@ export class SendController {
     this.stopping.abort();
     clearInterval(this.takeOverTimer);
     this.dispatcher.stop();
+  }
+
+  /** The request as the outbox keeps it: a code in the text masked, the text sealed under the code secret. */
+  private kept(request: SendRequest, code: string): KeptRequest {
+    if (!code || !request.body.includes(code)) return request;
+    const { codeKey } = this.deps;
+    return { ...request, body: maskCode(request.body, code), sealed: codeKey ? sealText(JSON.stringify({ body: request.body, code }), codeKey) : '' };
   }
 
   private settle(outcome: DispatchOutcome, out: Outgoing, msg: SendMessage, send: Send, done: Done): void {
@@ -246,15 +300,16 @@ export class SendController {
     if (this.deps.account) info.message = this.deps.account.redact(info.message);
     msg.error = info;
     this.counts.failed++;
-    this.showCounts();
+    this.showCounts(info.code === 'opted_out' ? 'status.countsOptedOut' : 'status.counts');
     send([null, msg]);
     // Unwired failure output: report through done(err) so that a Catch node and the debug sidebar see it.
     if (this.deps.failureWired()) done();
     else done(Object.assign(new Error(this.deps.translate('error.notSent', { message: info.message })), { code: info.code }));
   }
 
-  private showCounts(): void {
-    this.deps.status.set(this.counts.failed > 0 ? 'yellow' : 'green', 'dot', this.deps.translate('status.counts', this.counts));
+  /** The counts under the node; after a send an opt-out blocked, that is said too. */
+  private showCounts(key = 'status.counts'): void {
+    this.deps.status.set(this.counts.failed > 0 ? 'yellow' : 'green', 'dot', this.deps.translate(key, this.counts));
   }
 
   private async prepare(msg: SendMessage): Promise<SendRequest> {

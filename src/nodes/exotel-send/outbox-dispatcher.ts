@@ -7,9 +7,11 @@ import type { SendRequest, SendResult, SmsGateway } from '../../exotel/client';
 import { SendError } from '../../exotel/errors';
 import type { Release } from '../../exotel/limiter';
 import { withRetry, type RetryPolicy } from '../../exotel/retry';
+import { maskCode } from '../../sms/one-time-code';
 import type { Store } from '../../store';
 import { systemTimers, type Timers } from '../shared/ports';
 import { StoreWait } from '../shared/store-wait';
+import { optedOutError } from './opt-out-guard';
 
 export type OutboxStore = Pick<
   Store,
@@ -30,6 +32,10 @@ export interface Outgoing {
   claimKey: string | null;
   /** the send holds the number's one opt-out confirmation */
   confirmationClaimed: boolean;
+  /** the send answers a HELP from this number, and the node lets such answers reach an opted-out number */
+  helpAnswer?: boolean;
+  /** a one-time code in the text: masked in any error the outbox keeps */
+  code?: string;
 }
 
 export type DispatchOutcome =
@@ -44,6 +50,8 @@ export interface DispatcherDeps {
   store: OutboxStore;
   account: SendingAccount | null;
   policy: RetryPolicy;
+  /** takes the account's credentials out of a text (an error page may echo them) */
+  redact?: (text: string) => string;
   timers?: Timers;
   /** while the database cannot be reached, store calls wait here (and the node says so) */
   storeWait?: StoreWait;
@@ -92,8 +100,8 @@ export class OutboxDispatcher {
     // waits for the rate limit still stops it.
     const guard = async () => {
       // The database unreachable: the send waits for it, since nobody can tell whether the number opted out.
-      if (out.confirmationClaimed || !(await this.storeWait.retry(() => store.isOptedOut(request.to), this.stopping.signal))) return;
-      throw new SendError({ code: 'opted_out', message: `${request.to} has opted out: nothing was sent`, retryable: false });
+      if (out.confirmationClaimed || out.helpAnswer || !(await this.storeWait.retry(() => store.isOptedOut(request.to), this.stopping.signal))) return;
+      throw optedOutError(request.to);
     };
     let attempts = 0;
     try {
@@ -115,7 +123,7 @@ export class OutboxDispatcher {
             release(dispatched);
           }
         },
-        (err, _waitMs, n) => void store.noteOutboxAttempt(out.outboxId, n, err.toJSON()).catch(() => undefined),
+        (err, _waitMs, n) => void store.noteOutboxAttempt(out.outboxId, n, this.kept(err, out)).catch(() => undefined),
         (ms) => this.wait(ms),
       );
       // It went: whatever the database does now, it is reported sent (and taken out of the outbox once it answers).
@@ -125,11 +133,18 @@ export class OutboxDispatcher {
       const err = thrown instanceof SendError ? thrown : new SendError({ code: 'internal', message: String((thrown as Error)?.message ?? thrown), retryable: false });
       // Node-RED is stopping or redeploying: the message stays queued and goes out at the next start.
       if (err.code === 'stopped') return { outcome: 'kept' };
-      await store.failOutboxEntry(out.outboxId, attempts, err.toJSON()).catch(() => undefined);
+      await store.failOutboxEntry(out.outboxId, attempts, this.kept(err, out)).catch(() => undefined);
       if (out.claimKey) await store.releaseSend(this.deps.nodeId, out.claimKey).catch(() => undefined);
       if (out.confirmationClaimed) await store.releaseOptOutConfirmation(request.to).catch(() => undefined);
       return { outcome: 'failed', error: err };
     }
+  }
+
+  /** An error as the outbox keeps it: no credentials, no one-time code. */
+  private kept(err: SendError, out: Outgoing): unknown {
+    const info = err.toJSON();
+    info.message = maskCode(this.deps.redact ? this.deps.redact(info.message) : info.message, out.code ?? '');
+    return info;
   }
 
   /** Ends every wait for the rate limit or a retry: those messages stay queued in the outbox. */

@@ -5,8 +5,9 @@ import { toE164 } from '../../sms/phone';
 import type { OptOutRecord, OptStatus, Store } from '../../store';
 import { shown, statusText, type Done, type Evaluate, type NodeLog, type Send, type StatusLine, type Translate } from '../shared/ports';
 
-export type OptOutAction = 'optout' | 'optin' | 'check' | 'get' | 'import' | 'export';
-export const ACTIONS: OptOutAction[] = ['optout', 'optin', 'check', 'get', 'import', 'export'];
+import { ACTIONS, type OptOutAction } from './contract';
+
+export { ACTIONS, type OptOutAction };
 const MAX_LISTED_INVALID = 20;
 
 export interface OptOutConfig {
@@ -49,9 +50,11 @@ export interface OptOutDeps {
 export class OptOutController {
   readonly action: OptOutAction;
   private readonly country: string;
+  /** numbers an "opt in" node opted in since it started (their status changed) */
+  private optedIn = 0;
 
   constructor(private readonly deps: OptOutDeps) {
-    this.action = ACTIONS.includes(deps.config.action as OptOutAction) ? (deps.config.action as OptOutAction) : 'check';
+    this.action = (ACTIONS as readonly string[]).includes(deps.config.action ?? '') ? (deps.config.action as OptOutAction) : 'check';
     this.country = (deps.config.defaultCountry || 'IN').toUpperCase();
   }
 
@@ -67,9 +70,16 @@ export class OptOutController {
       });
   }
 
-  /** How many numbers are opted out, under the node. */
+  /**
+   * Under the node: how many numbers are opted out; an "opt in" node says instead what it did,
+   * since "0 opted out" under it reads as its own failure.
+   */
   async showCount(): Promise<void> {
     const { status, translate: m } = this.deps;
+    if (this.action === 'optin') {
+      status.set('green', 'dot', this.optedIn === 0 ? m('status.ready') : m('status.optedIn', { count: this.optedIn }));
+      return;
+    }
     try {
       status.set('green', 'dot', m('status.optedOut', { count: await this.deps.store.optedOutCount() }));
     } catch {
@@ -119,6 +129,7 @@ export class OptOutController {
     // Committed before the message moves on: a crash after this line cannot lose the opt-out.
     const result = await this.deps.store.setOptStatus({ phone, status: to, keyword, source });
     msg.optOut = describe(phone, result.record, result.changed);
+    if (to === 'opted-in' && result.changed) this.optedIn++;
     send(msg);
   }
 

@@ -29,6 +29,9 @@ export interface NodeLog {
 export type Send = (msg: unknown) => void;
 export type Done = (err?: Error) => void;
 
+/** Calls `settled` once the flow is done with `msg` (every node it reached has called done()); returns a function that stops watching. */
+export type WatchCompletion = (msg: object, settled: () => void) => () => void;
+
 /** A TypedInput property of the node evaluated against a message (msg, flow, global, env, str, json…). */
 export type Evaluate = (value: string, type: string, msg: object) => Promise<unknown>;
 

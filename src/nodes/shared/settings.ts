@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { NodeAPI } from 'node-red';
 import { acquireConfiguredStore, IN_MEMORY, storeConfigFromSettings, type StoreHandle } from '../../store';
+import { codeKeyFromFile, codeKeyFromSecret, processCodeKey } from '../../store/code-key';
 
 /** `exotelSms: { … }` in settings.js */
 export interface PackageSettings {
@@ -19,6 +20,39 @@ export interface PackageSettings {
   conversationHoldMs?: number;
   /** how often conversation timeouts are looked for (default 1000 ms) */
   conversationTimerMs?: number;
+  /** days a failed send and a send claim are kept before they are deleted (default 180) */
+  retentionDays?: number;
+  /** the secret one-time codes are keyed with; default: a key file beside the store. The same on every instance sharing a PostgreSQL store */
+  codeSecret?: string;
+}
+
+export const DEFAULT_RETENTION_DAYS = 180;
+export const CODE_KEY_FILE = 'exotel-sms-codes.key';
+
+/** How long finished outbox entries and send claims are kept, in ms. */
+export function retentionMs(RED: NodeAPI): number {
+  const days = Number(packageSettings(RED).retentionDays);
+  return (Number.isFinite(days) && days > 0 ? days : DEFAULT_RETENTION_DAYS) * 86_400_000;
+}
+
+/**
+ * The key of one-time codes, outside the database: `exotelSms.codeSecret`, else a key file beside the
+ * store file (made 0600 on first use), else (a store in memory) one for this process. A key file that
+ * cannot be made is reported, and this process's key is used: codes made now do not survive a restart.
+ */
+export function codeKey(RED: NodeAPI): Buffer {
+  const { codeSecret } = packageSettings(RED);
+  if (typeof codeSecret === 'string' && codeSecret) return codeKeyFromSecret(codeSecret);
+  const file = storePath(RED);
+  const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
+  const dir = file !== IN_MEMORY ? path.dirname(file) : userDir;
+  if (!dir) return processCodeKey;
+  try {
+    return codeKeyFromFile(path.join(dir, CODE_KEY_FILE));
+  } catch (err) {
+    RED.log.warn(`exotel-sms: the one-time-code key file could not be made or read (${(err as Error).message}); codes made now will not verify after a restart`);
+    return processCodeKey;
+  }
 }
 
 export function packageSettings(RED: NodeAPI): PackageSettings {

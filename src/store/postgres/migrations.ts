@@ -149,6 +149,9 @@ export const PG_MIGRATIONS: readonly string[] = [
      updated_at bigint NOT NULL
    );
    CREATE INDEX outbox_node ON outbox (node_id, state, id);`,
+  `-- failed sends and send claims are deleted after the retention period: found by age
+   CREATE INDEX send_claim_age ON send_claim (claimed_at);
+   CREATE INDEX outbox_failed_age ON outbox (updated_at) WHERE state = 'failed';`,
   `-- several instances: each renews its lease here; what a dead one owned (unfinished inbound SMS,
    -- queued sends) is taken over by a live one once its lease ran out
    CREATE TABLE instance (

@@ -86,12 +86,18 @@ export class PostgresOutbox implements Outbox {
   }
 
   async failOutboxEntry(id: number, attempts: number, error: unknown): Promise<void> {
-    await this.db.query("UPDATE outbox SET state = 'failed', attempts = $1, error = $2, updated_at = $3 WHERE id = $4", [
+    await this.db.query("UPDATE outbox SET state = 'failed', attempts = $1, error = $2, updated_at = $3, request = (request::jsonb - 'sealed')::text WHERE id = $4", [
       attempts,
       JSON.stringify(error ?? null),
       Date.now(),
       id,
     ]);
+  }
+
+  async purgeFinishedSends(before: number): Promise<number> {
+    const failed = await this.db.query("DELETE FROM outbox WHERE state = 'failed' AND updated_at < $1", [before]);
+    const claims = await this.db.query('DELETE FROM send_claim WHERE claimed_at < $1', [before]);
+    return (failed.rowCount ?? 0) + (claims.rowCount ?? 0);
   }
 
   async outboxEntries(nodeId: string, state: OutboxState): Promise<OutboxEntry[]> {

@@ -53,7 +53,9 @@ export class SqliteOutbox implements Outbox {
       remove: db.prepare('DELETE FROM outbox WHERE id = ?'),
       attempt: db.prepare("UPDATE outbox SET state = 'queued', attempts = ?, error = ?, updated_at = ? WHERE id = ?"),
       sending: db.prepare("UPDATE outbox SET state = 'sending', updated_at = ? WHERE id = ?"),
-      fail: db.prepare("UPDATE outbox SET state = 'failed', attempts = ?, error = ?, updated_at = ? WHERE id = ?"),
+      fail: db.prepare("UPDATE outbox SET state = 'failed', attempts = ?, error = ?, updated_at = ?, request = json_remove(request, '$.sealed') WHERE id = ?"),
+      purgeFailed: db.prepare("DELETE FROM outbox WHERE state = 'failed' AND updated_at < ?"),
+      purgeClaims: db.prepare('DELETE FROM send_claim WHERE claimed_at < ?'),
       list: db.prepare('SELECT * FROM outbox WHERE node_id = ? AND state = ? ORDER BY id'),
     };
   }
@@ -89,6 +91,10 @@ export class SqliteOutbox implements Outbox {
 
   async failOutboxEntry(id: number, attempts: number, error: unknown): Promise<void> {
     this.statements.fail.run(attempts, JSON.stringify(error ?? null), Date.now(), id);
+  }
+
+  async purgeFinishedSends(before: number): Promise<number> {
+    return this.db.transaction(() => this.statements.purgeFailed.run(before).changes + this.statements.purgeClaims.run(before).changes)();
   }
 
   async outboxEntries(nodeId: string, state: OutboxState): Promise<OutboxEntry[]> {

@@ -1,0 +1,150 @@
+// exotel-account: the config node's properties, credentials and checks, for the editor and the runtime.
+import { fillMissing, isCountryCode, isHttpUrl, isWholeNumber, problem, text, type NodeContract, type SavedNode, type Verdict } from '../contract';
+
+/** Exotel's API regions: the base URL of each. */
+export const API_REGIONS = {
+  singapore: 'https://api.exotel.com',
+  mumbai: 'https://api.in.exotel.com',
+} as const;
+
+export const MODES = ['live', 'sandbox'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** How a callback to the account's SMS in nodes proves it comes from Exotel: the webhook token, or nothing (not recommended). */
+export const WEBHOOK_AUTH = ['token', 'none'] as const;
+export type WebhookAuth = (typeof WEBHOOK_AUTH)[number];
+
+export interface AccountProps extends SavedNode {
+  accountSid: string;
+  apiBaseUrl: string;
+  defaultFrom: string;
+  dltEntityId: string;
+  defaultCountry: string;
+  mode: Mode;
+  rateLimit: number | string;
+  queueLimit: number | string;
+  webhookAuth: WebhookAuth;
+}
+
+export interface AccountCredentials {
+  apiKey?: string;
+  apiToken?: string;
+  webhookToken?: string;
+}
+
+/** Requests a minute Exotel allows an account unless it has asked for more. */
+export const DEFAULT_RATE_LIMIT = 200;
+export const DEFAULT_QUEUE_LIMIT = 10_000;
+/** Length of a webhook token the editor generates (letters and digits). */
+export const WEBHOOK_TOKEN_LENGTH = 32;
+/** The shortest webhook token a live account accepts (a typed one; generated ones are longer). */
+export const WEBHOOK_TOKEN_MIN_LENGTH = 16;
+/** The sender of a sandbox account that names none: nothing leaves Node-RED, so any name will do. */
+export const SANDBOX_SENDER = 'SANDBOX';
+
+const defaults: NodeContract<AccountProps, AccountCredentials>['defaults'] = {
+  name: { value: '' },
+  version: { value: 2 },
+  accountSid: { value: '' },
+  apiBaseUrl: { value: API_REGIONS.singapore },
+  defaultFrom: { value: '' },
+  dltEntityId: { value: '' },
+  defaultCountry: { value: 'IN' },
+  mode: { value: 'live' },
+  rateLimit: { value: DEFAULT_RATE_LIMIT },
+  queueLimit: { value: DEFAULT_QUEUE_LIMIT },
+  webhookAuth: { value: 'token' },
+};
+
+/** Version 1 had no webhookAuth: its properties, for the first migration. */
+const { webhookAuth: _added, ...defaultsV1 } = defaults;
+
+/**
+ * Version 2: callbacks must carry the webhook token unless the user chooses "no authentication".
+ * A version-1 account is saved with `token`, whether or not it has one (a migration cannot see
+ * credentials): a live account without a token then refuses callbacks, and its SMS in nodes say
+ * "open the account and press Generate", rather than staying open to anyone without a word.
+ */
+function requireToken(config: Record<string, unknown>): Record<string, unknown> {
+  return { ...config, webhookAuth: config.webhookAuth === 'none' ? 'none' : 'token' };
+}
+
+export const contract: NodeContract<AccountProps, AccountCredentials> = {
+  type: 'exotel-account',
+  version: 2,
+  defaults,
+  credentials: {
+    apiKey: { type: 'text' },
+    apiToken: { type: 'password' },
+    // password: never sent to the editor; the SMS in node's dialog asks the runtime for the callback URL
+    webhookToken: { type: 'password' },
+  },
+  migrations: [fillMissing(defaultsV1), requireToken],
+};
+
+/** The region of a base URL, or 'custom'. */
+export function regionOf(url: unknown): string {
+  const normalised = text(url).replace(/\/+$/, '').toLowerCase();
+  return (Object.values(API_REGIONS) as string[]).includes(normalised) ? normalised : 'custom';
+}
+
+/** Required to go live only: the example flows ship sandbox accounts without one. */
+export function validateAccountSid(value: unknown, mode: unknown): Verdict {
+  const sid = text(value);
+  if (!sid) return mode === 'sandbox' ? true : problem('errors.accountSid');
+  return /\s|\//.test(sid) ? problem('errors.accountSidChars') : true;
+}
+
+export function validateApiBaseUrl(value: unknown): Verdict {
+  return isHttpUrl(value) ? true : problem('errors.apiBaseUrl');
+}
+
+export function validateDefaultCountry(value: unknown): Verdict {
+  return isCountryCode(value) ? true : problem('errors.defaultCountry');
+}
+
+export function validateMode(value: unknown): Verdict {
+  return (MODES as readonly unknown[]).includes(value) ? true : problem('errors.mode');
+}
+
+export function validateRateLimit(value: unknown): Verdict {
+  return isWholeNumber(value, 1) ? true : problem('errors.rateLimit');
+}
+
+export function validateQueueLimit(value: unknown): Verdict {
+  return isWholeNumber(value, 1) ? true : problem('errors.queueLimit');
+}
+
+/** A live account needs a sender; a sandbox account uses SANDBOX_SENDER when it has none. */
+export function validateDefaultFrom(value: unknown, mode: unknown): Verdict {
+  return mode === 'sandbox' || text(value) !== '' ? true : problem('errors.defaultFrom');
+}
+
+export function validateWebhookAuth(value: unknown): Verdict {
+  return (WEBHOOK_AUTH as readonly unknown[]).includes(value) ? true : problem('errors.webhookAuth');
+}
+
+/** What is wrong with the webhook token of an account, or null: why its SMS in nodes refuse every callback. */
+export type WebhookProblem = 'noToken' | 'shortToken';
+
+/**
+ * The runtime's verdict on the token. A sandbox account needs none (a token it has is checked, whatever
+ * its length); a live account needs one of at least WEBHOOK_TOKEN_MIN_LENGTH characters, unless the
+ * user chose no authentication.
+ */
+export function webhookProblem(mode: unknown, auth: unknown, token: string | undefined): WebhookProblem | null {
+  if (mode === 'sandbox' || auth === 'none') return null;
+  if (!token) return 'noToken';
+  return token.length < WEBHOOK_TOKEN_MIN_LENGTH ? 'shortToken' : null;
+}
+
+/**
+ * The editor's check of the token. `token` is what the dialog holds: a typed or generated token, or
+ * '' for none; undefined when the editor is not shown it: `saved` says whether the runtime has one
+ * (a password credential), and a token never read (the dialog not yet opened) counts as fine.
+ */
+export function validateWebhookToken(token: string | undefined, saved: boolean, mode: unknown, auth: unknown): Verdict {
+  if (mode === 'sandbox' || auth === 'none') return true;
+  if (token) return token.length < WEBHOOK_TOKEN_MIN_LENGTH ? problem('errors.webhookTokenShort', { min: WEBHOOK_TOKEN_MIN_LENGTH }) : true;
+  return token === '' && !saved ? problem('errors.webhookToken') : true;
+}
