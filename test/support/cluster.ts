@@ -34,7 +34,7 @@ export class TestCluster {
     const store = { type: 'postgres', connectionString: db.url(options.port), leaseMs: options.leaseMs, connectionTimeoutMillis: 1_000 };
     const reds: NodeRedChild[] = [];
     for (let i = 0; i < options.instances; i++) {
-      reds.push(await NodeRedChild.create({ flows: flow, credentials, exotelSms: { store, retryBaseDelayMs: 50, ...options.exotelSms }, label: `${options.label}-${i}` }));
+      reds.push(await NodeRedChild.create({ flows: flow, credentials, exotelSms: { store, codeSecret: 'cluster-test-code-secret', retryBaseDelayMs: 50, ...options.exotelSms }, label: `${options.label}-${i}` }));
     }
     // both at once: the schema is migrated once, whichever comes first
     await Promise.all(reds.map((red) => red.start()));

@@ -28,6 +28,7 @@ export interface PackageSettings {
 
 export const DEFAULT_RETENTION_DAYS = 180;
 export const CODE_KEY_FILE = 'exotel-sms-codes.key';
+const warnedNoSharedSecret = new WeakSet<object>();
 
 /** How long finished outbox entries and send claims are kept, in ms. */
 export function retentionMs(RED: NodeAPI): number {
@@ -43,6 +44,10 @@ export function retentionMs(RED: NodeAPI): number {
 export function codeKey(RED: NodeAPI): Buffer {
   const { codeSecret } = packageSettings(RED);
   if (typeof codeSecret === 'string' && codeSecret) return codeKeyFromSecret(codeSecret);
+  if (sharedStoreConfigured(RED) && !warnedNoSharedSecret.has(RED)) {
+    warnedNoSharedSecret.add(RED);
+    RED.log.warn('exotel-sms: several instances share a PostgreSQL store but exotelSms.codeSecret is not set: each instance keys one-time codes with its own key file, so a code sent by one instance does not verify on another. Set the same codeSecret on every instance.');
+  }
   const file = storePath(RED);
   const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
   const dir = file !== IN_MEMORY ? path.dirname(file) : userDir;
