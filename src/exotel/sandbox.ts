@@ -19,8 +19,28 @@ export function sandboxSid(direction: 'out' | 'in'): string {
   return `sandbox-${direction}-${randomBytes(8).toString('hex')}`;
 }
 
+/** A send the flow tried and that did not go out (blocked before the queue, or failed): the phone shows it. */
+export interface SandboxNotSent {
+  to: string;
+  body: string;
+  /** msg.error.code */
+  code: string;
+  message: string;
+  /** the send node, so that the user can find it */
+  nodeId: string;
+  nodeName: string;
+}
+
 export class SandboxGateway implements SmsGateway {
-  constructor(private readonly deliver: (sms: SandboxOutbound) => Promise<void>) {}
+  constructor(
+    private readonly deliver: (sms: SandboxOutbound) => Promise<void>,
+    private readonly refuse: (attempt: SandboxNotSent) => Promise<void> = async () => undefined,
+  ) {}
+
+  /** Keeps a send that was not made in the customer's thread, with its cause. */
+  notSent(attempt: SandboxNotSent): Promise<void> {
+    return this.refuse(attempt);
+  }
 
   async send(sms: SendRequest, onDispatch?: () => void | Promise<void>): Promise<SendResult> {
     await onDispatch?.();

@@ -14,6 +14,8 @@ import { openStore, packageSettings } from './shared/settings';
 import { ThrottledStatus } from './shared/status';
 import { migrate } from './contract';
 import { contract } from './exotel-inbound/contract';
+import { addCallbackToThread } from '../plugins/exotel-sms';
+import { addSandboxEndpoint } from '../plugins/sandbox-endpoints';
 
 export { DEFAULT_REPLAY_WINDOW_MS, normalisePath, type InboundMessage } from './exotel-inbound/controller';
 
@@ -65,6 +67,8 @@ export default function (RED: NodeAPI): void {
     pathsInUse.set(routePath, node.id);
     const handle = openStore(RED);
     const cluster = clusterOf(handle.store);
+    // A sandbox account's node takes the sandbox phone's replies (in-process), and shows outside callbacks in its thread.
+    const sandboxAccountId = account.mode === 'sandbox' ? account.id : null;
     const controller = new InboundController({
       routePath,
       allowList: setup.allowList,
@@ -74,6 +78,8 @@ export default function (RED: NodeAPI): void {
       status,
       log: node,
       emit: (msg) => node.send(msg as unknown as NodeMessage),
+      sandboxAccountId,
+      onCallbackSms: sandboxAccountId ? (sms) => addCallbackToThread(RED, handle.store, sandboxAccountId, sms, routePath) : undefined,
       replayWindowMs: packageSettings(RED).replayWindowMs,
       probe: () => handle.store.schemaVersion(),
       takeOver: cluster ? { claim: () => cluster.takeOverInbound(routePath), everyMs: takeOverEveryMs(cluster) } : undefined,
@@ -85,10 +91,15 @@ export default function (RED: NodeAPI): void {
     RED.httpNode.get(routePath, middleware, onCallback);
     RED.httpNode.post(routePath, middleware, onCallback);
 
+    const leaveSandbox = sandboxAccountId
+      ? addSandboxEndpoint({ nodeId: node.id, accountId: sandboxAccountId, path: routePath, name: def.name ?? '', receive: (id, call) => controller.sandboxReply(id, call) })
+      : null;
+
     whenFlowsStarted(RED, node, () => void controller.replay());
 
     node.on('close', (removed: boolean, done: () => void) => {
       removeRoutes(RED.httpNode, routePath);
+      leaveSandbox?.();
       if (pathsInUse.get(routePath) === node.id) pathsInUse.delete(routePath);
       controller
         .close()

@@ -31,6 +31,7 @@ export default function (RED: NodeAPI): void {
     const cluster = clusterOf(handle.store);
     const controller = new SendController({
       nodeId: node.id,
+      nodeName: def.name ?? '',
       config: def,
       account,
       store: handle.store,

@@ -321,7 +321,23 @@ export interface Compliance {
   violations: string[];
 }
 
-function checkCompliance({ requests, history, isConfirmation }: { requests: Pick<Received, 'to' | 'body' | 'at' | 'answered'>[]; history: Row[]; isConfirmation: (body: string) => boolean }): Compliance {
+/**
+ * An answer to HELP may reach an opted-out number (send SMS' "answers to HELP reach numbers that
+ * opted out"): only the answer (`isAnswer`), only after that number sent HELP while opted out
+ * (`asked`: inbound SMS as {phone, body, at}), at most one answer per HELP asked.
+ */
+export interface HelpAnswers {
+  isAnswer: (body: string) => boolean;
+  asked: Array<{ phone: string; body: string; at: number }>;
+}
+
+function checkCompliance({ requests, history, isConfirmation, help }: { requests: Pick<Received, 'to' | 'body' | 'at' | 'answered'>[]; history: Row[]; isConfirmation: (body: string) => boolean; help?: HelpAnswers }): Compliance {
+  const helps = new Map<string, number[]>();
+  for (const sms of help?.asked ?? []) {
+    if (!/^\s*help\s*$/i.test(sms.body)) continue;
+    if (!helps.has(sms.phone)) helps.set(sms.phone, []);
+    helps.get(sms.phone)!.push(sms.at);
+  }
   const byPhone = new Map<string, Row[]>();
   for (const row of history) {
     if (!byPhone.has(row.phone)) byPhone.set(row.phone, []);
@@ -345,6 +361,15 @@ function checkCompliance({ requests, history, isConfirmation }: { requests: Pick
     let began = last;
     for (let i = rows.indexOf(last); i >= 0 && rows[i].status === 'opted-out'; i--) began = rows[i];
     toOptedOut++;
+    if (help && help.isAnswer(r.body)) {
+      // the first HELP this number sent after its opt-out began, not yet answered, before this request
+      const times = helps.get(r.to) ?? [];
+      const at = times.findIndex((t) => t >= began.at && t <= r.at);
+      if (at !== -1) {
+        times.splice(at, 1);
+        continue;
+      }
+    }
     if (!isConfirmation(r.body)) {
       violations.push(`${r.to} was opted out at ${new Date(began.at).toISOString()} and the API received "${String(r.body).slice(0, 60)}" at ${new Date(r.at).toISOString()}`);
       continue;

@@ -3,7 +3,7 @@
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { DEFAULT_CONNECTIONS, ExotelClient, parseBaseUrl, type ClientOptions, type SmsGateway } from '../../exotel/client';
 import { RateLimiter } from '../../exotel/limiter';
-import { SandboxGateway } from '../../exotel/sandbox';
+import { SandboxGateway, sandboxSid } from '../../exotel/sandbox';
 import { clusterOf, type SandboxMessage, type StoreHandle } from '../../store';
 import { SharedRateLimiter } from './shared-limiter';
 import type { Translate } from '../shared/ports';
@@ -149,6 +149,14 @@ export class AccountController implements ExotelAccount {
         const message = await store.addSandboxMessage({
           account: deps.id, phone: sms.to, direction: 'out', body: sms.body, sid: sms.sid, status: 'sent',
           detail: `from ${sms.from}`, segments: sms.segments, encoding: sms.encoding, at: Date.now(),
+        });
+        deps.publishSandboxMessage(message);
+      }, async (attempt) => {
+        // what a send node did not send: `detail` holds the cause (msg.error) and the node, for the phone
+        const message = await store.addSandboxMessage({
+          account: deps.id, phone: attempt.to, direction: 'out', body: attempt.body, sid: sandboxSid('out'), status: 'failed',
+          detail: JSON.stringify({ code: attempt.code, message: attempt.message, node: { id: attempt.nodeId, name: attempt.nodeName } }),
+          segments: null, encoding: null, at: Date.now(),
         });
         deps.publishSandboxMessage(message);
       });

@@ -69,6 +69,10 @@ export interface InboundDeps {
   status: StatusLine;
   log: NodeLog;
   emit(msg: InboundMessage): void;
+  /** the account's node id when it is in sandbox mode: the only account whose sandbox replies this node takes */
+  sandboxAccountId?: string | null;
+  /** a new SMS that came over HTTP (not from the sandbox phone): a sandbox account shows it in the phone's thread */
+  onCallbackSms?(sms: InboundSms): Promise<void>;
   replayWindowMs?: number;
   timers?: Timers;
   /** a light call to the store, tried every `probeMs` while the database cannot be reached, to clear the red status by itself */
@@ -138,7 +142,23 @@ export class InboundController {
   }
 
   /** A callback: answered through `respond` (before the SMS is handed to the flow). */
-  async callback(call: InboundCall, respond: (reply: Reply) => void): Promise<void> {
+  callback(call: InboundCall, respond: (reply: Reply) => void): Promise<void> {
+    return this.receive(call, respond, false);
+  }
+
+  /**
+   * A reply typed in the sandbox phone, handed over in-process: the same token, allow-list, parsing,
+   * dedupe and record as a callback, and the answer Exotel would get. Only for this node's own account,
+   * and only while that account is in sandbox mode: a sandbox reply never reaches a live flow.
+   */
+  sandboxReply(accountId: string, call: InboundCall): Promise<Reply> {
+    if (!this.deps.sandboxAccountId || accountId !== this.deps.sandboxAccountId) {
+      return Promise.resolve(this.reject(403, 'this SMS in node takes sandbox replies only for its own sandbox account'));
+    }
+    return new Promise((resolve) => void this.receive(call, resolve, true));
+  }
+
+  private async receive(call: InboundCall, respond: (reply: Reply) => void, fromSandbox: boolean): Promise<void> {
     const { account, store, log, translate: m } = this.deps;
     try {
       const refused = this.authorise(call);
@@ -177,6 +197,10 @@ export class InboundController {
       }
       this.counts.received++;
       this.showCounts();
+      // In the phone's thread before the flow can answer it, so that the answer comes after it.
+      if (!fromSandbox && this.deps.onCallbackSms) {
+        await this.deps.onCallbackSms(sms).catch((err: Error) => log.warn(m('warn.sandboxThread', { sid: sms.sid, message: account.redact(err.message) })));
+      }
       if (!this.closed) this.emit(sms);
     } catch (err) {
       log.error(m('error.callback', { message: account.redact((err as Error).message) }));

@@ -2,7 +2,8 @@
 // checks the opt-out, puts it in the outbox, hands it to the dispatcher, and hands the message on as
 // sent or failed. After a restart it settles what the outbox still holds for this node.
 import type { SendRequest } from '../../exotel/client';
-import { SendError } from '../../exotel/errors';
+import { SendError, type SendErrorInfo } from '../../exotel/errors';
+import { SandboxGateway } from '../../exotel/sandbox';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../exotel/retry';
 import { countSegments } from '../../sms/encoding';
 import { maskCode, openText, sealText } from '../../sms/one-time-code';
@@ -55,6 +56,8 @@ export type SendAccount = Pick<ExotelAccount, 'client' | 'configProblem' | 'defa
 
 export interface SendDeps {
   nodeId: string;
+  /** the node's name: the sandbox phone shows it beside what was not sent */
+  nodeName?: string;
   config: SendConfig;
   account: SendAccount | null;
   store: Store;
@@ -82,6 +85,13 @@ export function codeOf(msg: SendMessage): string {
 
 /** A request as the outbox keeps it: a text holding a code masked, and sealed for a send after a restart. */
 type KeptRequest = SendRequest & { sealed?: string };
+
+
+/** What is known of a send when it fails: the sandbox phone files it under the number, with the text. */
+interface Attempt {
+  to?: string;
+  body?: string;
+}
 
 /** A number of attempts between 1 and MAX_ATTEMPTS; blank or nonsense is the default. */
 export function attemptsOf(value: unknown): number {
@@ -154,13 +164,14 @@ export class SendController {
   async handle(msg: SendMessage, send: Send, done: Done): Promise<void> {
     const { account, store, config } = this.deps;
     let request: SendRequest;
+    const attempt: Attempt = {};
     try {
-      request = await this.prepare(msg);
+      request = await this.prepare(msg, attempt);
     } catch (err) {
-      return this.fail(msg, send, done, err instanceof SendError ? err : new SendError({ code: 'invalid_input', message: (err as Error).message, retryable: false }));
+      return this.fail(msg, send, done, err instanceof SendError ? err : new SendError({ code: 'invalid_input', message: (err as Error).message, retryable: false }), attempt);
     }
     if (!account?.client) {
-      return this.fail(msg, send, done, new SendError({ code: 'not_configured', message: `the Exotel account cannot send: ${account?.configProblem ?? 'no account'}`, retryable: false }));
+      return this.fail(msg, send, done, new SendError({ code: 'not_configured', message: `the Exotel account cannot send: ${account?.configProblem ?? 'no account'}`, retryable: false }), request);
     }
     // The opt-out guard before the queue. The message that carries a fresh opt-out (or any message
     // on a node ticked to confirm opt-outs) may take the number's one confirmation; an answer to the
@@ -172,7 +183,7 @@ export class SendController {
     if (!helpAnswer && (await waitFor(() => store.isOptedOut(request.to)))) {
       const confirms = !!config.optOutConfirmation || carriesFreshOptOut(msg, request.to);
       confirmationClaimed = confirms && (await waitFor(() => store.claimOptOutConfirmation(request.to, OPT_OUT_CONFIRMATION_WINDOW_MS)));
-      if (!confirmationClaimed) return this.fail(msg, send, done, optedOutError(request.to));
+      if (!confirmationClaimed) return this.fail(msg, send, done, optedOutError(request.to), request);
     }
     // In the store before it waits for anything, so that a restart does not lose it; together with
     // the claim of the one send per inbound SMS and recipient, so that a replayed SMS sends nothing twice.
@@ -232,7 +243,7 @@ export class SendController {
         maybeSent: true,
       });
       await store.failOutboxEntry(entry.id, entry.attempts, err.toJSON());
-      this.fail(messageOf(entry), send, doneFor(messageOf(entry)), err);
+      this.fail(messageOf(entry), send, doneFor(messageOf(entry)), err, entry.request as Attempt);
     }
     const queued = entries.filter((e) => e.state === 'queued');
     if (queued.length === 0) return;
@@ -287,7 +298,7 @@ export class SendController {
 
   private settle(outcome: DispatchOutcome, out: Outgoing, msg: SendMessage, send: Send, done: Done): void {
     if (outcome.outcome === 'kept') return done();
-    if (outcome.outcome === 'failed') return this.fail(msg, send, done, outcome.error);
+    if (outcome.outcome === 'failed') return this.fail(msg, send, done, outcome.error, out.request);
     msg.exotel = { ...outcome.result, segments: outcome.result.segments || countSegments(out.request.body).segments };
     this.counts.sent++;
     this.showCounts();
@@ -295,10 +306,11 @@ export class SendController {
     done();
   }
 
-  private fail(msg: SendMessage, send: Send, done: Done, err: SendError): void {
+  private fail(msg: SendMessage, send: Send, done: Done, err: SendError, attempt: Attempt = {}): void {
     const info = err.toJSON();
     if (this.deps.account) info.message = this.deps.account.redact(info.message);
     msg.error = info;
+    this.showInSandbox(msg, info, attempt);
     this.counts.failed++;
     this.showCounts(info.code === 'opted_out' ? 'status.countsOptedOut' : 'status.counts');
     send([null, msg]);
@@ -307,21 +319,37 @@ export class SendController {
     else done(Object.assign(new Error(this.deps.translate('error.notSent', { message: info.message })), { code: info.code }));
   }
 
+  /** A sandbox account's phone shows what was not sent, in the customer's thread, with the cause and this node. */
+  private showInSandbox(msg: SendMessage, error: SendErrorInfo, attempt: Attempt): void {
+    const client = this.deps.account?.client;
+    if (!(client instanceof SandboxGateway)) return;
+    // a number that could not be used: the thread of the customer whose SMS the flow answers
+    const to = attempt.to || (typeof msg.sms?.from === 'string' ? msg.sms.from : '');
+    if (!to) return;
+    const body = attempt.body ?? (typeof msg.payload === 'string' ? msg.payload : '');
+    const { nodeId, nodeName = '', log, translate: m } = this.deps;
+    client
+      .notSent({ to, body, code: String(error.code), message: error.message, nodeId, nodeName })
+      .catch((err: Error) => log.warn(m('warn.sandboxThread', { message: err.message })));
+  }
+
   /** The counts under the node; after a send an opt-out blocked, that is said too. */
   private showCounts(key = 'status.counts'): void {
     this.deps.status.set(this.counts.failed > 0 ? 'yellow' : 'green', 'dot', this.deps.translate(key, this.counts));
   }
 
-  private async prepare(msg: SendMessage): Promise<SendRequest> {
+  private async prepare(msg: SendMessage, attempt: Attempt): Promise<SendRequest> {
     const { account, config, evaluate } = this.deps;
     if (!account) throw new SendError({ code: 'no_account', message: 'no Exotel account is configured on this node', retryable: false });
     const rawTo = await evaluate(config.to || 'phone', config.toType || 'msg', msg);
     const to = toE164(rawTo, account.defaultCountry, 'valid');
+    attempt.to = to ?? toE164(rawTo, account.defaultCountry, 'possible') ?? undefined;
     if (!to) throw new SendError({ code: 'invalid_number', message: `${shown(rawTo)} is not a valid phone number`, retryable: false });
     const textType = config.textType || 'msg';
     let body: unknown = textType === 'str' ? renderText(config.text ?? '', msg) : await evaluate(config.text || 'payload', textType, msg);
     if (typeof body === 'number' || typeof body === 'boolean') body = String(body);
     if (typeof body !== 'string') throw new SendError({ code: 'invalid_text', message: 'the text to send is not text', retryable: false });
+    attempt.body = body;
     if (body.trim() === '') throw new SendError({ code: 'empty_text', message: 'the text to send is empty', retryable: false });
     const from = (config.from ?? '').trim() || account.defaultFrom;
     if (!from) throw new SendError({ code: 'no_sender', message: 'no sender: set "From" on the node or a default sender on the account', retryable: false });
