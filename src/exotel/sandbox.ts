@@ -42,8 +42,8 @@ export class SandboxGateway implements SmsGateway {
     return this.refuse(attempt);
   }
 
-  async send(sms: SendRequest, onDispatch?: () => void): Promise<SendResult> {
-    onDispatch?.();
+  async send(sms: SendRequest, onDispatch?: () => void | Promise<void>): Promise<SendResult> {
+    await onDispatch?.();
     const { segments, encoding } = countSegments(sms.body);
     const sid = sandboxSid('out');
     await this.deliver({ sid, to: sms.to, from: sms.from, body: sms.body, segments, encoding });

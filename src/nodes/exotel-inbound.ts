@@ -4,6 +4,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { Request, Response } from 'express';
 import { readRawBody } from '../exotel/request-body';
+import { clusterOf, takeOverEveryMs } from '../store';
 import type { AccountNode } from './exotel-account';
 import { InboundController, setUp, type InboundCall, type Reply } from './exotel-inbound/controller';
 import { middlewareOf, queryOf, removeRoutes } from './shared/http';
@@ -65,6 +66,7 @@ export default function (RED: NodeAPI): void {
     const { routePath } = setup;
     pathsInUse.set(routePath, node.id);
     const handle = openStore(RED);
+    const cluster = clusterOf(handle.store);
     // A sandbox account's node takes the sandbox phone's replies (in-process), and shows outside callbacks in its thread.
     const sandboxAccountId = account.mode === 'sandbox' ? account.id : null;
     const controller = new InboundController({
@@ -79,6 +81,8 @@ export default function (RED: NodeAPI): void {
       sandboxAccountId,
       onCallbackSms: sandboxAccountId ? (sms) => addCallbackToThread(RED, handle.store, sandboxAccountId, sms, routePath) : undefined,
       replayWindowMs: packageSettings(RED).replayWindowMs,
+      probe: () => handle.store.schemaVersion(),
+      takeOver: cluster ? { claim: () => cluster.takeOverInbound(routePath), everyMs: takeOverEveryMs(cluster) } : undefined,
     });
 
     const middleware = middlewareOf(RED.settings);

@@ -13,6 +13,7 @@ import type { OutboxEntry, Store } from '../../store';
 import type { ExotelAccount } from '../exotel-account/controller';
 import { shown, type Done, type Evaluate, type NodeLog, type Send, type StatusLine, type Translate } from '../shared/ports';
 import { OutboxDispatcher, type DispatchOutcome, type Outgoing } from './outbox-dispatcher';
+import { StoreWait } from '../shared/store-wait';
 
 import { MAX_ATTEMPTS, PRIORITIES, SMS_TYPES } from './contract';
 import { answersHelpFrom, carriesFreshOptOut, OPT_OUT_CONFIRMATION_WINDOW_MS, optedOutError } from './opt-out-guard';
@@ -68,6 +69,8 @@ export interface SendDeps {
   failureWired(): boolean;
   /** first wait before a retry (settings.js `retryBaseDelayMs`) */
   retryBaseDelayMs?: number;
+  /** several instances on one database: this node's sends that dead instances left in the outbox, now this one's */
+  takeOver?: { claim: () => Promise<OutboxEntry[]>; everyMs: number };
   /** the secret that seals a text holding a one-time code while it waits in the outbox */
   codeKey?: Buffer;
   /** for tests: the dispatcher (and with it the clock) to use */
@@ -114,6 +117,9 @@ export class SendController {
   private readonly smsType: string;
   private readonly priority: string;
   private readonly counts = { sent: 0, failed: 0 };
+  private readonly storeWait: StoreWait;
+  private readonly stopping = new AbortController();
+  private takeOverTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: SendDeps) {
     const { config, translate: m, log } = deps;
@@ -123,7 +129,18 @@ export class SendController {
     if (config.smsType && !this.smsType) log.warn(m('warn.smsType', { smsType: config.smsType, types: SMS_TYPES.join(', ') }));
     if (config.priority && !this.priority) log.warn(m('warn.priority', { priority: config.priority }));
     this.policy = { ...DEFAULT_RETRY, attempts: attemptsOf(config.attempts), baseDelayMs: deps.retryBaseDelayMs ?? DEFAULT_RETRY.baseDelayMs };
-    this.dispatcher = deps.dispatcher ?? new OutboxDispatcher({ nodeId: deps.nodeId, store: deps.store, account: deps.account, policy: this.policy, redact: deps.account?.redact });
+    this.storeWait = new StoreWait({
+      onDown: (err) => {
+        deps.status.now('red', 'ring', m('status.storeUnavailable'));
+        log.error(m('error.storeUnavailable', { message: err.message }));
+      },
+      onBack: () => {
+        log.log(m('log.storeBack'));
+        this.showCounts();
+      },
+    });
+    this.dispatcher =
+      deps.dispatcher ?? new OutboxDispatcher({ nodeId: deps.nodeId, store: deps.store, account: deps.account, policy: this.policy, redact: deps.account?.redact, storeWait: this.storeWait });
   }
 
   /** Whether the node can send at all; if not, the red status and the error are shown. */
@@ -159,11 +176,13 @@ export class SendController {
     // The opt-out guard before the queue. The message that carries a fresh opt-out (or any message
     // on a node ticked to confirm opt-outs) may take the number's one confirmation; an answer to the
     // number's own HELP passes when the node allows it.
+    // While the database cannot be reached, the message waits here (red status) and goes on once it answers.
+    const waitFor = <T>(call: () => Promise<T>) => this.storeWait.retry(call, this.stopping.signal);
     let confirmationClaimed = false;
     const helpAnswer = config.helpReachesOptedOut === true && answersHelpFrom(msg, request.to);
-    if (!helpAnswer && (await store.isOptedOut(request.to))) {
+    if (!helpAnswer && (await waitFor(() => store.isOptedOut(request.to)))) {
       const confirms = !!config.optOutConfirmation || carriesFreshOptOut(msg, request.to);
-      confirmationClaimed = confirms && (await store.claimOptOutConfirmation(request.to, OPT_OUT_CONFIRMATION_WINDOW_MS));
+      confirmationClaimed = confirms && (await waitFor(() => store.claimOptOutConfirmation(request.to, OPT_OUT_CONFIRMATION_WINDOW_MS)));
       if (!confirmationClaimed) return this.fail(msg, send, done, optedOutError(request.to), request);
     }
     // In the store before it waits for anything, so that a restart does not lose it; together with
@@ -171,7 +190,7 @@ export class SendController {
     const inboundSid = typeof msg.sms?.sid === 'string' ? msg.sms.sid : undefined;
     const claimKey = inboundSid ? `${inboundSid}>${request.to}` : null;
     const code = codeOf(msg);
-    const outboxId = await store.addToOutbox({ nodeId: this.deps.nodeId, phone: request.to, request: this.kept(request, code), message: storable(msg), claimKey, confirmation: confirmationClaimed });
+    const outboxId = await waitFor(() => store.addToOutbox({ nodeId: this.deps.nodeId, phone: request.to, request: this.kept(request, code), message: storable(msg), claimKey, confirmation: confirmationClaimed }));
     if (outboxId === null) {
       if (confirmationClaimed) await store.releaseOptOutConfirmation(request.to).catch(() => undefined);
       this.deps.log.debug?.(`already sent for ${inboundSid}`);
@@ -186,6 +205,29 @@ export class SendController {
    * Exotel when Node-RED died fails instead (it may have gone out). Resolves when all is settled.
    */
   async resume(send: Send): Promise<void> {
+    const { store, nodeId, takeOver } = this.deps;
+    if (takeOver) {
+      // Several instances: this node's entries of instances that died or stopped (this process's
+      // previous run among them, once its lease ran out), now and every few seconds; never a live one's.
+      this.takeOverTimer = setInterval(() => void this.takeOver(takeOver.claim, send, 'log.takeOver'), takeOver.everyMs);
+      return this.takeOver(takeOver.claim, send, 'log.resume');
+    }
+    await this.resumeEntries([...(await store.outboxEntries(nodeId, 'sending')), ...(await store.outboxEntries(nodeId, 'queued'))], send, 'log.resume');
+  }
+
+  private async takeOver(claim: () => Promise<OutboxEntry[]>, send: Send, logKey: string): Promise<void> {
+    if (this.stopping.signal.aborted) return;
+    let entries: OutboxEntry[];
+    try {
+      entries = await claim();
+    } catch (err) {
+      this.storeWait.note(err);
+      return;
+    }
+    await this.resumeEntries(entries, send, logKey);
+  }
+
+  private async resumeEntries(entries: OutboxEntry[], send: Send, logKey: string): Promise<void> {
     const { store, nodeId, log, translate: m } = this.deps;
     const messageOf = (entry: OutboxEntry) => (entry.message && typeof entry.message === 'object' ? entry.message : {}) as SendMessage;
     const doneFor = (msg: SendMessage): Done => (err) => {
@@ -193,7 +235,7 @@ export class SendController {
     };
     // Asked of Exotel when Node-RED died: it may have gone out or not. Sending it again could give
     // the customer two; it fails instead, with the reason, for someone to look at.
-    for (const entry of await store.outboxEntries(nodeId, 'sending')) {
+    for (const entry of entries.filter((e) => e.state === 'sending')) {
       const err = new SendError({
         code: 'interrupted',
         message: `Node-RED stopped while Exotel was being asked to send this SMS to ${entry.phone}: it may or may not have gone out, so it is not sent again`,
@@ -203,9 +245,9 @@ export class SendController {
       await store.failOutboxEntry(entry.id, entry.attempts, err.toJSON());
       this.fail(messageOf(entry), send, doneFor(messageOf(entry)), err, entry.request as Attempt);
     }
-    const queued = await store.outboxEntries(nodeId, 'queued');
+    const queued = entries.filter((e) => e.state === 'queued');
     if (queued.length === 0) return;
-    log.log(m('log.resume', { count: queued.length }));
+    log.log(m(logKey, { count: queued.length }));
     const jobs = queued.map(async (entry) => {
       const msg = messageOf(entry);
       const helpAnswer = this.deps.config.helpReachesOptedOut === true && answersHelpFrom(msg, entry.phone);
@@ -242,6 +284,8 @@ export class SendController {
   /** Stops the waits: messages waiting for the rate limit or a retry stay in the outbox. */
   stop(): void {
     this.deps.status.stop();
+    this.stopping.abort();
+    clearInterval(this.takeOverTimer);
     this.dispatcher.stop();
   }
 
