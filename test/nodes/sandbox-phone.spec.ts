@@ -17,6 +17,7 @@ import optOutStore from '../../src/nodes/opt-out-store';
 import { InboundController, type InboundCall } from '../../src/nodes/exotel-inbound/controller';
 import { SqliteStore } from '../../src/store';
 import { LogRecorder, StatusRecorder, translate } from '../controllers/fakes';
+import { optedOutError } from '../../src/nodes/exotel-send/opt-out-guard';
 
 helper.init(require.resolve('node-red'));
 
@@ -312,7 +313,7 @@ describe('the sandbox phone shows every send outcome (issue 15, item 2)', functi
       await until(() => published.some((p) => p.data.status === 'failed'), 'the announcement');
       const [announced] = published.filter((p) => p.data.status === 'failed');
       assert.equal(announced.topic, 'exotel-sandbox/acc');
-      assert.deepEqual(announced.data.error, { code: 'opted_out', message: `${PHONE} has opted out: nothing was sent`, node: { id: 'send', name: 'Order update' } });
+      assert.deepEqual(announced.data.error, { code: 'opted_out', message: optedOutError(PHONE).message, node: { id: 'send', name: 'Order update' } });
     } finally {
       RED.comms.publish = publish;
     }
