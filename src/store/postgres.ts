@@ -1,7 +1,8 @@
 // The store for several Node-RED instances: PostgreSQL through a pg pool. Each concern is a module
 // of its own under postgres/; this class opens the pool, migrates the schema (once, whichever
-// instance starts first) and puts the concerns together behind `Store`. A call made while the
-// database cannot be reached rejects with code `store_unavailable`; the pool reconnects by itself.
+// instance starts first) and builds the concerns that `ComposedStore` puts together behind `Store`,
+// adding what several instances need (the lease, take-overs, the shared rate limit). A call made
+// while the database cannot be reached rejects with code `store_unavailable`; the pool reconnects.
 import { PostgresDatabase, type PostgresStoreConfig } from './postgres/connection';
 import { PostgresCluster, type RateTurn } from './postgres/cluster';
 import { PostgresConversations } from './postgres/conversations';
@@ -9,41 +10,26 @@ import { PostgresInboundLog } from './postgres/inbound';
 import { PostgresOptOuts } from './postgres/opt-outs';
 import { PostgresOutbox } from './postgres/outbox';
 import { PostgresSandboxThreads } from './postgres/sandbox';
-import type {
-  CodeCheck,
-  ConversationRecord,
-  ConversationStart,
-  ConversationUpdate,
-  ImportResult,
-  InboundRecord,
-  OptOutChange,
-  OptOutRecord,
-  OptOutResult,
-  OptStatus,
-  OutboxAddition,
-  OutboxEntry,
-  OutboxState,
-  SandboxMessage,
-  SandboxThread,
-  Store,
-} from './store';
+import { ComposedStore } from './composed';
+import type { InboundRecord, OutboxEntry } from './store';
 
 export { DEFAULT_SCHEMA, SchemaTooNewError, StoreUnavailableError, isUnavailable, type PostgresStoreConfig } from './postgres/connection';
 export { PG_MIGRATIONS } from './postgres/migrations';
 
-export class PostgresStore implements Store {
+export class PostgresStore extends ComposedStore {
   readonly db: PostgresDatabase;
-  private readonly inbound: PostgresInboundLog;
-  private readonly optOuts: PostgresOptOuts;
-  private readonly conversations: PostgresConversations;
-  private readonly outbox: PostgresOutbox;
-  private readonly sandbox: PostgresSandboxThreads;
+  protected override readonly inbound: PostgresInboundLog;
+  protected override readonly optOuts: PostgresOptOuts;
+  protected override readonly conversations: PostgresConversations;
+  protected override readonly outbox: PostgresOutbox;
+  protected override readonly sandbox: PostgresSandboxThreads;
   /** this instance's lease, the take-over of dead instances' work, and the cluster's rate limit */
   readonly cluster: PostgresCluster;
   private closing: Promise<void> | undefined;
 
   /** Connects lazily: the schema is migrated by `ready()` or by the first call, whichever comes first. */
   constructor(readonly config: PostgresStoreConfig) {
+    super();
     this.db = new PostgresDatabase(config);
     this.cluster = new PostgresCluster(this.db, config.leaseMs);
     this.inbound = new PostgresInboundLog(this.db, this.cluster);
@@ -59,20 +45,6 @@ export class PostgresStore implements Store {
    */
   ready(): Promise<number> {
     return this.db.ready();
-  }
-
-  // inbound log and send claims
-  recordInbound(record: InboundRecord): Promise<boolean> {
-    return this.inbound.recordInbound(record);
-  }
-  markInboundHandled(sids: string[]): Promise<void> {
-    return this.inbound.markInboundHandled(sids);
-  }
-  unhandledInbound(endpoint: string): Promise<InboundRecord[]> {
-    return this.inbound.unhandledInbound(endpoint);
-  }
-  releaseSend(nodeId: string, key: string): Promise<void> {
-    return this.inbound.releaseSend(nodeId, key);
   }
 
   /** how long a dead instance's work waits before another takes it over */
@@ -94,110 +66,12 @@ export class PostgresStore implements Store {
     return this.cluster.endRateSlot(slot, sent);
   }
 
-  // opt-outs and their history
-  setOptStatus(change: OptOutChange): Promise<OptOutResult> {
-    return this.optOuts.setOptStatus(change);
-  }
-  getOptStatus(phone: string): Promise<OptOutRecord | null> {
-    return this.optOuts.getOptStatus(phone);
-  }
-  isOptedOut(phone: string): Promise<boolean> {
-    return this.optOuts.isOptedOut(phone);
-  }
-  claimOptOutConfirmation(phone: string, withinMs: number): Promise<boolean> {
-    return this.optOuts.claimOptOutConfirmation(phone, withinMs);
-  }
-  releaseOptOutConfirmation(phone: string): Promise<void> {
-    return this.optOuts.releaseOptOutConfirmation(phone);
-  }
-  importOptStatus(phones: string[], status: OptStatus, source: string): Promise<ImportResult> {
-    return this.optOuts.importOptStatus(phones, status, source);
-  }
-  exportOptStatus(): Promise<OptOutRecord[]> {
-    return this.optOuts.exportOptStatus();
-  }
-  optOutHistory(phone: string): Promise<Array<OptOutChange & { at: number }>> {
-    return this.optOuts.optOutHistory(phone);
-  }
-  optedOutCount(): Promise<number> {
-    return this.optOuts.optedOutCount();
-  }
-
-  // conversations, codes and deadlines
-  startConversation(start: ConversationStart): Promise<ConversationRecord> {
-    return this.conversations.startConversation(start);
-  }
-  getConversation(name: string, key: string, replayKey?: string): Promise<ConversationRecord | null> {
-    return this.conversations.getConversation(name, key, replayKey);
-  }
-  updateConversation(name: string, key: string, update: ConversationUpdate): Promise<ConversationRecord | null> {
-    return this.conversations.updateConversation(name, key, update);
-  }
-  endConversation(name: string, key: string, data?: Record<string, unknown>, replayKey?: string): Promise<ConversationRecord | null> {
-    return this.conversations.endConversation(name, key, data, replayKey);
-  }
-  checkCode(name: string, key: string, matches: (hash: string, salt: string) => boolean, replayKey?: string): Promise<CodeCheck> {
-    return this.conversations.checkCode(name, key, matches, replayKey);
-  }
-  takeDueConversations(name: string, now: number, limit: number): Promise<ConversationRecord[]> {
-    return this.conversations.takeDueConversations(name, now, limit);
-  }
-  purgeExpiredConversations(now: number): Promise<number> {
-    return this.conversations.purgeExpiredConversations(now);
-  }
-  activeConversationCount(name?: string): Promise<number> {
-    return this.conversations.activeConversationCount(name);
-  }
-  onConversationChange(listener: (name: string, key: string) => void): () => void {
-    return this.conversations.onConversationChange(listener);
-  }
-
-  // the outbox
-  addToOutbox(entry: OutboxAddition): Promise<number | null> {
-    return this.outbox.addToOutbox(entry);
-  }
-  markOutboxSending(id: number): Promise<void> {
-    return this.outbox.markOutboxSending(id);
-  }
-  removeFromOutbox(id: number): Promise<void> {
-    return this.outbox.removeFromOutbox(id);
-  }
-  noteOutboxAttempt(id: number, attempts: number, error: unknown): Promise<void> {
-    return this.outbox.noteOutboxAttempt(id, attempts, error);
-  }
-  failOutboxEntry(id: number, attempts: number, error: unknown): Promise<void> {
-    return this.outbox.failOutboxEntry(id, attempts, error);
-  }
-  purgeFinishedSends(before: number): Promise<number> {
-    return this.outbox.purgeFinishedSends(before);
-  }
-  outboxEntries(nodeId: string, state: OutboxState): Promise<OutboxEntry[]> {
-    return this.outbox.outboxEntries(nodeId, state);
-  }
-
-  // the sandbox phone
-  addSandboxMessage(message: Omit<SandboxMessage, 'id'>): Promise<SandboxMessage> {
-    return this.sandbox.addSandboxMessage(message);
-  }
-  updateSandboxMessage(id: number, status: string, detail: string | null): Promise<SandboxMessage | null> {
-    return this.sandbox.updateSandboxMessage(id, status, detail);
-  }
-  sandboxThreads(account: string): Promise<SandboxThread[]> {
-    return this.sandbox.sandboxThreads(account);
-  }
-  sandboxThread(account: string, phone: string, limit?: number): Promise<SandboxMessage[]> {
-    return this.sandbox.sandboxThread(account, phone, limit);
-  }
-  clearSandboxThread(account: string, phone: string): Promise<number> {
-    return this.sandbox.clearSandboxThread(account, phone);
-  }
-
-  schemaVersion(): Promise<number> {
+  override schemaVersion(): Promise<number> {
     return this.db.schemaVersion();
   }
 
   /** Writes what is waiting (inbound records in this turn), then closes the pool. */
-  close(): Promise<void> {
+  override close(): Promise<void> {
     this.closing ??= (async () => {
       await this.inbound.settle();
       await this.cluster.close();

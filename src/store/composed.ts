@@ -1,0 +1,149 @@
+// What every backend's `Store` has in common: it puts its concern modules (one a concern, with its
+// own SQL) together and hands each call to the module of that concern. A backend extends this class,
+// opens its connection, builds its concerns, and says how it reads its schema version and closes.
+import type {
+  CodeCheck,
+  ConversationRecord,
+  ConversationStart,
+  ConversationStore,
+  ConversationUpdate,
+  ImportResult,
+  InboundLog,
+  InboundRecord,
+  OptOutChange,
+  OptOutRecord,
+  OptOutResult,
+  OptOutStore,
+  OptStatus,
+  Outbox,
+  OutboxAddition,
+  OutboxEntry,
+  OutboxState,
+  SandboxMessage,
+  SandboxThread,
+  SandboxThreads,
+  Store,
+} from './store';
+
+export abstract class ComposedStore implements Store {
+  protected abstract readonly inbound: InboundLog;
+  protected abstract readonly optOuts: OptOutStore;
+  protected abstract readonly conversations: ConversationStore;
+  protected abstract readonly outbox: Outbox;
+  protected abstract readonly sandbox: SandboxThreads;
+
+  abstract schemaVersion(): Promise<number>;
+  abstract close(): Promise<void>;
+
+  // inbound log and send claims
+  recordInbound(record: InboundRecord): Promise<boolean> {
+    return this.inbound.recordInbound(record);
+  }
+  markInboundHandled(sids: string[]): Promise<void> {
+    return this.inbound.markInboundHandled(sids);
+  }
+  unhandledInbound(endpoint: string): Promise<InboundRecord[]> {
+    return this.inbound.unhandledInbound(endpoint);
+  }
+  releaseSend(nodeId: string, key: string): Promise<void> {
+    return this.inbound.releaseSend(nodeId, key);
+  }
+
+  // opt-outs and their history
+  setOptStatus(change: OptOutChange): Promise<OptOutResult> {
+    return this.optOuts.setOptStatus(change);
+  }
+  getOptStatus(phone: string): Promise<OptOutRecord | null> {
+    return this.optOuts.getOptStatus(phone);
+  }
+  isOptedOut(phone: string): Promise<boolean> {
+    return this.optOuts.isOptedOut(phone);
+  }
+  claimOptOutConfirmation(phone: string, withinMs: number): Promise<boolean> {
+    return this.optOuts.claimOptOutConfirmation(phone, withinMs);
+  }
+  releaseOptOutConfirmation(phone: string): Promise<void> {
+    return this.optOuts.releaseOptOutConfirmation(phone);
+  }
+  importOptStatus(phones: string[], status: OptStatus, source: string): Promise<ImportResult> {
+    return this.optOuts.importOptStatus(phones, status, source);
+  }
+  exportOptStatus(): Promise<OptOutRecord[]> {
+    return this.optOuts.exportOptStatus();
+  }
+  optOutHistory(phone: string): Promise<Array<OptOutChange & { at: number }>> {
+    return this.optOuts.optOutHistory(phone);
+  }
+  optedOutCount(): Promise<number> {
+    return this.optOuts.optedOutCount();
+  }
+
+  // conversations, codes and deadlines
+  startConversation(start: ConversationStart): Promise<ConversationRecord> {
+    return this.conversations.startConversation(start);
+  }
+  getConversation(name: string, key: string, replayKey?: string): Promise<ConversationRecord | null> {
+    return this.conversations.getConversation(name, key, replayKey);
+  }
+  updateConversation(name: string, key: string, update: ConversationUpdate): Promise<ConversationRecord | null> {
+    return this.conversations.updateConversation(name, key, update);
+  }
+  endConversation(name: string, key: string, data?: Record<string, unknown>, replayKey?: string): Promise<ConversationRecord | null> {
+    return this.conversations.endConversation(name, key, data, replayKey);
+  }
+  checkCode(name: string, key: string, matches: (hash: string, salt: string) => boolean, replayKey?: string): Promise<CodeCheck> {
+    return this.conversations.checkCode(name, key, matches, replayKey);
+  }
+  takeDueConversations(name: string, now: number, limit: number): Promise<ConversationRecord[]> {
+    return this.conversations.takeDueConversations(name, now, limit);
+  }
+  purgeExpiredConversations(now: number): Promise<number> {
+    return this.conversations.purgeExpiredConversations(now);
+  }
+  activeConversationCount(name?: string): Promise<number> {
+    return this.conversations.activeConversationCount(name);
+  }
+  onConversationChange(listener: (name: string, key: string) => void): () => void {
+    return this.conversations.onConversationChange(listener);
+  }
+
+  // the outbox
+  addToOutbox(entry: OutboxAddition): Promise<number | null> {
+    return this.outbox.addToOutbox(entry);
+  }
+  markOutboxSending(id: number): Promise<void> {
+    return this.outbox.markOutboxSending(id);
+  }
+  removeFromOutbox(id: number): Promise<void> {
+    return this.outbox.removeFromOutbox(id);
+  }
+  noteOutboxAttempt(id: number, attempts: number, error: unknown): Promise<void> {
+    return this.outbox.noteOutboxAttempt(id, attempts, error);
+  }
+  failOutboxEntry(id: number, attempts: number, error: unknown): Promise<void> {
+    return this.outbox.failOutboxEntry(id, attempts, error);
+  }
+  purgeFinishedSends(before: number): Promise<number> {
+    return this.outbox.purgeFinishedSends(before);
+  }
+  outboxEntries(nodeId: string, state: OutboxState): Promise<OutboxEntry[]> {
+    return this.outbox.outboxEntries(nodeId, state);
+  }
+
+  // the sandbox phone
+  addSandboxMessage(message: Omit<SandboxMessage, 'id'>): Promise<SandboxMessage> {
+    return this.sandbox.addSandboxMessage(message);
+  }
+  updateSandboxMessage(id: number, status: string, detail: string | null): Promise<SandboxMessage | null> {
+    return this.sandbox.updateSandboxMessage(id, status, detail);
+  }
+  sandboxThreads(account: string): Promise<SandboxThread[]> {
+    return this.sandbox.sandboxThreads(account);
+  }
+  sandboxThread(account: string, phone: string, limit?: number): Promise<SandboxMessage[]> {
+    return this.sandbox.sandboxThread(account, phone, limit);
+  }
+  clearSandboxThread(account: string, phone: string): Promise<number> {
+    return this.sandbox.clearSandboxThread(account, phone);
+  }
+}
