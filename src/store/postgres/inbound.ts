@@ -1,30 +1,9 @@
 // The inbound log (deduplicated on SmsSid by its primary key, whichever instance records it) and the
 // send claims: one send a node makes for an inbound SMS and recipient.
 import type { InboundLog, InboundRecord } from '../store';
+import { toRecord } from '../shared/rows';
 import type { PostgresCluster } from './cluster';
 import { isUnavailable, storable, type PostgresDatabase, type Queryable } from './connection';
-
-interface InboundRow {
-  sid: string;
-  endpoint: string;
-  from_number: string;
-  to_number: string;
-  body: string;
-  received_at: string;
-  account_sid: string;
-}
-
-export function toRecord(row: InboundRow): InboundRecord {
-  return {
-    sid: row.sid,
-    endpoint: row.endpoint,
-    from: row.from_number,
-    to: row.to_number,
-    body: row.body,
-    receivedAt: row.received_at,
-    accountSid: row.account_sid,
-  };
-}
 
 interface PendingInbound {
   row: InboundRecord;

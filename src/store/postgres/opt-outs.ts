@@ -2,22 +2,8 @@
 // count, which statement triggers keep in a one-row table: reading it is O(1). A change is one
 // statement that writes the status only when it differs, so two instances can never count it twice.
 import type { ImportResult, OptOutChange, OptOutRecord, OptOutResult, OptOutStore, OptStatus } from '../store';
+import { isReplayable, toOptOut, type OptOutRow } from '../shared/rows';
 import { LOCK_PHONE, type PostgresDatabase } from './connection';
-
-interface OptOutRow {
-  phone: string;
-  status: OptStatus;
-  keyword: string | null;
-  source: string;
-  updated_at: number;
-}
-
-function toOptOut(row: OptOutRow): OptOutRecord {
-  return { phone: row.phone, status: row.status, keyword: row.keyword, source: row.source, updatedAt: row.updated_at };
-}
-
-/** Sources that are not an inbound SmsSid, and so may be applied any number of times. */
-const REPEATABLE_SOURCES = new Set(['manual', 'import']);
 
 /** How many numbers an import writes a statement (all in one transaction). */
 const IMPORT_CHUNK = 50_000;
@@ -53,7 +39,7 @@ export class PostgresOptOuts implements OptOutStore {
       // One change a number at a time, across instances: a replayed SmsSid is then seen as one.
       await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_PHONE, change.phone]);
       let replay = false;
-      if (!REPEATABLE_SOURCES.has(change.source)) {
+      if (isReplayable(change.source)) {
         const seen = await tx.query('SELECT 1 FROM opt_out_history WHERE source = $1 AND phone = $2 AND status = $3 LIMIT 1', [
           change.source,
           change.phone,

@@ -2,40 +2,9 @@
 // ('sending': after a crash nobody knows whether it went), and the ones that failed for good. A send
 // and its claim are written by one statement: either both or neither, whichever instance tries.
 import type { Outbox, OutboxAddition, OutboxEntry, OutboxState } from '../store';
+import { toOutbox, type OutboxRow } from '../shared/rows';
 import type { PostgresCluster } from './cluster';
 import type { PostgresDatabase } from './connection';
-
-interface OutboxRow {
-  id: number;
-  node_id: string;
-  phone: string;
-  request: string;
-  message: string;
-  claim_key: string | null;
-  confirmation: boolean;
-  state: OutboxState;
-  attempts: number;
-  error: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-function toOutbox(row: OutboxRow): OutboxEntry {
-  return {
-    id: row.id,
-    nodeId: row.node_id,
-    phone: row.phone,
-    request: JSON.parse(row.request) as unknown,
-    message: JSON.parse(row.message) as unknown,
-    claimKey: row.claim_key,
-    confirmation: row.confirmation,
-    state: row.state,
-    attempts: row.attempts,
-    error: row.error === null ? null : (JSON.parse(row.error) as unknown),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
 
 const ADD = `INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, owner)
   VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8) RETURNING id`;

@@ -1,59 +1,14 @@
 // Conversations, one active a customer and name, with their step deadlines and one-time codes (only
 // a salted hash), and the remembered outcome of each inbound SMS, so that a replay does the same again.
 import type Database from 'better-sqlite3';
-import { EventEmitter } from 'node:events';
 import type { CodeCheck, ConversationRecord, ConversationStart, ConversationStore, ConversationUpdate } from '../store';
+import { ConversationChanges, endedRecord, judgeCode, outcomesBefore, sawSms, startedRow, toConversation, updatedRow, type ConversationRow } from '../shared/conversations';
 
-interface ConversationRow {
-  name: string;
-  key: string;
-  step: string;
-  data: string;
-  started_at: number;
-  updated_at: number;
-  expires_at: number;
-  deadline_at: number | null;
-  revision: number;
-  last_sid: string | null;
-  code_hash: string | null;
-  code_salt: string | null;
-  code_expires_at: number | null;
-  code_attempts_left: number | null;
-}
-
-function toConversation(row: ConversationRow): ConversationRecord {
-  return {
-    name: row.name,
-    key: row.key,
-    step: row.step,
-    data: JSON.parse(row.data) as Record<string, unknown>,
-    startedAt: row.started_at,
-    updatedAt: row.updated_at,
-    expiresAt: row.expires_at,
-    deadlineAt: row.deadline_at,
-    revision: row.revision,
-    code:
-      row.code_hash && row.code_salt && row.code_expires_at !== null && row.code_attempts_left !== null
-        ? { hash: row.code_hash, salt: row.code_salt, expiresAt: row.code_expires_at, attemptsLeft: row.code_attempts_left }
-        : null,
-  };
-}
-
-/** How long the outcome of an inbound SMS is remembered for replays. */
-const OUTCOME_DAYS = 7;
-
-/** How many recent inbound SmsSids a conversation remembers, to ignore a replayed SMS. */
-const RECENT_SIDS = 16;
-
-function recentSids(row: ConversationRow | undefined): string[] {
-  return row?.last_sid ? (JSON.parse(row.last_sid) as string[]) : [];
-}
-
-export class SqliteConversations implements ConversationStore {
+export class SqliteConversations extends ConversationChanges implements ConversationStore {
   private readonly statements;
-  private readonly events = new EventEmitter().setMaxListeners(0);
 
   constructor(private readonly db: Database.Database) {
+    super();
     this.statements = {
       get: db.prepare('SELECT * FROM conversation WHERE name = ? AND key = ?'),
       put: db.prepare(
@@ -97,32 +52,12 @@ export class SqliteConversations implements ConversationStore {
     return { result, replayed: false };
   }
 
-  private changed(name: string, key: string): void {
-    this.events.emit('change', name, key);
-  }
-
   async startConversation(start: ConversationStart): Promise<ConversationRecord> {
     const record = this.db.transaction((): ConversationRecord => {
       const now = Date.now();
       const existing = this.activeRow(start.name, start.key, now);
-      const sids = recentSids(existing);
-      if (existing && start.sid && sids.includes(start.sid)) return toConversation(existing);
-      const row: ConversationRow = {
-        name: start.name,
-        key: start.key,
-        step: start.step,
-        data: JSON.stringify(start.data ?? {}),
-        started_at: now,
-        updated_at: now,
-        expires_at: now + start.maxAgeMs,
-        deadline_at: start.timeoutMs ? now + start.timeoutMs : null,
-        revision: (existing?.revision ?? 0) + 1,
-        last_sid: start.sid ? JSON.stringify([start.sid]) : null,
-        code_hash: start.code?.hash ?? null,
-        code_salt: start.code?.salt ?? null,
-        code_expires_at: start.code ? now + start.code.lifetimeMs : null,
-        code_attempts_left: start.code ? start.code.attempts : null,
-      };
+      if (existing && sawSms(existing, start.sid)) return toConversation(existing);
+      const row = startedRow(start, existing, now);
       this.statements.put.run(row);
       return toConversation(row);
     })();
@@ -146,22 +81,8 @@ export class SqliteConversations implements ConversationStore {
       const now = Date.now();
       const row = this.activeRow(name, key, now);
       if (!row) return null;
-      const sids = recentSids(row);
-      if (update.sid && sids.includes(update.sid)) return toConversation(row);
-      const stepChanges = update.step !== undefined && update.step !== row.step;
-      let deadline = row.deadline_at;
-      if (update.timeoutMs === null) deadline = null;
-      else if (update.timeoutMs !== undefined) deadline = now + update.timeoutMs;
-      else if (stepChanges) deadline = null;
-      const next: ConversationRow = {
-        ...row,
-        step: update.step ?? row.step,
-        data: update.data ? JSON.stringify({ ...(JSON.parse(row.data) as object), ...update.data }) : row.data,
-        updated_at: now,
-        deadline_at: deadline,
-        revision: row.revision + 1,
-        last_sid: update.sid ? JSON.stringify([...sids, update.sid].slice(-RECENT_SIDS)) : row.last_sid,
-      };
+      if (sawSms(row, update.sid)) return toConversation(row);
+      const next = updatedRow(row, update, now);
       this.statements.put.run(next);
       applied = true;
       return toConversation(next);
@@ -177,9 +98,7 @@ export class SqliteConversations implements ConversationStore {
         const row = this.activeRow(name, key, now);
         if (!row) return null;
         this.statements.delete.run(name, key);
-        const last = toConversation({ ...row, updated_at: now, deadline_at: null, code_hash: null, code_salt: null, code_expires_at: null, code_attempts_left: null });
-        if (data) last.data = { ...last.data, ...data };
-        return last;
+        return endedRecord(row, now, data);
       }),
     )();
     if (result && !replayed) this.changed(name, key);
@@ -192,20 +111,10 @@ export class SqliteConversations implements ConversationStore {
         const now = Date.now();
         const row = this.activeRow(name, key, now);
         if (!row) return { result: 'none', conversation: null };
-        const conversation = toConversation(row);
-        const code = conversation.code;
-        if (!code) return { result: 'none', conversation };
-        const finish = (result: CodeCheck['result']): CodeCheck => {
-          this.statements.delete.run(name, key);
-          return { result, conversation: { ...conversation, code: null, deadlineAt: null, updatedAt: now } };
-        };
-        if (now > code.expiresAt) return finish('expired');
-        if (matches(code.hash, code.salt)) return finish('verified');
-        const attemptsLeft = code.attemptsLeft - 1;
-        if (attemptsLeft <= 0) return finish('too-many');
-        const next: ConversationRow = { ...row, code_attempts_left: attemptsLeft, updated_at: now, revision: row.revision + 1 };
-        this.statements.put.run(next);
-        return { result: 'wrong', conversation: toConversation(next) };
+        const verdict = judgeCode(row, now, matches);
+        if (verdict.action === 'end') this.statements.delete.run(name, key);
+        if (verdict.action === 'write') this.statements.put.run(verdict.row);
+        return verdict.check;
       }),
     )();
     if (check.result !== 'none' && !replayed) this.changed(name, key);
@@ -221,18 +130,12 @@ export class SqliteConversations implements ConversationStore {
   }
 
   async purgeExpiredConversations(now: number): Promise<number> {
-    // Exotel stops retrying a callback after about 13 minutes; a week of outcomes is plenty.
-    this.statements.outcomePurge.run(now - OUTCOME_DAYS * 86_400_000);
+    this.statements.outcomePurge.run(outcomesBefore(now));
     return this.statements.purge.run(now).changes;
   }
 
   async activeConversationCount(name?: string): Promise<number> {
     const now = Date.now();
     return (name === undefined ? this.statements.countAll.get(now) : this.statements.count.get(name, now)) as number;
-  }
-
-  onConversationChange(listener: (name: string, key: string) => void): () => void {
-    this.events.on('change', listener);
-    return () => this.events.off('change', listener);
   }
 }

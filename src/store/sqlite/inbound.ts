@@ -2,28 +2,7 @@
 // send claims: one send a node makes for an inbound SMS and recipient.
 import type Database from 'better-sqlite3';
 import type { InboundLog, InboundRecord } from '../store';
-
-interface InboundRow {
-  sid: string;
-  endpoint: string;
-  from_number: string;
-  to_number: string;
-  body: string;
-  received_at: string;
-  account_sid: string;
-}
-
-function toRecord(row: InboundRow): InboundRecord {
-  return {
-    sid: row.sid,
-    endpoint: row.endpoint,
-    from: row.from_number,
-    to: row.to_number,
-    body: row.body,
-    receivedAt: row.received_at,
-    accountSid: row.account_sid,
-  };
-}
+import { toRecord, type InboundRow } from '../shared/rows';
 
 interface PendingInbound {
   row: InboundRecord & { recordedAt: number };

@@ -2,21 +2,7 @@
 // count, which triggers keep in a one-row table (migration 7): reading it is O(1).
 import type Database from 'better-sqlite3';
 import type { ImportResult, OptOutChange, OptOutRecord, OptOutResult, OptOutStore, OptStatus } from '../store';
-
-interface OptOutRow {
-  phone: string;
-  status: OptStatus;
-  keyword: string | null;
-  source: string;
-  updated_at: number;
-}
-
-function toOptOut(row: OptOutRow): OptOutRecord {
-  return { phone: row.phone, status: row.status, keyword: row.keyword, source: row.source, updatedAt: row.updated_at };
-}
-
-/** Sources that are not an inbound SmsSid, and so may be applied any number of times. */
-const REPEATABLE_SOURCES = new Set(['manual', 'import']);
+import { isReplayable, toOptOut, type OptOutRow } from '../shared/rows';
 
 export class SqliteOptOuts implements OptOutStore {
   private readonly statements;
@@ -56,7 +42,7 @@ export class SqliteOptOuts implements OptOutStore {
 
   async setOptStatus(change: OptOutChange): Promise<OptOutResult> {
     return this.db.transaction((): OptOutResult => {
-      const replay = !REPEATABLE_SOURCES.has(change.source) && !!this.statements.historyHas.get(change.source, change.phone, change.status);
+      const replay = isReplayable(change.source) && !!this.statements.historyHas.get(change.source, change.phone, change.status);
       const changed = replay ? false : this.apply(change, Date.now());
       const record = toOptOut(this.statements.get.get(change.phone) as OptOutRow);
       return { record, changed, replay };

@@ -2,38 +2,7 @@
 // ('sending': after a crash nobody knows whether it went), and the ones that failed for good.
 import type Database from 'better-sqlite3';
 import type { Outbox, OutboxAddition, OutboxEntry, OutboxState } from '../store';
-
-interface OutboxRow {
-  id: number;
-  node_id: string;
-  phone: string;
-  request: string;
-  message: string;
-  claim_key: string | null;
-  confirmation: number;
-  state: OutboxState;
-  attempts: number;
-  error: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-function toOutbox(row: OutboxRow): OutboxEntry {
-  return {
-    id: row.id,
-    nodeId: row.node_id,
-    phone: row.phone,
-    request: JSON.parse(row.request) as unknown,
-    message: JSON.parse(row.message) as unknown,
-    claimKey: row.claim_key,
-    confirmation: row.confirmation === 1,
-    state: row.state,
-    attempts: row.attempts,
-    error: row.error === null ? null : (JSON.parse(row.error) as unknown),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
+import { toOutbox, type OutboxRow } from '../shared/rows';
 
 /** Takes a send claim inside the caller's transaction (the inbound log's); false when already taken. */
 export type ClaimTaker = (nodeId: string, key: string, at: number) => boolean;
