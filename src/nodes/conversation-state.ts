@@ -6,7 +6,7 @@ import { ConversationController, type ConversationAction, type ConversationConfi
 import { messages } from './shared/i18n';
 import { acquireMessageCompletion, type MessageHooks } from './shared/message-completion';
 import { codeKey, openStore, packageSettings } from './shared/settings';
-import { refuse, ThrottledStatus } from './shared/status';
+import { refuse, refusedAction, ThrottledStatus } from './shared/status';
 import { evaluatorFor, onInput } from './shared/typed-input';
 import { migrate } from './contract';
 import { ACTIONS, contract } from './conversation-state/contract';
@@ -22,9 +22,7 @@ export default function (RED: NodeAPI): void {
     const node = this;
     const status = new ThrottledStatus(node, 1_000);
     const m = messages(RED, 'conversation-state');
-    if (!(ACTIONS as readonly unknown[]).includes(def.action)) {
-      return refuse(node, status, m('status.badAction'), m('error.badAction', { action: String(def.action).slice(0, 40) }));
-    }
+    if (refusedAction(node, status, m, ACTIONS, def.action)) return;
     if (!(def.conversation ?? '').trim()) return refuse(node, status, m('status.noName'), m('error.noName'));
     const handle = openStore(RED);
     const settings = packageSettings(RED);

@@ -4,29 +4,7 @@ import { PostgresStore, type PostgresStoreConfig } from './postgres';
 import { IN_MEMORY, SqliteStore } from './sqlite';
 import type { InboundRecord, OutboxEntry, Store } from './store';
 
-export type {
-  CodeCheck,
-  ConversationRecord,
-  ConversationStart,
-  ConversationUpdate,
-  ConversationStore,
-  ImportResult,
-  InboundLog,
-  InboundRecord,
-  OptOutChange,
-  OptOutRecord,
-  OptOutResult,
-  OptOutStore,
-  OptStatus,
-  Outbox,
-  OutboxAddition,
-  OutboxEntry,
-  OutboxState,
-  SandboxMessage,
-  SandboxThread,
-  SandboxThreads,
-  Store,
-} from './store';
+export type * from './store';
 export { IN_MEMORY, SqliteStore } from './sqlite';
 export { PostgresStore, SchemaTooNewError, StoreUnavailableError, isUnavailable, type PostgresStoreConfig } from './postgres';
 

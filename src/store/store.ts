@@ -1,14 +1,10 @@
 // The durable state of the package behind one asynchronous interface, so that another database
 // (PostgreSQL for several Node-RED instances) can take SQLite's place. One interface a concern, so
 // that each backend implements them one by one and one contract suite runs against every backend.
+import type { InboundSms } from '../exotel/webhook';
 
-export interface InboundRecord {
-  sid: string;
-  from: string;
-  to: string;
-  body: string;
-  receivedAt: string;
-  accountSid: string;
+/** An inbound SMS as the webhook parsed it, kept in the inbound log. */
+export interface InboundRecord extends InboundSms {
   /** the webhook path it arrived on: a restarted node hands on what was not handed on yet */
   endpoint: string;
 }

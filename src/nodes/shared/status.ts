@@ -1,5 +1,5 @@
 // A status line under a node that does not flood the editor under load.
-import type { NodeStatus, StatusFill, StatusLine } from './ports';
+import type { NodeStatus, StatusFill, StatusLine, Translate } from './ports';
 
 /** Sets the status under a node at most every `intervalMs`, always showing the latest text. */
 export class ThrottledStatus implements StatusLine {
@@ -39,4 +39,20 @@ export class ThrottledStatus implements StatusLine {
 export function refuse(node: { error(text: string): void }, status: ThrottledStatus, statusText: string, errorText: string): void {
   status.now('red', 'ring', statusText);
   node.error(errorText);
+}
+
+/**
+ * Refuses a node saved with an action it does not know (a hand-edited or newer flow): true when it
+ * did, and the node must not start. `m` is the node type's messages (status.badAction, error.badAction).
+ */
+export function refusedAction(
+  node: { error(text: string): void },
+  status: ThrottledStatus,
+  m: Translate,
+  actions: readonly string[],
+  action: unknown,
+): boolean {
+  if ((actions as readonly unknown[]).includes(action)) return false;
+  refuse(node, status, m('status.badAction'), m('error.badAction', { action: String(action).slice(0, 40) }));
+  return true;
 }
