@@ -171,6 +171,36 @@
         });
     }
 
+    /** A node's `paletteLabel`: the palette shows the type's name from its catalogue. */
+    function paletteLabel(t) {
+        return function () {
+            return t('paletteLabel');
+        };
+    }
+
+    /** A node's `labelStyle`: a name the user gave is shown in italics. */
+    function labelStyle() {
+        return this.name ? 'node_label_italic' : '';
+    }
+
+    /**
+     * A node type's `defaults`: its name and version first, then (for a node that talks to Exotel)
+     * the required exotel-account config node, then `own`, in their order.
+     */
+    function defaults(D, t, own) {
+        var all = { name: { value: D.name.value }, version: { value: D.version.value } };
+        if (D.account) all.account = { value: D.account.value, type: D.account.type, required: D.account.required, label: t('label.account') };
+        Object.keys(own).forEach(function (key) {
+            all[key] = own[key];
+        });
+        return all;
+    }
+
+    /** The action a node with an `action` property does: as the dialog shows it, else as saved and migrated. */
+    function actionOf(node, type) {
+        return current(node, 'action', migrated(node, type).action);
+    }
+
     /** The sidebar tab of the SMS sandbox (plugins/exotel-sms.html). */
     var SANDBOX_TAB = 'exotel-sandbox';
 
@@ -210,6 +240,10 @@
         advancedToggle: advancedToggle,
         migrated: migrated,
         migrateOnOpen: migrateOnOpen,
-        migrateOnSave: migrateOnSave
+        migrateOnSave: migrateOnSave,
+        paletteLabel: paletteLabel,
+        labelStyle: labelStyle,
+        defaults: defaults,
+        actionOf: actionOf
     };
 })();
