@@ -8,6 +8,7 @@ import type { AccountNode } from './exotel-account';
 import { InboundController, setUp, type InboundCall, type Reply } from './exotel-inbound/controller';
 import { middlewareOf, queryOf, removeRoutes } from './shared/http';
 import { messages } from './shared/i18n';
+import { acquireMessageCompletion, type MessageHooks } from './shared/message-completion';
 import { whenFlowsStarted } from './shared/lifecycle';
 import { openStore, packageSettings } from './shared/settings';
 import { ThrottledStatus } from './shared/status';
@@ -20,6 +21,7 @@ interface InboundDef extends NodeDef {
   account: string;
   path: string;
   allowList?: string;
+  wires?: string[][];
 }
 
 /** Paths in use in this runtime, so that a second node on one path is refused, not silently shadowed. */
@@ -63,6 +65,10 @@ export default function (RED: NodeAPI): void {
     const { routePath } = setup;
     pathsInUse.set(routePath, node.id);
     const handle = openStore(RED);
+    // Follows each SMS through the flow, so that it counts as handled only once the flow is done with
+    // it (a node without wires has nothing to wait for).
+    const wired = (def.wires ?? []).some((wire) => wire.length > 0);
+    const completion = wired ? acquireMessageCompletion((RED as unknown as { hooks?: MessageHooks }).hooks) : null;
     const controller = new InboundController({
       routePath,
       allowList: setup.allowList,
@@ -72,6 +78,7 @@ export default function (RED: NodeAPI): void {
       status,
       log: node,
       emit: (msg) => node.send(msg as unknown as NodeMessage),
+      follow: completion?.follow,
       replayWindowMs: packageSettings(RED).replayWindowMs,
     });
 
@@ -88,6 +95,7 @@ export default function (RED: NodeAPI): void {
       if (pathsInUse.get(routePath) === node.id) pathsInUse.delete(routePath);
       controller
         .close()
+        .then(() => completion?.release())
         .then(() => handle.release())
         .then(done, done);
     });
