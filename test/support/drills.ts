@@ -312,16 +312,24 @@ function withStoreFile<T>(file: string, fn: (store: StoreFile) => T): T {
  * answered: a request is a message handed to Exotel). `history`: the store's opt_out_history rows
  * ({phone, status, at}). A request to a number whose last change before the request was an opt-out
  * is a violation unless `isConfirmation(body)`; of those confirmations, at most one per opt-out may
- * be accepted by the API (answered 200). Returns {checked, toOptedOut, confirmations, violations}.
+ * be accepted by the API (answered 200). `answers` (optional): the answers to HELP, which reach an opted-out
+ * number that asked (`isAnswer(body)`), at most `asked.get(phone)` accepted per number.
+ * Returns {checked, toOptedOut, confirmations, answers, violations}.
  */
 export interface Compliance {
   checked: number;
   toOptedOut: number;
   confirmations: number;
+  answers: number;
   violations: string[];
 }
 
-function checkCompliance({ requests, history, isConfirmation }: { requests: Pick<Received, 'to' | 'body' | 'at' | 'answered'>[]; history: Row[]; isConfirmation: (body: string) => boolean }): Compliance {
+function checkCompliance({ requests, history, isConfirmation, answers: asked }: {
+  requests: Pick<Received, 'to' | 'body' | 'at' | 'answered'>[];
+  history: Row[];
+  isConfirmation: (body: string) => boolean;
+  answers?: { isAnswer: (body: string) => boolean; asked: Map<string, number> };
+}): Compliance {
   const byPhone = new Map<string, Row[]>();
   for (const row of history) {
     if (!byPhone.has(row.phone)) byPhone.set(row.phone, []);
@@ -332,6 +340,8 @@ function checkCompliance({ requests, history, isConfirmation }: { requests: Pick
   const acceptedConfirmations = new Map<string, number>(); // "phone@optOutAt" → count
   let toOptedOut = 0;
   let confirmations = 0;
+  let answers = 0;
+  const acceptedAnswers = new Map<string, number>();
   for (const r of requests) {
     const rows = byPhone.get(r.to);
     if (!rows) continue;
@@ -345,6 +355,14 @@ function checkCompliance({ requests, history, isConfirmation }: { requests: Pick
     let began = last;
     for (let i = rows.indexOf(last); i >= 0 && rows[i].status === 'opted-out'; i--) began = rows[i];
     toOptedOut++;
+    if (asked && asked.isAnswer(r.body) && !isConfirmation(r.body)) {
+      answers++;
+      if (r.answered !== 200) continue;
+      const n = (acceptedAnswers.get(r.to) ?? 0) + 1;
+      acceptedAnswers.set(r.to, n);
+      if (n === (asked.asked.get(r.to) ?? 0) + 1) violations.push(`${r.to} was opted out and got ${n} answers to HELP, having asked ${asked.asked.get(r.to) ?? 0} time(s)`);
+      continue;
+    }
     if (!isConfirmation(r.body)) {
       violations.push(`${r.to} was opted out at ${new Date(began.at).toISOString()} and the API received "${String(r.body).slice(0, 60)}" at ${new Date(r.at).toISOString()}`);
       continue;
@@ -357,7 +375,7 @@ function checkCompliance({ requests, history, isConfirmation }: { requests: Pick
       if (n === 2) violations.push(`${r.to} got more than one opt-out confirmation for its opt-out at ${new Date(began.at).toISOString()}`);
     }
   }
-  return { checked: requests.length, toOptedOut, confirmations, violations };
+  return { checked: requests.length, toOptedOut, confirmations, answers, violations };
 }
 
 /** Every string in `haystacks` (or their JSON) that contains one of `secrets`: [{secret, where, excerpt}]. */
