@@ -14,7 +14,7 @@ import { optedOutError } from './opt-out-guard';
 
 export type OutboxStore = Pick<
   Store,
-  'isOptedOut' | 'markOutboxSending' | 'noteOutboxAttempt' | 'removeFromOutbox' | 'failOutboxEntry' | 'releaseSend' | 'releaseOptOutConfirmation'
+  'isOptedOut' | 'markOutboxSending' | 'noteOutboxAttempt' | 'removeFromOutbox' | 'failOutboxEntry' | 'releaseOptOutConfirmation'
 >;
 
 /** What the dispatcher needs of the account, read at each attempt (the account may go away). */
@@ -124,8 +124,9 @@ export class OutboxDispatcher {
       const err = thrown instanceof SendError ? thrown : new SendError({ code: 'internal', message: String((thrown as Error)?.message ?? thrown), retryable: false });
       // Node-RED is stopping or redeploying: the message stays queued and goes out at the next start.
       if (err.code === 'stopped') return { outcome: 'kept' };
+      // The claim stays: the flow has been told this send failed (output 2), and it may even have gone
+      // (a timeout). The same SMS handed on again after a crash sends nothing a second time.
       await store.failOutboxEntry(out.outboxId, attempts, this.kept(err, out)).catch(() => undefined);
-      if (out.claimKey) await store.releaseSend(this.deps.nodeId, out.claimKey).catch(() => undefined);
       if (out.confirmationClaimed) await store.releaseOptOutConfirmation(request.to).catch(() => undefined);
       return { outcome: 'failed', error: err };
     }
