@@ -150,9 +150,12 @@ describe('drill: duplicates — every SmsSid posted three times at once gets exa
     for (const sid of allSids) assert.ok(store.inbound.has(sid), `${sid} is not in the inbound log`);
     assert.equal(store.unhandled, 0, 'every logged SMS was handed to the flow');
 
-    const compliance = checkCompliance({ requests: mock.received, history: store.history, isConfirmation: (b) => CONFIRMATION.test(b) });
-    assert.deepEqual(compliance.violations, [], 'compliance: no SMS to an opted-out number but its one confirmation');
+    // HELP is answered also after STOP: the STOP customers send one HELP while opted out (round 2)
+    const asked = new Map(customers.filter((c) => c.kind === 'stop').map((c) => [c.phone, 1]));
+    const compliance = checkCompliance({ requests: mock.received, history: store.history, isConfirmation: (b) => CONFIRMATION.test(b), answers: { isAnswer: (b) => TEXT.help.test(b), asked } });
+    assert.deepEqual(compliance.violations, [], 'compliance: no SMS to an opted-out number but its one confirmation and the answer to its HELP');
+    assert.equal(compliance.answers, asked.size, 'each opted-out customer’s HELP answered once');
     console.log(`      duplicates drill (seed ${SEED}): ${posts} posts (${duplicatesPosted} duplicates) of ${allSids.length} SmsSids → ${mock.accepted.length} SMS; ` +
-      `${figures.join('; ')}; compliance: ${compliance.checked} API requests, ${compliance.toOptedOut} to opted-out numbers, all confirmations; ${seconds(Date.now() - started)}`);
+      `${figures.join('; ')}; compliance: ${compliance.checked} API requests, ${compliance.toOptedOut} to opted-out numbers, all confirmations or answers to HELP (${compliance.answers}); ${seconds(Date.now() - started)}`);
   });
 });
