@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { SendError } from '../../src/exotel/errors';
 import { SqliteStore } from '../../src/store';
 import { SendController, type SendMessage } from '../../src/nodes/exotel-send/controller';
-import { evaluate, FakeGateway, FakeLimiter, LogRecorder, StatusRecorder, translate, until } from './fakes';
+import { evaluate, FakeGateway, FakeLimiter, LogRecorder, StatusRecorder, translate } from './fakes';
+import { until as eventually } from '../support/wait';
 
 const ASHA = '+919876543210';
 const timeout = () => new SendError({ code: 'timeout', message: 'Exotel did not answer in time', retryable: true, maybeSent: true });
@@ -30,7 +31,7 @@ describe('exotel-send: "may have been sent" across a restart', () => {
     gateway.answer = (_request, n) => (n === 1 ? Promise.reject(timeout()) : n === 2 ? Promise.reject(serverError()) : new Promise(() => undefined));
     const c = controller(5);
     void c.handle({ phone: ASHA, payload: 'Your order shipped' }, () => undefined, () => undefined);
-    await until(() => gateway.sent.length === 3);
+    await eventually(() => gateway.sent.length === 3);
     const [entry] = await store.outboxEntries('send-1', 'sending');
     assert.equal(entry.attempts, 2);
     assert.equal((entry.error as { code: unknown }).code, 50000);
