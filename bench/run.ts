@@ -20,6 +20,8 @@
 //   opt-out-check         BENCH_OPTOUT_NUMBERS 1000000 [100000], BENCH_OPTOUT_LOOKUPS 100000 [20000],
 //                         BENCH_RESTARTS 3 [1]: import, isOptedOut, start-up with that many numbers stored
 //   conversations-memory  BENCH_CONVERSATIONS 100000 [10000]: Node-RED's memory with that many conversations
+//   postgres-opt-out      BENCH_OPTOUT_NUMBERS 1000000 [100000], BENCH_OPTOUT_LOOKUPS 100000 [10000]: isOptedOut
+//                         on PostgreSQL (several instances) against SQLite, p50/p99 (needs a PostgreSQL)
 //   send-overhead         BENCH_SEND_MESSAGES 2000 [400]: exotel-send's time over a bare undici POST
 //   rate-limit            BENCH_RATE_SECONDS 125 [65], BENCH_RATE_OFFERED 5: the default 200 a minute in
 //                         real time; run last, alone, after the others have finished
@@ -31,6 +33,7 @@ import * as path from 'node:path';
 import { benchConversationsMemory } from './benchmarks/conversations-memory';
 import { benchInboundAck } from './benchmarks/inbound-ack';
 import { benchOptOutCheck } from './benchmarks/opt-out-check';
+import { benchPostgresOptOut } from './benchmarks/postgres-opt-out';
 import { benchRateLimit } from './benchmarks/rate-limit';
 import { benchReplyPipeline } from './benchmarks/reply-pipeline';
 import { benchSendOverhead } from './benchmarks/send-overhead';
@@ -49,6 +52,7 @@ export const BENCHMARKS: Record<string, (config: Config, log: Log) => Promise<Be
   'opt-out-check': benchOptOutCheck,
   'conversations-memory': benchConversationsMemory,
   'send-overhead': benchSendOverhead,
+  'postgres-opt-out': benchPostgresOptOut,
   'rate-limit': benchRateLimit,
 };
 

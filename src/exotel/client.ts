@@ -45,7 +45,7 @@ export interface SmsGateway {
    * One attempt: no retry, no pacing (see withRetry and RateLimiter). `onDispatch` is called when the
    * request is about to leave (it has a connection of its own), the moment from which Exotel may get it.
    */
-  send(sms: SendRequest, onDispatch?: () => void): Promise<SendResult>;
+  send(sms: SendRequest, onDispatch?: () => void | Promise<void>): Promise<SendResult>;
   close(): Promise<void>;
 }
 
@@ -152,10 +152,10 @@ export class ExotelClient implements SmsGateway {
     };
   }
 
-  async send(sms: SendRequest, onDispatch?: () => void): Promise<SendResult> {
+  async send(sms: SendRequest, onDispatch?: () => void | Promise<void>): Promise<SendResult> {
     const release = await this.slot();
     try {
-      onDispatch?.();
+      await onDispatch?.();
       return await this.post(sms);
     } finally {
       release();

@@ -19,11 +19,31 @@ export function sandboxSid(direction: 'out' | 'in'): string {
   return `sandbox-${direction}-${randomBytes(8).toString('hex')}`;
 }
 
-export class SandboxGateway implements SmsGateway {
-  constructor(private readonly deliver: (sms: SandboxOutbound) => Promise<void>) {}
+/** A send the flow tried and that did not go out (blocked before the queue, or failed): the phone shows it. */
+export interface SandboxNotSent {
+  to: string;
+  body: string;
+  /** msg.error.code */
+  code: string;
+  message: string;
+  /** the send node, so that the user can find it */
+  nodeId: string;
+  nodeName: string;
+}
 
-  async send(sms: SendRequest, onDispatch?: () => void): Promise<SendResult> {
-    onDispatch?.();
+export class SandboxGateway implements SmsGateway {
+  constructor(
+    private readonly deliver: (sms: SandboxOutbound) => Promise<void>,
+    private readonly refuse: (attempt: SandboxNotSent) => Promise<void> = async () => undefined,
+  ) {}
+
+  /** Keeps a send that was not made in the customer's thread, with its cause. */
+  notSent(attempt: SandboxNotSent): Promise<void> {
+    return this.refuse(attempt);
+  }
+
+  async send(sms: SendRequest, onDispatch?: () => void | Promise<void>): Promise<SendResult> {
+    await onDispatch?.();
     const { segments, encoding } = countSegments(sms.body);
     const sid = sandboxSid('out');
     await this.deliver({ sid, to: sms.to, from: sms.from, body: sms.body, segments, encoding });

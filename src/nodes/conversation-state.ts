@@ -6,7 +6,7 @@ import { ConversationController, type ConversationAction, type ConversationConfi
 import { messages } from './shared/i18n';
 import { acquireMessageCompletion, type MessageHooks } from './shared/message-completion';
 import { codeKey, openStore, packageSettings } from './shared/settings';
-import { ThrottledStatus } from './shared/status';
+import { refuse, ThrottledStatus } from './shared/status';
 import { evaluatorFor, onInput } from './shared/typed-input';
 import { migrate } from './contract';
 import { ACTIONS, contract } from './conversation-state/contract';
@@ -23,15 +23,9 @@ export default function (RED: NodeAPI): void {
     const status = new ThrottledStatus(node, 1_000);
     const m = messages(RED, 'conversation-state');
     if (!(ACTIONS as readonly unknown[]).includes(def.action)) {
-      status.now('red', 'ring', m('status.badAction'));
-      node.error(m('error.badAction', { action: String(def.action).slice(0, 40) }));
-      return;
+      return refuse(node, status, m('status.badAction'), m('error.badAction', { action: String(def.action).slice(0, 40) }));
     }
-    if (!(def.conversation ?? '').trim()) {
-      status.now('red', 'ring', m('status.noName'));
-      node.error(m('error.noName'));
-      return;
-    }
+    if (!(def.conversation ?? '').trim()) return refuse(node, status, m('status.noName'), m('error.noName'));
     const handle = openStore(RED);
     const settings = packageSettings(RED);
     const routes = def.action === 'route';

@@ -4,7 +4,7 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
 import { AccountController, type AccountConfig, type AccountCredentials, type ExotelAccount } from './exotel-account/controller';
 import { messages } from './shared/i18n';
-import { openStore, packageSettings } from './shared/settings';
+import { openStore, packageSettings, sharedStoreConfigured } from './shared/settings';
 import { publishSandboxMessage } from '../plugins/exotel-sms';
 import { migrate } from './contract';
 import { contract } from './exotel-account/contract';
@@ -35,6 +35,7 @@ export default function (RED: NodeAPI): void {
       warn: (text) => this.warn(text),
       apiTimeoutMs: packageSettings(RED).apiTimeoutMs,
       openSandboxStore: () => openStore(RED),
+      openSharedStore: sharedStoreConfigured(RED) ? () => openStore(RED) : undefined,
       publishSandboxMessage: (message) => publishSandboxMessage(RED, message),
     });
     for (const field of SHARED) (this as unknown as Record<string, unknown>)[field] = account[field];

@@ -4,6 +4,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { Request, Response } from 'express';
 import { readRawBody } from '../exotel/request-body';
+import { clusterOf, takeOverEveryMs } from '../store';
 import type { AccountNode } from './exotel-account';
 import { InboundController, setUp, type InboundCall, type Reply } from './exotel-inbound/controller';
 import { middlewareOf, queryOf, removeRoutes } from './shared/http';
@@ -14,6 +15,8 @@ import { openStore, packageSettings } from './shared/settings';
 import { ThrottledStatus } from './shared/status';
 import { migrate } from './contract';
 import { contract } from './exotel-inbound/contract';
+import { addCallbackToThread } from '../plugins/exotel-sms';
+import { addSandboxEndpoint } from '../plugins/sandbox-endpoints';
 
 export { DEFAULT_REPLAY_WINDOW_MS, normalisePath, type InboundMessage } from './exotel-inbound/controller';
 
@@ -69,6 +72,9 @@ export default function (RED: NodeAPI): void {
     // it (a node without wires has nothing to wait for).
     const wired = (def.wires ?? []).some((wire) => wire.length > 0);
     const completion = wired ? acquireMessageCompletion((RED as unknown as { hooks?: MessageHooks }).hooks) : null;
+    const cluster = clusterOf(handle.store);
+    // A sandbox account's node takes the sandbox phone's replies (in-process), and shows outside callbacks in its thread.
+    const sandboxAccountId = account.mode === 'sandbox' ? account.id : null;
     const controller = new InboundController({
       routePath,
       allowList: setup.allowList,
@@ -79,7 +85,11 @@ export default function (RED: NodeAPI): void {
       log: node,
       emit: (msg) => node.send(msg as unknown as NodeMessage),
       follow: completion?.follow,
+      sandboxAccountId,
+      onCallbackSms: sandboxAccountId ? (sms) => addCallbackToThread(RED, handle.store, sandboxAccountId, sms, routePath) : undefined,
       replayWindowMs: packageSettings(RED).replayWindowMs,
+      probe: () => handle.store.schemaVersion(),
+      takeOver: cluster ? { claim: () => cluster.takeOverInbound(routePath), everyMs: takeOverEveryMs(cluster) } : undefined,
     });
 
     const middleware = middlewareOf(RED.settings);
@@ -88,10 +98,15 @@ export default function (RED: NodeAPI): void {
     RED.httpNode.get(routePath, middleware, onCallback);
     RED.httpNode.post(routePath, middleware, onCallback);
 
+    const leaveSandbox = sandboxAccountId
+      ? addSandboxEndpoint({ nodeId: node.id, accountId: sandboxAccountId, path: routePath, name: def.name ?? '', receive: (id, call) => controller.sandboxReply(id, call) })
+      : null;
+
     whenFlowsStarted(RED, node, () => void controller.replay());
 
     node.on('close', (removed: boolean, done: () => void) => {
       removeRoutes(RED.httpNode, routePath);
+      leaveSandbox?.();
       if (pathsInUse.get(routePath) === node.id) pathsInUse.delete(routePath);
       controller
         .close()

@@ -2,6 +2,7 @@
 // account's rate limit and retried on transient failures. Output 1: sent; output 2: failed.
 // The behaviour is in exotel-send/controller.ts and exotel-send/outbox-dispatcher.ts.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { clusterOf, takeOverEveryMs } from '../store';
 import type { AccountNode } from './exotel-account';
 import { SendController, type SendConfig, type SendMessage } from './exotel-send/controller';
 import { messages } from './shared/i18n';
@@ -27,8 +28,10 @@ export default function (RED: NodeAPI): void {
     const account = RED.nodes.getNode(def.account) as AccountNode | null;
     const status = new ThrottledStatus(node);
     const handle = openStore(RED);
+    const cluster = clusterOf(handle.store);
     const controller = new SendController({
       nodeId: node.id,
+      nodeName: def.name ?? '',
       config: def,
       account,
       store: handle.store,
@@ -39,6 +42,7 @@ export default function (RED: NodeAPI): void {
       failureWired: () => ((node as unknown as { wires?: string[][] }).wires?.[1]?.length ?? 0) > 0,
       retryBaseDelayMs: packageSettings(RED).retryBaseDelayMs,
       codeKey: codeKey(RED),
+      takeOver: cluster ? { claim: () => cluster.takeOverOutbox(node.id), everyMs: takeOverEveryMs(cluster) } : undefined,
     });
     // Failed sends and send claims are kept for exotelSms.retentionDays, then deleted.
     const purge = () => track(controller.purgeOld(retentionMs(RED)));

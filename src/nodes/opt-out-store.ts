@@ -5,7 +5,7 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { OptOutController, type OptOutConfig, type OptOutMessage } from './opt-out-store/controller';
 import { messages } from './shared/i18n';
 import { openStore } from './shared/settings';
-import { ThrottledStatus } from './shared/status';
+import { refuse, ThrottledStatus } from './shared/status';
 import { evaluatorFor, onInput } from './shared/typed-input';
 import { migrate } from './contract';
 import { ACTIONS, contract } from './opt-out-store/contract';
@@ -22,9 +22,7 @@ export default function (RED: NodeAPI): void {
     const status = new ThrottledStatus(node);
     const m = messages(RED, 'opt-out-store');
     if (!(ACTIONS as readonly unknown[]).includes(def.action)) {
-      status.now('red', 'ring', m('status.badAction'));
-      node.error(m('error.badAction', { action: String(def.action).slice(0, 40) }));
-      return;
+      return refuse(node, status, m('status.badAction'), m('error.badAction', { action: String(def.action).slice(0, 40) }));
     }
     const handle = openStore(RED);
     const controller = new OptOutController({

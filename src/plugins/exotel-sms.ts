@@ -1,66 +1,64 @@
 // The runtime side of the exotel-sms editor plugin (plugins/exotel-sms.html): the "SMS sandbox"
-// phone on the admin API: threads of sandbox accounts, and replies that reach the account's
-// exotel-inbound nodes over HTTP, through the same route Exotel calls (same parsing, token, dedupe
-// and store). Off for live accounts.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+// phone on the admin API: threads of sandbox accounts, and replies handed in-process to the account's
+// own exotel-inbound nodes (sandbox-endpoints.ts), through the same checks as Exotel's callbacks
+// (token, allow-list, parsing, dedupe, record). No HTTP listener of its own. Off for live accounts.
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
-import { request } from 'undici';
 import { sandboxSid } from '../exotel/sandbox';
+import type { InboundSms } from '../exotel/webhook';
 import { toE164 } from '../sms/phone';
 import type { SandboxMessage, Store } from '../store';
 import type { AccountNode } from '../nodes/exotel-account';
-import { normalisePath } from '../nodes/exotel-inbound/contract';
+import type { InboundCall } from '../nodes/exotel-inbound/controller';
 import { openStore } from '../nodes/runtime';
+import { sandboxEndpointsOf } from './sandbox-endpoints';
 
 export const SANDBOX_TOPIC = 'exotel-sandbox';
 const MAX_REPLY_LENGTH = 2_000;
 
 const registered = new WeakSet<object>();
 
+/** What a send node did not send: msg.error's code and message, and the node, for the red bubble. */
+export interface NotSentCause {
+  code: string;
+  message: string;
+  node: { id: string; name: string };
+}
+
+/** A message as the phone gets it: a failed send carries its cause as `error` (stored as JSON in `detail`). */
+export function forPhone(message: SandboxMessage): SandboxMessage & { error?: NotSentCause } {
+  if (message.direction !== 'out' || message.status !== 'failed' || !message.detail) return message;
+  try {
+    const cause = JSON.parse(message.detail) as Partial<NotSentCause>;
+    const node = cause.node && typeof cause.node === 'object' ? cause.node : { id: '', name: '' };
+    return { ...message, detail: null, error: { code: String(cause.code ?? ''), message: String(cause.message ?? ''), node: { id: String(node.id ?? ''), name: String(node.name ?? '') } } };
+  } catch {
+    return message;
+  }
+}
+
 export function publishSandboxMessage(RED: NodeAPI, message: SandboxMessage): void {
-  RED.comms.publish(`${SANDBOX_TOPIC}/${message.account}`, message as unknown as object, false);
+  RED.comms.publish(`${SANDBOX_TOPIC}/${message.account}`, forPhone(message) as unknown as object, false);
 }
 
-interface InboundConfig {
-  id: string;
-  type: string;
-  account?: string;
-  path?: string;
-  name?: string;
-  d?: boolean;
+
+/** The SMS in nodes that take this account's sandbox replies: only those that own their route. */
+function inboundNodesOf(accountId: string): Array<{ id: string; path: string; name: string }> {
+  return sandboxEndpointsOf(accountId).map((e) => ({ id: e.nodeId, path: e.path, name: e.name }));
 }
 
-/** The deployed exotel-inbound nodes of an account. */
-function inboundNodesOf(RED: NodeAPI, accountId: string): Array<{ id: string; path: string; name: string }> {
-  const found: Array<{ id: string; path: string; name: string }> = [];
-  (RED.nodes as unknown as { eachNode(cb: (n: InboundConfig) => void): void }).eachNode((n) => {
-    const path = n.type === 'exotel-inbound' ? normalisePath(n.path) : '';
-    if (path && n.account === accountId && !n.d && RED.nodes.getNode(n.id)) found.push({ id: n.id, path, name: n.name ?? '' });
+/** An SMS that reached a sandbox account's webhook from outside the phone (curl, a test): it joins the thread. */
+export async function addCallbackToThread(RED: NodeAPI, store: Pick<Store, 'addSandboxMessage'>, accountId: string, sms: InboundSms, path: string): Promise<void> {
+  const message = await store.addSandboxMessage({
+    account: accountId, phone: sms.from, direction: 'in', body: sms.body, sid: sms.sid, status: 'received', detail: path,
+    segments: null, encoding: null, at: Date.now(),
   });
-  return found;
+  publishSandboxMessage(RED, message);
 }
 
 function sandboxAccount(RED: NodeAPI, id: string): AccountNode | null {
   const node = RED.nodes.getNode(id) as AccountNode | null;
   return node && node.type === 'exotel-account' && node.mode === 'sandbox' ? node : null;
-}
-
-/** A loopback HTTP server in front of RED.httpNode, so that sandbox replies arrive over real HTTP. */
-let bridge: { app: unknown; server: http.Server; port: Promise<number> } | null = null;
-function bridgePort(RED: NodeAPI): Promise<number> {
-  if (!bridge || bridge.app !== RED.httpNode) {
-    bridge?.server.close();
-    const server = http.createServer(RED.httpNode as unknown as http.RequestListener);
-    server.unref();
-    const port = new Promise<number>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-    });
-    bridge = { app: RED.httpNode, server, port };
-  }
-  return bridge.port;
 }
 
 export function registerSandboxAdmin(RED: NodeAPI): void {
@@ -88,16 +86,16 @@ export function registerSandboxAdmin(RED: NodeAPI): void {
 
   RED.httpAdmin.get('/exotel-sandbox/accounts', read, (_req: Request, res: Response) => {
     const accounts: unknown[] = [];
-    (RED.nodes as unknown as { eachNode(cb: (n: InboundConfig) => void): void }).eachNode((n) => {
+    (RED.nodes as unknown as { eachNode(cb: (n: { id: string; type: string }) => void): void }).eachNode((n) => {
       if (n.type !== 'exotel-account') return;
       const account = sandboxAccount(RED, n.id);
-      if (account) accounts.push({ id: account.id, name: account.name || account.defaultFrom || account.id, from: account.defaultFrom, inbound: inboundNodesOf(RED, account.id) });
+      if (account) accounts.push({ id: account.id, name: account.name || account.defaultFrom || account.id, from: account.defaultFrom, inbound: inboundNodesOf(account.id) });
     });
     res.json(accounts);
   });
 
   RED.httpAdmin.get('/exotel-sandbox/:id/threads', read, withAccount(async (account, store, _req, res) => {
-    res.json(await store.sandboxThreads(account.id));
+    res.json((await store.sandboxThreads(account.id)).map((thread) => ({ ...thread, last: forPhone(thread.last) })));
   }));
 
   RED.httpAdmin.get('/exotel-sandbox/:id/messages', read, withAccount(async (account, store, req, res) => {
@@ -106,7 +104,7 @@ export function registerSandboxAdmin(RED: NodeAPI): void {
       res.status(400).json({ error: 'phone is not a phone number' });
       return;
     }
-    res.json(await store.sandboxThread(account.id, phone));
+    res.json((await store.sandboxThread(account.id, phone)).map(forPhone));
   }));
 
   RED.httpAdmin.delete('/exotel-sandbox/:id/messages', write, withAccount(async (account, store, req, res) => {
@@ -118,7 +116,7 @@ export function registerSandboxAdmin(RED: NodeAPI): void {
     res.json({ deleted: await store.clearSandboxThread(account.id, phone) });
   }));
 
-  // The customer replies: POST it to the account's webhook as Exotel would, and keep it in the thread.
+  // The customer replies: handed to the account's SMS in node as Exotel's callback would be, and kept in the thread.
   RED.httpAdmin.post('/exotel-sandbox/:id/reply', write, withAccount(async (account, store, req, res) => {
     const body = (req.body ?? {}) as { phone?: unknown; text?: unknown; path?: unknown };
     const phone = toE164(body.phone, account.defaultCountry, 'possible');
@@ -130,7 +128,7 @@ export function registerSandboxAdmin(RED: NodeAPI): void {
       res.status(400).json({ error: `text must be text of at most ${MAX_REPLY_LENGTH} characters` });
       return;
     }
-    const endpoints = inboundNodesOf(RED, account.id);
+    const endpoints = sandboxEndpointsOf(account.id);
     const endpoint = typeof body.path === 'string' && body.path ? endpoints.find((e) => e.path === body.path) : endpoints[0];
     if (!endpoint) {
       res.status(409).json({ error: 'no deployed exotel-inbound node uses this account: add one to receive replies' });
@@ -151,27 +149,24 @@ export function registerSandboxAdmin(RED: NodeAPI): void {
       DateCreated: new Date().toISOString(),
       AccountSid: account.accountSid,
     });
-    const port = await bridgePort(RED);
-    const answer = await request(`http://127.0.0.1:${port}${endpoint.path}${account.callbackQuery()}`, {
+    const contentType = 'application/x-www-form-urlencoded';
+    const call: InboundCall = {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: form.toString(),
-    });
-    const answerText = await answer.body.text();
-    let reason = '';
-    try {
-      reason = answerText ? String((JSON.parse(answerText) as { error?: string }).error ?? '') : '';
-    } catch {
-      reason = answerText.slice(0, 200);
-    }
-    const accepted = answer.statusCode === 200;
+      ip: '127.0.0.1', // the phone is on this machine: an allow-list without it refuses the reply, as it would a local curl
+      query: account.callbackQuery().replace(/^\?/, ''),
+      contentType,
+      readBody: async () => ({ body: Buffer.from(form.toString()), contentType }),
+    };
+    const answer = await endpoint.receive(account.id, call);
+    const reason = answer.error ?? '';
+    const accepted = answer.status === 200;
     const message = (await store.updateSandboxMessage(
       incoming.id,
       accepted ? 'received' : 'rejected',
-      accepted ? endpoint.path : `${endpoint.path} answered ${answer.statusCode}${reason ? `: ${reason}` : ''}`,
+      accepted ? endpoint.path : `${endpoint.path} answered ${answer.status}${reason ? `: ${reason}` : ''}`,
     )) ?? incoming;
     publishSandboxMessage(RED, message);
-    res.status(accepted ? 200 : 502).json({ message, webhookStatus: answer.statusCode, ...(reason ? { error: reason } : {}) });
+    res.status(accepted ? 200 : 502).json({ message, webhookStatus: answer.status, ...(reason ? { error: reason } : {}) });
   }));
 }
 

@@ -2,7 +2,7 @@
 // for the same one shares its connection or pool, which is closed when the last of them lets go.
 import { PostgresStore, type PostgresStoreConfig } from './postgres';
 import { IN_MEMORY, SqliteStore } from './sqlite';
-import type { Store } from './store';
+import type { InboundRecord, OutboxEntry, Store } from './store';
 
 export type {
   CodeCheck,
@@ -113,5 +113,30 @@ export function storeConfigFromSettings(setting: unknown, sqlitePath: string): S
   if (schema !== undefined && (typeof schema !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema))) {
     throw new Error('exotelSms.store.schema in settings.js must be a name of letters, digits and _');
   }
+  const { leaseMs } = setting as { leaseMs?: unknown };
+  if (leaseMs !== undefined && !(typeof leaseMs === 'number' && leaseMs >= 300 && leaseMs <= 30_000)) {
+    throw new Error('exotelSms.store.leaseMs in settings.js must be a number of milliseconds between 300 and 30000');
+  }
   return setting as PostgresStoreConfig;
+}
+
+/** What a store shared by several instances adds (PostgreSQL): the take-over of dead instances' work, and one rate limit. */
+export interface ClusterStore {
+  readonly leaseMs: number;
+  /** inbound SMS that dead instances acknowledged on this endpoint but did not finish: now this instance's */
+  takeOverInbound(endpoint: string): Promise<InboundRecord[]>;
+  /** a send node's outbox entries that dead instances left queued or being sent: now this instance's */
+  takeOverOutbox(nodeId: string): Promise<OutboxEntry[]>;
+  takeRateSlot(account: string, perMinute: number, windowMs: number): Promise<{ slot: number } | { waitMs: number }>;
+  endRateSlot(slot: number, sent: boolean): Promise<void>;
+}
+
+/** How often an instance looks for a dead one's work: a few times a lease, so it is taken over soon after the lease ran out. */
+export function takeOverEveryMs(cluster: ClusterStore): number {
+  return Math.max(100, Math.min(5_000, Math.floor(cluster.leaseMs / 3)));
+}
+
+/** The store's cluster side, or null when it serves one instance only (SQLite). */
+export function clusterOf(store: object): ClusterStore | null {
+  return 'takeOverInbound' in store && 'takeRateSlot' in store ? (store as unknown as ClusterStore) : null;
 }

@@ -3,6 +3,7 @@
 // instance starts first) and puts the concerns together behind `Store`. A call made while the
 // database cannot be reached rejects with code `store_unavailable`; the pool reconnects by itself.
 import { PostgresDatabase, type PostgresStoreConfig } from './postgres/connection';
+import { PostgresCluster, type RateTurn } from './postgres/cluster';
 import { PostgresConversations } from './postgres/conversations';
 import { PostgresInboundLog } from './postgres/inbound';
 import { PostgresOptOuts } from './postgres/opt-outs';
@@ -37,15 +38,18 @@ export class PostgresStore implements Store {
   private readonly conversations: PostgresConversations;
   private readonly outbox: PostgresOutbox;
   private readonly sandbox: PostgresSandboxThreads;
+  /** this instance's lease, the take-over of dead instances' work, and the cluster's rate limit */
+  readonly cluster: PostgresCluster;
   private closing: Promise<void> | undefined;
 
   /** Connects lazily: the schema is migrated by `ready()` or by the first call, whichever comes first. */
   constructor(readonly config: PostgresStoreConfig) {
     this.db = new PostgresDatabase(config);
-    this.inbound = new PostgresInboundLog(this.db);
+    this.cluster = new PostgresCluster(this.db, config.leaseMs);
+    this.inbound = new PostgresInboundLog(this.db, this.cluster);
     this.optOuts = new PostgresOptOuts(this.db);
     this.conversations = new PostgresConversations(this.db);
-    this.outbox = new PostgresOutbox(this.db);
+    this.outbox = new PostgresOutbox(this.db, this.cluster);
     this.sandbox = new PostgresSandboxThreads(this.db);
   }
 
@@ -69,6 +73,25 @@ export class PostgresStore implements Store {
   }
   releaseSend(nodeId: string, key: string): Promise<void> {
     return this.inbound.releaseSend(nodeId, key);
+  }
+
+  /** how long a dead instance's work waits before another takes it over */
+  get leaseMs(): number {
+    return this.cluster.leaseMs;
+  }
+
+  // several instances: what dead ones left unfinished, and the account's rate limit for all of them
+  takeOverInbound(endpoint: string): Promise<InboundRecord[]> {
+    return this.inbound.takeOverInbound(endpoint);
+  }
+  takeOverOutbox(nodeId: string): Promise<OutboxEntry[]> {
+    return this.outbox.takeOverOutbox(nodeId);
+  }
+  takeRateSlot(account: string, perMinute: number, windowMs: number): Promise<RateTurn> {
+    return this.cluster.takeRateSlot(account, perMinute, windowMs);
+  }
+  endRateSlot(slot: number, sent: boolean): Promise<void> {
+    return this.cluster.endRateSlot(slot, sent);
   }
 
   // opt-outs and their history
@@ -177,6 +200,7 @@ export class PostgresStore implements Store {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.inbound.settle();
+      await this.cluster.close();
       await this.db.close();
     })();
     return this.closing;

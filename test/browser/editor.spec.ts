@@ -593,10 +593,14 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
       await typeReply('STOP');
       await expectInThread(OPT_IN.unsubscribed);
       await clickInject(byName('inject', 'Send order update'));
-      await wait(1000); // the update would be in the sandbox within milliseconds
+      // the order update after STOP was not sent: it shows as a red bubble that says why
+      await expectInThread(OPT_IN.update);
       const texts = await threadTexts();
-      assert.deepEqual(texts, [`out: ${OPT_IN.ask}`, 'in: YES', `out: ${OPT_IN.subscribed}`, 'in: STOP', `out: ${OPT_IN.unsubscribed}`]);
-      assert.ok(!texts.some((text) => OPT_IN.update.test(text)), 'an order update reached the customer after STOP');
+      assert.deepEqual(texts.slice(0, 5), [`out: ${OPT_IN.ask}`, 'in: YES', `out: ${OPT_IN.subscribed}`, 'in: STOP', `out: ${OPT_IN.unsubscribed}`]);
+      assert.equal(texts.length, 6);
+      const blocked = thread().last();
+      assert.equal(await blocked.getAttribute('data-status'), 'failed', 'an order update reached the customer after STOP');
+      assert.match(String(await blocked.locator('.exotel-sandbox-cause').textContent()), /opted out/);
       await screenshot('sandbox-conversation.png');
 
       // START subscribes again: the number is left as it was found, for any test after this one

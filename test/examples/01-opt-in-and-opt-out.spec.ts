@@ -130,13 +130,17 @@ describe(`example "${FILE}" as shipped, in sandbox mode`, function () {
     await reply('STOP');
     await until(async () => (await thread()).length === 5);
     byName('Send order update').receive({});
-    await wait(200);
+    await until(async () => (await thread()).length === 6);
     assert.deepEqual(await thread(), [
       `out: ${ASK}`,
       'in: YES',
       `out: ${SUBSCRIBED}`,
       'in: STOP',
       'out: You have been unsubscribed from ExampleStore order updates and will get no more messages. Reply START to subscribe again.',
+      'out: Your ExampleStore order #1234 has shipped and arrives on Jan 22.',
     ]);
+    // the order update after STOP was not sent: the phone shows it as failed, because of the opt-out
+    const last = (await helper.request().get(`/exotel-sandbox/${account}/messages`).query({ phone: CUSTOMER })).body.at(-1) as SandboxMessage & { error?: { code: string } };
+    assert.deepEqual([last.status, last.error?.code], ['failed', 'opted_out']);
   });
 });

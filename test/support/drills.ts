@@ -312,24 +312,35 @@ function withStoreFile<T>(file: string, fn: (store: StoreFile) => T): T {
  * answered: a request is a message handed to Exotel). `history`: the store's opt_out_history rows
  * ({phone, status, at}). A request to a number whose last change before the request was an opt-out
  * is a violation unless `isConfirmation(body)`; of those confirmations, at most one per opt-out may
- * be accepted by the API (answered 200). `answers` (optional): the answers to HELP, which reach an opted-out
- * number that asked (`isAnswer(body)`), at most `asked.get(phone)` accepted per number.
- * Returns {checked, toOptedOut, confirmations, answers, violations}.
+ * be accepted by the API (answered 200). Returns {checked, toOptedOut, confirmations, violations}.
  */
 export interface Compliance {
   checked: number;
   toOptedOut: number;
   confirmations: number;
+  /** answers to HELP sent to opted-out numbers (accepted or not) */
   answers: number;
   violations: string[];
 }
 
-function checkCompliance({ requests, history, isConfirmation, answers: asked }: {
-  requests: Pick<Received, 'to' | 'body' | 'at' | 'answered'>[];
-  history: Row[];
-  isConfirmation: (body: string) => boolean;
-  answers?: { isAnswer: (body: string) => boolean; asked: Map<string, number> };
-}): Compliance {
+/**
+ * An answer to HELP may reach an opted-out number (send SMS' "answers to HELP reach numbers that
+ * opted out"): only the answer (`isAnswer`), only after that number sent HELP while opted out
+ * (`asked`: inbound SMS as {phone, body, at}), at most one accepted answer per HELP asked (a request
+ * the API refused, tried again, uses none).
+ */
+export interface HelpAnswers {
+  isAnswer: (body: string) => boolean;
+  asked: Array<{ phone: string; body: string; at: number }>;
+}
+
+function checkCompliance({ requests, history, isConfirmation, help }: { requests: Pick<Received, 'to' | 'body' | 'at' | 'answered'>[]; history: Row[]; isConfirmation: (body: string) => boolean; help?: HelpAnswers }): Compliance {
+  const helps = new Map<string, number[]>();
+  for (const sms of help?.asked ?? []) {
+    if (!/^\s*help\s*$/i.test(sms.body)) continue;
+    if (!helps.has(sms.phone)) helps.set(sms.phone, []);
+    helps.get(sms.phone)!.push(sms.at);
+  }
   const byPhone = new Map<string, Row[]>();
   for (const row of history) {
     if (!byPhone.has(row.phone)) byPhone.set(row.phone, []);
@@ -341,7 +352,6 @@ function checkCompliance({ requests, history, isConfirmation, answers: asked }: 
   let toOptedOut = 0;
   let confirmations = 0;
   let answers = 0;
-  const acceptedAnswers = new Map<string, number>();
   for (const r of requests) {
     const rows = byPhone.get(r.to);
     if (!rows) continue;
@@ -355,13 +365,15 @@ function checkCompliance({ requests, history, isConfirmation, answers: asked }: 
     let began = last;
     for (let i = rows.indexOf(last); i >= 0 && rows[i].status === 'opted-out'; i--) began = rows[i];
     toOptedOut++;
-    if (asked && asked.isAnswer(r.body) && !isConfirmation(r.body)) {
-      answers++;
-      if (r.answered !== 200) continue;
-      const n = (acceptedAnswers.get(r.to) ?? 0) + 1;
-      acceptedAnswers.set(r.to, n);
-      if (n === (asked.asked.get(r.to) ?? 0) + 1) violations.push(`${r.to} was opted out and got ${n} answers to HELP, having asked ${asked.asked.get(r.to) ?? 0} time(s)`);
-      continue;
+    if (help && help.isAnswer(r.body)) {
+      // the first HELP this number sent after its opt-out began, not yet answered, before this request
+      const times = helps.get(r.to) ?? [];
+      const at = times.findIndex((t) => t >= began.at && t <= r.at);
+      if (at !== -1) {
+        answers++;
+        if (r.answered === 200) times.splice(at, 1);
+        continue;
+      }
     }
     if (!isConfirmation(r.body)) {
       violations.push(`${r.to} was opted out at ${new Date(began.at).toISOString()} and the API received "${String(r.body).slice(0, 60)}" at ${new Date(r.at).toISOString()}`);

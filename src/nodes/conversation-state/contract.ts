@@ -103,6 +103,8 @@ export function validateConversation(value: unknown): Verdict {
 }
 
 export function validateDefaultCountry(value: unknown): Verdict {
+  // absent on a node saved before version 2: valid, its migration makes it IN
+  if (value === undefined || value === null) return true;
   return isCountryCode(value) ? true : problem('errors.defaultCountry');
 }
 

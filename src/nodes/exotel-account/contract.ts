@@ -121,6 +121,8 @@ export function validateDefaultFrom(value: unknown, mode: unknown): Verdict {
 }
 
 export function validateWebhookAuth(value: unknown): Verdict {
+  // absent on an account saved before version 2: valid, its migration makes it `token`
+  if (value === undefined || value === null) return true;
   return (WEBHOOK_AUTH as readonly unknown[]).includes(value) ? true : problem('errors.webhookAuth');
 }
 

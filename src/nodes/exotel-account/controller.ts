@@ -3,8 +3,9 @@
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { DEFAULT_CONNECTIONS, ExotelClient, parseBaseUrl, type ClientOptions, type SmsGateway } from '../../exotel/client';
 import { RateLimiter } from '../../exotel/limiter';
-import { SandboxGateway } from '../../exotel/sandbox';
-import type { SandboxMessage, StoreHandle } from '../../store';
+import { SandboxGateway, sandboxSid } from '../../exotel/sandbox';
+import { clusterOf, type SandboxMessage, type StoreHandle } from '../../store';
+import { SharedRateLimiter } from './shared-limiter';
 import type { Translate } from '../shared/ports';
 
 export interface AccountConfig {
@@ -21,6 +22,9 @@ export interface AccountConfig {
 
 export type { AccountCredentials };
 
+/** The account's pace: in this process (RateLimiter), or for all instances sharing a database (SharedRateLimiter). */
+export type AccountLimiter = Pick<RateLimiter, 'perMinute' | 'queued' | 'acquire' | 'close'>;
+
 /** What the other nodes use of an account. */
 export interface ExotelAccount {
   accountSid: string;
@@ -29,7 +33,7 @@ export interface ExotelAccount {
   dltEntityId: string;
   defaultCountry: string;
   mode: 'live' | 'sandbox';
-  limiter: RateLimiter;
+  limiter: AccountLimiter;
   /** Exotel's API, or the sandbox; null when a live account cannot send (`configProblem` says why) */
   client: SmsGateway | null;
   configProblem: string | null;
@@ -78,6 +82,8 @@ export interface AccountDeps {
   /** sandbox mode: the store the sandbox phone keeps its messages in, and the editor's live view */
   openSandboxStore(): StoreHandle;
   publishSandboxMessage(message: SandboxMessage): void;
+  /** several instances on one database (PostgreSQL): the store whose window the account's rate limit is kept in */
+  openSharedStore?(): StoreHandle;
   /** for tests: another gateway than Exotel's API */
   createClient?(options: ClientOptions): SmsGateway;
 }
@@ -91,7 +97,8 @@ export class AccountController implements ExotelAccount {
   readonly mode: 'live' | 'sandbox';
   readonly webhookAuth: 'token' | 'none';
   readonly webhookProblem: WebhookProblem | null;
-  readonly limiter: RateLimiter;
+  readonly limiter: AccountLimiter;
+  private readonly rateStore: StoreHandle | null = null;
   client: SmsGateway | null = null;
   configProblem: string | null = null;
   private sandboxStore: StoreHandle | null = null;
@@ -120,10 +127,18 @@ export class AccountController implements ExotelAccount {
     // Anything but an explicit "none" means the token is required.
     this.webhookAuth = this.mode === 'live' && config.webhookAuth === 'none' ? 'none' : 'token';
     this.webhookProblem = webhookProblem(this.mode, this.webhookAuth, credentials.webhookToken);
-    this.limiter = new RateLimiter(
-      positiveInt(config.rateLimit, DEFAULT_RATE_LIMIT, 'rateLimit', warnings, m),
-      positiveInt(config.queueLimit, DEFAULT_QUEUE_LIMIT, 'queueLimit', warnings, m),
-    );
+    const perMinute = positiveInt(config.rateLimit, DEFAULT_RATE_LIMIT, 'rateLimit', warnings, m);
+    const queueLimit = positiveInt(config.queueLimit, DEFAULT_QUEUE_LIMIT, 'queueLimit', warnings, m);
+    // Several instances: the limit is the account's, so it is counted in the database for all of them.
+    const shared = deps.openSharedStore?.() ?? null;
+    const cluster = shared && clusterOf(shared.store);
+    if (shared && cluster) {
+      this.rateStore = shared;
+      this.limiter = new SharedRateLimiter(cluster, this.accountSid || deps.id, perMinute, queueLimit);
+    } else {
+      void shared?.release();
+      this.limiter = new RateLimiter(perMinute, queueLimit);
+    }
     for (const warning of warnings) deps.warn(warning);
 
     if (this.mode === 'sandbox') {
@@ -134,6 +149,14 @@ export class AccountController implements ExotelAccount {
         const message = await store.addSandboxMessage({
           account: deps.id, phone: sms.to, direction: 'out', body: sms.body, sid: sms.sid, status: 'sent',
           detail: `from ${sms.from}`, segments: sms.segments, encoding: sms.encoding, at: Date.now(),
+        });
+        deps.publishSandboxMessage(message);
+      }, async (attempt) => {
+        // what a send node did not send: `detail` holds the cause (msg.error) and the node, for the phone
+        const message = await store.addSandboxMessage({
+          account: deps.id, phone: attempt.to, direction: 'out', body: attempt.body, sid: sandboxSid('out'), status: 'failed',
+          detail: JSON.stringify({ code: attempt.code, message: attempt.message, node: { id: attempt.nodeId, name: attempt.nodeName } }),
+          segments: null, encoding: null, at: Date.now(),
         });
         deps.publishSandboxMessage(message);
       });
@@ -176,6 +199,7 @@ export class AccountController implements ExotelAccount {
   /** Stops the limiter's waiters, closes the client and lets go of the sandbox store. */
   async close(): Promise<void> {
     this.limiter.close();
+    await this.rateStore?.release().catch(() => undefined);
     const client = this.client;
     this.client = null;
     try {

@@ -6,6 +6,7 @@ import { BodyError, type RawBody } from '../../exotel/request-body';
 import { parseInbound, type InboundSms } from '../../exotel/webhook';
 import type { InboundRecord, Store } from '../../store';
 import type { ExotelAccount } from '../exotel-account/controller';
+import { StoreWait } from '../shared/store-wait';
 import { systemTimers, type FollowMessage, type NodeLog, type StatusLine, type Timers, type Translate } from '../shared/ports';
 
 export const DEFAULT_REPLAY_WINDOW_MS = 10_000;
@@ -72,10 +73,19 @@ export interface InboundDeps {
   emit(msg: InboundMessage): void;
   /** tells when the flow is done with an SMS handed on (Node-RED's message hooks); without it, the window alone counts */
   follow?: FollowMessage;
+  /** the account's node id when it is in sandbox mode: the only account whose sandbox replies this node takes */
+  sandboxAccountId?: string | null;
+  /** a new SMS that came over HTTP (not from the sandbox phone): a sandbox account shows it in the phone's thread */
+  onCallbackSms?(sms: InboundSms): Promise<void>;
   replayWindowMs?: number;
   /** the upper bound for a flow that never says it is done (a node that never calls done()) */
   settleLimitMs?: number;
   timers?: Timers;
+  /** a light call to the store, tried every `probeMs` while the database cannot be reached, to clear the red status by itself */
+  probe?: () => Promise<unknown>;
+  probeMs?: number;
+  /** several instances on one database: what dead instances acknowledged but did not finish, now this one's */
+  takeOver?: { claim: () => Promise<InboundRecord[]>; everyMs: number };
 }
 
 /** The 401's reason when the account's token makes every callback fail (JSON for the caller; not translated, as every reply). */
@@ -102,9 +112,29 @@ export class InboundController {
   private emitted: Emitted[] = [];
   private notDoneWarned = false;
   private closed = false;
+  private readonly storeWait: StoreWait;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private takeOverTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: InboundDeps) {
     this.timers = deps.timers ?? systemTimers;
+    this.storeWait = new StoreWait({
+      timers: this.timers,
+      onDown: (err) => {
+        deps.status.now('red', 'ring', deps.translate('status.storeUnavailable'));
+        deps.log.error(deps.translate('error.storeUnavailable', { message: err.message }));
+        this.startProbe();
+      },
+      onBack: () => {
+        this.stopProbe();
+        deps.log.log(deps.translate('log.storeBack'));
+        this.showCounts();
+        // What the flow was doing when the database went away may have failed half-way (a conversation
+        // step, a send not yet in the outbox): hand on again what is not settled yet. The package's
+        // nodes do nothing twice for one SmsSid, so what did get done is not done again.
+        void this.handOn(() => deps.store.unhandledInbound(deps.routePath), 'log.replay');
+      },
+    });
     // An SMS counts as handled once the flow is done with it (every node it reached has called
     // done(): its opt-out, conversation step or outbox row is committed) and it was handed on at
     // least `replayWindowMs` ago, whichever comes last. A busy machine can take longer than the
@@ -133,7 +163,23 @@ export class InboundController {
   }
 
   /** A callback: answered through `respond` (before the SMS is handed to the flow). */
-  async callback(call: InboundCall, respond: (reply: Reply) => void): Promise<void> {
+  callback(call: InboundCall, respond: (reply: Reply) => void): Promise<void> {
+    return this.receive(call, respond, false);
+  }
+
+  /**
+   * A reply typed in the sandbox phone, handed over in-process: the same token, allow-list, parsing,
+   * dedupe and record as a callback, and the answer Exotel would get. Only for this node's own account,
+   * and only while that account is in sandbox mode: a sandbox reply never reaches a live flow.
+   */
+  sandboxReply(accountId: string, call: InboundCall): Promise<Reply> {
+    if (!this.deps.sandboxAccountId || accountId !== this.deps.sandboxAccountId) {
+      return Promise.resolve(this.reject(403, 'this SMS in node takes sandbox replies only for its own sandbox account'));
+    }
+    return new Promise((resolve) => void this.receive(call, resolve, true));
+  }
+
+  private async receive(call: InboundCall, respond: (reply: Reply) => void, fromSandbox: boolean): Promise<void> {
     const { account, store, log, translate: m } = this.deps;
     try {
       const refused = this.authorise(call);
@@ -158,10 +204,13 @@ export class InboundController {
         isNew = await store.recordInbound(record);
       } catch (err) {
         // Not recorded: answer 503 so that Exotel tries again, rather than lose the SMS.
-        log.error(m('error.record', { sid: sms.sid, message: (err as Error).message }));
-        return respond({ status: 503, error: 'the message could not be recorded; try again' });
+        this.storeWait.note(err);
+        if (!this.storeWait.unavailable) log.error(m('error.record', { sid: sms.sid, message: (err as Error).message }));
+        const reason = this.storeWait.unavailable ? 'the database is unavailable' : 'the message could not be recorded';
+        return respond({ status: 503, error: `${reason}; try again` });
       }
       respond({ status: 200 });
+      this.storeWait.note();
       if (!isNew) {
         this.counts.duplicate++;
         this.showCounts();
@@ -169,6 +218,10 @@ export class InboundController {
       }
       this.counts.received++;
       this.showCounts();
+      // In the phone's thread before the flow can answer it, so that the answer comes after it.
+      if (!fromSandbox && this.deps.onCallbackSms) {
+        await this.deps.onCallbackSms(sms).catch((err: Error) => log.warn(m('warn.sandboxThread', { sid: sms.sid, message: account.redact(err.message) })));
+      }
       if (!this.closed) this.emit(sms);
     } catch (err) {
       log.error(m('error.callback', { message: account.redact((err as Error).message) }));
@@ -179,27 +232,55 @@ export class InboundController {
   /** SMS recorded before a restart but never handed to the flow (the process died in between). */
   async replay(): Promise<void> {
     if (this.closed) return;
-    const { store, log, translate: m } = this.deps;
+    const { store, takeOver } = this.deps;
+    await this.handOn(() => store.unhandledInbound(this.deps.routePath), 'log.replay');
+    if (takeOver && !this.takeOverTimer && !this.closed) {
+      this.takeOverTimer = this.timers.setInterval(() => void this.handOn(takeOver.claim, 'log.takeOver'), takeOver.everyMs);
+    }
+  }
+
+  private async handOn(read: () => Promise<InboundRecord[]>, logKey: string): Promise<void> {
+    const { log, translate: m } = this.deps;
     try {
-      const pending = await store.unhandledInbound(this.deps.routePath);
-      if (pending.length > 0) log.log(m('log.replay', { count: pending.length }));
+      const pending = await read();
+      if (pending.length > 0) log.log(m(logKey, { count: pending.length }));
       for (const record of pending) {
+        if (this.closed) return;
         const { endpoint: _endpoint, ...sms } = record;
         this.emit(sms, true);
       }
     } catch (err) {
-      log.error(m('error.readLog', { message: (err as Error).message }));
+      this.storeWait.note(err);
+      if (!this.storeWait.unavailable) log.error(m('error.readLog', { message: (err as Error).message }));
     }
   }
 
   /** Stops handing on; marks as handled what the flow is done with (the rest is handed on again at the next start). */
   async close(): Promise<void> {
     this.closed = true;
+    this.stopProbe();
+    if (this.takeOverTimer) this.timers.clearInterval(this.takeOverTimer);
     this.deps.status.stop();
     this.timers.clearInterval(this.settleTimer);
     await this.markSettled();
     for (const e of this.emitted) e.stop?.();
     this.emitted = [];
+  }
+
+  private startProbe(): void {
+    const probe = this.deps.probe;
+    if (!probe || this.probeTimer || this.closed) return;
+    this.probeTimer = this.timers.setInterval(() => {
+      probe().then(
+        () => this.storeWait.note(),
+        (err: unknown) => this.storeWait.note(err),
+      );
+    }, this.deps.probeMs ?? 2_000);
+  }
+
+  private stopProbe(): void {
+    if (this.probeTimer) this.timers.clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
   }
 
   private emit(sms: InboundSms, replayed = false): void {

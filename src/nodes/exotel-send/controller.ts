@@ -2,7 +2,8 @@
 // checks the opt-out, puts it in the outbox, hands it to the dispatcher, and hands the message on as
 // sent or failed. After a restart it settles what the outbox still holds for this node.
 import type { SendRequest } from '../../exotel/client';
-import { SendError } from '../../exotel/errors';
+import { SendError, type SendErrorInfo } from '../../exotel/errors';
+import { SandboxGateway } from '../../exotel/sandbox';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../exotel/retry';
 import { countSegments } from '../../sms/encoding';
 import { maskCode, openText, sealText } from '../../sms/one-time-code';
@@ -12,6 +13,7 @@ import type { OutboxEntry, Store } from '../../store';
 import type { ExotelAccount } from '../exotel-account/controller';
 import { shown, type Done, type Evaluate, type NodeLog, type Send, type StatusLine, type Translate } from '../shared/ports';
 import { OutboxDispatcher, type DispatchOutcome, type Outgoing } from './outbox-dispatcher';
+import { StoreWait } from '../shared/store-wait';
 
 import { MAX_ATTEMPTS, PRIORITIES, SMS_TYPES } from './contract';
 import { answersHelpFrom, carriesFreshOptOut, OPT_OUT_CONFIRMATION_WINDOW_MS, optedOutError } from './opt-out-guard';
@@ -54,6 +56,8 @@ export type SendAccount = Pick<ExotelAccount, 'client' | 'configProblem' | 'defa
 
 export interface SendDeps {
   nodeId: string;
+  /** the node's name: the sandbox phone shows it beside what was not sent */
+  nodeName?: string;
   config: SendConfig;
   account: SendAccount | null;
   store: Store;
@@ -65,6 +69,8 @@ export interface SendDeps {
   failureWired(): boolean;
   /** first wait before a retry (settings.js `retryBaseDelayMs`) */
   retryBaseDelayMs?: number;
+  /** several instances on one database: this node's sends that dead instances left in the outbox, now this one's */
+  takeOver?: { claim: () => Promise<OutboxEntry[]>; everyMs: number };
   /** the secret that seals a text holding a one-time code while it waits in the outbox */
   codeKey?: Buffer;
   /** for tests: the dispatcher (and with it the clock) to use */
@@ -79,6 +85,13 @@ export function codeOf(msg: SendMessage): string {
 
 /** A request as the outbox keeps it: a text holding a code masked, and sealed for a send after a restart. */
 type KeptRequest = SendRequest & { sealed?: string };
+
+
+/** What is known of a send when it fails: the sandbox phone files it under the number, with the text. */
+interface Attempt {
+  to?: string;
+  body?: string;
+}
 
 /** A number of attempts between 1 and MAX_ATTEMPTS; blank or nonsense is the default. */
 export function attemptsOf(value: unknown): number {
@@ -104,6 +117,9 @@ export class SendController {
   private readonly smsType: string;
   private readonly priority: string;
   private readonly counts = { sent: 0, failed: 0 };
+  private readonly storeWait: StoreWait;
+  private readonly stopping = new AbortController();
+  private takeOverTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: SendDeps) {
     const { config, translate: m, log } = deps;
@@ -113,7 +129,18 @@ export class SendController {
     if (config.smsType && !this.smsType) log.warn(m('warn.smsType', { smsType: config.smsType, types: SMS_TYPES.join(', ') }));
     if (config.priority && !this.priority) log.warn(m('warn.priority', { priority: config.priority }));
     this.policy = { ...DEFAULT_RETRY, attempts: attemptsOf(config.attempts), baseDelayMs: deps.retryBaseDelayMs ?? DEFAULT_RETRY.baseDelayMs };
-    this.dispatcher = deps.dispatcher ?? new OutboxDispatcher({ nodeId: deps.nodeId, store: deps.store, account: deps.account, policy: this.policy, redact: deps.account?.redact });
+    this.storeWait = new StoreWait({
+      onDown: (err) => {
+        deps.status.now('red', 'ring', m('status.storeUnavailable'));
+        log.error(m('error.storeUnavailable', { message: err.message }));
+      },
+      onBack: () => {
+        log.log(m('log.storeBack'));
+        this.showCounts();
+      },
+    });
+    this.dispatcher =
+      deps.dispatcher ?? new OutboxDispatcher({ nodeId: deps.nodeId, store: deps.store, account: deps.account, policy: this.policy, redact: deps.account?.redact, storeWait: this.storeWait });
   }
 
   /** Whether the node can send at all; if not, the red status and the error are shown. */
@@ -137,30 +164,33 @@ export class SendController {
   async handle(msg: SendMessage, send: Send, done: Done): Promise<void> {
     const { account, store, config } = this.deps;
     let request: SendRequest;
+    const attempt: Attempt = {};
     try {
-      request = await this.prepare(msg);
+      request = await this.prepare(msg, attempt);
     } catch (err) {
-      return this.fail(msg, send, done, err instanceof SendError ? err : new SendError({ code: 'invalid_input', message: (err as Error).message, retryable: false }));
+      return this.fail(msg, send, done, err instanceof SendError ? err : new SendError({ code: 'invalid_input', message: (err as Error).message, retryable: false }), attempt);
     }
     if (!account?.client) {
-      return this.fail(msg, send, done, new SendError({ code: 'not_configured', message: `the Exotel account cannot send: ${account?.configProblem ?? 'no account'}`, retryable: false }));
+      return this.fail(msg, send, done, new SendError({ code: 'not_configured', message: `the Exotel account cannot send: ${account?.configProblem ?? 'no account'}`, retryable: false }), request);
     }
     // The opt-out guard before the queue. The message that carries a fresh opt-out (or any message
     // on a node ticked to confirm opt-outs) may take the number's one confirmation; an answer to the
     // number's own HELP passes when the node allows it.
+    // While the database cannot be reached, the message waits here (red status) and goes on once it answers.
+    const waitFor = <T>(call: () => Promise<T>) => this.storeWait.retry(call, this.stopping.signal);
     let confirmationClaimed = false;
     const helpAnswer = config.helpReachesOptedOut === true && answersHelpFrom(msg, request.to);
-    if (!helpAnswer && (await store.isOptedOut(request.to))) {
+    if (!helpAnswer && (await waitFor(() => store.isOptedOut(request.to)))) {
       const confirms = !!config.optOutConfirmation || carriesFreshOptOut(msg, request.to);
-      confirmationClaimed = confirms && (await store.claimOptOutConfirmation(request.to, OPT_OUT_CONFIRMATION_WINDOW_MS));
-      if (!confirmationClaimed) return this.fail(msg, send, done, optedOutError(request.to));
+      confirmationClaimed = confirms && (await waitFor(() => store.claimOptOutConfirmation(request.to, OPT_OUT_CONFIRMATION_WINDOW_MS)));
+      if (!confirmationClaimed) return this.fail(msg, send, done, optedOutError(request.to), request);
     }
     // In the store before it waits for anything, so that a restart does not lose it; together with
     // the claim of the one send per inbound SMS and recipient, so that a replayed SMS sends nothing twice.
     const inboundSid = typeof msg.sms?.sid === 'string' ? msg.sms.sid : undefined;
     const claimKey = inboundSid ? `${inboundSid}>${request.to}` : null;
     const code = codeOf(msg);
-    const outboxId = await store.addToOutbox({ nodeId: this.deps.nodeId, phone: request.to, request: this.kept(request, code), message: storable(msg), claimKey, confirmation: confirmationClaimed });
+    const outboxId = await waitFor(() => store.addToOutbox({ nodeId: this.deps.nodeId, phone: request.to, request: this.kept(request, code), message: storable(msg), claimKey, confirmation: confirmationClaimed }));
     if (outboxId === null) {
       if (confirmationClaimed) await store.releaseOptOutConfirmation(request.to).catch(() => undefined);
       this.deps.log.debug?.(`already sent for ${inboundSid}`);
@@ -175,6 +205,29 @@ export class SendController {
    * Exotel when Node-RED died fails instead (it may have gone out). Resolves when all is settled.
    */
   async resume(send: Send): Promise<void> {
+    const { store, nodeId, takeOver } = this.deps;
+    if (takeOver) {
+      // Several instances: this node's entries of instances that died or stopped (this process's
+      // previous run among them, once its lease ran out), now and every few seconds; never a live one's.
+      this.takeOverTimer = setInterval(() => void this.takeOver(takeOver.claim, send, 'log.takeOver'), takeOver.everyMs);
+      return this.takeOver(takeOver.claim, send, 'log.resume');
+    }
+    await this.resumeEntries([...(await store.outboxEntries(nodeId, 'sending')), ...(await store.outboxEntries(nodeId, 'queued'))], send, 'log.resume');
+  }
+
+  private async takeOver(claim: () => Promise<OutboxEntry[]>, send: Send, logKey: string): Promise<void> {
+    if (this.stopping.signal.aborted) return;
+    let entries: OutboxEntry[];
+    try {
+      entries = await claim();
+    } catch (err) {
+      this.storeWait.note(err);
+      return;
+    }
+    await this.resumeEntries(entries, send, logKey);
+  }
+
+  private async resumeEntries(entries: OutboxEntry[], send: Send, logKey: string): Promise<void> {
     const { store, nodeId, log, translate: m } = this.deps;
     const messageOf = (entry: OutboxEntry) => (entry.message && typeof entry.message === 'object' ? entry.message : {}) as SendMessage;
     const doneFor = (msg: SendMessage): Done => (err) => {
@@ -182,7 +235,7 @@ export class SendController {
     };
     // Asked of Exotel when Node-RED died: it may have gone out or not. Sending it again could give
     // the customer two; it fails instead, with the reason, for someone to look at.
-    for (const entry of await store.outboxEntries(nodeId, 'sending')) {
+    for (const entry of entries.filter((e) => e.state === 'sending')) {
       const err = new SendError({
         code: 'interrupted',
         message: `Node-RED stopped while Exotel was being asked to send this SMS to ${entry.phone}: it may or may not have gone out, so it is not sent again`,
@@ -190,11 +243,11 @@ export class SendController {
         maybeSent: true,
       });
       await store.failOutboxEntry(entry.id, entry.attempts, err.toJSON());
-      this.fail(messageOf(entry), send, doneFor(messageOf(entry)), err);
+      this.fail(messageOf(entry), send, doneFor(messageOf(entry)), err, entry.request as Attempt);
     }
-    const queued = await store.outboxEntries(nodeId, 'queued');
+    const queued = entries.filter((e) => e.state === 'queued');
     if (queued.length === 0) return;
-    log.log(m('log.resume', { count: queued.length }));
+    log.log(m(logKey, { count: queued.length }));
     const jobs = queued.map(async (entry) => {
       const msg = messageOf(entry);
       const helpAnswer = this.deps.config.helpReachesOptedOut === true && answersHelpFrom(msg, entry.phone);
@@ -232,6 +285,8 @@ export class SendController {
   /** Stops the waits: messages waiting for the rate limit or a retry stay in the outbox. */
   stop(): void {
     this.deps.status.stop();
+    this.stopping.abort();
+    clearInterval(this.takeOverTimer);
     this.dispatcher.stop();
   }
 
@@ -244,7 +299,7 @@ export class SendController {
 
   private settle(outcome: DispatchOutcome, out: Outgoing, msg: SendMessage, send: Send, done: Done): void {
     if (outcome.outcome === 'kept') return done();
-    if (outcome.outcome === 'failed') return this.fail(msg, send, done, outcome.error);
+    if (outcome.outcome === 'failed') return this.fail(msg, send, done, outcome.error, out.request);
     msg.exotel = { ...outcome.result, segments: outcome.result.segments || countSegments(out.request.body).segments };
     this.counts.sent++;
     this.showCounts();
@@ -252,10 +307,11 @@ export class SendController {
     done();
   }
 
-  private fail(msg: SendMessage, send: Send, done: Done, err: SendError): void {
+  private fail(msg: SendMessage, send: Send, done: Done, err: SendError, attempt: Attempt = {}): void {
     const info = err.toJSON();
     if (this.deps.account) info.message = this.deps.account.redact(info.message);
     msg.error = info;
+    this.showInSandbox(msg, info, attempt);
     this.counts.failed++;
     this.showCounts(info.code === 'opted_out' ? 'status.countsOptedOut' : 'status.counts');
     send([null, msg]);
@@ -264,21 +320,37 @@ export class SendController {
     else done(Object.assign(new Error(this.deps.translate('error.notSent', { message: info.message })), { code: info.code }));
   }
 
+  /** A sandbox account's phone shows what was not sent, in the customer's thread, with the cause and this node. */
+  private showInSandbox(msg: SendMessage, error: SendErrorInfo, attempt: Attempt): void {
+    const client = this.deps.account?.client;
+    if (!(client instanceof SandboxGateway)) return;
+    // a number that could not be used: the thread of the customer whose SMS the flow answers
+    const to = attempt.to || (typeof msg.sms?.from === 'string' ? msg.sms.from : '');
+    if (!to) return;
+    const body = attempt.body ?? (typeof msg.payload === 'string' ? msg.payload : '');
+    const { nodeId, nodeName = '', log, translate: m } = this.deps;
+    client
+      .notSent({ to, body, code: String(error.code), message: error.message, nodeId, nodeName })
+      .catch((err: Error) => log.warn(m('warn.sandboxThread', { message: err.message })));
+  }
+
   /** The counts under the node; after a send an opt-out blocked, that is said too. */
   private showCounts(key = 'status.counts'): void {
     this.deps.status.set(this.counts.failed > 0 ? 'yellow' : 'green', 'dot', this.deps.translate(key, this.counts));
   }
 
-  private async prepare(msg: SendMessage): Promise<SendRequest> {
+  private async prepare(msg: SendMessage, attempt: Attempt): Promise<SendRequest> {
     const { account, config, evaluate } = this.deps;
     if (!account) throw new SendError({ code: 'no_account', message: 'no Exotel account is configured on this node', retryable: false });
     const rawTo = await evaluate(config.to || 'phone', config.toType || 'msg', msg);
     const to = toE164(rawTo, account.defaultCountry, 'valid');
+    attempt.to = to ?? toE164(rawTo, account.defaultCountry, 'possible') ?? undefined;
     if (!to) throw new SendError({ code: 'invalid_number', message: `${shown(rawTo)} is not a valid phone number`, retryable: false });
     const textType = config.textType || 'msg';
     let body: unknown = textType === 'str' ? renderText(config.text ?? '', msg) : await evaluate(config.text || 'payload', textType, msg);
     if (typeof body === 'number' || typeof body === 'boolean') body = String(body);
     if (typeof body !== 'string') throw new SendError({ code: 'invalid_text', message: 'the text to send is not text', retryable: false });
+    attempt.body = body;
     if (body.trim() === '') throw new SendError({ code: 'empty_text', message: 'the text to send is empty', retryable: false });
     const from = (config.from ?? '').trim() || account.defaultFrom;
     if (!from) throw new SendError({ code: 'no_sender', message: 'no sender: set "From" on the node or a default sender on the account', retryable: false });

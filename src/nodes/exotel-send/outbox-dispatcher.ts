@@ -10,6 +10,7 @@ import { withRetry, type RetryPolicy } from '../../exotel/retry';
 import { maskCode } from '../../sms/one-time-code';
 import type { Store } from '../../store';
 import { systemTimers, type Timers } from '../shared/ports';
+import { StoreWait } from '../shared/store-wait';
 import { optedOutError } from './opt-out-guard';
 
 export type OutboxStore = Pick<
@@ -54,15 +55,19 @@ export interface DispatcherDeps {
   /** takes the account's credentials out of a text (an error page may echo them) */
   redact?: (text: string) => string;
   timers?: Timers;
+  /** while the database cannot be reached, store calls wait here (and the node says so) */
+  storeWait?: StoreWait;
 }
 
 export class OutboxDispatcher {
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly stopping = new AbortController();
   private readonly timers: Timers;
+  private readonly storeWait: StoreWait;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.timers = deps.timers ?? systemTimers;
+    this.storeWait = deps.storeWait ?? new StoreWait({ onDown: () => undefined, onBack: () => undefined, timers: this.timers });
     // every message waiting for the rate limit or a retry listens to it
     setMaxListeners(0, this.stopping.signal);
   }
@@ -96,7 +101,8 @@ export class OutboxDispatcher {
     // The opt-out guard, again right before each attempt: a STOP that arrives while this message
     // waits for the rate limit still stops it.
     const guard = async () => {
-      if (out.confirmationClaimed || out.helpAnswer || !(await store.isOptedOut(request.to))) return;
+      // The database unreachable: the send waits for it, since nobody can tell whether the number opted out.
+      if (out.confirmationClaimed || out.helpAnswer || !(await this.storeWait.retry(() => store.isOptedOut(request.to), this.stopping.signal))) return;
       throw optedOutError(request.to);
     };
     let attempts = 0;
@@ -111,9 +117,11 @@ export class OutboxDispatcher {
           let dispatched = false;
           try {
             await guard();
-            return await client.send(request, () => {
+            // 'sending' is committed before the request leaves: should this instance die while Exotel is
+            // asked, whoever takes its outbox over knows the SMS may have gone, and does not send it again.
+            return await client.send(request, async () => {
+              await this.storeWait.retry(() => store.markOutboxSending(out.outboxId), this.stopping.signal);
               dispatched = true;
-              void store.markOutboxSending(out.outboxId);
             });
           } finally {
             release(dispatched);
@@ -125,7 +133,8 @@ export class OutboxDispatcher {
         },
         (ms) => this.wait(ms),
       );
-      await store.removeFromOutbox(out.outboxId);
+      // It went: whatever the database does now, it is reported sent (and taken out of the outbox once it answers).
+      await this.storeWait.retry(() => store.removeFromOutbox(out.outboxId), this.stopping.signal).catch(() => undefined);
       return { outcome: 'sent', result };
     } catch (thrown) {
       let err = thrown instanceof SendError ? thrown : new SendError({ code: 'internal', message: String((thrown as Error)?.message ?? thrown), retryable: false });

@@ -128,7 +128,11 @@ export class OptOutController {
     const source = typeof msg.sms?.sid === 'string' && msg.sms.sid ? msg.sms.sid : 'manual';
     // Committed before the message moves on: a crash after this line cannot lose the opt-out.
     const result = await this.deps.store.setOptStatus({ phone, status: to, keyword, source });
-    msg.optOut = describe(phone, result.record, result.changed);
+    // A replay of the SMS whose change is still in force (handed on again after a crash, or by another
+    // instance) tells the flow it changed the status, as the first time: the number's one opt-out
+    // confirmation, if it did not go then, goes now (the store hands that confirmation out once).
+    const changed = result.changed || (result.replay && result.record.source === source && result.record.status === to);
+    msg.optOut = describe(phone, result.record, changed);
     if (to === 'opted-in' && result.changed) this.optedIn++;
     send(msg);
   }

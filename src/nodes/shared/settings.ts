@@ -1,11 +1,13 @@
 // The package's settings from settings.js (`exotelSms: { … }`) and the store they point at.
 import path from 'node:path';
 import type { NodeAPI } from 'node-red';
-import { acquireStore, IN_MEMORY, type StoreHandle } from '../../store';
+import { acquireConfiguredStore, IN_MEMORY, storeConfigFromSettings, type StoreHandle } from '../../store';
 import { codeKeyFromFile, codeKeyFromSecret, processCodeKey } from '../../store/code-key';
 
 /** `exotelSms: { … }` in settings.js */
 export interface PackageSettings {
+  /** `{ type: 'postgres', connectionString, …pg.Pool options }` for several instances on one database; default the SQLite file */
+  store?: unknown;
   /** the store file; default `<userDir>/exotel-sms.db`; `:memory:` keeps nothing across restarts */
   storePath?: string;
   /** an inbound SMS handed to the flow less than this before a stop or crash is handed on again at the next start (default 10000 ms) */
@@ -26,6 +28,7 @@ export interface PackageSettings {
 
 export const DEFAULT_RETENTION_DAYS = 180;
 export const CODE_KEY_FILE = 'exotel-sms-codes.key';
+const warnedNoSharedSecret = new WeakSet<object>();
 
 /** How long finished outbox entries and send claims are kept, in ms. */
 export function retentionMs(RED: NodeAPI): number {
@@ -41,6 +44,10 @@ export function retentionMs(RED: NodeAPI): number {
 export function codeKey(RED: NodeAPI): Buffer {
   const { codeSecret } = packageSettings(RED);
   if (typeof codeSecret === 'string' && codeSecret) return codeKeyFromSecret(codeSecret);
+  if (sharedStoreConfigured(RED) && !warnedNoSharedSecret.has(RED)) {
+    warnedNoSharedSecret.add(RED);
+    RED.log.warn('exotel-sms: several instances share a PostgreSQL store but exotelSms.codeSecret is not set: each instance keys one-time codes with its own key file, so a code sent by one instance does not verify on another. Set the same codeSecret on every instance.');
+  }
   const file = storePath(RED);
   const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
   const dir = file !== IN_MEMORY ? path.dirname(file) : userDir;
@@ -64,6 +71,13 @@ export function storePath(RED: NodeAPI): string {
   return userDir ? path.join(userDir, 'exotel-sms.db') : IN_MEMORY;
 }
 
+/** The store `exotelSms.store` names (PostgreSQL), or the SQLite file; throws saying what is wrong with the setting. */
 export function openStore(RED: NodeAPI): StoreHandle {
-  return acquireStore(storePath(RED));
+  return acquireConfiguredStore(storeConfigFromSettings(packageSettings(RED).store, storePath(RED)));
+}
+
+/** Whether settings.js names a database several instances share (PostgreSQL). */
+export function sharedStoreConfigured(RED: NodeAPI): boolean {
+  const store = packageSettings(RED).store as { type?: unknown } | undefined;
+  return !!store && typeof store === 'object' && store.type === 'postgres';
 }

@@ -34,3 +34,9 @@ export class ThrottledStatus implements StatusLine {
     this.pending = undefined;
   }
 }
+
+/** A configuration the node cannot run with: a red status under it and an error in the debug sidebar. */
+export function refuse(node: { error(text: string): void }, status: ThrottledStatus, statusText: string, errorText: string): void {
+  status.now('red', 'ring', statusText);
+  node.error(errorText);
+}

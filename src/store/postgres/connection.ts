@@ -9,6 +9,8 @@ export interface PostgresStoreConfig extends PoolConfig {
   type: 'postgres';
   /** the PostgreSQL schema (namespace) of the package's tables; default `exotel_sms` */
   schema?: string;
+  /** how long a dead instance's unfinished work waits before another takes it over (ms, default 15000, at most 30000) */
+  leaseMs?: number;
 }
 
 export const DEFAULT_SCHEMA = 'exotel_sms';
@@ -76,7 +78,7 @@ export class PostgresDatabase implements Queryable {
   private migrated: Promise<number> | undefined;
 
   constructor(config: PostgresStoreConfig) {
-    const { type: _type, schema = DEFAULT_SCHEMA, options, ...poolOptions } = config;
+    const { type: _type, schema = DEFAULT_SCHEMA, options, leaseMs: _leaseMs, ...poolOptions } = config;
     this.schema = schema;
     const searchPath = `-c search_path=${quoteIdentifier(schema)}`;
     this.pool = new Pool({
@@ -140,12 +142,19 @@ export class PostgresDatabase implements Queryable {
       throw mapped(err);
     }
     let broken: Error | undefined;
+    // A connection lost while checked out emits 'error' (the pool listens only while it is idle): without
+    // a listener that would end the whole Node-RED process; the query under way fails with it instead.
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       return await fn(client);
     } catch (err) {
       if (isUnavailable(err)) broken = err as Error; // never hand a dead connection back to the pool
       throw mapped(err);
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

@@ -1,6 +1,7 @@
 // The inbound log (deduplicated on SmsSid by its primary key, whichever instance records it) and the
 // send claims: one send a node makes for an inbound SMS and recipient.
 import type { InboundLog, InboundRecord } from '../store';
+import type { PostgresCluster } from './cluster';
 import { isUnavailable, storable, type PostgresDatabase, type Queryable } from './connection';
 
 interface InboundRow {
@@ -13,7 +14,7 @@ interface InboundRow {
   account_sid: string;
 }
 
-function toRecord(row: InboundRow): InboundRecord {
+export function toRecord(row: InboundRow): InboundRecord {
   return {
     sid: row.sid,
     endpoint: row.endpoint,
@@ -32,8 +33,9 @@ interface PendingInbound {
   reject: (err: unknown) => void;
 }
 
-const INSERT_MANY = `INSERT INTO inbound (sid, endpoint, from_number, to_number, body, received_at, account_sid, recorded_at)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[])
+// owner: the instance that acknowledged it, and hands it on (or, once its lease ran out, another one)
+const INSERT_MANY = `INSERT INTO inbound (sid, endpoint, from_number, to_number, body, received_at, account_sid, recorded_at, owner)
+  SELECT *, $9::text FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[])
   ON CONFLICT (sid) DO NOTHING RETURNING sid`;
 
 export class PostgresInboundLog implements InboundLog {
@@ -45,7 +47,10 @@ export class PostgresInboundLog implements InboundLog {
   private flushScheduled: NodeJS.Immediate | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly db: PostgresDatabase) {}
+  constructor(
+    private readonly db: PostgresDatabase,
+    private readonly cluster: PostgresCluster,
+  ) {}
 
   recordInbound(record: InboundRecord): Promise<boolean> {
     return new Promise((resolve, reject) => {
@@ -64,8 +69,14 @@ export class PostgresInboundLog implements InboundLog {
 
   async unhandledInbound(endpoint: string): Promise<InboundRecord[]> {
     await this.flushing;
-    const { rows } = await this.db.query<InboundRow>('SELECT * FROM inbound WHERE endpoint = $1 AND NOT handled ORDER BY recorded_at, sid', [endpoint]);
-    return rows.map(toRecord);
+    // This instance's own, and those of instances that died (their lease ran out) or stopped.
+    return this.cluster.claimInbound(endpoint, true, toRecord);
+  }
+
+  /** What dead instances acknowledged on an endpoint but did not finish: handed on by this one. */
+  async takeOverInbound(endpoint: string): Promise<InboundRecord[]> {
+    await this.flushing;
+    return this.cluster.claimInbound(endpoint, false, toRecord);
   }
 
   /** Inside the caller's transaction: takes a send claim; false when it was already taken. */
@@ -107,6 +118,7 @@ export class PostgresInboundLog implements InboundLog {
       column((e) => storable(e.row.receivedAt)),
       column((e) => storable(e.row.accountSid)),
       column((e) => e.recordedAt),
+      this.cluster.instanceId,
     ]);
     // The same SmsSid twice in one batch: the first is new, the second a duplicate.
     const inserted = new Set(rows.map((row) => row.sid));
@@ -136,6 +148,7 @@ export class PostgresInboundLog implements InboundLog {
     this.pendingHandledWaiters = [];
     if (inbound.length === 0 && handled.length === 0) return;
     try {
+      if (inbound.length) await this.cluster.registered();
       const results = await this.write(inbound, handled);
       inbound.forEach((entry, i) => entry.resolve(results[i]));
       for (const waiter of waiters) waiter.resolve();

@@ -152,4 +152,24 @@ export const PG_MIGRATIONS: readonly string[] = [
   `-- failed sends and send claims are deleted after the retention period: found by age
    CREATE INDEX send_claim_age ON send_claim (claimed_at);
    CREATE INDEX outbox_failed_age ON outbox (updated_at) WHERE state = 'failed';`,
+  `-- several instances: each renews its lease here; what a dead one owned (unfinished inbound SMS,
+   -- queued sends) is taken over by a live one once its lease ran out
+   CREATE TABLE instance (
+     id text PRIMARY KEY,
+     lease_until bigint NOT NULL,
+     started_at bigint NOT NULL
+   );
+   ALTER TABLE inbound ADD COLUMN owner text;
+   ALTER TABLE outbox ADD COLUMN owner text;
+   CREATE INDEX outbox_owner ON outbox (node_id, state, owner, id);
+   -- the account's rate limit for the whole cluster: one row a request, held from the moment it may
+   -- start until a window after it ended (or deleted at once when it never left)
+   CREATE TABLE rate_slot (
+     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     account text NOT NULL,
+     owner text NOT NULL,
+     taken_at bigint NOT NULL,
+     ended_at bigint
+   );
+   CREATE INDEX rate_slot_account ON rate_slot (account, taken_at);`,
 ];

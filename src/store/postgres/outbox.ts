@@ -2,6 +2,7 @@
 // ('sending': after a crash nobody knows whether it went), and the ones that failed for good. A send
 // and its claim are written by one statement: either both or neither, whichever instance tries.
 import type { Outbox, OutboxAddition, OutboxEntry, OutboxState } from '../store';
+import type { PostgresCluster } from './cluster';
 import type { PostgresDatabase } from './connection';
 
 interface OutboxRow {
@@ -36,19 +37,23 @@ function toOutbox(row: OutboxRow): OutboxEntry {
   };
 }
 
-const ADD = `INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at)
-  VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7) RETURNING id`;
+const ADD = `INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, owner)
+  VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8) RETURNING id`;
 
 // The claim (one send a node makes for an inbound SMS) taken in the same statement as the send
 const ADD_CLAIMED = `WITH claim AS (
     INSERT INTO send_claim (node_id, claim_key, claimed_at) VALUES ($1, $5, $7) ON CONFLICT DO NOTHING RETURNING 1)
-  INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at)
-  SELECT $1, $2, $3, $4, $5, $6, 'queued', $7, $7 FROM claim RETURNING id`;
+  INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, owner)
+  SELECT $1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8 FROM claim RETURNING id`;
 
 export class PostgresOutbox implements Outbox {
-  constructor(private readonly db: PostgresDatabase) {}
+  constructor(
+    private readonly db: PostgresDatabase,
+    private readonly cluster: PostgresCluster,
+  ) {}
 
   async addToOutbox(entry: OutboxAddition): Promise<number | null> {
+    await this.cluster.registered();
     const params = [
       entry.nodeId,
       entry.phone,
@@ -57,6 +62,7 @@ export class PostgresOutbox implements Outbox {
       entry.claimKey,
       entry.confirmation,
       Date.now(),
+      this.cluster.instanceId,
     ];
     const { rows } = await this.db.query<{ id: number }>(entry.claimKey ? ADD_CLAIMED : ADD, params);
     return rows.length ? rows[0].id : null;
@@ -97,5 +103,13 @@ export class PostgresOutbox implements Outbox {
   async outboxEntries(nodeId: string, state: OutboxState): Promise<OutboxEntry[]> {
     const { rows } = await this.db.query<OutboxRow>('SELECT * FROM outbox WHERE node_id = $1 AND state = $2 ORDER BY id', [nodeId, state]);
     return rows.map(toOutbox);
+  }
+
+  /** A send node's entries a dead instance left queued or being sent: this instance's now, oldest first. */
+  takeOverOutbox(nodeId: string): Promise<OutboxEntry[]> {
+    return this.cluster.claimOutbox(nodeId, async (ids) => {
+      const { rows } = await this.db.query<OutboxRow>('SELECT * FROM outbox WHERE id = ANY($1::bigint[]) ORDER BY id', [ids]);
+      return rows.map(toOutbox);
+    });
   }
 }

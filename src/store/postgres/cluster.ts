@@ -1,0 +1,127 @@
+// Several Node-RED instances on one database: each instance renews a lease (its row in `instance`);
+// what a dead one owned (inbound SMS acknowledged but not finished, queued sends) is taken over by a
+// live one once its lease has run out, each row by one instance (FOR UPDATE SKIP LOCKED). The
+// account's rate limit is one sliding window for all of them (`rate_slot`, under an advisory lock).
+// Times come from the database's clock, so that instances whose clocks differ still agree.
+import { randomUUID } from 'node:crypto';
+import type { InboundRecord, OutboxEntry } from '../store';
+import type { PostgresDatabase } from './connection';
+
+export const LOCK_RATE = 4;
+/** How long an instance that stopped renewing its lease still owns its work (at most 30 s, as promised). */
+export const DEFAULT_LEASE_MS = 15_000;
+/** A request whose instance died while Exotel was asked: it holds its slot this long, as Exotel may have counted it late. */
+const IN_FLIGHT_HOLD_MS = 5 * 60_000;
+
+const NOW = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+const DEAD = (alias: string) => `NOT EXISTS (SELECT 1 FROM instance i WHERE i.id = ${alias}.owner AND i.lease_until > ${NOW})`;
+
+const CLAIM_INBOUND = `WITH claimable AS (
+    SELECT sid FROM inbound t WHERE t.endpoint = $1 AND NOT t.handled
+      AND ((t.owner = $2 AND $3::boolean) OR (t.owner IS DISTINCT FROM $2 AND ${DEAD('t')}))
+    ORDER BY recorded_at, sid LIMIT 1000 FOR UPDATE SKIP LOCKED)
+  UPDATE inbound SET owner = $2 FROM claimable WHERE inbound.sid = claimable.sid RETURNING inbound.*`;
+
+const CLAIM_OUTBOX = `WITH claimable AS (
+    SELECT id FROM outbox t WHERE t.node_id = $1 AND t.state IN ('queued', 'sending')
+      AND t.owner IS DISTINCT FROM $2 AND ${DEAD('t')}
+    ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED)
+  UPDATE outbox SET owner = $2 FROM claimable WHERE outbox.id = claimable.id RETURNING outbox.id`;
+
+export type RateTurn = { slot: number } | { waitMs: number };
+
+export class PostgresCluster {
+  readonly instanceId = randomUUID();
+  private registering: Promise<void> | undefined;
+  private readonly heartbeat: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly db: PostgresDatabase, readonly leaseMs = DEFAULT_LEASE_MS) {
+    this.heartbeat = setInterval(() => void this.renew().catch(() => undefined), Math.max(100, Math.floor(leaseMs / 3)));
+    this.heartbeat.unref();
+  }
+
+  /** Resolves once this instance holds a lease: before it owns anything, so nobody mistakes its work for a dead one's. */
+  registered(): Promise<void> {
+    if (!this.registering) {
+      const attempt = this.renew().catch((err: unknown) => {
+        if (this.registering === attempt) this.registering = undefined;
+        throw err;
+      });
+      this.registering = attempt;
+    }
+    return this.registering;
+  }
+
+  private renewing: Promise<unknown> = Promise.resolve();
+
+  private renew(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const renewal = this.db.query(
+      `INSERT INTO instance (id, lease_until, started_at) VALUES ($1, ${NOW} + $2, ${NOW})
+       ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until`,
+      [this.instanceId, this.leaseMs],
+    );
+    this.renewing = renewal.catch(() => undefined);
+    return renewal.then(() => undefined);
+  }
+
+  /**
+   * Unhandled inbound SMS of an endpoint this instance may hand on: those of dead instances (their
+   * lease ran out, or they stopped), and with `includeOwn` its own too; each goes to one instance.
+   */
+  async claimInbound(endpoint: string, includeOwn: boolean, toRecord: (row: never) => InboundRecord): Promise<InboundRecord[]> {
+    await this.registered();
+    const { rows } = await this.db.query<{ recorded_at: number; sid: string }>(CLAIM_INBOUND, [endpoint, this.instanceId, includeOwn]);
+    rows.sort((a, b) => a.recorded_at - b.recorded_at || (a.sid < b.sid ? -1 : a.sid > b.sid ? 1 : 0));
+    return rows.map((row) => toRecord(row as never));
+  }
+
+  /** A send node's outbox entries (queued, or being sent) that a dead instance owned: now this one's, oldest first. */
+  async claimOutbox(nodeId: string, read: (ids: number[]) => Promise<OutboxEntry[]>): Promise<OutboxEntry[]> {
+    await this.registered();
+    const { rows } = await this.db.query<{ id: number }>(CLAIM_OUTBOX, [nodeId, this.instanceId]);
+    return rows.length ? read(rows.map((row) => row.id)) : [];
+  }
+
+  /**
+   * A request of the account may start now (`slot`), or not before `waitMs`: at most `perMinute`
+   * requests in any window, counted from when each may start until `windowMs` after it ended.
+   */
+  async takeRateSlot(account: string, perMinute: number, windowMs: number): Promise<RateTurn> {
+    await this.registered();
+    return this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_RATE, account]);
+      const { rows } = await tx.query<{ now: number; held: number; next_free: number | null }>(
+        `WITH now AS (SELECT ${NOW} AS ms),
+         gone AS (DELETE FROM rate_slot s USING now WHERE s.account = $1
+           AND (s.ended_at < now.ms - $2 OR (s.ended_at IS NULL AND s.taken_at < now.ms - $2 - ${IN_FLIGHT_HOLD_MS})) RETURNING s.id)
+         SELECT now.ms AS now,
+           (SELECT count(*) FROM rate_slot s WHERE s.account = $1 AND s.id NOT IN (SELECT id FROM gone))::int AS held,
+           (SELECT min(s.ended_at) + $2 FROM rate_slot s WHERE s.account = $1 AND s.ended_at IS NOT NULL AND s.id NOT IN (SELECT id FROM gone)) AS next_free
+         FROM now`,
+        [account, windowMs],
+      );
+      const { now, held, next_free: nextFree } = rows[0];
+      if (held < perMinute) {
+        const taken = await tx.query<{ id: number }>('INSERT INTO rate_slot (account, owner, taken_at) VALUES ($1, $2, $3) RETURNING id', [account, this.instanceId, now]);
+        return { slot: taken.rows[0].id };
+      }
+      return { waitMs: nextFree === null ? 1_000 : Math.min(1_000, Math.max(20, nextFree - now)) };
+    });
+  }
+
+  /** The request ended: it holds its slot a window longer if it left (`sent`), or gives it back at once. */
+  async endRateSlot(slot: number, sent: boolean): Promise<void> {
+    if (sent) await this.db.query(`UPDATE rate_slot SET ended_at = ${NOW} WHERE id = $1`, [slot]);
+    else await this.db.query('DELETE FROM rate_slot WHERE id = $1', [slot]);
+  }
+
+  /** A clean stop: the lease ends now, so that another instance takes over what is left at once. */
+  async close(): Promise<void> {
+    clearInterval(this.heartbeat);
+    this.closed = true;
+    await this.renewing; // a renewal under way must not put the lease back after it was ended
+    if (this.registering) await this.db.query('DELETE FROM instance WHERE id = $1', [this.instanceId]).catch(() => undefined);
+  }
+}

@@ -1,0 +1,83 @@
+// The store's side of several instances: leases, the take-over of a dead instance's work (each row
+// by one instance), and one rate-limit window for all of them.
+import assert from 'node:assert/strict';
+import { PostgresStore } from '../../src/store';
+import { createTestDatabase, type TestDatabase } from '../store/pg-database';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const inbound = (sid: string) => ({ sid, from: '+919876543210', to: '+918012345678', body: 'YES', receivedAt: '2026-11-28 10:00:00', accountSid: 'acct1', endpoint: '/sms' });
+
+describe('cluster: leases and take-over on PostgreSQL', function () {
+  this.timeout(30_000);
+  let db: TestDatabase;
+  const stores: PostgresStore[] = [];
+  const open = async () => {
+    const store = new PostgresStore({ type: 'postgres', connectionString: db.url(), leaseMs: 600 });
+    await store.ready();
+    stores.push(store);
+    return store;
+  };
+  /** kill -9 as the database sees it: the connections go, the lease is never given back, only runs out. */
+  const die = async (store: PostgresStore) => {
+    await store.db.close();
+  };
+
+  beforeEach(async () => {
+    db = await createTestDatabase();
+  });
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close().catch(() => undefined);
+    await db.drop();
+  });
+
+  it('leaves a live instance’s unfinished SMS and sends alone, and takes a dead one’s over after its lease, once', async () => {
+    const a = await open();
+    const b = await open();
+    const c = await open();
+    await a.recordInbound(inbound('SM1'));
+    await a.recordInbound(inbound('SM2'));
+    await a.markInboundHandled(['SM1']);
+    const first = await a.addToOutbox({ nodeId: 'send-1', phone: '+919876543210', request: { body: 'one' }, message: {}, claimKey: null, confirmation: false });
+    const second = await a.addToOutbox({ nodeId: 'send-1', phone: '+919876543210', request: { body: 'two' }, message: {}, claimKey: null, confirmation: false });
+    await sleep(900);
+    assert.deepEqual(await b.takeOverInbound('/sms'), [], 'a renews its lease: its work stays its own');
+    assert.deepEqual(await b.takeOverOutbox('send-1'), []);
+    await die(a);
+    await sleep(300);
+    assert.deepEqual(await b.takeOverInbound('/sms'), [], 'not before the lease ran out');
+    await sleep(700);
+    const [inB, inC] = await Promise.all([b.takeOverInbound('/sms'), c.takeOverInbound('/sms')]);
+    assert.deepEqual([...inB, ...inC].map((r) => r.sid), ['SM2'], 'the unfinished SMS, to one instance');
+    const [outB, outC] = await Promise.all([b.takeOverOutbox('send-1'), c.takeOverOutbox('send-1')]);
+    const taken = [...outB, ...outC];
+    assert.deepEqual(taken.map((e) => e.id), [first, second], 'the queued sends, in order, to one instance');
+    assert.ok(outB.length === 0 || outC.length === 0, 'one instance takes them all');
+    assert.deepEqual(await b.takeOverInbound('/sms'), [], 'nothing is taken over twice');
+    assert.deepEqual(await c.takeOverOutbox('send-1'), []);
+  });
+
+  it('hands a cleanly stopped instance’s work on at once', async () => {
+    const a = await open();
+    const b = await open();
+    await a.recordInbound(inbound('SM9'));
+    await a.close();
+    assert.deepEqual((await b.takeOverInbound('/sms')).map((r) => r.sid), ['SM9']);
+  });
+
+  it('keeps the account’s rate limit for all instances together: never more than the limit in a window', async () => {
+    const a = await open();
+    const b = await open();
+    const turns = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).takeRateSlot('acct1', 5, 1_000)));
+    const slots = turns.filter((t): t is { slot: number } => 'slot' in t);
+    assert.equal(slots.length, 5);
+    for (const t of turns) if ('waitMs' in t) assert.ok(t.waitMs > 0 && t.waitMs <= 1_000);
+    assert.ok('slot' in (await a.takeRateSlot('acct2', 5, 1_000)), 'another account has its own limit');
+    await a.endRateSlot(slots[0].slot, false);
+    assert.ok('slot' in (await b.takeRateSlot('acct1', 5, 1_000)), 'a request that never left gives its slot back at once');
+    for (const s of slots.slice(1)) await b.endRateSlot(s.slot, true);
+    assert.ok('waitMs' in (await a.takeRateSlot('acct1', 5, 1_000)), 'a request that left holds its slot a window after it ended');
+    await sleep(1_100);
+    const later = await Promise.all(Array.from({ length: 5 }, () => a.takeRateSlot('acct1', 5, 1_000)));
+    assert.equal(later.filter((t) => 'slot' in t).length, 4, 'freed a window later (one is still in flight)');
+  });
+});
