@@ -9,6 +9,7 @@ import type { AccountNode } from './exotel-account';
 import { InboundController, setUp, type InboundCall, type Reply } from './exotel-inbound/controller';
 import { middlewareOf, queryOf, removeRoutes } from './shared/http';
 import { messages } from './shared/i18n';
+import { acquireMessageCompletion, type MessageHooks } from './shared/message-completion';
 import { whenFlowsStarted } from './shared/lifecycle';
 import { openStore, packageSettings } from './shared/settings';
 import { ThrottledStatus } from './shared/status';
@@ -23,6 +24,7 @@ interface InboundDef extends NodeDef {
   account: string;
   path: string;
   allowList?: string;
+  wires?: string[][];
 }
 
 /** Paths in use in this runtime, so that a second node on one path is refused, not silently shadowed. */
@@ -66,6 +68,10 @@ export default function (RED: NodeAPI): void {
     const { routePath } = setup;
     pathsInUse.set(routePath, node.id);
     const handle = openStore(RED);
+    // Follows each SMS through the flow, so that it counts as handled only once the flow is done with
+    // it (a node without wires has nothing to wait for).
+    const wired = (def.wires ?? []).some((wire) => wire.length > 0);
+    const completion = wired ? acquireMessageCompletion((RED as unknown as { hooks?: MessageHooks }).hooks) : null;
     const cluster = clusterOf(handle.store);
     // A sandbox account's node takes the sandbox phone's replies (in-process), and shows outside callbacks in its thread.
     const sandboxAccountId = account.mode === 'sandbox' ? account.id : null;
@@ -78,6 +84,7 @@ export default function (RED: NodeAPI): void {
       status,
       log: node,
       emit: (msg) => node.send(msg as unknown as NodeMessage),
+      follow: completion?.follow,
       sandboxAccountId,
       onCallbackSms: sandboxAccountId ? (sms) => addCallbackToThread(RED, handle.store, sandboxAccountId, sms, routePath) : undefined,
       replayWindowMs: packageSettings(RED).replayWindowMs,
@@ -103,6 +110,7 @@ export default function (RED: NodeAPI): void {
       if (pathsInUse.get(routePath) === node.id) pathsInUse.delete(routePath);
       controller
         .close()
+        .then(() => completion?.release())
         .then(() => handle.release())
         .then(done, done);
     });

@@ -7,12 +7,14 @@
 // mock Exotel in this process, with a webhook token and a rate limit that does not hold the drill up.
 // 1,000 customers send STOP, 1,000 others ORDER, one SmsSid each, 50 at once; the child is killed with
 // SIGKILL when the 1,000th callback has been answered 200; it starts again on the same user directory;
-// then "Exotel" posts all 2,000 again (those without a 200 twice), and every STOP customer sends HELP.
+// then "Exotel" posts all 2,000 again (those without a 200 twice), and every STOP customer sends HELP
+// (answered also after STOP). The kill waits until some replies are at Exotel without their answer:
+// each must end "interrupted" (maybe sent), never sent twice.
 // The child runs the build (dist/): `npm run test:drills` builds first.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { connectionsFor } from '../../src/nodes/exotel-account';
-import { DrillExotel } from '../support/drill-exotel';
+import { DrillExotel, type DrillRequest } from '../support/drill-exotel';
 import { NodeRedChild } from '../support/node-red-child';
 import type { Exit } from '../support/node-red-process';
 import { present } from '../support/present';
@@ -45,6 +47,7 @@ const ACCOUNT_SID = 'crashacct';
 const SECRETS = ['crash-key-6b1d', 'crash-token-93ae', TOKEN];
 const CONFIRMATION = /unsubscribed from ExampleStore/;
 const ASK_ID = /^Please reply with your order ID\.$/;
+const HELP_ANSWER = /reply ORDER for your order status/;
 
 type Customer = { i: number; phone: string; kind: 'stop' | 'order'; sid: string; body: string };
 
@@ -58,6 +61,7 @@ interface Figures {
   repost?: { posts: number; outcomes: Record<string, number>; ms: number };
   end?: Record<string, unknown>;
   interruptedAtKill?: number;
+  onTheWireAtKill?: number;
 }
 
 describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', function () {
@@ -78,6 +82,7 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
   let acked: Set<string>; // SmsSids answered 200 before the kill
   let storeAfterRestart: ReturnType<typeof storeView>;
   let killedAt: number;
+  let onTheWire: DrillRequest[] = []; // the requests at Exotel without their answer at the kill
   let helpFrom: number; // index of the first API request of the HELP round
   const ackedAt = new Map<string, number>(); // SmsSid → when its first 200 came
 
@@ -130,6 +135,8 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
             const since = Date.now();
             while (atExotel() < 2 && Date.now() - since < 3000) await new Promise((resolve) => setImmediate(resolve));
             figures.atKill = { acked: acked.size, apiRequests: mock.requests.length, atExotelUnanswered: atExotel(), ms: Date.now() - started };
+            // in the same turn as the signal: the child cannot have read the answer of any of these
+            onTheWire = mock.requests.filter((r) => r.answered === null);
             killedAt = Date.now();
             killed = red.kill9();
             return killed;
@@ -211,6 +218,7 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
       await settle(signature, { quietMs: 2500, timeoutMs: 120_000, what: 'the re-posts to settle' });
       helpFrom = mock.requests.length;
       const help = customers.filter((c) => c.kind === 'stop').map((c) => ({ ...c, sid: smsSid(random), body: 'HELP' }));
+      const helpPostedAt = Date.now();
       await runPool(help, CONCURRENCY, async (c) => {
         const res = await postCallback(red.baseUrl, HOOK, TOKEN, fields(c), agent);
         outcomes[`help ${res.status ?? res.error}`] = (outcomes[`help ${res.status ?? res.error}`] ?? 0) + 1;
@@ -220,7 +228,9 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
       // A customer is opted out from the moment its STOP was acknowledged (what the store says may be later, or
       // missing when the STOP was lost): the compliance check takes the earlier of the two.
       const acknowledgedStops = customers.filter((c) => c.kind === 'stop' && ackedAt.has(c.sid)).map((c) => ({ phone: c.phone, status: 'opted-out', at: ackedAt.get(c.sid) }));
-      compliance = checkCompliance({ requests: mock.received, history: [...acknowledgedStops, ...storeAtEnd.history], isConfirmation: (b) => CONFIRMATION.test(b) });
+      // HELP is answered also after STOP (one answer per HELP): every STOP customer sent one.
+      const asked = help.map((c) => ({ phone: c.phone, body: 'HELP', at: helpPostedAt }));
+      compliance = checkCompliance({ requests: mock.received, history: [...acknowledgedStops, ...storeAtEnd.history], isConfirmation: (b) => CONFIRMATION.test(b), help: { isAnswer: (b) => HELP_ANSWER.test(b), asked } });
       const perNumber = mock.acceptedByTo();
       figures.end = {
         inbound: storeAtEnd.inbound.size,
@@ -231,7 +241,7 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
         accepted: mock.accepted.length,
         numbersWithoutReply: customers.filter((c) => !perNumber.get(c.phone)).length,
         numbersWithTwoPlus: [...perNumber.values()].filter((n) => n > 1).length,
-        compliance: { checked: compliance.checked, toOptedOut: compliance.toOptedOut, violations: compliance.violations.length },
+        compliance: { checked: compliance.checked, toOptedOut: compliance.toOptedOut, helpAnswers: compliance.answers, violations: compliance.violations.length },
       };
     });
 
@@ -284,9 +294,26 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
       figures.interruptedAtKill = interrupted.size;
     });
 
-    it('compliance: no SMS to an opted-out number but its one confirmation', function () {
+    it('ends each send that was on the wire at the kill as "interrupted" (it may have gone), and sends it no second time', function () {
+      // The requests the child had made and never read the answer of (the mock answers after the kill, to
+      // a closed connection). The kill waited for some.
+      const restartedFrom = present(figures.atRestart).apiRequests;
+      figures.onTheWireAtKill = onTheWire.length;
+      assert.ok(onTheWire.length >= 1, 'no send was on the wire at the kill: the drill did not test the interrupted sends');
+      const errorOf = (row: Row): { code?: string; maybeSent?: boolean } => JSON.parse(row.error ?? 'null') ?? {};
+      const interrupted = (phone: string) => storeAtEnd.outbox.some((row) => row.phone === phone && row.state === 'failed' && errorOf(row).code === 'interrupted' && errorOf(row).maybeSent === true);
+      const notInterrupted = onTheWire.filter((r) => !interrupted(r.form.To)).map((r) => `${r.form.To}: "${r.form.Body.slice(0, 30)}" ended ${JSON.stringify(storeAtEnd.outbox.filter((row) => row.phone === r.form.To).map((row) => [row.state, errorOf(row).code]))}`);
+      assert.deepEqual(notInterrupted.slice(0, 10), [], `${notInterrupted.length} of ${onTheWire.length} sends on the wire at the kill did not end "interrupted" with maybeSent`);
+      const again = onTheWire.filter((r) => mock.requests.slice(restartedFrom, helpFrom).some((later) => later.form.To === r.form.To && later.form.Body === r.form.Body));
+      assert.deepEqual(again.map((r) => `${r.form.To}: "${r.form.Body.slice(0, 30)}"`), [], 'sent again after the restart');
+    });
+
+    it('compliance: no SMS to an opted-out number but its one confirmation and the answer to its HELP', function () {
       assert.deepEqual(compliance.violations.slice(0, 20), [], `${compliance.violations.length} violations`);
       assert.ok(compliance.toOptedOut >= 1);
+      const helps = mock.requests.slice(helpFrom);
+      const unanswered = customers.filter((c) => c.kind === 'stop' && !helps.some((r) => r.form.To === c.phone && r.answered === 200 && HELP_ANSWER.test(r.form.Body)));
+      assert.deepEqual(unanswered.slice(0, 10).map((c) => c.phone), [], `${unanswered.length} opted-out customers got no answer to their HELP`);
     });
 
     it('keeps the credentials out of the console and GET /flows', async function () {

@@ -3,7 +3,7 @@
 // resets some connections; kill -9 while replies wait for their retries (the outbox), start again, and
 // let "Exotel" repeat every callback. Every reply must end sent (accepted by the API) or failed (a
 // `failed` row in the outbox, with a code and a reason); none vanish; no customer gets its reply twice;
-// a customer who sent STOP gets nothing but the confirmation.
+// a customer who sent STOP gets nothing but the confirmation and the answer to a HELP.
 //
 // The kill comes only once every reply is durable (accepted by the API, or in the outbox): what this
 // drill tests is the outbox and the retries, not the inbound side (the crash drill does that).
@@ -41,16 +41,22 @@ const TOKEN = 'faults-drill-hook-7e21';
 const ACCOUNT_SID = 'faultsacct';
 const API_TIMEOUT_MS = 1000;
 const SLOW_MS = 1500;
+const ATTEMPTS = 4; // the send nodes' attempts in example 06
 const CONFIRMATION = /unsubscribed from ExampleStore/;
 const REPLY = { HELP: /reply ORDER for your order status/, hello: /did not understand/ };
 
 type Customer = { i: number; phone: string; sid: string; body: keyof typeof REPLY; stopper: boolean };
+
+/** Who gets a reply in the storm: everyone but a customer who sent STOP and then "hello" (HELP is answered after STOP). */
+const expectsReply = (c: Customer) => !c.stopper || c.body === 'HELP';
 
 /** What the drill prints at its end (and some of its checks read). */
 interface Figures {
   storm?: { outcomes: Record<string, number>; ms: number };
   atKill?: { ms: number; apiRequests: number; queued: number; failed: number; atExotelUnanswered: number };
   end?: { ms: number; apiRequests: number; answered: Record<string, number>; mix: Record<string, number>; clientGaveUp: number; outboxQueued: number; outboxFailed: number; resumed: number[] };
+  failed?: { replies: number; expected: number; interrupted: number; codes: Record<string, number> };
+  twice?: Record<string, number>;
 }
 
 describe('drill: Exotel faults with kill -9 while replies wait for their retries', function () {
@@ -66,6 +72,7 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
   let agent: http.Agent|undefined;
   let killedAt: number;
   let stormFrom: number; // first API request of the storm (after the STOPs' confirmations)
+  let stormAt: number;
   const figures: Figures = {};
   const kinds: Record<string, number> = {};
   let end: { outbox: Row[]; history: Row[] };
@@ -105,6 +112,7 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
     await runPool(stoppers, CONCURRENCY, (c) => postCallback(red.baseUrl, HOOK, TOKEN, fields(c, { SmsSid: `${c.sid}-stop`, Body: 'STOP' }), agent));
     await until(() => mock.accepted.filter((r) => CONFIRMATION.test(r.form.Body)).length === STOPPERS, 30_000, 'the confirmations of the first STOPs');
     stormFrom = mock.requests.length;
+    stormAt = Date.now();
 
     // 1. the storm of callbacks; every reply goes through the faults
     const started = Date.now();
@@ -119,9 +127,9 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
     const durable = () => {
       const inOutbox = new Set(outboxRows().map((r) => r.phone));
       const accepted = new Set(mock.accepted.slice(stormFrom).map((r) => r.form.To));
-      return customers.filter((c) => !c.stopper && (inOutbox.has(c.phone) || accepted.has(c.phone))).length;
+      return customers.filter((c) => expectsReply(c) && (inOutbox.has(c.phone) || accepted.has(c.phone))).length;
     };
-    await until(() => durable() === CUSTOMERS - STOPPERS, 60_000, 'every reply to be accepted or in the outbox');
+    await until(() => durable() === customers.filter(expectsReply).length, 60_000, 'every reply to be accepted or in the outbox');
     const rows = outboxRows();
     figures.atKill = { ms: Date.now() - started, apiRequests: mock.requests.length - stormFrom, queued: rows.filter((r) => r.state === 'queued').length, failed: rows.filter((r) => r.state === 'failed').length, atExotelUnanswered: mock.requests.filter((r) => r.answered === null).length };
     killedAt = Date.now();
@@ -189,7 +197,7 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
     const vanished: string[] = [];
     const noReason: string[] = [];
     for (const e of endings()) {
-      if (e.c.stopper) continue;
+      if (!expectsReply(e.c)) continue;
       const failed = e.rows.filter((r) => r.state === 'failed');
       if (e.accepted.length === 0 && failed.length === 0) vanished.push(`${e.c.phone} ("${e.c.body}"): ${e.requests.map((r) => r.answered).join(', ') || 'never reached the API'}`);
       for (const row of failed) {
@@ -201,28 +209,34 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
     assert.deepEqual(noReason.slice(0, 10), []);
   });
 
-  it('sends each reply once: the API accepts a reply twice only after a timed-out attempt', function () {
-    const classify = (first: DrillRequest, second: DrillRequest) => {
-      if (first.at < killedAt && second.at > killedAt) return 'accepted by the API before the kill, sent again from the outbox after the restart';
-      if (first.step?.delayMs === SLOW_MS) return 'the API answered slower than apiTimeoutMs, and the send was tried again';
-      return 'the API answered at once, the client counted a timeout (its clock runs while the request waits for a pool connection) and tried again';
-    };
+  it('sends each reply once: the API accepts a reply again only after an attempt the client gave up on', function () {
+    // Each accepted copy but a customer's last must be one whose answer came after apiTimeoutMs (a "slow"
+    // answer): the client counted a timeout, may not know it went, and tried again, as the issue asks.
+    // One slow copy excuses one more copy, not any number; a copy accepted in time and sent again is a
+    // fault of ours, before or across the kill.
     const twice: Record<string, string[]> = {};
+    const counts: Record<string, number> = {};
     for (const e of endings()) {
-      if (e.accepted.length < 2) continue;
-      const why = classify(e.accepted[0], e.accepted[1]);
-      // Retrying a timed-out request is what the issue asks for; the SMS may then go twice. Any other
-      // reason is a fault of ours.
-      if (why.startsWith('the API answered slower than apiTimeoutMs')) continue;
-      (twice[why] ??= []).push(`${e.c.phone}: ${e.requests.map((r) => `${r.answered}${r.clientGone ? '*' : ''}`).join(', ')}`);
+      for (let i = 0; i + 1 < e.accepted.length; i++) {
+        const [copy, next] = [e.accepted[i], e.accepted[i + 1]];
+        const slow = (copy.step?.delayMs ?? 0) >= API_TIMEOUT_MS;
+        const why = slow
+          ? 'the API answered slower than apiTimeoutMs, and the send was tried again'
+          : copy.at < killedAt && next.at > killedAt
+            ? 'accepted by the API before the kill, sent again after the restart'
+            : 'accepted by the API in time, and sent again';
+        counts[why] = (counts[why] ?? 0) + 1;
+        if (!slow) (twice[why] ??= []).push(`${e.c.phone}: ${e.requests.map((r) => `${r.answered}${(r.step?.delayMs ?? 0) >= API_TIMEOUT_MS ? ' (slow)' : ''}${r.at > killedAt && (r === e.requests[0] || e.requests[e.requests.indexOf(r) - 1].at < killedAt) ? ' | kill |' : ''}`).join(', ')}`);
+      }
     }
+    figures.twice = counts;
     const summary = Object.entries(twice).map(([why, list]) => `${list.length} × ${why}, e.g. ${list[0]}`);
-    assert.deepEqual(summary, [], '(* = the answer was never read)');
+    assert.deepEqual(summary, []);
   });
 
   it('fails no more replies than the fault mix explains', function () {
     // per attempt, 30% 500 + 8% 429 + 5% slow + 5% reset fail: 4 attempts all fail for about 0.48^4 ≈ 5% of the replies
-    const replies = CUSTOMERS - STOPPERS;
+    const replies = customers.filter(expectsReply).length;
     const expected = replies * 0.48 ** 4;
     // replies on the wire at the kill fail as "interrupted" (at most one per pooled connection, which
     // the account sizes by its rate limit)
@@ -236,7 +250,31 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
       const code = JSON.parse(row.error ?? '{}').code;
       codes[code] = (codes[code] ?? 0) + 1;
     }
+    figures.failed = { replies, expected: Math.round(expected), interrupted: interrupted.length, codes };
     assert.ok(failed.length <= 3 * expected, `${failed.length} of ${replies} replies failed for good (${JSON.stringify(codes)}); the faults explain about ${Math.round(expected)}`);
+    // and not almost none, as a client that tried more often, or faults that never reached it, would
+    // give. Fewer than `expected` fail (about 25 for this seed): a reply resumed after the restart gets
+    // its attempts afresh, and those on the wire at the kill end "interrupted". The check per reply
+    // below is the exact one.
+    assert.ok(failed.length >= expected / 4, `only ${failed.length} of ${replies} replies failed for good (${JSON.stringify(codes)}); the faults make about ${Math.round(expected)} fail`);
+    // Each reply, exactly: one that failed for good had its last ATTEMPTS attempts fail; none had
+    // more than ATTEMPTS attempts on either side of the kill.
+    const problems: string[] = [];
+    for (const e of endings()) {
+      if (!expectsReply(e.c)) continue;
+      const failedRow = e.rows.find((r) => r.state === 'failed' && errorOf(r).code !== 'interrupted');
+      const before = e.requests.filter((r) => r.at < killedAt).length;
+      const after = e.requests.length - before;
+      const answers = e.requests.map((r) => r.answered);
+      if (before > ATTEMPTS || after > ATTEMPTS) problems.push(`${e.c.phone}: ${before} attempts before the kill and ${after} after (${answers.join(', ')})`);
+      // (a slow answer is a failed attempt for the client, which gave up on it)
+      const gotThrough = (r: DrillRequest) => r.answered === 200 && (r.step?.delayMs ?? 0) < API_TIMEOUT_MS;
+      if (failedRow && (e.requests.length < ATTEMPTS || e.requests.slice(-ATTEMPTS).some(gotThrough))) problems.push(`${e.c.phone}: failed (${failedRow.error}) after ${answers.join(', ')}`);
+    }
+    assert.deepEqual(problems.slice(0, 10), [], `${problems.length} replies did not get their ${ATTEMPTS} attempts`);
+    // the mock's 500 (Code 50000), 429 (42900), a slow answer (timeout), a reset (network_error)
+    const unexplained = Object.keys(codes).filter((code) => !['50000', '42900', 'timeout', 'network_error'].includes(code));
+    assert.deepEqual(unexplained, [], `replies failed for reasons the faults do not explain (${JSON.stringify(codes)})`);
   });
 
   it('reports as failed only replies the API did not accept, or says that it may have sent them', function () {
@@ -246,13 +284,25 @@ describe('drill: Exotel faults with kill -9 while replies wait for their retries
     assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} replies failed although the API accepted them`);
   });
 
-  it('compliance: customers who sent STOP get nothing but their one confirmation', function () {
-    const compliance = checkCompliance({ requests: mock.received, history: end.history, isConfirmation: (b) => CONFIRMATION.test(b) });
+  it('compliance: customers who sent STOP get nothing but their one confirmation and the answer to their HELP', function () {
+    const helped = customers.filter((c) => c.stopper && c.body === 'HELP');
+    // One answer per HELP (sent in the storm), and one more copy per copy the client gave up on (slow:
+    // see "sends each reply once")
+    const slow = (r: DrillRequest) => (r.step?.delayMs ?? 0) >= API_TIMEOUT_MS;
+    const asked = helped.flatMap((c) => {
+      const copies = 1 + mock.accepted.filter((r) => r.form.To === c.phone && REPLY.HELP.test(r.form.Body) && slow(r)).length;
+      return Array.from({ length: copies }, () => ({ phone: c.phone, body: 'HELP', at: stormAt }));
+    });
+    const compliance = checkCompliance({
+      requests: mock.received, history: end.history, isConfirmation: (b) => CONFIRMATION.test(b),
+      help: { isAnswer: (b) => REPLY.HELP.test(b), asked },
+    });
     assert.deepEqual(compliance.violations.slice(0, 10), []);
-    const toStoppers = mock.requests.slice(stormFrom).filter((r) => customers.some((c) => c.stopper && c.phone === r.form.To));
+    const toStoppers = mock.requests.slice(stormFrom).filter((r) => customers.some((c) => c.stopper && c.phone === r.form.To && !(c.body === 'HELP' && REPLY.HELP.test(r.form.Body))));
     assert.deepEqual(toStoppers.map((r) => `${r.form.To}: ${r.form.Body}`), []);
+    assert.ok(mock.accepted.slice(stormFrom).some((r) => helped.some((c) => c.phone === r.form.To)), 'no opted-out customer got the answer to its HELP');
     for (const e of endings()) {
-      if (e.c.stopper) continue;
+      if (!expectsReply(e.c)) continue;
       for (const r of e.accepted) assert.match(r.form.Body, REPLY[e.c.body], `${e.c.phone} got the wrong reply`);
     }
   });

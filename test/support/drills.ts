@@ -318,13 +318,16 @@ export interface Compliance {
   checked: number;
   toOptedOut: number;
   confirmations: number;
+  /** answers to HELP sent to opted-out numbers (accepted or not) */
+  answers: number;
   violations: string[];
 }
 
 /**
  * An answer to HELP may reach an opted-out number (send SMS' "answers to HELP reach numbers that
  * opted out"): only the answer (`isAnswer`), only after that number sent HELP while opted out
- * (`asked`: inbound SMS as {phone, body, at}), at most one answer per HELP asked.
+ * (`asked`: inbound SMS as {phone, body, at}), at most one accepted answer per HELP asked (a request
+ * the API refused, tried again, uses none).
  */
 export interface HelpAnswers {
   isAnswer: (body: string) => boolean;
@@ -348,6 +351,7 @@ function checkCompliance({ requests, history, isConfirmation, help }: { requests
   const acceptedConfirmations = new Map<string, number>(); // "phone@optOutAt" → count
   let toOptedOut = 0;
   let confirmations = 0;
+  let answers = 0;
   for (const r of requests) {
     const rows = byPhone.get(r.to);
     if (!rows) continue;
@@ -366,7 +370,8 @@ function checkCompliance({ requests, history, isConfirmation, help }: { requests
       const times = helps.get(r.to) ?? [];
       const at = times.findIndex((t) => t >= began.at && t <= r.at);
       if (at !== -1) {
-        times.splice(at, 1);
+        answers++;
+        if (r.answered === 200) times.splice(at, 1);
         continue;
       }
     }
@@ -382,7 +387,7 @@ function checkCompliance({ requests, history, isConfirmation, help }: { requests
       if (n === 2) violations.push(`${r.to} got more than one opt-out confirmation for its opt-out at ${new Date(began.at).toISOString()}`);
     }
   }
-  return { checked: requests.length, toOptedOut, confirmations, violations };
+  return { checked: requests.length, toOptedOut, confirmations, answers, violations };
 }
 
 /** Every string in `haystacks` (or their JSON) that contains one of `secrets`: [{secret, where, excerpt}]. */

@@ -7,9 +7,11 @@ import { parseInbound, type InboundSms } from '../../exotel/webhook';
 import type { InboundRecord, Store } from '../../store';
 import type { ExotelAccount } from '../exotel-account/controller';
 import { StoreWait } from '../shared/store-wait';
-import { systemTimers, type NodeLog, type StatusLine, type Timers, type Translate } from '../shared/ports';
+import { systemTimers, type FollowMessage, type NodeLog, type StatusLine, type Timers, type Translate } from '../shared/ports';
 
 export const DEFAULT_REPLAY_WINDOW_MS = 10_000;
+/** The longest an SMS waits for the flow to say it is done before it counts as handled all the same. */
+export const DEFAULT_SETTLE_LIMIT_MS = 10 * 60_000;
 
 export interface InboundMessage {
   payload: string;
@@ -69,11 +71,15 @@ export interface InboundDeps {
   status: StatusLine;
   log: NodeLog;
   emit(msg: InboundMessage): void;
+  /** tells when the flow is done with an SMS handed on (Node-RED's message hooks); without it, the window alone counts */
+  follow?: FollowMessage;
   /** the account's node id when it is in sandbox mode: the only account whose sandbox replies this node takes */
   sandboxAccountId?: string | null;
   /** a new SMS that came over HTTP (not from the sandbox phone): a sandbox account shows it in the phone's thread */
   onCallbackSms?(sms: InboundSms): Promise<void>;
   replayWindowMs?: number;
+  /** the upper bound for a flow that never says it is done (a node that never calls done()) */
+  settleLimitMs?: number;
   timers?: Timers;
   /** a light call to the store, tried every `probeMs` while the database cannot be reached, to clear the red status by itself */
   probe?: () => Promise<unknown>;
@@ -88,12 +94,23 @@ const UNUSABLE_TOKEN = {
   shortToken: 'the Exotel account’s webhook token is too short: open the account in Node-RED, press Generate and deploy',
 } as const;
 
+interface Emitted {
+  sid: string;
+  /** when it was handed on */
+  at: number;
+  /** the flow is done with it */
+  done: boolean;
+  stop?: () => void;
+}
+
 export class InboundController {
   private readonly counts = { received: 0, duplicate: 0, rejected: 0 };
   private readonly timers: Timers;
   private readonly replayWindowMs: number;
+  private readonly settleLimitMs: number;
   private readonly settleTimer: NodeJS.Timeout;
-  private emitted: Array<{ sid: string; at: number }> = [];
+  private emitted: Emitted[] = [];
+  private notDoneWarned = false;
   private closed = false;
   private readonly storeWait: StoreWait;
   private probeTimer: NodeJS.Timeout | undefined;
@@ -118,10 +135,14 @@ export class InboundController {
         void this.handOn(() => deps.store.unhandledInbound(deps.routePath), 'log.replay');
       },
     });
-    // An SMS counts as handled once the flow has had `replayWindowMs` to act on it (an opt-out, a
-    // conversation step, a send in the outbox). Should Node-RED die or stop sooner, it is handed on
+    // An SMS counts as handled once the flow is done with it (every node it reached has called
+    // done(): its opt-out, conversation step or outbox row is committed) and it was handed on at
+    // least `replayWindowMs` ago, whichever comes last. A busy machine can take longer than the
+    // window to act on an SMS: a fixed window alone would mark it handled before its effect was
+    // in the store, and a crash would lose it. Should Node-RED die or stop sooner, it is handed on
     // again at the next start; the package's nodes do nothing twice for one SmsSid, so a replay is safe.
     this.replayWindowMs = deps.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS;
+    this.settleLimitMs = Math.max(deps.settleLimitMs ?? DEFAULT_SETTLE_LIMIT_MS, this.replayWindowMs);
     this.settleTimer = this.timers.setInterval(() => void this.markSettled(), Math.max(50, Math.min(this.replayWindowMs, 5_000)));
     const { webhookProblem, webhookAuth, mode } = deps.account;
     if (webhookProblem) {
@@ -234,7 +255,7 @@ export class InboundController {
     }
   }
 
-  /** Stops handing on; marks as handled what the flow has had long enough to act on. */
+  /** Stops handing on; marks as handled what the flow is done with (the rest is handed on again at the next start). */
   async close(): Promise<void> {
     this.closed = true;
     this.stopProbe();
@@ -242,6 +263,8 @@ export class InboundController {
     this.deps.status.stop();
     this.timers.clearInterval(this.settleTimer);
     await this.markSettled();
+    for (const e of this.emitted) e.stop?.();
+    this.emitted = [];
   }
 
   private startProbe(): void {
@@ -261,16 +284,34 @@ export class InboundController {
   }
 
   private emit(sms: InboundSms, replayed = false): void {
-    this.deps.emit({ payload: sms.body, phone: sms.from, sms: replayed ? { ...sms, replayed: true } : { ...sms } });
-    this.emitted.push({ sid: sms.sid, at: this.timers.now() });
+    const msg: InboundMessage = { payload: sms.body, phone: sms.from, sms: replayed ? { ...sms, replayed: true } : { ...sms } };
+    const entry: Emitted = { sid: sms.sid, at: this.timers.now(), done: !this.deps.follow };
+    this.emitted.push(entry);
+    const followed = this.deps.follow?.(msg, () => {
+      entry.done = true;
+    });
+    entry.stop = followed?.stop;
+    this.deps.emit(msg);
+    followed?.sent();
   }
 
   private async markSettled(): Promise<void> {
-    const before = this.timers.now() - this.replayWindowMs;
-    const settled = this.emitted.filter((e) => e.at <= before);
+    const now = this.timers.now();
+    const windowFrom = now - this.replayWindowMs;
+    const limitFrom = now - this.settleLimitMs;
+    const settled: Emitted[] = [];
+    const left: Emitted[] = [];
+    for (const e of this.emitted) ((e.done && e.at <= windowFrom) || e.at <= limitFrom ? settled : left).push(e);
     if (settled.length === 0) return;
-    this.emitted = this.emitted.filter((e) => e.at > before);
+    this.emitted = left;
     const { log, translate: m } = this.deps;
+    const notDone = settled.filter((e) => !e.done);
+    for (const e of notDone) e.stop?.();
+    if (notDone.length > 0 && !this.notDoneWarned) {
+      // Once per node: a node of the flow that never calls done() would otherwise say so for every SMS.
+      this.notDoneWarned = true;
+      log.warn(m('warn.notDone', { count: notDone.length, seconds: Math.round(this.settleLimitMs / 1_000) }));
+    }
     await this.deps.store.markInboundHandled(settled.map((e) => e.sid)).catch((err: Error) => log.warn(m('warn.markHandled', { count: settled.length, message: err.message })));
   }
 

@@ -264,7 +264,8 @@ export class SendController {
         }
         ({ body: request.body, code } = JSON.parse(opened) as { body: string; code: string });
       }
-      const out: Outgoing = { outboxId: entry.id, request, claimKey: entry.claimKey, confirmationClaimed: entry.confirmation, helpAnswer, code };
+      const maybeSentBefore = (entry.error as { maybeSent?: unknown } | null)?.maybeSent === true;
+      const out: Outgoing = { outboxId: entry.id, request, claimKey: entry.claimKey, confirmationClaimed: entry.confirmation, helpAnswer, code, maybeSentBefore };
       return this.dispatcher.inOrder(entry.phone, () => this.dispatcher.dispatch(out)).then((outcome) => this.settle(outcome, out, msg, send, doneFor(msg)));
     });
     await Promise.allSettled(jobs);

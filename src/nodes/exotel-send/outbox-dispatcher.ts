@@ -15,7 +15,7 @@ import { optedOutError } from './opt-out-guard';
 
 export type OutboxStore = Pick<
   Store,
-  'isOptedOut' | 'markOutboxSending' | 'noteOutboxAttempt' | 'removeFromOutbox' | 'failOutboxEntry' | 'releaseSend' | 'releaseOptOutConfirmation'
+  'isOptedOut' | 'markOutboxSending' | 'noteOutboxAttempt' | 'removeFromOutbox' | 'failOutboxEntry' | 'releaseOptOutConfirmation'
 >;
 
 /** What the dispatcher needs of the account, read at each attempt (the account may go away). */
@@ -28,7 +28,7 @@ export interface SendingAccount {
 export interface Outgoing {
   outboxId: number;
   request: SendRequest;
-  /** the claim of the one send per inbound SMS and recipient, given back if the send fails */
+  /** the claim of the one send per inbound SMS and recipient (kept, also when the send fails) */
   claimKey: string | null;
   /** the send holds the number's one opt-out confirmation */
   confirmationClaimed: boolean;
@@ -36,6 +36,8 @@ export interface Outgoing {
   helpAnswer?: boolean;
   /** a one-time code in the text: masked in any error the outbox keeps */
   code?: string;
+  /** an attempt before a restart got no answer (the outbox kept its error): Exotel may have sent it */
+  maybeSentBefore?: boolean;
 }
 
 export type DispatchOutcome =
@@ -45,7 +47,7 @@ export type DispatchOutcome =
   | { outcome: 'kept' };
 
 export interface DispatcherDeps {
-  /** the send node owning the outbox entries (its claims are released under this id) */
+  /** the send node owning the outbox entries */
   nodeId: string;
   store: OutboxStore;
   account: SendingAccount | null;
@@ -104,6 +106,8 @@ export class OutboxDispatcher {
       throw optedOutError(request.to);
     };
     let attempts = 0;
+    // Once an attempt may have gone, the outbox says so, so that a failure after a restart says it too.
+    let maybeSent = out.maybeSentBefore === true;
     try {
       const result = await withRetry(
         this.deps.policy,
@@ -123,27 +127,35 @@ export class OutboxDispatcher {
             release(dispatched);
           }
         },
-        (err, _waitMs, n) => void store.noteOutboxAttempt(out.outboxId, n, this.kept(err, out)).catch(() => undefined),
+        (err, _waitMs, n) => {
+          maybeSent ||= !!err.maybeSent;
+          void store.noteOutboxAttempt(out.outboxId, n, this.kept(err, out, maybeSent)).catch(() => undefined);
+        },
         (ms) => this.wait(ms),
       );
       // It went: whatever the database does now, it is reported sent (and taken out of the outbox once it answers).
       await this.storeWait.retry(() => store.removeFromOutbox(out.outboxId), this.stopping.signal).catch(() => undefined);
       return { outcome: 'sent', result };
     } catch (thrown) {
-      const err = thrown instanceof SendError ? thrown : new SendError({ code: 'internal', message: String((thrown as Error)?.message ?? thrown), retryable: false });
+      let err = thrown instanceof SendError ? thrown : new SendError({ code: 'internal', message: String((thrown as Error)?.message ?? thrown), retryable: false });
       // Node-RED is stopping or redeploying: the message stays queued and goes out at the next start.
       if (err.code === 'stopped') return { outcome: 'kept' };
+      if (out.maybeSentBefore && !err.maybeSent) {
+        err = new SendError({ ...err.toJSON(), message: `${err.message} (an attempt before Node-RED restarted got no answer, so Exotel may have sent it)`, maybeSent: true });
+      }
+      // The claim stays: the flow has been told this send failed (output 2), and it may even have gone
+      // (a timeout). The same SMS handed on again after a crash sends nothing a second time.
       await store.failOutboxEntry(out.outboxId, attempts, this.kept(err, out)).catch(() => undefined);
-      if (out.claimKey) await store.releaseSend(this.deps.nodeId, out.claimKey).catch(() => undefined);
       if (out.confirmationClaimed) await store.releaseOptOutConfirmation(request.to).catch(() => undefined);
       return { outcome: 'failed', error: err };
     }
   }
 
   /** An error as the outbox keeps it: no credentials, no one-time code. */
-  private kept(err: SendError, out: Outgoing): unknown {
+  private kept(err: SendError, out: Outgoing, maybeSent = false): unknown {
     const info = err.toJSON();
     info.message = maskCode(this.deps.redact ? this.deps.redact(info.message) : info.message, out.code ?? '');
+    if (maybeSent) info.maybeSent = true;
     return info;
   }
 

@@ -3,7 +3,10 @@
 // (onComplete); a Catch or Complete node is handed it by receive(), so it counts too. A watched
 // message (by `_msgid`, which its copies keep) is settled when no copy is on a wire or in a node.
 // A node that never calls done() leaves it unsettled: the caller keeps a timer as the upper bound.
-import type { WatchCompletion } from './ports';
+// Several nodes may watch one message (exotel-inbound follows what it hands on, a route node holds a
+// customer's next reply on it): they share its counts and are all told.
+import { randomBytes } from 'node:crypto';
+import type { FollowMessage, WatchCompletion } from './ports';
 
 /** The part of RED.hooks used here. */
 export interface MessageHooks {
@@ -16,8 +19,10 @@ interface Watched {
   onWires: number;
   /** copies a node has received and not yet called done() for */
   inNodes: number;
-  settled: () => void;
+  listeners: Set<() => void>;
   checking: boolean;
+  /** followed from its origin: not settled before the first hand-over has been seen */
+  awaitingSend: boolean;
 }
 
 type MessageEvent = { msg?: { _msgid?: unknown } };
@@ -33,7 +38,9 @@ export class MessageCompletion {
     hooks.add(`onSend.${LABEL}`, (events: MessageEvent[]) => {
       for (const event of events) {
         const entry = this.entryOf(event);
-        if (entry) entry.onWires++;
+        if (!entry) continue;
+        entry.onWires++;
+        entry.awaitingSend = false;
       }
     });
     hooks.add(`onReceive.${LABEL}`, (event: MessageEvent) => {
@@ -57,11 +64,34 @@ export class MessageCompletion {
    */
   readonly watch: WatchCompletion = (msg, settled) => {
     const id = (msg as { _msgid?: unknown })._msgid;
-    if (typeof id !== 'string' || !id || this.watched.has(id)) return () => undefined;
-    const entry: Watched = { onWires: 0, inNodes: 1, settled, checking: false };
-    this.watched.set(id, entry);
-    return () => {
-      if (this.watched.get(id) === entry) this.watched.delete(id);
+    if (typeof id !== 'string' || !id) return () => undefined;
+    // Already watched: the node's onReceive has been counted in it.
+    const entry = this.watched.get(id) ?? this.add(id, { onWires: 0, inNodes: 1, awaitingSend: false });
+    return this.listen(id, entry, settled);
+  };
+
+  /**
+   * Follows a message the caller's node starts (an input node: no done() of its own). Call it before
+   * node.send(msg) and `sent()` right after: `settled` is called once a copy has been handed to a wire
+   * and every copy is done. Gives the message its `_msgid` when it has none. The caller must have a
+   * wire to hand it to (else nothing is ever seen of it).
+   */
+  readonly follow: FollowMessage = (msg, settled) => {
+    const holder = msg as { _msgid?: unknown };
+    if (typeof holder._msgid !== 'string' || !holder._msgid) holder._msgid = randomBytes(8).toString('hex');
+    const id = holder._msgid as string;
+    const entry = this.watched.get(id) ?? this.add(id, { onWires: 0, inNodes: 0, awaitingSend: true });
+    entry.inNodes++;
+    const stop = this.listen(id, entry, settled);
+    let sent = false;
+    return {
+      sent: () => {
+        if (sent) return;
+        sent = true;
+        if (entry.inNodes > 0) entry.inNodes--;
+        this.check(id, entry);
+      },
+      stop,
     };
   };
 
@@ -74,6 +104,21 @@ export class MessageCompletion {
     this.watched.clear();
   }
 
+  private add(id: string, counts: Pick<Watched, 'onWires' | 'inNodes' | 'awaitingSend'>): Watched {
+    const entry: Watched = { ...counts, listeners: new Set(), checking: false };
+    this.watched.set(id, entry);
+    return entry;
+  }
+
+  private listen(id: string, entry: Watched, settled: () => void): () => void {
+    const listener = () => settled();
+    entry.listeners.add(listener);
+    return () => {
+      entry.listeners.delete(listener);
+      if (entry.listeners.size === 0 && this.watched.get(id) === entry) this.watched.delete(id);
+    };
+  }
+
   private entryOf(event: MessageEvent): Watched | undefined {
     const id = event?.msg?._msgid;
     return typeof id === 'string' ? this.watched.get(id) : undefined;
@@ -82,13 +127,13 @@ export class MessageCompletion {
   // A node's done() with an error hands the message to Catch nodes right after onComplete: look
   // again on the next turn before calling it settled.
   private check(id: string, entry: Watched): void {
-    if (entry.onWires + entry.inNodes > 0 || entry.checking) return;
+    if (entry.onWires + entry.inNodes > 0 || entry.awaitingSend || entry.checking) return;
     entry.checking = true;
     setImmediate(() => {
       entry.checking = false;
       if (this.watched.get(id) !== entry || entry.onWires + entry.inNodes > 0) return;
       this.watched.delete(id);
-      entry.settled();
+      for (const listener of [...entry.listeners]) listener();
     });
   }
 }
@@ -96,7 +141,7 @@ export class MessageCompletion {
 const shared = new WeakMap<MessageHooks, { completion: MessageCompletion; users: number }>();
 
 /** One watcher per Node-RED runtime, shared by the nodes that use it; null without RED.hooks. */
-export function acquireMessageCompletion(hooks: MessageHooks | undefined): { watch: WatchCompletion; release(): void } | null {
+export function acquireMessageCompletion(hooks: MessageHooks | undefined): { watch: WatchCompletion; follow: FollowMessage; release(): void } | null {
   if (!hooks || typeof hooks.add !== 'function') return null;
   let entry = shared.get(hooks);
   if (!entry) {
@@ -108,6 +153,7 @@ export function acquireMessageCompletion(hooks: MessageHooks | undefined): { wat
   let released = false;
   return {
     watch: held.completion.watch,
+    follow: held.completion.follow,
     release() {
       if (released) return;
       released = true;

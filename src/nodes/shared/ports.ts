@@ -32,6 +32,9 @@ export type Done = (err?: Error) => void;
 /** Calls `settled` once the flow is done with `msg` (every node it reached has called done()); returns a function that stops watching. */
 export type WatchCompletion = (msg: object, settled: () => void) => () => void;
 
+/** Follows a message the node starts: call it before node.send(msg), then `sent()`; `settled` once the flow is done with it. */
+export type FollowMessage = (msg: object, settled: () => void) => { sent(): void; stop(): void };
+
 /** A TypedInput property of the node evaluated against a message (msg, flow, global, env, str, json…). */
 export type Evaluate = (value: string, type: string, msg: object) => Promise<unknown>;
 
