@@ -4,12 +4,13 @@ import type { Release } from '../../src/exotel/limiter';
 import type { Evaluate, NodeLog, StatusLine, Translate } from '../../src/nodes/shared/ports';
 
 /** Resolves once `check` holds, looking at every turn of the event loop (real setImmediate). */
-export async function until(check: () => boolean, turns = 2_000): Promise<void> {
-  for (let i = 0; i < turns; i++) {
-    if (check()) return;
+export async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  // by the clock, not by turns of the event loop: on a busy machine the same turns take longer
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('the condition never held');
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  throw new Error('the condition never held');
 }
 
 /** Lets pending promises run (a few turns of the event loop). */
