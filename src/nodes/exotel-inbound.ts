@@ -3,11 +3,10 @@
 // The behaviour is in exotel-inbound/controller.ts; this file puts it on Node-RED's HTTP server.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { Request, Response } from 'express';
-import { readRawBody } from '../exotel/request-body';
 import { clusterOf, takeOverEveryMs } from '../store';
 import type { AccountNode } from './exotel-account';
-import { InboundController, setUp, type InboundCall, type Reply } from './exotel-inbound/controller';
-import { middlewareOf, queryOf, removeRoutes } from './shared/http';
+import { InboundController, setUp } from './exotel-inbound/controller';
+import { answer, callOf, middlewareOf, removeRoutes } from './shared/http';
 import { messages } from './shared/i18n';
 import { acquireMessageCompletion, type MessageHooks } from './shared/message-completion';
 import { whenFlowsStarted } from './shared/lifecycle';
@@ -29,25 +28,6 @@ interface InboundDef extends NodeDef {
 
 /** Paths in use in this runtime, so that a second node on one path is refused, not silently shadowed. */
 const pathsInUse = new Map<string, string>();
-
-function callOf(req: Request): InboundCall {
-  return {
-    method: req.method,
-    ip: req.ip ?? req.socket.remoteAddress,
-    query: queryOf(req),
-    authorization: req.headers.authorization,
-    contentType: req.headers['content-type'],
-    readBody: () => readRawBody(req),
-  };
-}
-
-function answer(res: Response, reply: Reply): void {
-  if (res.headersSent) return;
-  if (reply.status === 200) return void res.status(200).set('Content-Type', 'text/plain; charset=utf-8').end();
-  if (reply.challenge) res.set('WWW-Authenticate', 'Basic realm="exotel-inbound"');
-  // JSON, never text/plain: Exotel's legacy applet sends a text/plain answer to the customer as an SMS.
-  res.status(reply.status).json({ error: reply.error });
-}
 
 export default function (RED: NodeAPI): void {
   function ExotelInboundNode(this: Node, def: InboundDef) {

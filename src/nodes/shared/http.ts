@@ -1,5 +1,7 @@
 // Routes on Node-RED's HTTP server (RED.httpNode), typed by what is used of it: no Node-RED import.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { readRawBody } from '../../exotel/request-body';
+import type { InboundCall, Reply } from '../exotel-inbound/controller';
 
 /** settings.js `httpNodeMiddleware`, or a pass-through. */
 export function middlewareOf(settings: object): RequestHandler | RequestHandler[] {
@@ -23,4 +25,25 @@ export function removeRoutes(httpNode: object, routePath: string): void {
 export function queryOf(req: Request): string {
   const at = req.originalUrl.indexOf('?');
   return at === -1 ? '' : req.originalUrl.slice(at + 1);
+}
+
+/** A callback as the inbound controller reads it. */
+export function callOf(req: Request): InboundCall {
+  return {
+    method: req.method,
+    ip: req.ip ?? req.socket.remoteAddress,
+    query: queryOf(req),
+    authorization: req.headers.authorization,
+    contentType: req.headers['content-type'],
+    readBody: () => readRawBody(req),
+  };
+}
+
+/** The controller's reply on the wire. */
+export function answer(res: Response, reply: Reply): void {
+  if (res.headersSent) return;
+  if (reply.status === 200) return void res.status(200).set('Content-Type', 'text/plain; charset=utf-8').end();
+  if (reply.challenge) res.set('WWW-Authenticate', 'Basic realm="exotel-inbound"');
+  // JSON, never text/plain: Exotel's legacy applet sends a text/plain answer to the customer as an SMS.
+  res.status(reply.status).json({ error: reply.error });
 }
