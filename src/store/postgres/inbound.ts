@@ -1,16 +1,10 @@
 // The inbound log (deduplicated on SmsSid by its primary key, whichever instance records it) and the
 // send claims: one send a node makes for an inbound SMS and recipient.
 import type { InboundLog, InboundRecord } from '../store';
+import { PendingWrites, type PendingInbound } from '../shared/pending-writes';
 import { toRecord } from '../shared/rows';
 import type { PostgresCluster } from './cluster';
 import { isUnavailable, storable, type PostgresDatabase, type Queryable } from './connection';
-
-interface PendingInbound {
-  row: InboundRecord;
-  recordedAt: number;
-  resolve: (isNew: boolean) => void;
-  reject: (err: unknown) => void;
-}
 
 // owner: the instance that acknowledged it, and hands it on (or, once its lease ran out, another one)
 const INSERT_MANY = `INSERT INTO inbound (sid, endpoint, from_number, to_number, body, received_at, account_sid, recorded_at, owner)
@@ -18,11 +12,8 @@ const INSERT_MANY = `INSERT INTO inbound (sid, endpoint, from_number, to_number,
   ON CONFLICT (sid) DO NOTHING RETURNING sid`;
 
 export class PostgresInboundLog implements InboundLog {
-  // Group commit: the inbound records and handled marks that arrive in one turn of the event loop
-  // share one statement each, in one transaction, and each caller's promise settles once it committed.
-  private pendingInbound: PendingInbound[] = [];
-  private pendingHandled: string[] = [];
-  private pendingHandledWaiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
+  // Group commit: one statement each for the records and the marks, in one transaction.
+  private readonly pending = new PendingWrites(() => this.scheduleFlush());
   private flushScheduled: NodeJS.Immediate | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -32,18 +23,11 @@ export class PostgresInboundLog implements InboundLog {
   ) {}
 
   recordInbound(record: InboundRecord): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      this.pendingInbound.push({ row: record, recordedAt: Date.now(), resolve, reject });
-      this.scheduleFlush();
-    });
+    return this.pending.record(record);
   }
 
   markInboundHandled(sids: string[]): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pendingHandled.push(...sids);
-      this.pendingHandledWaiters.push({ resolve, reject });
-      this.scheduleFlush();
-    });
+    return this.pending.markHandled(sids);
   }
 
   async unhandledInbound(endpoint: string): Promise<InboundRecord[]> {
@@ -119,12 +103,7 @@ export class PostgresInboundLog implements InboundLog {
   }
 
   private async flush(): Promise<void> {
-    const inbound = this.pendingInbound;
-    const handled = this.pendingHandled;
-    const waiters = this.pendingHandledWaiters;
-    this.pendingInbound = [];
-    this.pendingHandled = [];
-    this.pendingHandledWaiters = [];
+    const { inbound, handled, waiters } = this.pending.take();
     if (inbound.length === 0 && handled.length === 0) return;
     try {
       if (inbound.length) await this.cluster.registered();

@@ -2,22 +2,14 @@
 // send claims: one send a node makes for an inbound SMS and recipient.
 import type Database from 'better-sqlite3';
 import type { InboundLog, InboundRecord } from '../store';
+import { PendingWrites, type PendingInbound } from '../shared/pending-writes';
 import { toRecord, type InboundRow } from '../shared/rows';
-
-interface PendingInbound {
-  row: InboundRecord & { recordedAt: number };
-  resolve: (isNew: boolean) => void;
-  reject: (err: unknown) => void;
-}
 
 export class SqliteInboundLog implements InboundLog {
   private readonly statements;
 
-  // Group commit: the inbound records and handled marks that arrive in one turn of the event loop
-  // share one transaction, and each caller's promise settles only once it has committed.
-  private pendingInbound: PendingInbound[] = [];
-  private pendingHandled: string[] = [];
-  private pendingHandledWaiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
+  // Group commit: the records and the marks in one transaction.
+  private readonly pending = new PendingWrites(() => this.scheduleFlush());
   private flushScheduled: NodeJS.Immediate | undefined;
 
   constructor(private readonly db: Database.Database) {
@@ -35,18 +27,11 @@ export class SqliteInboundLog implements InboundLog {
   }
 
   recordInbound(record: InboundRecord): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      this.pendingInbound.push({ row: { ...record, recordedAt: Date.now() }, resolve, reject });
-      this.scheduleFlush();
-    });
+    return this.pending.record(record);
   }
 
   markInboundHandled(sids: string[]): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pendingHandled.push(...sids);
-      this.pendingHandledWaiters.push({ resolve, reject });
-      this.scheduleFlush();
-    });
+    return this.pending.markHandled(sids);
   }
 
   async unhandledInbound(endpoint: string): Promise<InboundRecord[]> {
@@ -74,17 +59,12 @@ export class SqliteInboundLog implements InboundLog {
 
   private flush(): void {
     this.flushScheduled = undefined;
-    const inbound = this.pendingInbound;
-    const handled = this.pendingHandled;
-    const waiters = this.pendingHandledWaiters;
-    this.pendingInbound = [];
-    this.pendingHandled = [];
-    this.pendingHandledWaiters = [];
+    const { inbound, handled, waiters } = this.pending.take();
     if (inbound.length === 0 && handled.length === 0) return;
     const { insert, markHandled } = this.statements;
     const write = (rows: PendingInbound[], sids: string[]) =>
       this.db.transaction(() => {
-        const results = rows.map((entry) => insert.run(entry.row).changes === 1);
+        const results = rows.map((entry) => insert.run({ ...entry.row, recordedAt: entry.recordedAt }).changes === 1);
         for (const sid of sids) markHandled.run(sid);
         return results;
       })();
