@@ -4,12 +4,15 @@ import type { Release } from '../../src/exotel/limiter';
 import type { Evaluate, NodeLog, StatusLine, Translate } from '../../src/nodes/shared/ports';
 
 /** Resolves once `check` holds, looking at every turn of the event loop (real setImmediate). */
-export async function until(check: () => boolean, turns = 2_000): Promise<void> {
-  for (let i = 0; i < turns; i++) {
-    if (check()) return;
+export async function until(check: () => boolean, timeoutMs = 2_000): Promise<void> {
+  // Bounded by time, not by turns of the event loop: under load (or mutation testing's coverage
+  // counting) a few thousand turns can pass before a 5 ms timer fires.
+  // (A cap on turns too, in case a spec fakes the clock.)
+  const end = Date.now() + timeoutMs;
+  for (let turn = 0; !check(); turn++) {
+    if ((turn >= 2_000 && Date.now() > end) || turn >= 1_000_000) throw new Error('the condition never held');
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  throw new Error('the condition never held');
 }
 
 /** Lets pending promises run (a few turns of the event loop). */
