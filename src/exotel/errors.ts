@@ -23,7 +23,9 @@ export class SendError extends Error implements SendErrorInfo {
     this.name = 'SendError';
     this.code = info.code;
     this.retryable = info.retryable;
+    // Stryker disable next-line ConditionalExpression: equivalent; the class field is already undefined
     if (info.httpStatus !== undefined) this.httpStatus = info.httpStatus;
+    // Stryker disable next-line ConditionalExpression: equivalent; the class field is already undefined
     if (info.retryAfterMs !== undefined) this.retryAfterMs = info.retryAfterMs;
     if (info.maybeSent) this.maybeSent = true;
   }

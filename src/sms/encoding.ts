@@ -32,6 +32,7 @@ export function countSegments(text: string): SegmentInfo {
   if (encoding === 'plain') {
     let units = 0;
     for (const ch of text) units += extended.has(ch) ? 2 : 1;
+    // Stryker disable next-line ConditionalExpression: equivalent; 0 units is also at most 160, one segment either way
     return { encoding, units, segments: units === 0 ? 1 : units <= 160 ? 1 : Math.ceil(units / 153) };
   }
   const units = text.length;

@@ -183,7 +183,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
     page = browserContext.pages()[0] || (await browserContext.newPage());
     page.on('pageerror', (err) => pageErrors.push(err.stack || String(err)));
     page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
+      if (message.type() === 'error') consoleErrors.push(`${message.text()} (${message.location().url})`);
     });
     timings['chromium start (beyond Node-RED\'s)'] = seconds(Date.now() - t);
     t = Date.now();
@@ -679,6 +679,12 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
   describe('at the end', function () {
     it('no script in the page raised an error', function () {
       assert.deepEqual(pageErrors, []);
+    });
+
+    it('nothing logged an error on the browser console (but the known benign ones)', function () {
+      // The palette manager fetches the public node catalogue, out of reach of a machine offline.
+      const BENIGN = [/^Failed to load resource: net::ERR_[A-Z_]+ \(https:\/\/catalogue\.nodered\.org\/catalogue\.json/];
+      assert.deepEqual(consoleErrors.filter((text) => !BENIGN.some((known) => known.test(text))), []);
     });
   });
 });

@@ -5,10 +5,12 @@ import type { Evaluate, NodeLog, StatusLine, Translate } from '../../src/nodes/s
 
 /** Resolves once `check` holds, looking at every turn of the event loop (real setImmediate). */
 export async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  // by the clock, not by turns of the event loop: on a busy machine the same turns take longer
+  // Bounded by time, not by turns of the event loop: under load (or mutation testing's coverage
+  // counting) a few thousand turns can pass before a 5 ms timer fires.
+  // (A cap on turns too, in case a spec fakes the clock.)
   const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('the condition never held');
+  for (let turn = 0; !check(); turn++) {
+    if ((turn >= 2_000 && Date.now() > end) || turn >= 1_000_000) throw new Error('the condition never held');
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }

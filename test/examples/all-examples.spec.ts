@@ -3,11 +3,13 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { helper, settings } from '../support/red';
+import { helper, settings, getNode, until, wait } from '../support/red';
 import { MockExotel } from '../support/mock-exotel';
 import { exampleFiles, readExample, loadExample } from '../support/examples';
 
 const SPECS = path.join(__dirname);
+/** The types of this package that have a status (the account config node has none). */
+const OUR_TYPES = ['exotel-inbound', 'keyword-switch', 'conversation-state', 'exotel-send', 'opt-out-store'];
 
 describe('every example flow', function () {
   const files = exampleFiles();
@@ -44,9 +46,15 @@ describe('every example flow', function () {
         assert.ok(!flow.some((n) => n.credentials), 'no credentials in an example');
       });
 
-      it('has a spec that drives it end to end', function () {
+      it('has a spec that loads it and drives it end to end', function () {
         const number = file.slice(0, 2);
-        assert.ok(fs.readdirSync(SPECS).some((f) => f.startsWith(number + '-')), `test/examples/${number}-*.spec.js`);
+        const specs = fs.readdirSync(SPECS).filter((f) => f.startsWith(number + '-') && f.endsWith('.spec.ts'));
+        const driving = specs.filter((f) => {
+          const text = fs.readFileSync(path.join(SPECS, f), 'utf8');
+          // it names this very example, sends it replies or clicks its inject nodes, and has tests
+          return text.includes(`'${file}'`) && /\b(reply|post|click|receive)\(/.test(text) && (text.match(/\bit\(/g) ?? []).length >= 2;
+        });
+        assert.notDeepEqual(driving, [], `a test/examples/${number}-*.spec.ts that names \"${file}\" and drives it`);
       });
 
       it('loads and starts with no error', async function () {
@@ -54,6 +62,11 @@ describe('every example flow', function () {
         try {
           settings({ exotelSms: { storePath: ':memory:' } });
           await loadExample(file, mock.url);
+          // Start-up problems are logged after the flow has loaded (the store opens, the account checks
+          // itself, each node shows its first status): wait until every node of ours has shown one.
+          const ours = flow.filter((n) => OUR_TYPES.includes(n.type));
+          await until(() => ours.every((n) => getNode(n.id).status.called), 5000, 'a first status from every node of ours');
+          await wait(200);
           // errors and warnings logged by a node of the flow (the helper's own set-up noise has no node id)
           const errors = helper.log().args.filter((a) => a[0].level <= 30 && a[0].id).map((a) => `${a[0].type} ${a[0].name || a[0].id}: ${a[0].msg}`);
           assert.deepEqual(errors, []);

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { helper, load, settings, nextMessage, collect, wait, until, getNode, type FlowNode } from '../support/red';
+import { core } from '../support/examples';
 
 const PHONE = '+919876543210';
 
@@ -169,9 +170,25 @@ describe('conversation-state', function () {
     await until(() => statuses.includes('2 active · route'), 3000, 'the status');
   });
 
-  it('refuses a message with no customer number through done(err)', async function () {
-    await load(flow(), {});
+  it('refuses a message with no customer number through done(err): a Catch node gets it, no conversation starts', async function () {
+    const f = flow();
+    f.push({ id: 'catcher', z: 'f1', type: 'catch', wires: [['caught']] }, { id: 'caught', z: 'f1', type: 'helper' });
+    await load(f, {}, [core('common/25-catch.js')]);
+    const started = collect(get('started'));
+    const statuses: string[] = [];
+    get('cStart').on('call:status', (c) => statuses.push(c.args[0].text));
+    const caught = nextMessage(get('caught'));
     get('cStart').receive({ payload: 'no phone here' });
-    await until(() => helper.log().args.some((a) => a[0].level === 20 && /no customer number in msg.phone/.test(a[0].msg)));
+    const msg = await caught;
+    assert.equal(msg.error.source.id, 'cStart');
+    assert.match(msg.error.message, /no customer number in msg\.phone/);
+    assert.equal(msg.payload, 'no phone here', 'the message that failed, for the flow to deal with');
+    // The next customer's conversation is the only one: none was started for the message without a number.
+    get('cStart').receive({ phone: PHONE });
+    await nextMessage(get('started'));
+    await until(() => statuses.some((text) => /^1 active/.test(text)), 3000, 'the status');
+    await wait(100);
+    assert.deepEqual(statuses.filter((text) => /^2 active/.test(text)), []);
+    assert.equal(started.length, 1);
   });
 });

@@ -253,10 +253,14 @@ describe('exotel-inbound', function () {
     const got = nextMessage(getNode('out'));
     await request(app).get(`/exotel/sms?token=${TOKEN}&SmsSid=c1&From=9876543210&Body=hello`).expect(200);
     const msg = await got;
-    const logs = JSON.stringify(helper.log().args);
+    // a refused callback too: its status line counts it, its answer and the log say why
+    const refused = await request(app).get(`/exotel/sms?token=${TOKEN}x&SmsSid=c2&From=9876543210&Body=hello`).expect(401);
+    await until(() => getNode('in').status.args.some(([s]) => /1 rejected/.test(String((s as NodeStatus).text))), 2000, 'the rejected count');
+    const statuses = ['acc', 'in'].flatMap((id) => getNode(id).status.args.map(([s]) => JSON.stringify(s)));
+    assert.ok(statuses.length >= 2, 'statuses were shown');
+    const seen = { message: JSON.stringify(msg), statuses: statuses.join('\n'), log: JSON.stringify(helper.log().args), answer: refused.text };
     for (const secret of [TOKEN, 'key-123', 'tok-456']) {
-      assert.ok(!JSON.stringify(msg).includes(secret), `message holds ${secret}`);
-      assert.ok(!logs.includes(secret), `log holds ${secret}`);
+      for (const [where, text] of Object.entries(seen)) assert.ok(!text.includes(secret), `the ${where} holds ${secret}`);
     }
   });
 });

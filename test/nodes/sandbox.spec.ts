@@ -74,11 +74,23 @@ describe('sandbox mode', function () {
   });
 
   it('shows a reply the webhook refused as rejected, with the reason', async function () {
-    await load(flow(), {});
-    const res = await helper.request().post('/exotel-sandbox/acc/reply').send({ phone: 'not a phone', text: 'YES' });
-    assert.equal(res.status, 400);
-    const none = await helper.request().post('/exotel-sandbox/acc/reply').send({ phone: PHONE, text: 42 });
-    assert.equal(none.status, 400);
+    // The webhook only takes callbacks from Exotel's addresses; the sandbox phone posts from 127.0.0.1.
+    const nodes = flow().map((n) => (n.id === 'in' ? { ...n, allowList: '203.0.113.0/24' } : n));
+    await load(nodes, { acc: { webhookToken: 'sandbox-token-1' } });
+    const received = collect(getNode('received'));
+    const res = await helper.request().post('/exotel-sandbox/acc/reply').send({ phone: '9876543210', text: 'YES' });
+    assert.equal(res.status, 502);
+    assert.equal(res.body.webhookStatus, 403);
+    assert.equal(res.body.error, 'this address is not on the IP allow-list');
+    const thread = await helper.request().get('/exotel-sandbox/acc/messages').query({ phone: PHONE }).expect(200);
+    assert.deepEqual(thread.body.map((m: SandboxMessage) => [m.direction, m.body, m.status, m.detail]), [
+      ['in', 'YES', 'rejected', '/exotel/sandbox-test answered 403: this address is not on the IP allow-list'],
+    ]);
+    assert.deepEqual(received, [], 'the refused reply never reached the flow');
+    // What the sandbox phone itself refuses never reaches the webhook, nor the thread.
+    assert.equal((await helper.request().post('/exotel-sandbox/acc/reply').send({ phone: 'not a phone', text: 'YES' })).status, 400);
+    assert.equal((await helper.request().post('/exotel-sandbox/acc/reply').send({ phone: PHONE, text: 42 })).status, 400);
+    assert.equal((await helper.request().get('/exotel-sandbox/acc/messages').query({ phone: PHONE })).body.length, 1);
   });
 
   it('says so when no exotel-inbound node uses the account', async function () {

@@ -169,7 +169,11 @@ describe('Exotel API client and retry policy', function () {
 
   it('reads Retry-After as seconds or a date', function () {
     assert.equal(parseRetryAfter('3'), 3000);
-    assert.equal((parseRetryAfter(new Date(Date.now() + 5000).toUTCString()) ?? 0) > 3000, true);
+    assert.equal(parseRetryAfter('1.5'), 1500);
+    assert.equal(parseRetryAfter(['7', '9']), 7000, 'the first of repeated headers');
+    const now = Date.parse('2025-02-01T00:00:00Z');
+    assert.equal(parseRetryAfter('Sat, 01 Feb 2025 00:00:05 GMT', now), 5000);
+    assert.equal(parseRetryAfter('Fri, 31 Jan 2025 23:59:00 GMT', now), 0, 'a date already past: at once');
     assert.equal(parseRetryAfter('soon'), undefined);
     assert.equal(parseRetryAfter(undefined), undefined);
   });

@@ -120,10 +120,17 @@ describe('conversations in the store', function () {
       assert.equal(codeFromReply('４５６７８９'), '456789');
     });
 
-    it('keeps only a salted hash of the code in the store', async function () {
+    it('keeps only a salted hash of the code in the store: one code stored twice gives two hashes', async function () {
       await startWithCode('456789');
-      const dump = JSON.stringify(store.db.prepare('SELECT * FROM conversation').all());
-      assert.ok(!dump.includes('456789'));
+      const salt = newSalt();
+      await store.startConversation({ name: 'otp', key: '+919812345678', step: 'code', data: {}, maxAgeMs: HOUR, code: { hash: hashCode('456789', salt), salt, lifetimeMs: 600_000, attempts: 3 } });
+      const rows = store.db.prepare('SELECT key, code_hash AS hash, code_salt AS salt FROM conversation ORDER BY key').all() as Array<{ key: string; hash: string; salt: string }>;
+      assert.equal(rows.length, 2);
+      assert.ok(!JSON.stringify(rows).includes('456789'), 'the code is not in the store');
+      assert.notEqual(rows[0].salt, rows[1].salt, 'each code has its own salt');
+      assert.notEqual(rows[0].hash, rows[1].hash, 'the same code hashes differently: an unsalted hash would be the same');
+      assert.match(rows[0].hash, /^[0-9a-f]{64}$/);
+      assert.equal((await check('456789')).result, 'verified', 'and each still verifies');
     });
   });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import sinon from 'sinon';
-import { RateLimiter } from '../../src/exotel/limiter';
+import { RateLimiter, type Release } from '../../src/exotel/limiter';
 
 describe('the account rate limiter', function () {
   let clock: sinon.SinonFakeTimers;
@@ -53,11 +53,21 @@ describe('the account rate limiter', function () {
   it('gives a slot back at once when no request left after all', async function () {
     const limiter = new RateLimiter(1, 10);
     const first = await limiter.acquire();
-    const second = limiter.acquire();
+    let second: Release | undefined;
+    void limiter.acquire().then((release) => (second = release));
+    await clock.tickAsync(0);
+    assert.equal(second, undefined, 'the one slot is held');
     first(false); // e.g. the number opted out while it waited
     await clock.tickAsync(0);
-    const release = await second;
-    assert.equal(typeof release, 'function');
+    assert.equal(typeof second, 'function', 'the waiting request got the slot with no time passing');
+    // and the slot is then held as any other: a request that did go out keeps it for the window
+    second!(true);
+    let third: Release | undefined;
+    void limiter.acquire().then((release) => (third = release));
+    await clock.tickAsync(59_999);
+    assert.equal(third, undefined, 'a sent request holds its slot for the whole minute');
+    await clock.tickAsync(1);
+    assert.equal(typeof third, 'function');
   });
 
   it('keeps order and refuses with queue_full when the queue is full', async function () {

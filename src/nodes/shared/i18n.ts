@@ -84,3 +84,9 @@ export function messages(RED: NodeAPI | undefined, type: string, lang = runtimeL
   }
   return translate;
 }
+
+/** Forgets the catalogues and translators read so far (for tests: each test reads afresh). */
+export function clearMessageCaches(): void {
+  catalogues.clear();
+  translators.clear();
+}
