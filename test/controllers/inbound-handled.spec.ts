@@ -110,6 +110,22 @@ describe('exotel-inbound: an SMS counts as handled once the flow is done with it
     assert.match(warnings[0].text, /^warn\.notDone .*"count":2/);
   });
 
+  it('a node gave up because the database went away: not handled, and handed on again once the database answers', async () => {
+    let probes = 0;
+    (controller as unknown as { deps: { probe: () => Promise<unknown>; probeMs: number } }).deps.probe = async () => void probes++;
+    await post('SM6');
+    const msg = emitted[0];
+    receive(msg);
+    trigger('onComplete', { msg, error: Object.assign(new Error('the database cannot be reached (Connection terminated unexpectedly)'), { code: 'ECONNRESET' }) });
+    await after(5 * WINDOW);
+    assert.deepEqual(await unhandled(), ['SM6'], 'marked handled although its effect may be missing');
+    await after(3_000); // the probe finds the database again
+    assert.ok(probes > 0, 'the node did not look for the database');
+    assert.equal(emitted.length, 2, 'not handed on again');
+    assert.equal(emitted[1].sms.sid, 'SM6');
+    assert.equal(emitted[1].sms.replayed, true);
+  });
+
   it('stopped while the flow acts on an SMS: it stays unhandled, for the next start', async () => {
     await post('SM5');
     receive(emitted[0]);

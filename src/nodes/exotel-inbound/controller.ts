@@ -287,8 +287,15 @@ export class InboundController {
     const msg: InboundMessage = { payload: sms.body, phone: sms.from, sms: replayed ? { ...sms, replayed: true } : { ...sms } };
     const entry: Emitted = { sid: sms.sid, at: this.timers.now(), done: !this.deps.follow };
     this.emitted.push(entry);
-    const followed = this.deps.follow?.(msg, () => {
-      entry.done = true;
+    const followed = this.deps.follow?.(msg, (failure) => {
+      if (failure === undefined) {
+        entry.done = true;
+        return;
+      }
+      // A node gave up on it because the database went away: not handled. It stays unhandled in
+      // the store and is handed on again once the database answers (the nodes do nothing twice).
+      this.emitted = this.emitted.filter((e) => e !== entry);
+      this.storeWait.note(failure);
     });
     entry.stop = followed?.stop;
     this.deps.emit(msg);

@@ -7,6 +7,7 @@
 // customer's next reply on it): they share its counts and are all told.
 import { randomBytes } from 'node:crypto';
 import type { FollowMessage, WatchCompletion } from './ports';
+import { isUnavailable } from '../../store';
 
 /** The part of RED.hooks used here. */
 export interface MessageHooks {
@@ -23,9 +24,11 @@ interface Watched {
   checking: boolean;
   /** followed from its origin: not settled before the first hand-over has been seen */
   awaitingSend: boolean;
+  /** a node gave up on it because the store could not be reached: its effect may be missing */
+  failure?: unknown;
 }
 
-type MessageEvent = { msg?: { _msgid?: unknown } };
+type MessageEvent = { msg?: { _msgid?: unknown }; error?: unknown };
 
 let instances = 0;
 
@@ -53,6 +56,7 @@ export class MessageCompletion {
       const entry = this.entryOf(event);
       if (!entry) return;
       if (entry.inNodes > 0) entry.inNodes--;
+      if (event.error !== undefined && isUnavailable(event.error)) entry.failure = event.error;
       this.check(String(event.msg?._msgid), entry);
     });
   }
@@ -110,8 +114,8 @@ export class MessageCompletion {
     return entry;
   }
 
-  private listen(id: string, entry: Watched, settled: () => void): () => void {
-    const listener = () => settled();
+  private listen(id: string, entry: Watched, settled: (failure?: unknown) => void): () => void {
+    const listener = () => settled(entry.failure);
     entry.listeners.add(listener);
     return () => {
       entry.listeners.delete(listener);

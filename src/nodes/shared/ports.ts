@@ -33,7 +33,7 @@ export type Done = (err?: Error) => void;
 export type WatchCompletion = (msg: object, settled: () => void) => () => void;
 
 /** Follows a message the node starts: call it before node.send(msg), then `sent()`; `settled` once the flow is done with it. */
-export type FollowMessage = (msg: object, settled: () => void) => { sent(): void; stop(): void };
+export type FollowMessage = (msg: object, settled: (failure?: unknown) => void) => { sent(): void; stop(): void };
 
 /** A TypedInput property of the node evaluated against a message (msg, flow, global, env, str, json…). */
 export type Evaluate = (value: string, type: string, msg: object) => Promise<unknown>;
