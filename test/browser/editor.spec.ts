@@ -477,6 +477,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
           await page.fill('#node-input-name', 'Order update');
           // a new node's Text is typed in (it starts empty, with a placeholder)
           await page.fill('#dialog-form .form-row:has(#node-input-text) input.red-ui-typedInput-input', 'Thanks! Reply STOP to unsubscribe');
+          await page.press('#dialog-form .form-row:has(#node-input-text) input.red-ui-typedInput-input', 'Tab'); // checked as the user leaves the field
           await screenshot('dialog-send.png');
         }
         if (type === 'exotel-inbound') {
