@@ -5,9 +5,9 @@
 // extra node flags and settings code).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { freePort, wait } from './wait';
 
 export const ROOT = path.join(__dirname, '..', '..');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -16,20 +16,7 @@ export const RED_JS = require.resolve('node-red/red.js', { paths: [ROOT] });
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const NODE_RED_VERSION = (require(path.join(path.dirname(RED_JS), 'package.json')) as { version: string }).version;
 
-const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A TCP port that is free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** Clock ticks a second, for /proc/<pid>/stat. */
 const CLOCK_TICKS = (() => {
