@@ -17,6 +17,7 @@ import { present } from '../support/present';
 import type { FlowNode } from '../support/red';
 import { createUserDir } from '../support/start-script';
 import { freePort, seconds, wait } from '../support/wait';
+import { installPackage } from '../support/browser';
 
 // The editor page's globals, for the callbacks of page.evaluate and page.waitForFunction (they run in
 // the browser).
@@ -89,42 +90,6 @@ function helpOpening(type: string) {
   return text.split(/[:.,;(]/)[0].trim();
 }
 
-/**
- * The package as an installed module in `<userDir>/node_modules`: what npm would unpack (package.json
- * and the "files" of package.json: dist/, resources/, examples/…) copied from this checkout, and its dependencies found through a node_modules
- * link to this checkout's. A copy, not a link, because `npm run build` (which others may run while
- * this spec runs) deletes dist/ and Node-RED reads the editor files when it starts. Waits for a
- * build in progress to finish. Listed in the user directory's package.json, as the palette manager does.
- */
-async function installPackage(userDir: string) {
-  const moduleDir = path.join(userDir, 'node_modules', ...pkg.name.split('/'));
-  const needed = ['dist/nodes/icons', 'dist/nodes/locales/en-US', 'resources/contracts.js', 'resources/editor.js'];
-  for (const file of Object.values(pkg['node-red'].plugins ?? {})) needed.push(file, file.replace(/\.js$/, '.html'));
-  for (const type of Object.keys(pkg['node-red'].nodes)) {
-    needed.push(`dist/nodes/${type}.js`, `dist/nodes/${type}.html`, `dist/nodes/locales/en-US/${type}.json`, `dist/nodes/locales/en-US/${type}.html`);
-  }
-  const end = Date.now() + 60_000;
-  for (;;) {
-    const missing = needed.filter((file) => !fs.existsSync(path.join(root, file)));
-    if (!missing.length) {
-      try {
-        fs.rmSync(moduleDir, { recursive: true, force: true });
-        fs.mkdirSync(moduleDir, { recursive: true });
-        for (const entry of ['package.json', ...pkg.files.filter((file) => fs.existsSync(path.join(root, file)))]) fs.cpSync(path.join(root, entry), path.join(moduleDir, entry), { recursive: true });
-        if (needed.every((file) => fs.existsSync(path.join(moduleDir, file)))) break;
-      } catch (err) {
-        if (Date.now() > end) throw err; // dist/ vanished while it was copied: a build started
-      }
-    } else if (Date.now() > end) {
-      throw new Error(`the build is missing ${missing.join(', ')}: run npm run build (npm test builds first)`);
-    }
-    await wait(500);
-  }
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(moduleDir, 'node_modules'), 'dir');
-  const userPackage = JSON.parse(fs.readFileSync(path.join(userDir, 'package.json'), 'utf8'));
-  userPackage.dependencies = { [pkg.name]: `~${pkg.version}` };
-  fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify(userPackage, null, 4));
-}
 
 describe('the editor in a browser (Node-RED + chromium)', function () {
   this.timeout(60_000);
