@@ -18,7 +18,7 @@ describe('exotel-send: delivery reports and sends a crash interrupted', () => {
   let log: LogRecorder;
   let outputs: Outputs[];
   let receiver: ReportReceiver;
-  const controllers: SendController[] = [];
+  const controllers: Array<SendController & { nodeId: string }> = [];
 
   beforeEach(() => {
     store = new SqliteStore(':memory:');
@@ -166,7 +166,8 @@ describe('exotel-send: delivery reports and sends a crash interrupted', () => {
       assert.equal(gateway.sent.length, 0);
       await report({ SmsSid: 'SM-LATE', Status: 'sent', DetailedStatusCode: '20005', SmsUnits: '1', CustomField: 'smsflow-wire-1' });
       await until(() => outputs.length === 2);
-      const [sent, , delivered] = [outputs[0][0]!, null, outputs[1][2]!];
+      const sent = outputs[0][0]!;
+      const delivered = outputs[1][2]!;
       assert.deepEqual([sent.payload, sent.exotel], ['You are unsubscribed', { sid: 'SM-LATE', status: 'sent', detailedStatus: '', detailedStatusCode: '20005', segments: 1, encoding: 'plain', late: true }]);
       assert.equal((delivered.delivery as { sid: string }).sid, 'SM-LATE');
       assert.equal(gateway.sent.length, 0, 'never sent twice');
