@@ -27,6 +27,8 @@ export interface SendingAccount {
   id?: string;
   /** where Exotel posts the delivery report of a send that names no status callback of its own */
   statusCallbackUrl?: string | null;
+  /** whether the account hears delivery reports (the sandbox, or a live account with a public URL) */
+  reportsEnabled?: boolean;
 }
 
 /** One outbox entry on its way. */
@@ -170,8 +172,15 @@ export class OutboxDispatcher {
     }
   }
 
-  /** The request as it goes: a send that names no status callback of its own gets the account's, if it has one. */
+  /**
+   * The request as it goes: a send that names no status callback of its own gets the account's, if it
+   * has one; its CustomField goes only to an account that hears reports (the send log keeps it all the same).
+   */
   private withCallback(request: SendRequest, account: SendingAccount): SendRequest {
+    if (!account.reportsEnabled) {
+      const { customField: _kept, ...plain } = request;
+      return plain;
+    }
     return request.statusCallback || !account.statusCallbackUrl ? request : { ...request, statusCallback: account.statusCallbackUrl };
   }
 
