@@ -174,7 +174,7 @@ export class AccountController implements ExotelAccount {
     for (const warning of warnings) deps.warn(warning);
 
     // Live: reports need the public URL Exotel posts them to. Sandbox: made up, about a second after each SMS.
-    this.statusCallbackUrl = this.mode === 'live' ? reportUrl(config.publicUrl, deps.httpNodeRoot, deps.id, this.callbackQuery()) : null;
+    this.statusCallbackUrl = this.mode === 'live' && !this.webhookProblem ? reportUrl(config.publicUrl, deps.httpNodeRoot, deps.id, this.callbackQuery()) : null;
     this.reportsEnabled = this.mode === 'sandbox' || this.statusCallbackUrl !== null;
     const receiver = (store: StoreHandle) =>
       new ReportReceiver({ account: this, store: store.store, handOn: (nodeId, record) => deps.handOnReport?.(nodeId, record), translate: m, log: deps.log ?? { log() {}, warn: deps.warn, error: deps.warn } });
