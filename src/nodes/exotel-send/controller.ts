@@ -3,7 +3,6 @@
 // sent or failed. After a restart it settles what the outbox still holds for this node.
 import { randomBytes } from 'node:crypto';
 import type { SendRequest } from '../../exotel/client';
-import { deliveryInfo } from '../../exotel/report';
 import { SendError, type SendErrorInfo } from '../../exotel/errors';
 import { SandboxGateway } from '../../exotel/sandbox';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../exotel/retry';
@@ -11,10 +10,11 @@ import { countSegments } from '../../sms/encoding';
 import { maskCode, openText, sealText } from '../../sms/one-time-code';
 import { toE164 } from '../../sms/phone';
 import { renderText } from '../../sms/template';
-import type { OutboxEntry, ReportRecord, SendLogEntry, Store } from '../../store';
+import type { OutboxEntry, ReportRecord, Store } from '../../store';
 import type { ExotelAccount } from '../exotel-account/controller';
 import { shown, systemTimers, type Done, type Evaluate, type NodeLog, type Send, type StatusLine, type Timers, type Translate } from '../shared/ports';
 import { OutboxDispatcher, type DispatchOutcome, type Outgoing } from './outbox-dispatcher';
+import { messageOf, ReportSettler } from './report-settler';
 import { StoreWait } from '../shared/store-wait';
 
 import { MAX_ATTEMPTS, PRIORITIES, SMS_TYPES } from './contract';
@@ -91,11 +91,6 @@ export interface SendDeps {
   timers?: Timers;
 }
 
-/** A report's (SmsSid, Status): handed on once. */
-function reportKey(record: ReportRecord): string {
-  return `${record.report.sid}\u0000${record.report.status}`;
-}
-
 /** The one-time code conversation-state put in the message, if any. */
 export function codeOf(msg: SendMessage): string {
   const code = (msg.conversation as { code?: unknown } | null | undefined)?.code;
@@ -105,11 +100,6 @@ export function codeOf(msg: SendMessage): string {
 /** A request as the outbox keeps it: a text holding a code masked, and sealed for a send after a restart. */
 type KeptRequest = SendRequest & { sealed?: string };
 
-/** A send that was on the wire when Node-RED died, waiting for its delivery report. */
-interface AwaitingReport {
-  entry: OutboxEntry;
-  timer: NodeJS.Timeout;
-}
 
 
 /** What is known of a send when it fails: the sandbox phone files it under the number, with the text. */
@@ -151,10 +141,8 @@ export class SendController {
   private markStarted!: () => void;
   /** resolves once resume() has read what the outbox and the reports hold */
   private readonly started = new Promise<void>((resolve) => (this.markStarted = resolve));
-  /** sends on the wire at the last stop, by CustomField, waiting for their report */
-  private readonly awaiting = new Map<string, AwaitingReport>();
-  /** reports handed on by resume(): the same, arriving live meanwhile, is not handed on twice */
-  private readonly replayedReports = new Set<string>();
+  /** delivery reports, and the sends on the wire at the last stop that wait for theirs */
+  private readonly reports: ReportSettler;
 
   constructor(private readonly deps: SendDeps) {
     const { config, translate: m, log } = deps;
@@ -177,6 +165,21 @@ export class SendController {
     });
     this.dispatcher =
       deps.dispatcher ?? new OutboxDispatcher({ nodeId: deps.nodeId, store: deps.store, account: deps.account, policy: this.policy, redact: deps.account?.redact, storeWait: this.storeWait });
+    this.reports = new ReportSettler({
+      store: deps.store,
+      log,
+      translate: m,
+      timers: this.timers,
+      reconcileAfterMs: deps.reconcileAfterMs ?? DEFAULT_RECONCILE_AFTER_MS,
+      storeWait: this.storeWait,
+      signal: this.stopping.signal,
+      output: () => this.output,
+      countSent: () => {
+        this.counts.sent++;
+        this.showCounts();
+      },
+      resend: (entry, send) => this.sendKept(entry, send, true),
+    });
   }
 
   /** Whether the node can send at all; if not, the red status and the error are shown. */
@@ -264,8 +267,7 @@ export class SendController {
    */
   async onReport(record: ReportRecord): Promise<void> {
     await this.started;
-    if (this.stopping.signal.aborted || this.replayedReports.has(reportKey(record))) return;
-    await this.handOnReport(record);
+    if (!this.stopping.signal.aborted) await this.reports.handOn(record);
   }
 
   private async takeOver(claim: () => Promise<OutboxEntry[]>, send: Send, logKey: string, first = false): Promise<void> {
@@ -291,8 +293,8 @@ export class SendController {
       const customField = (entry.request as KeptRequest).customField;
       const logged = customField ? await store.sendLogEntry(customField) : undefined;
       if (customField && logged === null) queued.push(entry);
-      else if (logged?.sid) await this.settleLate(entry, logged);
-      else if (customField && this.hearsReports()) this.awaitReport(customField, entry);
+      else if (logged?.sid) await this.reports.settleLate(entry, logged);
+      else if (customField && this.hearsReports()) this.reports.await(customField, entry);
       else await this.interrupted(entry, send);
     }
     if (queued.length > 0) {
@@ -302,19 +304,11 @@ export class SendController {
     // Reports that came while this node was not running (or before it had read its outbox)
     if (withReports) {
       try {
-        for (const record of await store.unhandledReports(this.deps.nodeId)) {
-          this.replayedReports.add(reportKey(record));
-          await this.handOnReport(record);
-        }
+        for (const record of await store.unhandledReports(this.deps.nodeId)) await this.reports.handOn(record, true);
       } catch (err) {
         log.warn(m('warn.reports', { message: (err as Error).message }));
       }
     }
-  }
-
-  /** The message an outbox entry keeps, handed on as it was sent. */
-  private messageOf(entry: { message: unknown }): SendMessage {
-    return (entry.message && typeof entry.message === 'object' ? entry.message : {}) as SendMessage;
   }
 
   private doneFor(msg: SendMessage): Done {
@@ -332,14 +326,14 @@ export class SendController {
       maybeSent: true,
     });
     await this.deps.store.failOutboxEntry(entry.id, entry.attempts, err.toJSON());
-    const msg = this.messageOf(entry);
+    const msg = messageOf(entry);
     this.fail(msg, send, this.doneFor(msg), err, entry.request as Attempt);
   }
 
   /** Sends an entry the outbox kept (queued, or never sent, or given up waiting for its report). */
   private async sendKept(entry: OutboxEntry, send: Send, resent = false): Promise<void> {
     const { store, nodeId } = this.deps;
-    const msg = this.messageOf(entry);
+    const msg = messageOf(entry);
     const helpAnswer = this.deps.config.helpReachesOptedOut === true && answersHelpFrom(msg, entry.phone);
     const { sealed, ...request } = entry.request as KeptRequest;
     let code: string | undefined;
@@ -367,63 +361,6 @@ export class SendController {
     return account.mode === 'sandbox' || !(config.statusCallback ?? '').trim();
   }
 
-  /** A send that was on the wire at the last stop waits for its report, at most `reconcileAfterMs`. */
-  private awaitReport(customField: string, entry: OutboxEntry): void {
-    if (this.awaiting.has(customField)) return;
-    const waitMs = this.deps.reconcileAfterMs ?? DEFAULT_RECONCILE_AFTER_MS;
-    const timer = this.timers.setTimeout(() => void this.noReport(customField).catch((err: Error) => this.deps.log.error(err)), waitMs);
-    this.awaiting.set(customField, { entry, timer });
-    this.deps.log.log(this.deps.translate('log.awaitingReport', { phone: entry.phone, minutes: Math.round(waitMs / 60_000) }));
-  }
-
-  /** No report came: Exotel never took it (unless another instance heard its report), so it goes again. */
-  private async noReport(customField: string): Promise<void> {
-    const waiting = this.awaiting.get(customField);
-    if (!waiting || this.stopping.signal.aborted || !this.output) return;
-    this.awaiting.delete(customField);
-    const logged = await this.deps.store.sendLogEntry(customField);
-    if (logged?.sid) return this.settleLate(waiting.entry, logged);
-    this.deps.log.warn(this.deps.translate('warn.resend', { phone: waiting.entry.phone }));
-    await this.sendKept(waiting.entry, this.output, true);
-  }
-
-  /** A send on the wire at the last stop went after all (its answer or its report says so): handed on as sent, late. */
-  private async settleLate(entry: OutboxEntry, logged: SendLogEntry): Promise<void> {
-    const customField = (entry.request as KeptRequest).customField ?? '';
-    const waiting = this.awaiting.get(customField);
-    if (waiting) {
-      this.timers.clearTimeout(waiting.timer);
-      this.awaiting.delete(customField);
-    }
-    await this.storeWait.retry(() => this.deps.store.removeFromOutbox(entry.id), this.stopping.signal).catch(() => undefined);
-    const request = entry.request as KeptRequest;
-    const msg = this.messageOf(entry);
-    msg.exotel = {
-      sid: logged.sid,
-      status: logged.exotelStatus ?? 'sent',
-      detailedStatus: logged.detail ?? '',
-      detailedStatusCode: logged.code,
-      segments: logged.units ?? countSegments(request.body).segments,
-      encoding: request.encoding,
-      late: true,
-    };
-    this.counts.sent++;
-    this.showCounts();
-    this.output?.([msg, null, null]);
-  }
-
-  /** A report on the third output, with the message as it was sent; marked handled once handed on. */
-  private async handOnReport(record: ReportRecord): Promise<void> {
-    const { store, log, translate: m } = this.deps;
-    const waiting = this.awaiting.get(record.report.customField);
-    if (waiting && record.entry?.sid) await this.settleLate(waiting.entry, record.entry);
-    const msg = { ...this.messageOf(record.entry ?? { message: null }) } as SendMessage;
-    if (record.entry && msg.phone === undefined) msg.phone = record.entry.phone;
-    msg.delivery = deliveryInfo(record.report);
-    this.output?.([null, null, msg]);
-    await store.markReportHandled(record.report.sid, record.report.status).catch((err: Error) => log.warn(m('warn.reports', { message: err.message })));
-  }
-
   /** Deletes failed sends and send claims older than `retentionMs`; a store error is only logged. */
   async purgeOld(retentionMs: number): Promise<void> {
     const { store, log, translate: m } = this.deps;
@@ -441,8 +378,7 @@ export class SendController {
     this.deps.status.stop();
     this.stopping.abort();
     clearInterval(this.takeOverTimer);
-    for (const { timer } of this.awaiting.values()) this.timers.clearTimeout(timer);
-    this.awaiting.clear();
+    this.reports.stop();
     this.dispatcher.stop();
   }
 
