@@ -10,14 +10,18 @@ export const IST_OFFSET_MS = 5.5 * HOUR_MS;
 /** The hours promotional SMS may go, IST: from `opens` (inclusive) to `closes` (exclusive). */
 export const PROMOTIONAL_HOURS = { opens: 10, closes: 21 } as const;
 
-/** The categories TRAI's hours apply to. */
-const RESTRICTED: readonly string[] = ['promotional', 'service-explicit'] satisfies DltCategory[];
-/** Exotel's SmsType values that mean the same: promotional, and transactional_opt_in (DLT's service-explicit). */
-const RESTRICTED_SMS_TYPES: readonly string[] = ['promotional', 'transactional_opt_in'];
+/** The kinds of SMS TRAI's hours apply to. */
+export type HoursKind = Extract<DltCategory, 'promotional' | 'service-explicit'>;
+/** Exotel's SmsType values of those kinds: transactional_opt_in is DLT's service-explicit. */
+const SMS_TYPE_KINDS: Record<string, HoursKind> = { promotional: 'promotional', transactional_opt_in: 'service-explicit' };
 
-/** Whether a send of this template category and Exotel SmsType may go only in TRAI's hours. */
-export function keepsPromotionalHours(category: string | undefined, smsType: string | undefined): boolean {
-  return RESTRICTED.includes(category ?? '') || RESTRICTED_SMS_TYPES.includes(smsType ?? '');
+/**
+ * Whether a send of this template category and Exotel SmsType may go only in TRAI's hours: the kind
+ * that says so (the template's category first), or null when it may go at any hour.
+ */
+export function promotionalKind(category: string | undefined, smsType: string | undefined): HoursKind | null {
+  if (category === 'promotional' || category === 'service-explicit') return category;
+  return Object.prototype.hasOwnProperty.call(SMS_TYPE_KINDS, smsType ?? '') ? SMS_TYPE_KINDS[smsType!] : null;
 }
 
 /** The time of day in India, in ms since IST midnight. */

@@ -1,6 +1,8 @@
 // TRAI's hours for promotional and service-explicit SMS: 10:00 to 21:00 IST, whatever the machine's time zone.
 import assert from 'node:assert/strict';
-import { istClock, keepsPromotionalHours, promotionalSendAt } from '../../src/sms/trai-hours';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { istClock, promotionalKind, promotionalSendAt } from '../../src/sms/trai-hours';
 
 /** A moment given as India's clock shows it. */
 const ist = (iso: string) => Date.parse(`${iso}+05:30`);
@@ -44,13 +46,29 @@ describe('TRAI promotional hours', () => {
   });
 
   it('applies to promotional and service-explicit sends, by template or SmsType', () => {
-    assert.equal(keepsPromotionalHours('promotional', undefined), true);
-    assert.equal(keepsPromotionalHours('service-explicit', ''), true);
-    assert.equal(keepsPromotionalHours(undefined, 'promotional'), true);
-    assert.equal(keepsPromotionalHours(undefined, 'transactional_opt_in'), true);
-    assert.equal(keepsPromotionalHours('transactional', 'promotional'), true, 'either one');
-    assert.equal(keepsPromotionalHours('transactional', ''), false);
-    assert.equal(keepsPromotionalHours('service-implicit', 'transactional'), false);
-    assert.equal(keepsPromotionalHours(undefined, undefined), false);
+    assert.equal(promotionalKind('promotional', undefined), 'promotional');
+    assert.equal(promotionalKind('service-explicit', ''), 'service-explicit');
+    assert.equal(promotionalKind(undefined, 'promotional'), 'promotional');
+    assert.equal(promotionalKind(undefined, 'transactional_opt_in'), 'service-explicit', 'Exotel’s name for it');
+    assert.equal(promotionalKind('service-explicit', 'promotional'), 'service-explicit', 'the template’s category first');
+    assert.equal(promotionalKind('transactional', 'promotional'), 'promotional', 'either one');
+    assert.equal(promotionalKind('transactional', ''), null);
+    assert.equal(promotionalKind('service-implicit', 'transactional'), null);
+    assert.equal(promotionalKind(undefined, 'toString'), null, 'not a property of every object');
+    assert.equal(promotionalKind(undefined, undefined), null);
+  });
+
+  it('gives the same answers whatever the machine’s time zone (run in three others)', function () {
+    this.timeout(60_000);
+    const moments = ['2026-03-10T09:59:00Z', '2026-03-10T18:29:00Z', '2026-03-10T18:31:00Z', '2026-10-25T01:30:00Z', '2026-03-29T01:30:00Z'].map(Date.parse);
+    const expected = moments.map((moment) => [promotionalSendAt(moment), istClock(moment)]);
+    const module = path.join(__dirname, '..', '..', 'src', 'sms', 'trai-hours.ts');
+    const script = `const h = require(${JSON.stringify(module)}); console.log(JSON.stringify(${JSON.stringify(moments)}.map((m) => [h.promotionalSendAt(m), h.istClock(m)])))`;
+    // UTC+14, UTC-8/-7 with daylight saving, UTC+1/+2 with daylight saving (the moments straddle the changes)
+    for (const zone of ['Pacific/Kiritimati', 'America/Los_Angeles', 'Europe/Berlin']) {
+      const child = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { env: { ...process.env, TZ: zone }, encoding: 'utf8' });
+      assert.equal(child.status, 0, child.stderr);
+      assert.deepEqual(JSON.parse(child.stdout), expected, zone);
+    }
   });
 });
