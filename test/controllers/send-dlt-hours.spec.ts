@@ -80,8 +80,7 @@ describe('exotel-send controller: DLT templates and TRAI’s hours', () => {
       assert.equal(errorOf(outcome)?.message, 'the text does not match DLT template 1107000000000000001 (OTP): at character 6: expected "OTP is ", found "code is 482913. - ACME"');
       assert.equal(gateway.sent.length, 0, 'nothing asked of Exotel');
       assert.deepEqual(await store.outboxEntries('send-1', 'queued'), [], 'nothing queued');
-      assert.equal(status.last.fill, 'yellow');
-      assert.match(status.last.text, /"failed":1/);
+      assert.deepEqual(status.last, { fill: 'red', text: 'status.countsDltMismatch {"sent":0,"failed":1}' });
     });
 
     it('fails a variable longer than 30 characters', async () => {
@@ -101,6 +100,15 @@ describe('exotel-send controller: DLT templates and TRAI’s hours', () => {
       assert.equal(errorOf(outcome)?.code, 'dlt_template_unknown');
       assert.match(errorOf(outcome)!.message, /1107999999999999999 is not among the account's templates/);
       assert.equal(gateway.sent.length, 0);
+      assert.deepEqual(status.last, { fill: 'red', text: 'status.countsDltUnknown {"sent":0,"failed":1}' });
+    });
+
+    it('turns the status back from red once a send goes', async () => {
+      const c = controller({ dltTemplateId: OTP });
+      await sendThrough(c, { phone: ASHA, payload: 'Hello' });
+      assert.equal(status.last.fill, 'red');
+      await sendThrough(c, { phone: ASHA, payload: 'Your OTP is 1. - ACME' });
+      assert.deepEqual(status.last, { fill: 'yellow', text: 'status.counts {"sent":1,"failed":1}' });
     });
 
     it('sends as before when the account lists no templates', async () => {

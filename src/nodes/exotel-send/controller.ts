@@ -85,6 +85,13 @@ export interface SendDeps {
   timers?: Timers;
 }
 
+/** The status after a failure that says its cause. */
+const LAST_FAILURE_STATUS = new Map<string | number, string>([
+  ['opted_out', 'status.countsOptedOut'],
+  ['dlt_template_mismatch', 'status.countsDltMismatch'],
+  ['dlt_template_unknown', 'status.countsDltUnknown'],
+]);
+
 /** The one-time code conversation-state put in the message, if any. */
 export function codeOf(msg: SendMessage): string {
   const code = (msg.conversation as { code?: unknown } | null | undefined)?.code;
@@ -366,7 +373,7 @@ export class SendController {
     msg.error = info;
     this.showInSandbox(msg, info, attempt);
     this.counts.failed++;
-    this.showCounts(info.code === 'opted_out' ? 'status.countsOptedOut' : 'status.counts');
+    this.showCounts(LAST_FAILURE_STATUS.get(info.code) ?? 'status.counts');
     send([null, msg]);
     // Unwired failure output: report through done(err) so that a Catch node and the debug sidebar see it.
     if (this.deps.failureWired()) done();
@@ -394,7 +401,9 @@ export class SendController {
       this.deps.status.set('blue', 'ring', this.deps.translate('status.countsHeld', { sent, failed, held, until: istClock(this.heldUntil) }));
       return;
     }
-    this.deps.status.set(failed > 0 ? 'yellow' : 'green', 'dot', this.deps.translate(key, { sent, failed }));
+    // a text that does not match its DLT template fails every time until the node or the account is changed: red
+    if (key.startsWith('status.countsDlt')) this.deps.status.set('red', 'ring', this.deps.translate(key, { sent, failed }));
+    else this.deps.status.set(failed > 0 ? 'yellow' : 'green', 'dot', this.deps.translate(key, { sent, failed }));
   }
 
   private async prepare(msg: SendMessage, attempt: Attempt): Promise<Prepared> {
