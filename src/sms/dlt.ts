@@ -233,7 +233,8 @@ export function typedTextCouldMatch(template: string, typed: string): DltDiffere
   while (stack.length > 0) {
     const [a, b, k] = stack.pop()!;
     if (a === text.length && b === m) return null;
-    if (b > furthest[1] || (b === furthest[1] && a > furthest[0])) furthest = [a, b];
+    // the report: where the typed text got furthest (then the template): a placeholder may take any fixed text, so the template's progress alone says little
+    if (a > furthest[0] || (a === furthest[0] && b > furthest[1])) furthest = [a, b];
     const mine = text[a];
     const theirs = items[b];
     if (b < m && theirs === VAR) {

@@ -28,11 +28,13 @@ describe('exotel-send controller: DLT templates and TRAI’s hours', () => {
   let gateway: FakeGateway;
   let status: StatusRecorder;
   let clock: sinon.SinonFakeTimers | undefined;
+  let log: LogRecorder;
 
   beforeEach(() => {
     store = new SqliteStore(':memory:');
     gateway = new FakeGateway();
     status = new StatusRecorder();
+    log = new LogRecorder();
   });
   afterEach(async () => {
     clock?.restore();
@@ -50,7 +52,7 @@ describe('exotel-send controller: DLT templates and TRAI’s hours', () => {
       dltTemplates: options.templates ?? TEMPLATES, redact: (text: string) => text,
     };
     return new SendController({
-      nodeId: 'send-1', config: { textType: 'msg', text: 'payload', ...config }, account, store, evaluate, translate, status, log: new LogRecorder(),
+      nodeId: 'send-1', config: { textType: 'msg', text: 'payload', ...config }, account, store, evaluate, translate, status, log,
       failureWired: () => options.wired ?? true,
     });
   }
@@ -77,6 +79,7 @@ describe('exotel-send controller: DLT templates and TRAI’s hours', () => {
     it('fails a text that does not match, with the first difference, before any request', async () => {
       const outcome = await sendThrough(controller({ dltTemplateId: OTP }), { phone: ASHA, payload: 'Your code is 482913. - ACME' });
       assert.equal(errorOf(outcome)?.code, 'dlt_template_mismatch');
+      assert.equal((outcome.failed?.error as { retryable: boolean }).retryable, false, 'sending it again cannot help');
       assert.equal(errorOf(outcome)?.message, 'the text does not match DLT template 1107000000000000001 (OTP): at character 6: expected "OTP is ", found "code is 482913. - ACME"');
       assert.equal(gateway.sent.length, 0, 'nothing asked of Exotel');
       assert.deepEqual(await store.outboxEntries('send-1', 'queued'), [], 'nothing queued');
@@ -98,6 +101,7 @@ describe('exotel-send controller: DLT templates and TRAI’s hours', () => {
     it('fails an id the account does not list, when it lists any', async () => {
       const outcome = await sendThrough(controller({ dltTemplateId: '1107999999999999999' }), { phone: ASHA, payload: 'Your OTP is 1. - ACME' });
       assert.equal(errorOf(outcome)?.code, 'dlt_template_unknown');
+      assert.equal((outcome.failed?.error as { retryable: boolean }).retryable, false);
       assert.match(errorOf(outcome)!.message, /1107999999999999999 is not among the account's templates/);
       assert.equal(gateway.sent.length, 0);
       assert.deepEqual(status.last, { fill: 'red', text: 'status.countsDltUnknown {"sent":0,"failed":1}' });
@@ -142,7 +146,18 @@ describe('exotel-send controller: DLT templates and TRAI’s hours', () => {
       assert.ok(sent, 'sent at 10:00 IST');
       assert.equal(gateway.sent.length, 1);
       assert.deepEqual(await store.outboxEntries('send-1', 'queued'), []);
-      assert.equal(status.last.text, 'status.counts {"sent":1,"failed":0}');
+      assert.deepEqual(status.last, { fill: 'green', text: 'status.counts {"sent":1,"failed":0}' });
+    });
+
+    it('says why the last send failed, held ones waiting or not', async () => {
+      at('2026-03-10T22:00:00');
+      const c = controller();
+      void sendThrough(c, { phone: ASHA, payload: 'Sale! 20% off today. - ACME', dltTemplateId: SALE });
+      await settle();
+      assert.equal(status.last.fill, 'blue');
+      await sendThrough(c, { phone: ASHA, payload: 'Hello', dltTemplateId: OTP });
+      assert.deepEqual(status.last, { fill: 'red', text: 'status.countsDltMismatch {"sent":0,"failed":1}' });
+      c.stop();
     });
 
     it('holds across midnight: at 23:59 and 00:00 still held, gone at 10:00', async () => {
@@ -174,9 +189,14 @@ describe('exotel-send controller: DLT templates and TRAI’s hours', () => {
       assert.equal(gateway.sent.length, 3);
     });
 
-    it('sends a promotional SMS at once within the hours', async () => {
+    it('sends a promotional SMS at once within the hours, also on a node set to fail outside them', async () => {
       at('2026-03-10T20:59:00');
       assert.ok((await sendThrough(controller({ dltTemplateId: SALE }), { phone: ASHA, payload: 'Sale! 5% off today. - ACME' })).sent);
+      assert.ok((await sendThrough(controller({ dltTemplateId: SALE, outsideHours: 'fail' }), { phone: ASHA, payload: 'Sale! 6% off today. - ACME' })).sent);
+      clock!.setSystemTime(ist('2026-03-11T10:00:00'));
+      assert.ok((await sendThrough(controller({ dltTemplateId: SALE, outsideHours: 'fail' }), { phone: ASHA, payload: 'Sale! 7% off today. - ACME' })).sent, 'from 10:00 sharp');
+      assert.equal(gateway.sent.length, 3);
+      assert.ok(status.shown.every((shown) => shown.fill !== 'blue'), 'never held');
     });
 
     it('lets an OTP to the same number go while a promotional SMS is held', async () => {
@@ -215,6 +235,7 @@ describe('exotel-send controller: DLT templates and TRAI’s hours', () => {
       await settle();
       assert.equal(gateway.sent.length, 0, 'still held after the restart');
       assert.match(status.last.text, /"held":1/);
+      assert.ok(log.lines.some((line) => line.text === 'log.resumeHeld {"count":1}'), 'the log says what waits');
       await clock!.tickAsync(11 * HOUR);
       await resuming;
       assert.equal(gateway.sent.length, 1);
@@ -230,8 +251,12 @@ describe('exotel-send controller: DLT templates and TRAI’s hours', () => {
       first.stop();
       await stopped;
       clock!.setSystemTime(ist('2026-03-11T11:00:00'));
+      const shownBefore = status.shown.length;
+      log.lines.length = 0;
       await controller({ dltTemplateId: SALE }).resume(() => undefined);
       assert.equal(gateway.sent.length, 1);
+      assert.ok(status.shown.slice(shownBefore).every((shown) => shown.fill !== 'blue'), 'not shown as held');
+      assert.ok(!log.lines.some((line) => line.text.startsWith('log.resumeHeld')));
     });
   });
 });

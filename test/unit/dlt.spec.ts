@@ -119,6 +119,25 @@ describe('DLT template matcher', () => {
       assert.deepEqual(matchTemplate('Hello', 'Hello there'), { position: 6, expected: '', found: ' there', afterVariable: false });
     });
 
+    it('where the longest part of the fixed text follows, after a variable', () => {
+      assert.deepEqual(matchTemplate('x {#var#}. Valid', 'x 12. Vaxid'), { position: 9, expected: 'lid', found: 'xid', afterVariable: false });
+      assert.deepEqual(matchTemplate('{#var#}abc', 'zabd'), { position: 4, expected: 'c', found: 'd', afterVariable: false });
+      assert.deepEqual(matchTemplate('Hi {#var#}, bye', 'Hi Asha, by'), { position: 12, expected: 'e', found: '', afterVariable: false });
+      assert.deepEqual(matchTemplate('Hi {#var#}, bye', 'Hi Asha; bye'), { position: 4, expected: ', bye', found: 'Asha; bye', afterVariable: true });
+    });
+
+    it('how long a variable that is too long is, in characters, from where it starts', () => {
+      assert.deepEqual(matchTemplate('Hi {#var#}, bye', `Hi ${'😀'.repeat(40)}, bye`), {
+        position: 4, expected: ', bye', found: `${'😀'.repeat(40)}, bye`, afterVariable: true, variableLength: 40, variableLimit: 30,
+      });
+      assert.deepEqual(matchTemplate('{#var#}{#var#}X', `${'y'.repeat(61)}X`), {
+        position: 1, expected: 'X', found: `${'y'.repeat(61)}X`, afterVariable: true, variableLength: 61, variableLimit: 60,
+      });
+      const early = matchTemplate('ab {#var#} cd {#var#}!', `ab x cd ${'z'.repeat(31)}!`);
+      assert.equal(early?.position, 9, 'the second variable starts after "cd "');
+      assert.equal(early?.variableLength, 31);
+    });
+
     it('in words', () => {
       assert.equal(
         describeDifference(matchTemplate('Dear customer, your bill is ready', 'Dear customer, you bill is ready')!),
@@ -130,6 +149,7 @@ describe('DLT template matcher', () => {
       );
       assert.equal(describeDifference(matchTemplate('Hello there', 'Hello')!), 'at character 6: expected " there", found the end of the text');
       assert.equal(describeDifference(matchTemplate('Hello', 'Hello there')!), 'at character 6: expected the end of the text, found " there"');
+      assert.equal(describeDifference(matchTemplate('Hello', `Hello ${'x'.repeat(23)}`)!), `at character 6: expected the end of the text, found " ${'x'.repeat(23)}"`, '24 characters are shown whole');
       assert.equal(
         describeDifference(matchTemplate('Code {#var#}', `Code ${'1'.repeat(31)}`)!),
         'at character 36: expected the end of the text (the variable before it takes at most 30 characters), found "1"',
@@ -167,10 +187,23 @@ describe('DLT template matcher', () => {
 
     it('cannot match when its end contradicts the template', () => {
       assert.equal(typedTextCouldMatch('Hi {#var#}, thanks', 'Hi {{name}}'), null, 'the placeholder may render ", thanks"');
-      const diff = typedTextCouldMatch('Hi {#var#}, thanks', 'Hi {{name}}!');
-      assert.ok(diff);
-      assert.equal(diff.found, '!');
-      assert.equal(diff.position, 12);
+      // the variable may take the "!": the text then ends where the template goes on
+      assert.deepEqual(typedTextCouldMatch('Hi {#var#}, thanks', 'Hi {{name}}!'), { position: 13, expected: ', thanks', found: '', afterVariable: true });
+    });
+
+    it('says where the typed text gets furthest, counting a placeholder as the characters typed', () => {
+      assert.deepEqual(typedTextCouldMatch('Dear {#var#}, your bill', 'Dear {{n}}, you bill'), { position: 21, expected: ', your bill', found: '', afterVariable: true });
+      assert.deepEqual(typedTextCouldMatch('AB', 'A{{x}}C'), { position: 7, expected: '', found: 'C', afterVariable: false });
+      assert.deepEqual(typedTextCouldMatch('Your OTP is {#var#}', `Your OTP is ${'1'.repeat(30)}{{x}}1`), { position: 48, expected: '', found: '1', afterVariable: true });
+      assert.deepEqual(typedTextCouldMatch('Hello {{x}} there', 'Hi {{x}}'), { position: 2, expected: 'ello {{x}} there', found: 'i {{…}}', afterVariable: false });
+    });
+
+    it('counts the typed characters a variable takes, not those of a placeholder beside them', () => {
+      assert.equal(typedTextCouldMatch('A{#var#}B', `A${'x'.repeat(30)}{{y}}B`), null);
+      assert.notEqual(typedTextCouldMatch('A{#var#}B', `A${'x'.repeat(31)}{{y}}B`), null);
+      assert.equal(typedTextCouldMatch('A{#var#}B{#var#}C', `A{{y}}${'x'.repeat(30)}B${'z'.repeat(30)}C`), null);
+      assert.notEqual(typedTextCouldMatch('A{#var#}B{#var#}C', `A{{y}}${'x'.repeat(31)}C`), null, 'the placeholder cannot take the first variable’s typed text and "B"');
+      assert.equal(typedTextCouldMatch('A{#var#}B{#var#}C', `A{{y}}${'x'.repeat(30)}C`), null, 'the placeholder renders the first variable and "B", the 30 go into the second');
     });
 
     it('without placeholders is the runtime check', () => {
