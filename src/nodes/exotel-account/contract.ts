@@ -1,4 +1,6 @@
 // exotel-account: the config node's properties, credentials and checks, for the editor and the runtime.
+import { DLT_CATEGORIES, type DltTemplate } from '../../sms/dlt';
+import { categoryOf, parseTemplatesCsv } from '../../sms/dlt-csv';
 import { fillMissing, isCountryCode, isHttpUrl, isWholeNumber, problem, text, type NodeContract, type SavedNode, type Verdict } from '../contract';
 
 /** Exotel's API regions: the base URL of each. */
@@ -6,6 +8,8 @@ export const API_REGIONS = {
   singapore: 'https://api.exotel.com',
   mumbai: 'https://api.in.exotel.com',
 } as const;
+
+export { DLT_CATEGORIES, categoryOf, parseTemplatesCsv, type DltTemplate };
 
 export const MODES = ['live', 'sandbox'] as const;
 export type Mode = (typeof MODES)[number];
@@ -24,6 +28,8 @@ export interface AccountProps extends SavedNode {
   rateLimit: number | string;
   queueLimit: number | string;
   webhookAuth: WebhookAuth;
+  /** the DLT content templates registered for the account: a send naming one must match its text */
+  dltTemplates: DltTemplate[];
 }
 
 export interface AccountCredentials {
@@ -44,7 +50,7 @@ export const SANDBOX_SENDER = 'SANDBOX';
 
 const defaults: NodeContract<AccountProps, AccountCredentials>['defaults'] = {
   name: { value: '' },
-  version: { value: 2 },
+  version: { value: 3 },
   accountSid: { value: '' },
   apiBaseUrl: { value: API_REGIONS.singapore },
   defaultFrom: { value: '' },
@@ -54,10 +60,11 @@ const defaults: NodeContract<AccountProps, AccountCredentials>['defaults'] = {
   rateLimit: { value: DEFAULT_RATE_LIMIT },
   queueLimit: { value: DEFAULT_QUEUE_LIMIT },
   webhookAuth: { value: 'token' },
+  dltTemplates: { value: [] },
 };
 
-/** Version 1 had no webhookAuth: its properties, for the first migration. */
-const { webhookAuth: _added, ...defaultsV1 } = defaults;
+/** Version 1 had no webhookAuth (nor what later versions added): its properties, for the first migration. */
+const { webhookAuth: _added, dltTemplates: _addedV3, ...defaultsV1 } = defaults;
 
 /**
  * Version 2: callbacks must carry the webhook token unless the user chooses "no authentication".
@@ -71,7 +78,7 @@ function requireToken(config: Record<string, unknown>): Record<string, unknown> 
 
 export const contract: NodeContract<AccountProps, AccountCredentials> = {
   type: 'exotel-account',
-  version: 2,
+  version: 3,
   defaults,
   credentials: {
     apiKey: { type: 'text' },
@@ -79,7 +86,8 @@ export const contract: NodeContract<AccountProps, AccountCredentials> = {
     // password: never sent to the editor; the SMS in node's dialog asks the runtime for the callback URL
     webhookToken: { type: 'password' },
   },
-  migrations: [fillMissing(defaultsV1), requireToken],
+  // Version 3: the DLT templates, none for an account saved before (its sends are checked as they were).
+  migrations: [fillMissing(defaultsV1), requireToken, (config) => ({ ...config, dltTemplates: Array.isArray(config.dltTemplates) ? config.dltTemplates : [] })],
 };
 
 /** The region of a base URL, or 'custom'. */
@@ -149,4 +157,34 @@ export function validateWebhookToken(token: string | undefined, saved: boolean, 
   if (mode === 'sandbox' || auth === 'none') return true;
   if (token) return token.length < WEBHOOK_TOKEN_MIN_LENGTH ? problem('errors.webhookTokenShort', { min: WEBHOOK_TOKEN_MIN_LENGTH }) : true;
   return token === '' && !saved ? problem('errors.webhookToken') : true;
+}
+
+/** What is wrong with the first template of the list that is not right: its row (from 1) and why. */
+export function validateDltTemplates(value: unknown): Verdict {
+  // absent on an account saved before version 3: valid, its migration makes it []
+  if (value === undefined || value === null) return true;
+  if (!Array.isArray(value)) return problem('errors.dltTemplates');
+  const seen = new Set<string>();
+  for (let index = 0; index < value.length; index++) {
+    const template = (value[index] ?? {}) as Partial<Record<keyof DltTemplate, unknown>>;
+    const row = index + 1;
+    const id = text(template.id);
+    if (!/^[0-9A-Za-z]+$/.test(id)) return problem(id ? 'errors.dltTemplateIdChars' : 'errors.dltTemplateId', { row, id });
+    if (seen.has(id)) return problem('errors.dltTemplateTwice', { row, id });
+    seen.add(id);
+    if (text(template.text) === '') return problem('errors.dltTemplateText', { row, id });
+    if (!(DLT_CATEGORIES as readonly unknown[]).includes(template.category)) return problem('errors.dltTemplateCategory', { row, id });
+  }
+  return true;
+}
+
+/** The account's templates as a send reads them: the well-formed ones, ids trimmed. */
+export function dltTemplatesOf(value: unknown): DltTemplate[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((each: Partial<Record<keyof DltTemplate, unknown>> | null) => {
+    const id = text(each?.id);
+    const category = categoryOf(each?.category);
+    if (!id || typeof each?.text !== 'string' || each.text.trim() === '' || !category) return [];
+    return [{ id, name: text(each.name), text: each.text, category }];
+  });
 }

@@ -172,4 +172,6 @@ export const PG_MIGRATIONS: readonly string[] = [
      ended_at bigint
    );
    CREATE INDEX rate_slot_account ON rate_slot (account, taken_at);`,
+  `-- a promotional send outside TRAI's hours waits in the outbox until then (ms since the epoch; NULL: at once)
+   ALTER TABLE outbox ADD COLUMN not_before bigint;`,
 ];
