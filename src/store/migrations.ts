@@ -120,7 +120,9 @@ export const MIGRATIONS: readonly string[] = [
   // 8: failed sends and send claims are deleted after the retention period: found by age
   `CREATE INDEX send_claim_age ON send_claim (claimed_at);
    CREATE INDEX outbox_failed_age ON outbox (updated_at) WHERE state = 'failed';`,
-  // 9: the send log: every SMS sent (found by CustomField, SmsSid, number; listed newest first by id),
+  // 9: a promotional send outside TRAI's hours waits in the outbox until then (ms since the epoch; NULL: at once)
+  `ALTER TABLE outbox ADD COLUMN not_before INTEGER;`,
+  // 10: the send log: every SMS sent (found by CustomField, SmsSid, number; listed newest first by id),
   // and Exotel's delivery reports, each SmsSid and Status once, marked once handed to the flow
   `CREATE TABLE send_log (
      id INTEGER PRIMARY KEY,
