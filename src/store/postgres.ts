@@ -10,6 +10,7 @@ import { PostgresInboundLog } from './postgres/inbound';
 import { PostgresOptOuts } from './postgres/opt-outs';
 import { PostgresOutbox } from './postgres/outbox';
 import { PostgresSandboxThreads } from './postgres/sandbox';
+import { PostgresSendLog } from './postgres/send-log';
 import { ComposedStore } from './composed';
 import type { InboundRecord, OutboxEntry } from './store';
 
@@ -23,6 +24,7 @@ export class PostgresStore extends ComposedStore {
   protected override readonly conversations: PostgresConversations;
   protected override readonly outbox: PostgresOutbox;
   protected override readonly sandbox: PostgresSandboxThreads;
+  protected override readonly sendLog: PostgresSendLog;
   /** this instance's lease, the take-over of dead instances' work, and the cluster's rate limit */
   readonly cluster: PostgresCluster;
   private closing: Promise<void> | undefined;
@@ -37,6 +39,7 @@ export class PostgresStore extends ComposedStore {
     this.conversations = new PostgresConversations(this.db);
     this.outbox = new PostgresOutbox(this.db, this.cluster);
     this.sandbox = new PostgresSandboxThreads(this.db);
+    this.sendLog = new PostgresSendLog(this.db);
   }
 
   /**

@@ -20,6 +20,10 @@ describe('exotel-account version 2: the webhook token', () => {
       assert.equal(webhookProblem(migrated.mode, migrated.webhookAuth, undefined), 'noToken');
     });
 
+    it('a version-2 account arrives at version 3 without a public URL (no delivery reports, as before); a typed one stays', () => {
+      assert.deepEqual([migrate(contract, { version: 2, mode: 'live' }).publicUrl, migrate(contract, { version: 2, publicUrl: 'https://a.in' }).publicUrl], ['', 'https://a.in']);
+    });
+
     it('an unversioned flow also arrives at version 2 requiring the token; a saved "none" stays', () => {
       assert.equal(migrate(contract, { mode: 'live' }).webhookAuth, 'token');
       assert.equal(migrate(contract, { version: 2, mode: 'live', webhookAuth: 'none' }).webhookAuth, 'none');

@@ -28,6 +28,8 @@ export interface AccountProps extends SavedNode {
   rateLimit: number | string;
   queueLimit: number | string;
   webhookAuth: WebhookAuth;
+  /** how Exotel reaches this Node-RED (`https://sms.example.in`): delivery reports come back under it; blank: no reports */
+  publicUrl: string;
   /** the DLT content templates registered for the account: a send naming one must match its text */
   dltTemplates: DltTemplate[];
 }
@@ -60,11 +62,12 @@ const defaults: NodeContract<AccountProps, AccountCredentials>['defaults'] = {
   rateLimit: { value: DEFAULT_RATE_LIMIT },
   queueLimit: { value: DEFAULT_QUEUE_LIMIT },
   webhookAuth: { value: 'token' },
+  publicUrl: { value: '' },
   dltTemplates: { value: [] },
 };
 
 /** Version 1 had no webhookAuth (nor what later versions added): its properties, for the first migration. */
-const { webhookAuth: _added, dltTemplates: _addedV3, ...defaultsV1 } = defaults;
+const { webhookAuth: _added, publicUrl: _addedPublicUrl, dltTemplates: _addedTemplates, ...defaultsV1 } = defaults;
 
 /**
  * Version 2: callbacks must carry the webhook token unless the user chooses "no authentication".
@@ -86,8 +89,17 @@ export const contract: NodeContract<AccountProps, AccountCredentials> = {
     // password: never sent to the editor; the SMS in node's dialog asks the runtime for the callback URL
     webhookToken: { type: 'password' },
   },
-  // Version 3: the DLT templates, none for an account saved before (its sends are checked as they were).
-  migrations: [fillMissing(defaultsV1), requireToken, (config) => ({ ...config, dltTemplates: Array.isArray(config.dltTemplates) ? config.dltTemplates : [] })],
+  // Version 3: the public URL delivery reports come back under (none for an account saved before: no
+  // reports, as before), and the DLT templates (none: its sends are checked as they were).
+  migrations: [
+    fillMissing(defaultsV1),
+    requireToken,
+    (config) => ({
+      ...config,
+      publicUrl: typeof config.publicUrl === 'string' ? config.publicUrl : '',
+      dltTemplates: Array.isArray(config.dltTemplates) ? config.dltTemplates : [],
+    }),
+  ],
 };
 
 /** The region of a base URL, or 'custom'. */
@@ -126,6 +138,29 @@ export function validateQueueLimit(value: unknown): Verdict {
 /** A live account needs a sender; a sandbox account uses SANDBOX_SENDER when it has none. */
 export function validateDefaultFrom(value: unknown, mode: unknown): Verdict {
   return mode === 'sandbox' || text(value) !== '' ? true : problem('errors.defaultFrom');
+}
+
+/** Blank (no delivery reports), or the http(s) address Exotel reaches this Node-RED at, without a query. */
+export function validatePublicUrl(value: unknown): Verdict {
+  const url = text(value);
+  if (url === '') return true;
+  return isHttpUrl(url) && !/[?#]/.test(url) ? true : problem('errors.publicUrl');
+}
+
+/** The path under Node-RED's httpNodeRoot where an account's delivery reports arrive. */
+export function reportPath(accountId: string): string {
+  return `/exotel-sms/delivery-report/${encodeURIComponent(accountId)}`;
+}
+
+/**
+ * The StatusCallback of a live account's sends: the public URL, Node-RED's httpNodeRoot, the account's
+ * report path and its webhook token; null without a public URL (or with HTTP endpoints switched off).
+ */
+export function reportUrl(publicUrl: unknown, httpNodeRoot: unknown, accountId: string, query: string): string | null {
+  const base = text(publicUrl).replace(/\/+$/, '');
+  if (!base || validatePublicUrl(base) !== true || httpNodeRoot === false) return null;
+  const root = (typeof httpNodeRoot === 'string' ? httpNodeRoot : '/').replace(/\/+$/, '');
+  return `${base}${root.startsWith('/') || root === '' ? root : `/${root}`}${reportPath(accountId)}${query}`;
 }
 
 export function validateWebhookAuth(value: unknown): Verdict {
