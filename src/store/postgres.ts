@@ -9,6 +9,7 @@ import { PostgresConversations } from './postgres/conversations';
 import { PostgresInboundLog } from './postgres/inbound';
 import { PostgresOptOuts } from './postgres/opt-outs';
 import { PostgresOutbox } from './postgres/outbox';
+import { PostgresPersonalData } from './postgres/personal-data';
 import { PostgresSandboxThreads } from './postgres/sandbox';
 import { ComposedStore } from './composed';
 import type { InboundRecord, OutboxEntry } from './store';
@@ -23,6 +24,7 @@ export class PostgresStore extends ComposedStore {
   protected override readonly conversations: PostgresConversations;
   protected override readonly outbox: PostgresOutbox;
   protected override readonly sandbox: PostgresSandboxThreads;
+  protected override readonly personalData: PostgresPersonalData;
   /** this instance's lease, the take-over of dead instances' work, and the cluster's rate limit */
   readonly cluster: PostgresCluster;
   private closing: Promise<void> | undefined;
@@ -37,6 +39,7 @@ export class PostgresStore extends ComposedStore {
     this.conversations = new PostgresConversations(this.db);
     this.outbox = new PostgresOutbox(this.db, this.cluster);
     this.sandbox = new PostgresSandboxThreads(this.db);
+    this.personalData = new PostgresPersonalData(this.db);
   }
 
   /**

@@ -8,6 +8,7 @@ import { SqliteConversations } from './sqlite/conversations';
 import { SqliteInboundLog } from './sqlite/inbound';
 import { SqliteOptOuts } from './sqlite/opt-outs';
 import { SqliteOutbox } from './sqlite/outbox';
+import { SqlitePersonalData } from './sqlite/personal-data';
 import { SqliteSandboxThreads } from './sqlite/sandbox';
 import { ComposedStore } from './composed';
 
@@ -21,6 +22,7 @@ export class SqliteStore extends ComposedStore {
   protected override readonly conversations: SqliteConversations;
   protected override readonly outbox: SqliteOutbox;
   protected override readonly sandbox: SqliteSandboxThreads;
+  protected override readonly personalData: SqlitePersonalData;
 
   constructor(readonly file: string) {
     super();
@@ -38,6 +40,7 @@ export class SqliteStore extends ComposedStore {
     this.conversations = new SqliteConversations(this.db);
     this.outbox = new SqliteOutbox(this.db, (nodeId, key, at) => this.inbound.takeClaim(nodeId, key, at));
     this.sandbox = new SqliteSandboxThreads(this.db);
+    this.personalData = new SqlitePersonalData(this.db);
   }
 
   override async schemaVersion(): Promise<number> {

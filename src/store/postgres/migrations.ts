@@ -172,4 +172,18 @@ export const PG_MIGRATIONS: readonly string[] = [
      ended_at bigint
    );
    CREATE INDEX rate_slot_account ON rate_slot (account, taken_at);`,
+  `-- the operators' view: the log newest first and by number, duplicates counted, who changed an
+   -- opt-out by hand, and what a customer's data request finds by number
+   ALTER TABLE inbound ADD COLUMN duplicates integer NOT NULL DEFAULT 0;
+   CREATE INDEX inbound_log ON inbound (recorded_at, sid);
+   CREATE INDEX inbound_number ON inbound (from_number, recorded_at, sid);
+   ALTER TABLE opt_out_history ADD COLUMN by_user text;
+   CREATE INDEX opt_out_recent ON opt_out (status, updated_at, phone);
+   CREATE INDEX opt_out_changed ON opt_out (updated_at, phone);
+   CREATE INDEX conversation_started ON conversation (started_at, name, key);
+   CREATE INDEX conversation_key ON conversation (key);
+   CREATE INDEX outbox_recent ON outbox (state, created_at, id);
+   CREATE INDEX outbox_created ON outbox (created_at, id);
+   CREATE INDEX outbox_phone ON outbox (phone);
+   CREATE INDEX sandbox_phone ON sandbox_message (phone);`,
 ];

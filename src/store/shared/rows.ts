@@ -1,6 +1,6 @@
 // The rows of the inbound log, the opt-outs and the outbox as both backends read them, and how each
 // becomes the record `Store` hands out. The SQL that reads and writes them stays with each backend.
-import type { InboundRecord, OptOutRecord, OptStatus, OutboxEntry, OutboxState } from '../store';
+import type { InboundLogLine, InboundRecord, OptOutRecord, OptStatus, OutboxEntry, OutboxState } from '../store';
 
 export interface InboundRow {
   sid: string;
@@ -22,6 +22,41 @@ export function toRecord(row: InboundRow): InboundRecord {
     receivedAt: row.received_at,
     accountSid: row.account_sid,
   };
+}
+
+export interface InboundLogRow extends InboundRow {
+  recorded_at: number;
+  /** SQLite: 0 or 1; PostgreSQL: a boolean */
+  handled: number | boolean;
+  duplicates: number;
+}
+
+export function toLogLine(row: InboundLogRow): InboundLogLine {
+  return { ...toRecord(row), recordedAt: row.recorded_at, handled: row.handled === true || row.handled === 1, duplicates: row.duplicates };
+}
+
+/** A LIKE pattern that finds `text` anywhere, its own % and _ taken literally (escape character \\). */
+export function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** Counts per bucket as the database grouped them, every bucket from `since` to `until` present. */
+export function bucketsOf(rows: Array<{ bucket: number | string; count: number | string }>, since: number, until: number, bucketMs: number): number[] {
+  const counts = new Array<number>(Math.max(0, Math.ceil((until - since) / bucketMs))).fill(0);
+  for (const row of rows) {
+    const bucket = Math.floor(Number(row.bucket));
+    if (bucket >= 0 && bucket < counts.length) counts[bucket] += Number(row.count);
+  }
+  return counts;
+}
+
+/**
+ * LIKE patterns of what else names a number: a remembered outcome of its SMS (a conversation as JSON,
+ * `"key":"<number>"`) and the claim of a send to it (`<inbound SmsSid>><number>`).
+ */
+export function outcomePattern(phone: string): { outcomes: string; claims: string } {
+  const literal = phone.replace(/[\\%_]/g, (c) => `\\${c}`);
+  return { outcomes: `%"key":"${literal}"%`, claims: `%>${literal}` };
 }
 
 export interface OptOutRow {

@@ -1,13 +1,13 @@
 // The outbox: sends waiting for the rate limit or a retry, the one being asked of Exotel right now
 // ('sending': after a crash nobody knows whether it went), and the ones that failed for good.
 import type Database from 'better-sqlite3';
-import type { Outbox, OutboxAddition, OutboxEntry, OutboxState } from '../store';
+import type { Outbox, OutboxAddition, OutboxEntry, OutboxQuery, OutboxState, OutboxView } from '../store';
 import { toOutbox, type OutboxRow } from '../shared/rows';
 
 /** Takes a send claim inside the caller's transaction (the inbound log's); false when already taken. */
 export type ClaimTaker = (nodeId: string, key: string, at: number) => boolean;
 
-export class SqliteOutbox implements Outbox {
+export class SqliteOutbox implements Outbox, OutboxView {
   private readonly statements;
 
   constructor(
@@ -26,6 +26,9 @@ export class SqliteOutbox implements Outbox {
       purgeFailed: db.prepare("DELETE FROM outbox WHERE state = 'failed' AND updated_at < ?"),
       purgeClaims: db.prepare('DELETE FROM send_claim WHERE claimed_at < ?'),
       list: db.prepare('SELECT * FROM outbox WHERE node_id = ? AND state = ? ORDER BY id'),
+      one: db.prepare('SELECT * FROM outbox WHERE id = ?'),
+      requeue: db.prepare("UPDATE outbox SET state = 'queued', attempts = 0, error = NULL, updated_at = ? WHERE id = ? AND state = 'failed'"),
+      discard: db.prepare("DELETE FROM outbox WHERE id = ? AND state = 'failed'"),
     };
   }
 
@@ -68,5 +71,35 @@ export class SqliteOutbox implements Outbox {
 
   async outboxEntries(nodeId: string, state: OutboxState): Promise<OutboxEntry[]> {
     return (this.statements.list.all(nodeId, state) as OutboxRow[]).map(toOutbox);
+  }
+
+  async outboxPage(query: OutboxQuery): Promise<OutboxEntry[]> {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: query.limit };
+    if (query.state) {
+      where.push('state = @state');
+      params.state = query.state;
+    }
+    if (query.after) {
+      where.push('created_at <= @at AND (created_at < @at OR id < @id)');
+      params.at = query.after.at;
+      params.id = Number(query.after.id);
+    }
+    const sql = `SELECT * FROM outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT @limit`;
+    return (this.db.prepare(sql).all(params) as OutboxRow[]).map(toOutbox);
+  }
+
+  async outboxEntry(id: number): Promise<OutboxEntry | null> {
+    const row = this.statements.one.get(id) as OutboxRow | undefined;
+    return row ? toOutbox(row) : null;
+  }
+
+  async requeueOutboxEntry(id: number): Promise<OutboxEntry | null> {
+    if (this.statements.requeue.run(Date.now(), id).changes === 0) return null;
+    return this.outboxEntry(id);
+  }
+
+  async discardOutboxEntry(id: number): Promise<boolean> {
+    return this.statements.discard.run(id).changes === 1;
   }
 }
