@@ -19,6 +19,7 @@ import type {
   ConversationStart,
   ConversationStore,
   ConversationUpdate,
+  DeliveryReport,
   ImportResult,
   InboundLog,
   InboundRecord,
@@ -31,9 +32,13 @@ import type {
   OutboxAddition,
   OutboxEntry,
   OutboxState,
+  ReportRecord,
   SandboxMessage,
   SandboxThread,
   SandboxThreads,
+  SendLog,
+  SendLogEntry,
+  SendLogStart,
   Store,
 } from './store';
 
@@ -44,6 +49,7 @@ export abstract class ComposedStore implements Store {
   protected abstract readonly outbox: Outbox & OutboxView;
   protected abstract readonly sandbox: SandboxThreads;
   protected abstract readonly personalData: PersonalData;
+  protected abstract readonly sendLog: SendLog;
 
   abstract schemaVersion(): Promise<number>;
   abstract close(): Promise<void>;
@@ -193,5 +199,31 @@ export abstract class ComposedStore implements Store {
   }
   eraseNumber(phone: string): Promise<ErasedNumber> {
     return this.personalData.eraseNumber(phone);
+  }
+
+  // the send log and its delivery reports
+  logSendStart(start: SendLogStart): Promise<void> {
+    return this.sendLog.logSendStart(start);
+  }
+  logSendAccepted(customField: string, sid: string, exotelStatus: string, units: number | null): Promise<void> {
+    return this.sendLog.logSendAccepted(customField, sid, exotelStatus, units);
+  }
+  logSendFailed(customField: string, error: unknown): Promise<void> {
+    return this.sendLog.logSendFailed(customField, error);
+  }
+  sendLogEntry(customField: string): Promise<SendLogEntry | null> {
+    return this.sendLog.sendLogEntry(customField);
+  }
+  recordDeliveryReport(report: DeliveryReport): Promise<{ isNew: boolean; entry: SendLogEntry | null }> {
+    return this.sendLog.recordDeliveryReport(report);
+  }
+  unhandledReports(nodeId: string): Promise<ReportRecord[]> {
+    return this.sendLog.unhandledReports(nodeId);
+  }
+  markReportHandled(sid: string, status: string): Promise<void> {
+    return this.sendLog.markReportHandled(sid, status);
+  }
+  purgeSendLog(before: number): Promise<number> {
+    return this.sendLog.purgeSendLog(before);
   }
 }

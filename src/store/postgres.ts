@@ -11,6 +11,7 @@ import { PostgresOptOuts } from './postgres/opt-outs';
 import { PostgresOutbox } from './postgres/outbox';
 import { PostgresPersonalData } from './postgres/personal-data';
 import { PostgresSandboxThreads } from './postgres/sandbox';
+import { PostgresSendLog } from './postgres/send-log';
 import { ComposedStore } from './composed';
 import type { InboundRecord, OutboxEntry } from './store';
 
@@ -25,6 +26,7 @@ export class PostgresStore extends ComposedStore {
   protected override readonly outbox: PostgresOutbox;
   protected override readonly sandbox: PostgresSandboxThreads;
   protected override readonly personalData: PostgresPersonalData;
+  protected override readonly sendLog: PostgresSendLog;
   /** this instance's lease, the take-over of dead instances' work, and the cluster's rate limit */
   readonly cluster: PostgresCluster;
   private closing: Promise<void> | undefined;
@@ -40,6 +42,7 @@ export class PostgresStore extends ComposedStore {
     this.outbox = new PostgresOutbox(this.db, this.cluster);
     this.sandbox = new PostgresSandboxThreads(this.db);
     this.personalData = new PostgresPersonalData(this.db);
+    this.sendLog = new PostgresSendLog(this.db);
   }
 
   /**

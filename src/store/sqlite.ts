@@ -10,6 +10,7 @@ import { SqliteOptOuts } from './sqlite/opt-outs';
 import { SqliteOutbox } from './sqlite/outbox';
 import { SqlitePersonalData } from './sqlite/personal-data';
 import { SqliteSandboxThreads } from './sqlite/sandbox';
+import { SqliteSendLog } from './sqlite/send-log';
 import { ComposedStore } from './composed';
 
 export { IN_MEMORY, migrate } from './sqlite/connection';
@@ -23,6 +24,7 @@ export class SqliteStore extends ComposedStore {
   protected override readonly outbox: SqliteOutbox;
   protected override readonly sandbox: SqliteSandboxThreads;
   protected override readonly personalData: SqlitePersonalData;
+  protected override readonly sendLog: SqliteSendLog;
 
   constructor(readonly file: string) {
     super();
@@ -41,6 +43,7 @@ export class SqliteStore extends ComposedStore {
     this.outbox = new SqliteOutbox(this.db, (nodeId, key, at) => this.inbound.takeClaim(nodeId, key, at));
     this.sandbox = new SqliteSandboxThreads(this.db);
     this.personalData = new SqlitePersonalData(this.db);
+    this.sendLog = new SqliteSendLog(this.db);
   }
 
   override async schemaVersion(): Promise<number> {

@@ -238,6 +238,95 @@ export interface SandboxThreads {
   clearSandboxThread(account: string, phone: string): Promise<number>;
 }
 
+/** How a sent SMS stands with Exotel: its request on the wire, answered with an SmsSid, or given up. */
+export type SendState = 'sending' | 'sent' | 'failed';
+/** What the delivery reports say of an SMS: still on its way, on the handset, or not delivered. */
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** What a send node logs when the first attempt of an SMS is about to leave. */
+export interface SendLogStart {
+  /** identifies the send in Exotel's delivery report (`CustomField`): unique */
+  customField: string;
+  /** the send node */
+  nodeId: string;
+  /** the exotel-account node it was sent through */
+  account: string;
+  phone: string;
+  /** the text as sent, with a one-time code in it masked */
+  body: string;
+  templateId: string | null;
+  /** the message as the send node got it (JSON-able, no one-time code): the report output hands it on again */
+  message: unknown;
+}
+
+/** One SMS of the send log, with what Exotel answered and what its delivery reports said. */
+export interface SendLogEntry extends SendLogStart {
+  id: number;
+  /** Exotel's SmsSid: from its answer, or from the first report (a send whose answer a crash lost) */
+  sid: string | null;
+  state: SendState;
+  /** why it failed (msg.error), when it did */
+  error: unknown;
+  /** Exotel's last status: from its answer, then from each report */
+  exotelStatus: string | null;
+  delivery: DeliveryStatus | null;
+  /** the last report's DetailedStatus and DetailedStatusCode */
+  detail: string | null;
+  code: string | null;
+  /** SMS units billed (Exotel's answer, then its report) */
+  units: number | null;
+  createdAt: number;
+  updatedAt: number;
+  /** when the last report came */
+  reportedAt: number | null;
+}
+
+/** A delivery report as Exotel posted it (see src/exotel/report.ts). */
+export interface DeliveryReport {
+  sid: string;
+  to: string;
+  /** Exotel's Status, lower case (`failed-dnd` written `failed_dnd`) */
+  status: string;
+  delivery: DeliveryStatus;
+  detailedStatus: string;
+  detailedStatusCode: string;
+  /** DateSent, ISO 8601, or null */
+  dateSent: string | null;
+  units: number | null;
+  customField: string;
+  /** when it was received, ms since the epoch */
+  receivedAt: number;
+}
+
+/** A report with the send it belongs to, as that send is after the report. */
+export interface ReportRecord {
+  report: DeliveryReport;
+  entry: SendLogEntry | null;
+}
+
+/** Every SMS sent, kept for the retention period, with Exotel's delivery reports (each SmsSid and Status once). */
+export interface SendLog {
+  /** The first attempt of a send is about to leave; a second call for its CustomField changes nothing. */
+  logSendStart(start: SendLogStart): Promise<void>;
+  /** Exotel answered with an SmsSid. */
+  logSendAccepted(customField: string, sid: string, exotelStatus: string, units: number | null): Promise<void>;
+  /** The send failed for good (it may still have gone: a report then says so). */
+  logSendFailed(customField: string, error: unknown): Promise<void>;
+  sendLogEntry(customField: string): Promise<SendLogEntry | null>;
+  /**
+   * Records a report, committed when the promise resolves: `isNew` false when this SmsSid and Status
+   * were recorded already. The send it belongs to (by SmsSid, else by CustomField: a send whose answer
+   * was lost gets its SmsSid here) takes its status; a final delivery is never set back to pending.
+   */
+  recordDeliveryReport(report: DeliveryReport): Promise<{ isNew: boolean; entry: SendLogEntry | null }>;
+  /** A send node's reports not yet handed to the flow, oldest first. */
+  unhandledReports(nodeId: string): Promise<ReportRecord[]>;
+  markReportHandled(sid: string, status: string): Promise<void>;
+  /** Deletes sends (and their reports) logged before `before` (ms); returns how many sends. */
+  purgeSendLog(before: number): Promise<number>;
+}
+
+
 // ---- the operators' view (the SMS tab of the editor): pages newest first, read by keyset ----------
 
 /** Where a page goes on: after this line of the previous one (pages run newest first). */
@@ -353,7 +442,7 @@ export interface PersonalData {
   eraseNumber(phone: string): Promise<ErasedNumber>;
 }
 
-export interface Store extends InboundLog, OptOutStore, ConversationStore, Outbox, SandboxThreads,
+export interface Store extends InboundLog, OptOutStore, ConversationStore, Outbox, SandboxThreads, SendLog,
   InboundLogView, OptOutView, ConversationView, OutboxView, PersonalData {
   /** The schema version the database is at. */
   schemaVersion(): Promise<number>;
