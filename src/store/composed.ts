@@ -15,6 +15,9 @@ import type {
   OutboxQuery,
   OutboxView,
   PersonalData,
+  SendCounts,
+  SendLogQuery,
+  SendLogView,
   ConversationRecord,
   ConversationStart,
   ConversationStore,
@@ -49,6 +52,7 @@ export abstract class ComposedStore implements Store {
   protected abstract readonly outbox: Outbox & OutboxView;
   protected abstract readonly sandbox: SandboxThreads;
   protected abstract readonly personalData: PersonalData;
+  protected abstract readonly sendLogView: SendLogView;
   protected abstract readonly sendLog: SendLog;
 
   abstract schemaVersion(): Promise<number>;
@@ -193,6 +197,12 @@ export abstract class ComposedStore implements Store {
   }
   discardOutboxEntry(id: number): Promise<boolean> {
     return this.outbox.discardOutboxEntry(id);
+  }
+  sendLogPage(query: SendLogQuery): Promise<SendLogEntry[]> {
+    return this.sendLogView.sendLogPage(query);
+  }
+  sendCounts(since: number, until: number, bucketMs: number, account?: string): Promise<SendCounts> {
+    return this.sendLogView.sendCounts(since, until, bucketMs, account);
   }
   numberData(phone: string): Promise<NumberData> {
     return this.personalData.numberData(phone);

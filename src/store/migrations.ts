@@ -176,5 +176,8 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX outbox_recent ON outbox (state, created_at, id);
    CREATE INDEX outbox_created ON outbox (created_at, id);
    CREATE INDEX outbox_phone ON outbox (phone);
-   CREATE INDEX sandbox_phone ON sandbox_message (phone);`,
+   CREATE INDEX sandbox_phone ON sandbox_message (phone);
+   CREATE INDEX send_log_recent ON send_log (created_at, id);
+   CREATE INDEX send_log_number ON send_log (phone, created_at, id);
+   CREATE INDEX delivery_report_to ON delivery_report (to_number);`,
 ];

@@ -415,6 +415,33 @@ export interface OutboxView {
   discardOutboxEntry(id: number): Promise<boolean>;
 }
 
+export interface SendLogQuery {
+  /** only SMS to this customer (E.164) */
+  phone?: string;
+  /** text in the SMS or in the customer's number (case-insensitive) */
+  text?: string;
+  since?: number;
+  until?: number;
+  /** only SMS sent through this exotel-account node */
+  account?: string;
+  /** cursor: createdAt and the id */
+  after?: PageCursor | null;
+  limit: number;
+}
+
+/** SMS sent in each bucket (by when they were sent), and how many of them were delivered, and failed (not sent, or not delivered). */
+export interface SendCounts {
+  sent: number[];
+  delivered: number[];
+  failed: number[];
+}
+
+/** The send log read by people: newest first, counted per hour. */
+export interface SendLogView {
+  sendLogPage(query: SendLogQuery): Promise<SendLogEntry[]>;
+  sendCounts(since: number, until: number, bucketMs: number, account?: string): Promise<SendCounts>;
+}
+
 /** Everything held about one number, for a customer's data request. */
 export interface NumberData {
   phone: string;
@@ -424,6 +451,8 @@ export interface NumberData {
   conversations: ConversationRecord[];
   outbox: OutboxEntry[];
   sandbox: SandboxMessage[];
+  /** what was sent to it, with the delivery reports' verdict */
+  sent: SendLogEntry[];
 }
 
 /** How many rows of each kind an erasure deleted. */
@@ -432,7 +461,8 @@ export interface ErasedNumber {
   conversations: number;
   outbox: number;
   sandbox: number;
-  /** remembered outcomes of the number's SMS, and the claims of sends to it */
+  sent: number;
+  /** remembered outcomes of the number's SMS, the claims of sends to it, and their delivery reports */
   other: number;
 }
 
@@ -443,7 +473,7 @@ export interface PersonalData {
 }
 
 export interface Store extends InboundLog, OptOutStore, ConversationStore, Outbox, SandboxThreads, SendLog,
-  InboundLogView, OptOutView, ConversationView, OutboxView, PersonalData {
+  InboundLogView, OptOutView, ConversationView, OutboxView, SendLogView, PersonalData {
   /** The schema version the database is at. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;

@@ -1,7 +1,7 @@
 // The store contract, continued: what the operators' view of the editor (the SMS tab) reads and
 // does, on every backend. Pages run newest first and go on from a cursor (keyset), never an offset.
 import assert from 'node:assert/strict';
-import type { InboundRecord, PageCursor, Store } from '../../src/store';
+import type { DeliveryReport, InboundRecord, PageCursor, SendLogStart, Store } from '../../src/store';
 import type { Backend } from './contract';
 
 const DAY = 86_400_000;
@@ -11,6 +11,15 @@ const C = '+919876543212';
 
 function inbound(sid: string, extra: Partial<InboundRecord> = {}): InboundRecord {
   return { sid, endpoint: '/exotel/sms', from: A, to: '+918000000000', body: 'YES', receivedAt: '2026-11-28T10:00:00Z', accountSid: 'acme', ...extra };
+}
+
+function sendStart(customField: string, phone = A, extra: Partial<SendLogStart> = {}): SendLogStart {
+  return { customField, nodeId: 'send-1', account: 'account-1', phone, body: `Hello ${customField}`, templateId: null, message: { payload: 'x' }, ...extra };
+}
+
+function report(sid: string, delivery: DeliveryReport['delivery'], to = A): DeliveryReport {
+  const status = delivery === 'delivered' ? 'sent' : delivery === 'failed' ? 'failed' : 'submitted';
+  return { sid, to, status, delivery, detailedStatus: delivery === 'failed' ? 'FAILED_DND' : 'DELIVERED_TO_HANDSET', detailedStatusCode: '20005', dateSent: null, units: 1, customField: '', receivedAt: Date.now() };
 }
 
 /** Every page of a keyset-paged query, concatenated, `size` at a time. */
@@ -162,6 +171,42 @@ export function operatorsContract(backend: Backend, stores: { store(): Store; op
       assert.equal((await store.outboxEntry(queued))?.phone, A);
     });
 
+    it('pages the send log newest first by keyset, finds it by number, text and account, and counts sent, delivered and failed per hour', async function () {
+      const store = stores.store();
+      const hour = 3_600_000;
+      const start = 100 * DAY;
+      const sends: Array<[SendLogStart, number]> = [
+        [sendStart('cf-1', A), start + 10],
+        [sendStart('cf-2', B, { body: 'Your order 100% shipped' }), start + 10],
+        [sendStart('cf-3', A, { account: 'account-2' }), start + hour + 1],
+        [sendStart('cf-4', C), start + 2 * hour],
+        [sendStart('cf-5', B), start + 2 * hour + 7],
+      ];
+      for (const [entry] of sends) await store.logSendStart(entry);
+      for (const [entry, at] of sends) await backend.exec(`UPDATE send_log SET created_at = ${at} WHERE custom_field = '${entry.customField}'`);
+      await store.logSendAccepted('cf-1', 'sid-1', 'queued', 1);
+      await store.logSendAccepted('cf-2', 'sid-2', 'queued', 1);
+      await store.logSendAccepted('cf-3', 'sid-3', 'queued', 1);
+      await store.logSendAccepted('cf-5', 'sid-5', 'queued', 1);
+      await store.logSendFailed('cf-4', { code: 'server_error', message: 'Exotel had an error' });
+      await store.recordDeliveryReport(report('sid-1', 'delivered'));
+      await store.recordDeliveryReport(report('sid-2', 'failed', B));
+      await store.recordDeliveryReport(report('sid-5', 'delivered', B));
+
+      const pages = await allPages((after) => store.sendLogPage({ limit: 2, after }), (last) => ({ at: last.createdAt, id: String(last.id) }), 2);
+      assert.deepEqual(pages.flat().map((e) => e.customField), ['cf-5', 'cf-4', 'cf-3', 'cf-2', 'cf-1']);
+      const fields = async (query: Parameters<Store['sendLogPage']>[0]) => (await store.sendLogPage(query)).map((e) => e.customField);
+      assert.deepEqual(await fields({ limit: 10, phone: A }), ['cf-3', 'cf-1']);
+      assert.deepEqual(await fields({ limit: 10, text: '100%' }), ['cf-2']);
+      assert.deepEqual(await fields({ limit: 10, account: 'account-2' }), ['cf-3']);
+      assert.deepEqual(await fields({ limit: 10, since: start + hour, until: start + 2 * hour + 1 }), ['cf-4', 'cf-3']);
+      const [failed] = await store.sendLogPage({ limit: 1, phone: C });
+      assert.deepEqual([failed.state, failed.error], ['failed', { code: 'server_error', message: 'Exotel had an error' }]);
+
+      assert.deepEqual(await store.sendCounts(start, start + 3 * hour, hour), { sent: [2, 1, 1], delivered: [1, 0, 1], failed: [1, 0, 1] });
+      assert.deepEqual(await store.sendCounts(start, start + 3 * hour, hour, 'account-2'), { sent: [0, 1, 0], delivered: [0, 0, 0], failed: [0, 0, 0] });
+    });
+
     it('exports everything held about a number, and erases it but for its opt-out record and history', async function () {
       const store = stores.store();
       await recordAt([[inbound('a-1', { from: A, body: 'STOP' }), 5], [inbound('b-1', { from: B }), 6]]);
@@ -172,6 +217,10 @@ export function operatorsContract(backend: Backend, stores: { store(): Store; op
       await store.addToOutbox({ nodeId: 'send-1', phone: A, request: { to: A, body: 'Bye' }, message: null, claimKey: `a-1>${A}`, confirmation: false });
       await store.addToOutbox({ nodeId: 'send-1', phone: B, request: { to: B, body: 'Hi' }, message: null, claimKey: `b-1>${B}`, confirmation: false });
       await store.addSandboxMessage({ account: 'sb', phone: A, direction: 'in', body: 'STOP', sid: 'a-1', status: 'received', detail: null, segments: null, encoding: null, at: 5 });
+      await store.logSendStart(sendStart('cf-a', A, { body: 'You will get no more SMS' }));
+      await store.logSendAccepted('cf-a', 'sid-a', 'queued', 1);
+      await store.recordDeliveryReport(report('sid-a', 'delivered'));
+      await store.logSendStart(sendStart('cf-b', B));
 
       const data = await store.numberData(A);
       assert.equal(data.phone, A);
@@ -181,16 +230,17 @@ export function operatorsContract(backend: Backend, stores: { store(): Store; op
       assert.deepEqual(data.conversations.map((c) => [c.name, c.data]), [['survey', { answer: 'yes' }]]);
       assert.deepEqual(data.outbox.map((e) => e.request), [{ to: A, body: 'Bye' }]);
       assert.deepEqual(data.sandbox.map((m) => m.body), ['STOP']);
+      assert.deepEqual(data.sent.map((e) => [e.body, e.delivery]), [['You will get no more SMS', 'delivered']]);
 
       const erased = await store.eraseNumber(A);
-      assert.deepEqual(erased, { inbound: 1, conversations: 1, outbox: 1, sandbox: 1, other: 2 });
+      assert.deepEqual(erased, { inbound: 1, conversations: 1, outbox: 1, sandbox: 1, sent: 1, other: 3 });
       const after = await store.numberData(A);
-      assert.deepEqual([after.inbound, after.conversations, after.outbox, after.sandbox], [[], [], [], []]);
+      assert.deepEqual([after.inbound, after.conversations, after.outbox, after.sandbox, after.sent], [[], [], [], [], []]);
       assert.equal(after.optOut?.status, 'opted-out', 'the opt-out record stays');
       assert.equal(after.optOutHistory.length, 1, 'and its history');
       assert.equal(await store.isOptedOut(A), true);
       const b = await store.numberData(B);
-      assert.deepEqual([b.inbound.length, b.conversations.length, b.outbox.length], [1, 1, 1], 'another number is untouched');
+      assert.deepEqual([b.inbound.length, b.conversations.length, b.outbox.length, b.sent.length], [1, 1, 1, 1], 'another number is untouched');
       assert.equal(await store.addToOutbox({ nodeId: 'send-1', phone: B, request: {}, message: null, claimKey: `b-1>${B}`, confirmation: false }), null, "another number's claim holds");
     });
   });

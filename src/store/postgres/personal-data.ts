@@ -2,7 +2,7 @@
 // opt-out record and its history (the proof that the customer asked not to be sent to).
 import type { ErasedNumber, NumberData, OptOutChange, PersonalData, SandboxMessage } from '../store';
 import { toConversation, type ConversationRow } from '../shared/conversations';
-import { outcomePattern, toLogLine, toOptOut, toOutbox, type InboundLogRow, type OptOutRow, type OutboxRow } from '../shared/rows';
+import { outcomePattern, toLogLine, toOptOut, toOutbox, toSendLogEntry, type InboundLogRow, type OptOutRow, type OutboxRow, type SendLogRow } from '../shared/rows';
 import type { PostgresDatabase } from './connection';
 
 export class PostgresPersonalData implements PersonalData {
@@ -22,6 +22,7 @@ export class PostgresPersonalData implements PersonalData {
         sandbox: await rows<SandboxMessage>(
           'SELECT id, account, phone, direction, body, sid, status, detail, segments, encoding, at FROM sandbox_message WHERE phone = $1 ORDER BY id',
         ),
+        sent: (await rows<SendLogRow>('SELECT * FROM send_log WHERE phone = $1 ORDER BY created_at, id')).map(toSendLogEntry),
       };
     });
   }
@@ -35,7 +36,11 @@ export class PostgresPersonalData implements PersonalData {
         conversations: await erase('DELETE FROM conversation WHERE key = $1'),
         outbox: await erase('DELETE FROM outbox WHERE phone = $1'),
         sandbox: await erase('DELETE FROM sandbox_message WHERE phone = $1'),
-        other: (await erase('DELETE FROM sms_outcome WHERE outcome LIKE $1', outcomes)) + (await erase('DELETE FROM send_claim WHERE claim_key LIKE $1', claims)),
+        sent: await erase('DELETE FROM send_log WHERE phone = $1'),
+        other:
+          (await erase('DELETE FROM sms_outcome WHERE outcome LIKE $1', outcomes)) +
+          (await erase('DELETE FROM send_claim WHERE claim_key LIKE $1', claims)) +
+          (await erase('DELETE FROM delivery_report WHERE to_number = $1')),
       };
     });
   }

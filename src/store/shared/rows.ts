@@ -1,6 +1,6 @@
 // The rows of the inbound log, the opt-outs and the outbox as both backends read them, and how each
 // becomes the record `Store` hands out. The SQL that reads and writes them stays with each backend.
-import type { DeliveryReport, DeliveryStatus, InboundLogLine, InboundRecord, OptOutRecord, OptStatus, OutboxEntry, OutboxState, SendLogEntry, SendState } from '../store';
+import type { DeliveryReport, DeliveryStatus, InboundLogLine, SendCounts, InboundRecord, OptOutRecord, OptStatus, OutboxEntry, OutboxState, SendLogEntry, SendState } from '../store';
 
 export interface InboundRow {
   sid: string;
@@ -57,6 +57,16 @@ export function bucketsOf(rows: Array<{ bucket: number | string; count: number |
 export function outcomePattern(phone: string): { outcomes: string; claims: string } {
   const literal = phone.replace(/[\\%_]/g, (c) => `\\${c}`);
   return { outcomes: `%"key":"${literal}"%`, claims: `%>${literal}` };
+}
+
+/** Sent (Exotel took it), delivered (a report said so) and failed (not sent, or a report said not delivered), per bucket. */
+export function countsOf(rows: Array<{ bucket: number | string; state: string; delivery: string | null; count: number | string }>, since: number, until: number, bucketMs: number): SendCounts {
+  const pick = (test: (row: { state: string; delivery: string | null }) => boolean) => bucketsOf(rows.filter(test), since, until, bucketMs);
+  return {
+    sent: pick((row) => row.state === 'sent'),
+    delivered: pick((row) => row.state === 'sent' && row.delivery === 'delivered'),
+    failed: pick((row) => row.state === 'failed' || row.delivery === 'failed'),
+  };
 }
 
 export interface OptOutRow {
