@@ -204,6 +204,9 @@ export abstract class ComposedStore implements Store {
   sendCounts(since: number, until: number, bucketMs: number, account?: string): Promise<SendCounts> {
     return this.sendLogView.sendCounts(since, until, bucketMs, account);
   }
+  outboxCounts(): Promise<Record<OutboxState, number>> {
+    return this.outbox.outboxCounts();
+  }
   numberData(phone: string): Promise<NumberData> {
     return this.personalData.numberData(phone);
   }

@@ -413,6 +413,8 @@ export interface OutboxView {
   requeueOutboxEntry(id: number): Promise<OutboxEntry | null>;
   /** Deletes a failed entry; false when there is none (any more). */
   discardOutboxEntry(id: number): Promise<boolean>;
+  /** How many entries there are of each state. */
+  outboxCounts(): Promise<Record<OutboxState, number>>;
 }
 
 export interface SendLogQuery {

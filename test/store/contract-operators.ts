@@ -158,6 +158,7 @@ export function operatorsContract(backend: Backend, stores: { store(): Store; op
       const all = await store.outboxPage({ limit: 10 });
       assert.deepEqual(ids(all), [failedToo, failed, queued]);
       assert.deepEqual(ids(await store.outboxPage({ limit: 10, state: 'failed' })), [failedToo, failed]);
+      assert.deepEqual(await store.outboxCounts(), { queued: 1, sending: 0, failed: 2 });
       assert.deepEqual(ids(await store.outboxPage({ limit: 10, after: { at: all[0].createdAt, id: String(all[0].id) } })), [failed, queued]);
       assert.equal(await store.requeueOutboxEntry(queued), null, 'only a failed send is sent again');
       const again = await store.requeueOutboxEntry(failed);

@@ -215,6 +215,11 @@ export class SendController {
     await this.resumeEntries([...(await store.outboxEntries(nodeId, 'sending')), ...(await store.outboxEntries(nodeId, 'queued'))], send, 'log.resume');
   }
 
+  /** An operator queued a failed send again (the SMS tab): it goes out as a resumed one would. */
+  resend(entry: OutboxEntry, send: Send): Promise<void> {
+    return this.resumeEntries([entry], send, 'log.resend');
+  }
+
   private async takeOver(claim: () => Promise<OutboxEntry[]>, send: Send, logKey: string): Promise<void> {
     if (this.stopping.signal.aborted) return;
     let entries: OutboxEntry[];

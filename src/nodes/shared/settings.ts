@@ -20,7 +20,7 @@ export interface PackageSettings {
   conversationHoldMs?: number;
   /** how often conversation timeouts are looked for (default 1000 ms) */
   conversationTimerMs?: number;
-  /** days a failed send and a send claim are kept before they are deleted (default 180) */
+  /** days the inbound and outbound SMS logs, failed sends and send claims are kept before they are deleted (default 180); opt-outs are kept */
   retentionDays?: number;
   /** the secret one-time codes are keyed with; default: a key file beside the store. The same on every instance sharing a PostgreSQL store */
   codeSecret?: string;

@@ -2,7 +2,7 @@
 // ('sending': after a crash nobody knows whether it went), and the ones that failed for good. A send
 // and its claim are written by one statement: either both or neither, whichever instance tries.
 import type { Outbox, OutboxAddition, OutboxEntry, OutboxQuery, OutboxState, OutboxView } from '../store';
-import { toOutbox, type OutboxRow } from '../shared/rows';
+import { countsByState, toOutbox, type OutboxRow } from '../shared/rows';
 import type { PostgresCluster } from './cluster';
 import type { PostgresDatabase } from './connection';
 
@@ -116,5 +116,10 @@ export class PostgresOutbox implements Outbox, OutboxView {
   async discardOutboxEntry(id: number): Promise<boolean> {
     const { rowCount } = await this.db.query("DELETE FROM outbox WHERE id = $1 AND state = 'failed'", [id]);
     return rowCount === 1;
+  }
+
+  async outboxCounts(): Promise<Record<OutboxState, number>> {
+    const { rows } = await this.db.query<{ state: OutboxState; count: string }>('SELECT state, count(*) AS count FROM outbox GROUP BY state');
+    return countsByState(rows);
   }
 }

@@ -211,3 +211,8 @@ export function sendLogOfJoin(row: Record<string, unknown>): SendLogEntry | null
   return toSendLogEntry(entry as unknown as SendLogRow);
 }
 
+export function countsByState(rows: Array<{ state: OutboxState; count: number | string }>): Record<OutboxState, number> {
+  const counts: Record<OutboxState, number> = { queued: 0, sending: 0, failed: 0 };
+  for (const row of rows) counts[row.state] = Number(row.count);
+  return counts;
+}

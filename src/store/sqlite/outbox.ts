@@ -2,7 +2,7 @@
 // ('sending': after a crash nobody knows whether it went), and the ones that failed for good.
 import type Database from 'better-sqlite3';
 import type { Outbox, OutboxAddition, OutboxEntry, OutboxQuery, OutboxState, OutboxView } from '../store';
-import { toOutbox, type OutboxRow } from '../shared/rows';
+import { countsByState, toOutbox, type OutboxRow } from '../shared/rows';
 
 /** Takes a send claim inside the caller's transaction (the inbound log's); false when already taken. */
 export type ClaimTaker = (nodeId: string, key: string, at: number) => boolean;
@@ -29,6 +29,7 @@ export class SqliteOutbox implements Outbox, OutboxView {
       one: db.prepare('SELECT * FROM outbox WHERE id = ?'),
       requeue: db.prepare("UPDATE outbox SET state = 'queued', attempts = 0, error = NULL, updated_at = ? WHERE id = ? AND state = 'failed'"),
       discard: db.prepare("DELETE FROM outbox WHERE id = ? AND state = 'failed'"),
+      counts: db.prepare('SELECT state, COUNT(*) AS count FROM outbox GROUP BY state'),
     };
   }
 
@@ -101,5 +102,9 @@ export class SqliteOutbox implements Outbox, OutboxView {
 
   async discardOutboxEntry(id: number): Promise<boolean> {
     return this.statements.discard.run(id).changes === 1;
+  }
+
+  async outboxCounts(): Promise<Record<OutboxState, number>> {
+    return countsByState(this.statements.counts.all() as Array<{ state: OutboxState; count: number }>);
   }
 }
