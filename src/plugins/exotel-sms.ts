@@ -1,7 +1,8 @@
 // The runtime side of the exotel-sms editor plugin (plugins/exotel-sms.html), whose SMS tab holds the
 // operators' view (operators-endpoints.ts) and the sandbox phone. The phone on the admin API: threads
-// of sandbox accounts, and replies handed in-process to the account's own exotel-inbound nodes (sandbox-endpoints.ts), through the same checks as Exotel's callbacks
-// (token, allow-list, parsing, dedupe, record). No HTTP listener of its own. Off for live accounts.
+// of sandbox accounts, and replies handed in-process to the account's own exotel-inbound nodes
+// (sandbox-endpoints.ts), through the same checks as Exotel's callbacks (token, allow-list, parsing,
+// dedupe, record). No HTTP listener of its own. Off for live accounts.
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
 import { sandboxSid } from '../exotel/sandbox';
