@@ -118,7 +118,7 @@ describe('building the opt-in / opt-out flow from an empty tab, and talking to i
     // the first deploy of a sandbox account offers the phone: the newcomer's way in
     const offer = page.locator('#exotel-sandbox-hint-open');
     if (await offer.isVisible()) await offer.click();
-    else await editor.openSidebarTab('exotel-sandbox');
+    else await editor.openPhone();
     await page.waitForSelector('#exotel-sandbox-phone-view', { state: 'visible' });
     await page.fill('#exotel-sandbox-phone', CUSTOMER);
     await page.press('#exotel-sandbox-phone', 'Enter');
@@ -167,7 +167,7 @@ describe('building the opt-in / opt-out flow from an empty tab, and talking to i
     ]);
     // and it survives a reload of the editor: the thread is in the store, with its cause
     await editor.open();
-    await editor.openSidebarTab('exotel-sandbox');
+    await editor.openPhone();
     const again = await phone.expect(TEXT.help);
     assert.equal(await phone.bubbles().locator('.exotel-sandbox-cause').count(), 1);
     assert.equal(await again.getAttribute('data-status'), 'sent');

@@ -61,7 +61,7 @@ describe("the operators' view", () => {
       await store.logSendAccepted('cf-1', 'sid-1', 'queued', 1);
       await store.markInboundHandled(['in-1']);
       const first = await view.log({ limit: '2' });
-      assert.deepEqual(first.items.map((l) => `${l.direction} ${l.body} ${l.status}`), ['out You will get no more SMS sending', 'in STOP waiting']);
+      assert.deepEqual(first.items.map((l) => `${l.direction} ${l.body} ${l.status}`), ['out You will get no more SMS sending', 'in STOP received']);
       assert.ok(first.next);
       const second = await view.log({ limit: '2', after: first.next });
       assert.deepEqual(second.items.map((l) => `${l.direction} ${l.body} ${l.status}`), ['out Thanks! sent', 'in YES received'], 'the same millisecond: out first');
@@ -193,7 +193,9 @@ describe("the operators' view", () => {
 
     it('lists sends with their reason, and sends a failed one again through its own node', async () => {
       const id = await failed('send-1', 'Your order shipped', { code: 'timeout', message: 'no answer', maybeSent: true });
-      const [line] = (await view.outbox({ state: 'failed' })).items;
+      await failed('send-1', 'Exotel said no', { code: 50000, message: 'Exotel: mock error 500', httpStatus: 500 });
+      const [exotel, line] = (await view.outbox({ state: 'failed' })).items;
+      assert.deepEqual(exotel.reason, { code: '50000', message: 'Exotel: mock error 500', httpStatus: 500 }, "Exotel's own code, and its HTTP status");
       assert.deepEqual([line.id, line.body, line.state, line.attempts, line.reason, line.maybeSent, line.holdsCode, line.node], [
         id, 'Your order shipped', 'failed', 3, { code: 'timeout', message: 'no answer' }, true, false, { id: 'send-1', name: 'node send-1', deployed: true },
       ]);

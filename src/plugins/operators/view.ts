@@ -65,6 +65,8 @@ export interface ViewDeps {
 export interface Reason {
   code: string;
   message: string;
+  /** what Exotel answered, when it answered with an error */
+  httpStatus?: number;
 }
 
 /** One SMS of the log, in or out. */
@@ -77,7 +79,7 @@ export interface LogLine {
   /** the customer */
   phone: string;
   body: string;
-  /** in: received (handed to the flow) or waiting; out: sending, sent, delivered or failed */
+  /** in: received (answered 200, recorded once; repeats counted in `duplicates`); out: sending, sent, delivered or failed */
   status: string;
   reason: Reason | null;
   /** in: how many more times Exotel delivered it */
@@ -177,10 +179,13 @@ export function decodeCursor(value: unknown, kinds: string): Array<string | numb
   throw new ViewError(400, 'the page cursor is not one this view gave');
 }
 
+/** msg.error's code (Exotel's own, a number, is kept as text), message and the HTTP status Exotel answered. */
 function reasonOf(error: unknown): Reason | null {
   if (!error || typeof error !== 'object') return null;
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  return { code: typeof code === 'string' ? code : '', message: typeof message === 'string' ? message : '' };
+  const { code, message, httpStatus } = error as { code?: unknown; message?: unknown; httpStatus?: unknown };
+  const reason: Reason = { code: typeof code === 'string' || typeof code === 'number' ? String(code) : '', message: typeof message === 'string' ? message : '' };
+  if (typeof httpStatus === 'number') reason.httpStatus = httpStatus;
+  return reason;
 }
 
 /** How a sent SMS stands, in the words of the log. */
@@ -260,7 +265,7 @@ export class OperatorsView {
   private inLine(line: InboundLogLine): LogLine {
     return {
       direction: 'in', id: line.sid, sid: line.sid, at: line.recordedAt, phone: line.from, body: line.body,
-      status: line.handled ? 'received' : 'waiting', reason: null, duplicates: line.duplicates,
+      status: 'received', reason: null, duplicates: line.duplicates,
       account: this.accountName((a) => a.accountSid === line.accountSid, line.accountSid), node: null,
     };
   }

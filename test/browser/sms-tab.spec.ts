@@ -1,0 +1,187 @@
+// The SMS tab as an operator meets it (issue 13): after a sandbox conversation in which the customer
+// replied STOP, the tab shows the opt-out, the inbound SMS in the log and the conversation still
+// active; the opt-out CSV downloads and holds the number; a send that failed (a live account on a
+// mock Exotel that answered 500) is sent again from the outbox; a customer's data is exported and
+// erased, their opt-out kept. Screenshots of the tab for the README go to docs/images/.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Locator } from 'playwright-core';
+import { ARTIFACTS, Editor, Phone, ROOT, startBrowserEditor, wait, type BrowserEditor } from '../support/browser';
+import { MockExotel } from '../support/mock-exotel';
+
+const CUSTOMER = '+919876543210';
+const OTHER = '+919812345678';
+const IMAGES = path.join(ROOT, 'docs', 'images');
+const UNSUBSCRIBED = 'You have been unsubscribed from ExampleStore and will get no more messages. Reply START to subscribe again.';
+const SURVEY = 'How was your experience? Reply 1 for Great, 2 for Good, 3 for Poor.';
+const catalogue = JSON.parse(fs.readFileSync(path.join(ROOT, 'plugins', 'locales', 'en-US', 'exotel-sms.json'), 'utf8'))['exotel-sms'];
+
+describe("the SMS tab: the operators' view", function () {
+  this.timeout(60_000);
+  let browser: BrowserEditor;
+  let editor: Editor;
+  let phone: Phone;
+  let mock: MockExotel;
+
+  before(async function () {
+    this.timeout(150_000);
+    mock = await new MockExotel().start();
+    browser = await startBrowserEditor();
+    editor = new Editor(browser);
+    phone = new Phone(browser.page);
+    // example 06 on the sandbox account, and a live account on the mock Exotel with a send node that tries once
+    const example = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', '06 - All scenarios on one number.json'), 'utf8')) as Array<Record<string, unknown>>;
+    const live = [
+      { id: 'live-account', type: 'exotel-account', name: 'Shop (live)', accountSid: 'shopsid', apiBaseUrl: mock.url, defaultFrom: 'EXSHOP', dltEntityId: '', defaultCountry: 'IN', mode: 'live', rateLimit: 200, queueLimit: 10000, webhookAuth: 'token', credentials: { apiKey: 'key-1', apiToken: 'token-1' } },
+      { id: 'live-inject', type: 'inject', z: 'all-tab', name: 'Order update', props: [{ p: 'phone', v: OTHER, vt: 'str' }, { p: 'payload', v: 'Your order has shipped.', vt: 'str' }], x: 150, y: 900, wires: [['live-send']] },
+      { id: 'live-send', type: 'exotel-send', z: 'all-tab', name: 'Order update (live)', account: 'live-account', to: 'phone', toType: 'msg', text: 'payload', textType: 'msg', from: '', dltTemplateId: '', smsType: '', priority: '', statusCallback: '', optOutConfirmation: false, attempts: 1, x: 400, y: 900, wires: [[], []] },
+    ];
+    const res = await fetch(`${browser.base}/flows`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify([...example, ...live]) });
+    assert.ok(res.ok, `POST /flows answered ${res.status} ${await res.text()}`);
+    await editor.open();
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed' || !browser) return;
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    const file = path.join(ARTIFACTS, `sms-tab-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').toLowerCase().slice(0, 60)}.png`);
+    await browser.page.screenshot({ path: file }).catch(() => undefined);
+    console.log(`      screenshot: ${path.relative(ROOT, file)}\n      --- Node-RED log ---\n${browser.red.log.replace(/^/gm, '      | ')}`);
+    if (browser.pageErrors.length || browser.consoleErrors.length) console.log(`      --- browser errors ---\n${[...browser.pageErrors, ...browser.consoleErrors].join('\n')}`);
+  });
+
+  after(async function () {
+    this.timeout(30_000);
+    if (browser) await browser.close();
+    await mock?.stop();
+  });
+
+  const inject = async (id: string) => {
+    const res = await fetch(`${browser.base}/inject/${id}`, { method: 'POST' });
+    assert.equal(res.status, 200, `inject ${id}`);
+  };
+
+  /** The rows of a section's list, waited for until one matches. */
+  async function row(list: string, selector: string): Promise<Locator> {
+    const found = browser.page.locator(`#${list} ${selector}`).first();
+    try {
+      await found.waitFor({ state: 'visible', timeout: 10_000 });
+    } catch {
+      throw new Error(`#${list} shows no ${selector}; it shows: ${(await browser.page.locator(`#${list}`).innerText()).replace(/\s+/g, ' ')}`);
+    }
+    return found;
+  }
+
+  async function screenshot(name: string) {
+    fs.mkdirSync(IMAGES, { recursive: true });
+    await browser.page.locator('#red-ui-sidebar').screenshot({ path: path.join(IMAGES, name) });
+  }
+
+  it('after a sandbox conversation with a STOP, shows the opt-out, the inbound SMS in the log and the conversation still active', async function () {
+    const page = browser.page;
+    // the survey starts a conversation with the customer; the customer answers STOP
+    await inject('all-send-survey');
+    await editor.openPhone();
+    await page.selectOption('#exotel-sandbox-account', 'all-account');
+    await page.fill('#exotel-sandbox-phone', CUSTOMER);
+    await page.press('#exotel-sandbox-phone', 'Enter');
+    await phone.expect(SURVEY);
+    await phone.reply('STOP');
+    await phone.expect(UNSUBSCRIBED);
+
+    await editor.openSmsSection('log');
+    const stop = await row('exotel-sms-log-list', `.exotel-sms-log-line[data-direction="in"]:has(.exotel-sms-body:text-is("STOP"))`);
+    assert.equal(await stop.locator('.exotel-sms-phone').textContent(), CUSTOMER);
+    assert.equal(await stop.locator('.exotel-sms-badge').textContent(), catalogue.state.received);
+    assert.match(String(await stop.locator('.exotel-sms-meta').textContent()), /ExampleStore \(sandbox\)/, 'the account by its name');
+    await screenshot('sms-tab-log.png');
+
+    await editor.openSmsSection('optOuts');
+    const optedOut = await row('exotel-sms-opt-outs-list', `.exotel-sms-opt-out[data-phone="${CUSTOMER}"]`);
+    assert.equal(await optedOut.getAttribute('data-status'), 'opted-out');
+    assert.match(String(await optedOut.locator('.exotel-sms-meta').textContent()), /Keyword STOP · source sandbox-in-/, 'the keyword and the SmsSid it came in');
+    await optedOut.locator('.exotel-sms-expand').click();
+    await optedOut.locator('.exotel-sms-history-line').first().waitFor();
+    assert.match(String(await optedOut.locator('.exotel-sms-history-line').first().textContent()), /opted out keyword STOP · source sandbox-in-/);
+    await screenshot('sms-tab-opt-outs.png');
+
+    await editor.openSmsSection('conversations');
+    const survey = await row('exotel-sms-conversations-list', `.exotel-sms-conversation[data-key="${CUSTOMER}"]`);
+    assert.equal(await survey.getAttribute('data-name'), 'one-number-survey');
+    assert.equal(await survey.locator('.exotel-sms-badge-step').textContent(), 'answer');
+    assert.match(String(await survey.locator('.exotel-sms-meta').textContent()), /started \d+ s ago · /);
+
+    await editor.openSmsSection('glance');
+    await page.locator('#exotel-sms-glance-opted-out').waitFor();
+    assert.equal(await page.locator('#exotel-sms-glance-opted-out .exotel-sms-tile-value').textContent(), '1');
+    assert.equal(await page.locator('#exotel-sms-glance-received .exotel-sms-tile-value').textContent(), '1');
+    assert.equal(await page.locator('#exotel-sms-glance-conversations .exotel-sms-tile-value').textContent(), '1');
+    assert.equal(await page.locator('#exotel-sms-glance rect.exotel-sms-chart-received').count(), 1, 'one bar of received SMS in the chart');
+    await screenshot('sms-tab-glance.png');
+  });
+
+  it('refreshes without a reload: a new SMS appears in the open log', async function () {
+    await editor.openSmsSection('log');
+    await row('exotel-sms-log-list', '.exotel-sms-log-line');
+    // the customer writes again, from the API (the phone is out of sight)
+    const res = await fetch(`${browser.base}/exotel-sandbox/all-account/reply`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ phone: CUSTOMER, text: 'Hello again' }) });
+    assert.equal(res.status, 200);
+    await row('exotel-sms-log-list', '.exotel-sms-log-line:has(.exotel-sms-body:text-is("Hello again"))');
+  });
+
+  it('downloads the opt-out list as a CSV that holds the number', async function () {
+    const page = browser.page;
+    await editor.openSmsSection('optOuts');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#exotel-sms-opt-outs-export')]);
+    assert.match(download.suggestedFilename(), /^opt-outs-\d{4}-\d\d-\d\d\.csv$/);
+    const csv = fs.readFileSync(String(await download.path()), 'utf8');
+    const lines = csv.trim().split(/\r\n/);
+    assert.equal(lines[0], 'phone,status,keyword,source,changed_at');
+    assert.match(lines.find((line) => line.startsWith(CUSTOMER)) ?? '', new RegExp(`^\\${CUSTOMER},opted-out,STOP,sandbox-in-[^,]+,\\d{4}-`));
+  });
+
+  it('sends a failed send of the outbox again', async function () {
+    const page = browser.page;
+    mock.answer({ status: 500 });
+    const before = mock.requests.length;
+    await inject('live-inject');
+    await editor.openSmsSection('outbox');
+    const failed = await row('exotel-sms-outbox-list', '.exotel-sms-outbox-entry[data-state="failed"]');
+    assert.equal(await failed.locator('.exotel-sms-phone').textContent(), OTHER);
+    assert.equal(await failed.locator('.exotel-sms-body').textContent(), 'Your order has shipped.');
+    assert.match(String(await failed.locator('.exotel-sms-reason').textContent()), new RegExp(catalogue.causes.server_error.cause.replace(/[.]/g, '\\.')));
+    assert.equal(mock.requests.length, before + 1);
+    await screenshot('sms-tab-outbox.png');
+    await failed.locator('.exotel-sms-retry').click();
+    await page.waitForSelector('#exotel-sms-outbox-list .exotel-sms-outbox-entry', { state: 'detached', timeout: 10_000 });
+    for (let i = 0; i < 50 && mock.sent.length === 0; i++) await wait(100);
+    assert.deepEqual(mock.sent.map((form) => [form.To, form.Body]), [[OTHER, 'Your order has shipped.']], 'Exotel got it the second time');
+  });
+
+  it("exports a customer's data and erases it, keeping the opt-out", async function () {
+    const page = browser.page;
+    await editor.openSmsSection('log');
+    await (await row('exotel-sms-log-list', `.exotel-sms-phone[data-phone="${CUSTOMER}"]`)).click();
+    await page.waitForSelector('#exotel-sms-customer', { state: 'visible' });
+    assert.equal(await page.locator('#exotel-sms-customer-phone').textContent(), CUSTOMER);
+    await row('exotel-sms-thread-list', '.exotel-sms-log-line');
+    await page.waitForSelector('#exotel-sms-customer-status .exotel-sms-badge-opted-out');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#exotel-sms-customer-export')]);
+    const data = JSON.parse(fs.readFileSync(String(await download.path()), 'utf8'));
+    assert.equal(data.phone, CUSTOMER);
+    assert.deepEqual(data.inbound.map((sms: { body: string }) => sms.body), ['STOP', 'Hello again']);
+    assert.equal(data.optOut.status, 'opted-out');
+    await page.click('#exotel-sms-customer-erase');
+    await page.click('#exotel-sms-confirm');
+    await page.waitForSelector('#exotel-sms-thread-list .exotel-sms-empty');
+    const after = await (await fetch(`${browser.base}/exotel-sms/opt-outs/history?phone=${encodeURIComponent(CUSTOMER)}`)).json() as { record: { status: string } };
+    assert.equal(after.record.status, 'opted-out', 'the opt-out stays');
+    const conversations = await (await fetch(`${browser.base}/exotel-sms/conversations`)).json() as { items: unknown[] };
+    assert.deepEqual(conversations.items, [], 'the conversation is gone with the rest');
+  });
+
+  it('no script in the page raised an error', function () {
+    assert.deepEqual(browser.pageErrors, []);
+  });
+});
