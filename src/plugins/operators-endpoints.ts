@@ -1,7 +1,7 @@
 // The admin API of the SMS tab's operators' view (src/plugins/operators/view.ts does the work): on
 // Node-RED's admin app, behind its permissions `exotel-sms.read` (looking) and `exotel-sms.write`
 // (changing, exporting a customer's data). Each request borrows the runtime's store; the retention
-// purge of the logs runs when the flows start and every six hours.
+// purge of the inbound log runs when the flows start and every six hours.
 import type { NodeAPI } from 'node-red';
 import type { Request, RequestHandler, Response } from 'express';
 import { isUnavailable } from '../store';
@@ -133,9 +133,7 @@ function scheduleRetention(RED: NodeAPI): void {
     try {
       handle = openStore(RED);
       const purged = await purgeOldLogs(handle.store, Date.now() - retentionMs(RED));
-      if (purged.inbound + purged.sent > 0) {
-        RED.log.info(`exotel-sms: deleted ${purged.inbound} inbound and ${purged.sent} sent SMS older than the retention period (exotelSms.retentionDays)`);
-      }
+      if (purged > 0) RED.log.info(`exotel-sms: deleted ${purged} received SMS older than the retention period (exotelSms.retentionDays)`);
     } catch (err) {
       RED.log.warn(`exotel-sms: the SMS logs could not be purged: ${(err as Error).message}`);
     } finally {

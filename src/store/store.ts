@@ -1,6 +1,8 @@
 // The durable state of the package behind one asynchronous interface, so that another database
 // (PostgreSQL for several Node-RED instances) can take SQLite's place. One interface a concern, so
 // that each backend implements them one by one and one contract suite runs against every backend.
+import type { DeliveryStatus } from '../exotel/delivery-codes';
+import type { DeliveryReport } from '../exotel/report';
 import type { InboundSms } from '../exotel/webhook';
 
 /** An inbound SMS as the webhook parsed it, kept in the inbound log. */
@@ -240,8 +242,7 @@ export interface SandboxThreads {
 
 /** How a sent SMS stands with Exotel: its request on the wire, answered with an SmsSid, or given up. */
 export type SendState = 'sending' | 'sent' | 'failed';
-/** What the delivery reports say of an SMS: still on its way, on the handset, or not delivered. */
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+export type { DeliveryReport, DeliveryStatus };
 
 /** What a send node logs when the first attempt of an SMS is about to leave. */
 export interface SendLogStart {
@@ -279,23 +280,6 @@ export interface SendLogEntry extends SendLogStart {
   updatedAt: number;
   /** when the last report came */
   reportedAt: number | null;
-}
-
-/** A delivery report as Exotel posted it (see src/exotel/report.ts). */
-export interface DeliveryReport {
-  sid: string;
-  to: string;
-  /** Exotel's Status, lower case (`failed-dnd` written `failed_dnd`) */
-  status: string;
-  delivery: DeliveryStatus;
-  detailedStatus: string;
-  detailedStatusCode: string;
-  /** DateSent, ISO 8601, or null */
-  dateSent: string | null;
-  units: number | null;
-  customField: string;
-  /** when it was received, ms since the epoch */
-  receivedAt: number;
 }
 
 /** A report with the send it belongs to, as that send is after the report. */

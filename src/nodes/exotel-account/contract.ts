@@ -24,6 +24,8 @@ export interface AccountProps extends SavedNode {
   rateLimit: number | string;
   queueLimit: number | string;
   webhookAuth: WebhookAuth;
+  /** how Exotel reaches this Node-RED (`https://sms.example.in`): delivery reports come back under it; blank: no reports */
+  publicUrl: string;
 }
 
 export interface AccountCredentials {
@@ -44,7 +46,7 @@ export const SANDBOX_SENDER = 'SANDBOX';
 
 const defaults: NodeContract<AccountProps, AccountCredentials>['defaults'] = {
   name: { value: '' },
-  version: { value: 2 },
+  version: { value: 3 },
   accountSid: { value: '' },
   apiBaseUrl: { value: API_REGIONS.singapore },
   defaultFrom: { value: '' },
@@ -54,10 +56,11 @@ const defaults: NodeContract<AccountProps, AccountCredentials>['defaults'] = {
   rateLimit: { value: DEFAULT_RATE_LIMIT },
   queueLimit: { value: DEFAULT_QUEUE_LIMIT },
   webhookAuth: { value: 'token' },
+  publicUrl: { value: '' },
 };
 
 /** Version 1 had no webhookAuth: its properties, for the first migration. */
-const { webhookAuth: _added, ...defaultsV1 } = defaults;
+const { webhookAuth: _added, publicUrl: _addedV3, ...defaultsV1 } = defaults;
 
 /**
  * Version 2: callbacks must carry the webhook token unless the user chooses "no authentication".
@@ -71,7 +74,7 @@ function requireToken(config: Record<string, unknown>): Record<string, unknown> 
 
 export const contract: NodeContract<AccountProps, AccountCredentials> = {
   type: 'exotel-account',
-  version: 2,
+  version: 3,
   defaults,
   credentials: {
     apiKey: { type: 'text' },
@@ -79,7 +82,8 @@ export const contract: NodeContract<AccountProps, AccountCredentials> = {
     // password: never sent to the editor; the SMS in node's dialog asks the runtime for the callback URL
     webhookToken: { type: 'password' },
   },
-  migrations: [fillMissing(defaultsV1), requireToken],
+  // Version 3: the public URL delivery reports come back under; a saved account has none (no reports, as before).
+  migrations: [fillMissing(defaultsV1), requireToken, (config) => ({ ...config, publicUrl: typeof config.publicUrl === 'string' ? config.publicUrl : '' })],
 };
 
 /** The region of a base URL, or 'custom'. */
@@ -118,6 +122,29 @@ export function validateQueueLimit(value: unknown): Verdict {
 /** A live account needs a sender; a sandbox account uses SANDBOX_SENDER when it has none. */
 export function validateDefaultFrom(value: unknown, mode: unknown): Verdict {
   return mode === 'sandbox' || text(value) !== '' ? true : problem('errors.defaultFrom');
+}
+
+/** Blank (no delivery reports), or the http(s) address Exotel reaches this Node-RED at, without a query. */
+export function validatePublicUrl(value: unknown): Verdict {
+  const url = text(value);
+  if (url === '') return true;
+  return isHttpUrl(url) && !/[?#]/.test(url) ? true : problem('errors.publicUrl');
+}
+
+/** The path under Node-RED's httpNodeRoot where an account's delivery reports arrive. */
+export function reportPath(accountId: string): string {
+  return `/exotel-sms/delivery-report/${encodeURIComponent(accountId)}`;
+}
+
+/**
+ * The StatusCallback of a live account's sends: the public URL, Node-RED's httpNodeRoot, the account's
+ * report path and its webhook token; null without a public URL (or with HTTP endpoints switched off).
+ */
+export function reportUrl(publicUrl: unknown, httpNodeRoot: unknown, accountId: string, query: string): string | null {
+  const base = text(publicUrl).replace(/\/+$/, '');
+  if (!base || validatePublicUrl(base) !== true || httpNodeRoot === false) return null;
+  const root = (typeof httpNodeRoot === 'string' ? httpNodeRoot : '/').replace(/\/+$/, '');
+  return `${base}${root.startsWith('/') || root === '' ? root : `/${root}`}${reportPath(accountId)}${query}`;
 }
 
 export function validateWebhookAuth(value: unknown): Verdict {

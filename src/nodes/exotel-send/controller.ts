@@ -1,6 +1,7 @@
 // exotel-send's behaviour without Node-RED: turns a message into an SMS (number, text, sender, DLT),
 // checks the opt-out, puts it in the outbox, hands it to the dispatcher, and hands the message on as
 // sent or failed. After a restart it settles what the outbox still holds for this node.
+import { randomBytes } from 'node:crypto';
 import type { SendRequest } from '../../exotel/client';
 import { SendError, type SendErrorInfo } from '../../exotel/errors';
 import { SandboxGateway } from '../../exotel/sandbox';
@@ -9,10 +10,11 @@ import { countSegments } from '../../sms/encoding';
 import { maskCode, openText, sealText } from '../../sms/one-time-code';
 import { toE164 } from '../../sms/phone';
 import { renderText } from '../../sms/template';
-import type { OutboxEntry, Store } from '../../store';
+import type { OutboxEntry, ReportRecord, Store } from '../../store';
 import type { ExotelAccount } from '../exotel-account/controller';
-import { shown, type Done, type Evaluate, type NodeLog, type Send, type StatusLine, type Translate } from '../shared/ports';
+import { shown, systemTimers, type Done, type Evaluate, type NodeLog, type Send, type StatusLine, type Timers, type Translate } from '../shared/ports';
 import { OutboxDispatcher, type DispatchOutcome, type Outgoing } from './outbox-dispatcher';
+import { messageOf, ReportSettler } from './report-settler';
 import { StoreWait } from '../shared/store-wait';
 
 import { MAX_ATTEMPTS, PRIORITIES, SMS_TYPES } from './contract';
@@ -50,9 +52,18 @@ export type SendMessage = {
   [key: string]: unknown;
 };
 
-export type SendAccount = Pick<ExotelAccount, 'client' | 'configProblem' | 'defaultCountry' | 'defaultFrom' | 'dltEntityId' | 'redact'> & {
-  limiter: Pick<ExotelAccount['limiter'], 'acquire'>;
-};
+export type SendAccount = Pick<ExotelAccount, 'client' | 'configProblem' | 'defaultCountry' | 'defaultFrom' | 'dltEntityId' | 'redact'> &
+  Partial<Pick<ExotelAccount, 'id' | 'mode' | 'reportsEnabled' | 'statusCallbackUrl'>> & {
+    limiter: Pick<ExotelAccount['limiter'], 'acquire'>;
+  };
+
+/** How long a send that was on the wire when Node-RED died waits for its delivery report before it is sent again. */
+export const DEFAULT_RECONCILE_AFTER_MS = 15 * 60_000;
+
+/** A CustomField of our own: it finds the send again in its delivery report. */
+export function newCustomField(): string {
+  return `smsflow-${randomBytes(9).toString('base64url')}`;
+}
 
 export interface SendDeps {
   nodeId: string;
@@ -75,6 +86,9 @@ export interface SendDeps {
   codeKey?: Buffer;
   /** for tests: the dispatcher (and with it the clock) to use */
   dispatcher?: OutboxDispatcher;
+  /** a send on the wire when Node-RED died waits this long for its delivery report, then goes again (settings.js `reconcileAfterMs`) */
+  reconcileAfterMs?: number;
+  timers?: Timers;
 }
 
 /** The one-time code conversation-state put in the message, if any. */
@@ -85,6 +99,7 @@ export function codeOf(msg: SendMessage): string {
 
 /** A request as the outbox keeps it: a text holding a code masked, and sealed for a send after a restart. */
 type KeptRequest = SendRequest & { sealed?: string };
+
 
 
 /** What is known of a send when it fails: the sandbox phone files it under the number, with the text. */
@@ -120,9 +135,18 @@ export class SendController {
   private readonly storeWait: StoreWait;
   private readonly stopping = new AbortController();
   private takeOverTimer: NodeJS.Timeout | undefined;
+  private readonly timers: Timers;
+  /** where reports and sends settled after a restart go (node.send), from resume() on */
+  private output: Send | undefined;
+  private markStarted!: () => void;
+  /** resolves once resume() has read what the outbox and the reports hold */
+  private readonly started = new Promise<void>((resolve) => (this.markStarted = resolve));
+  /** delivery reports, and the sends on the wire at the last stop that wait for theirs */
+  private readonly reports: ReportSettler;
 
   constructor(private readonly deps: SendDeps) {
     const { config, translate: m, log } = deps;
+    this.timers = deps.timers ?? systemTimers;
     // Values Exotel would refuse are dropped here, with a warning, rather than fail every send.
     this.smsType = (SMS_TYPES as readonly string[]).includes(config.smsType ?? '') ? config.smsType! : '';
     this.priority = (PRIORITIES as readonly string[]).includes(config.priority ?? '') ? config.priority! : '';
@@ -141,6 +165,21 @@ export class SendController {
     });
     this.dispatcher =
       deps.dispatcher ?? new OutboxDispatcher({ nodeId: deps.nodeId, store: deps.store, account: deps.account, policy: this.policy, redact: deps.account?.redact, storeWait: this.storeWait });
+    this.reports = new ReportSettler({
+      store: deps.store,
+      log,
+      translate: m,
+      timers: this.timers,
+      reconcileAfterMs: deps.reconcileAfterMs ?? DEFAULT_RECONCILE_AFTER_MS,
+      storeWait: this.storeWait,
+      signal: this.stopping.signal,
+      output: () => this.output,
+      countSent: () => {
+        this.counts.sent++;
+        this.showCounts();
+      },
+      resend: (entry, send) => this.sendKept(entry, send, true),
+    });
   }
 
   /** Whether the node can send at all; if not, the red status and the error are shown. */
@@ -190,13 +229,14 @@ export class SendController {
     const inboundSid = typeof msg.sms?.sid === 'string' ? msg.sms.sid : undefined;
     const claimKey = inboundSid ? `${inboundSid}>${request.to}` : null;
     const code = codeOf(msg);
-    const outboxId = await waitFor(() => store.addToOutbox({ nodeId: this.deps.nodeId, phone: request.to, request: this.kept(request, code), message: storable(msg), claimKey, confirmation: confirmationClaimed }));
+    const message = storable(msg);
+    const outboxId = await waitFor(() => store.addToOutbox({ nodeId: this.deps.nodeId, phone: request.to, request: this.kept(request, code), message, claimKey, confirmation: confirmationClaimed }));
     if (outboxId === null) {
       if (confirmationClaimed) await store.releaseOptOutConfirmation(request.to).catch(() => undefined);
       this.deps.log.debug?.(`already sent for ${inboundSid}`);
       return done();
     }
-    const out: Outgoing = { outboxId, request, claimKey, confirmationClaimed, helpAnswer, code: code || undefined };
+    const out: Outgoing = { outboxId, request, claimKey, confirmationClaimed, helpAnswer, code: code || undefined, message };
     this.settle(await this.dispatcher.inOrder(request.to, () => this.dispatcher.dispatch(out)), out, msg, send, done);
   }
 
@@ -206,13 +246,19 @@ export class SendController {
    */
   async resume(send: Send): Promise<void> {
     const { store, nodeId, takeOver } = this.deps;
-    if (takeOver) {
-      // Several instances: this node's entries of instances that died or stopped (this process's
-      // previous run among them, once its lease ran out), now and every few seconds; never a live one's.
-      this.takeOverTimer = setInterval(() => void this.takeOver(takeOver.claim, send, 'log.takeOver'), takeOver.everyMs);
-      return this.takeOver(takeOver.claim, send, 'log.resume');
+    this.output = send;
+    try {
+      if (takeOver) {
+        // Several instances: this node's entries of instances that died or stopped (this process's
+        // previous run among them, once its lease ran out), now and every few seconds; never a live one's.
+        this.takeOverTimer = setInterval(() => void this.takeOver(takeOver.claim, send, 'log.takeOver'), takeOver.everyMs);
+        await this.takeOver(takeOver.claim, send, 'log.resume', true);
+      } else {
+        await this.resumeEntries([...(await store.outboxEntries(nodeId, 'sending')), ...(await store.outboxEntries(nodeId, 'queued'))], send, 'log.resume', true);
+      }
+    } finally {
+      this.markStarted();
     }
-    await this.resumeEntries([...(await store.outboxEntries(nodeId, 'sending')), ...(await store.outboxEntries(nodeId, 'queued'))], send, 'log.resume');
   }
 
   /** An operator queued a failed send again (the SMS tab): it goes out as a resumed one would. */
@@ -220,7 +266,16 @@ export class SendController {
     return this.resumeEntries([entry], send, 'log.resend');
   }
 
-  private async takeOver(claim: () => Promise<OutboxEntry[]>, send: Send, logKey: string): Promise<void> {
+  /**
+   * A delivery report of one of this node's SMS: on the report output with the message as it was sent.
+   * A send that was on the wire when Node-RED died and waits for it is sent, late, first.
+   */
+  async onReport(record: ReportRecord): Promise<void> {
+    await this.started;
+    if (!this.stopping.signal.aborted) await this.reports.handOn(record);
+  }
+
+  private async takeOver(claim: () => Promise<OutboxEntry[]>, send: Send, logKey: string, first = false): Promise<void> {
     if (this.stopping.signal.aborted) return;
     let entries: OutboxEntry[];
     try {
@@ -229,59 +284,95 @@ export class SendController {
       this.storeWait.note(err);
       return;
     }
-    await this.resumeEntries(entries, send, logKey);
+    await this.resumeEntries(entries, send, logKey, first);
   }
 
-  private async resumeEntries(entries: OutboxEntry[], send: Send, logKey: string): Promise<void> {
-    const { store, nodeId, log, translate: m } = this.deps;
-    const messageOf = (entry: OutboxEntry) => (entry.message && typeof entry.message === 'object' ? entry.message : {}) as SendMessage;
-    const doneFor = (msg: SendMessage): Done => (err) => {
-      if (err) log.error(err, msg);
-    };
-    // Asked of Exotel when Node-RED died: it may have gone out or not. Sending it again could give
-    // the customer two; it fails instead, with the reason, for someone to look at.
-    for (const entry of entries.filter((e) => e.state === 'sending')) {
-      const err = new SendError({
-        code: 'interrupted',
-        message: `Node-RED stopped while Exotel was being asked to send this SMS to ${entry.phone}: it may or may not have gone out, so it is not sent again`,
-        retryable: false,
-        maybeSent: true,
-      });
-      await store.failOutboxEntry(entry.id, entry.attempts, err.toJSON());
-      this.fail(messageOf(entry), send, doneFor(messageOf(entry)), err, entry.request as Attempt);
-    }
+  private async resumeEntries(entries: OutboxEntry[], send: Send, logKey: string, withReports = false): Promise<void> {
+    const { store, log, translate: m } = this.deps;
     const queued = entries.filter((e) => e.state === 'queued');
-    if (queued.length === 0) return;
-    log.log(m(logKey, { count: queued.length }));
-    const jobs = queued.map(async (entry) => {
-      const msg = messageOf(entry);
-      const helpAnswer = this.deps.config.helpReachesOptedOut === true && answersHelpFrom(msg, entry.phone);
-      const { sealed, ...request } = entry.request as KeptRequest;
-      let code: string | undefined;
-      if (sealed !== undefined) {
-        const opened = openText(sealed, this.deps.codeKey);
-        if (opened === null) {
-          // Sealed under another secret (exotelSms.codeSecret changed): the text cannot be rebuilt.
-          const err = new SendError({ code: 'code_unreadable', message: `the text to ${entry.phone} held a one-time code that cannot be read back (the code secret changed): nothing was sent`, retryable: false });
-          await store.failOutboxEntry(entry.id, entry.attempts, err.toJSON());
-          if (entry.claimKey) await store.releaseSend(nodeId, entry.claimKey).catch(() => undefined);
-          return this.fail(msg, send, doneFor(msg), err);
-        }
-        ({ body: request.body, code } = JSON.parse(opened) as { body: string; code: string });
+    // Asked of Exotel when Node-RED died. The send log says how far it got: not logged, it never left
+    // (sent now); an SmsSid, it went (sent, late). Otherwise only its delivery report can tell: with
+    // reports, it waits for one (and goes again if none comes); without, it fails as interrupted rather
+    // than give the customer two.
+    for (const entry of entries.filter((e) => e.state === 'sending')) {
+      const customField = (entry.request as KeptRequest).customField;
+      const logged = customField ? await store.sendLogEntry(customField) : undefined;
+      if (customField && logged === null) queued.push(entry);
+      else if (logged?.sid) await this.reports.settleLate(entry, logged);
+      else if (customField && this.hearsReports()) this.reports.await(customField, entry);
+      else await this.interrupted(entry, send);
+    }
+    if (queued.length > 0) {
+      log.log(m(logKey, { count: queued.length }));
+      await Promise.allSettled(queued.map((entry) => this.sendKept(entry, send)));
+    }
+    // Reports that came while this node was not running (or before it had read its outbox)
+    if (withReports) {
+      try {
+        for (const record of await store.unhandledReports(this.deps.nodeId)) await this.reports.handOn(record, true);
+      } catch (err) {
+        log.warn(m('warn.reports', { message: (err as Error).message }));
       }
-      const maybeSentBefore = (entry.error as { maybeSent?: unknown } | null)?.maybeSent === true;
-      const out: Outgoing = { outboxId: entry.id, request, claimKey: entry.claimKey, confirmationClaimed: entry.confirmation, helpAnswer, code, maybeSentBefore };
-      return this.dispatcher.inOrder(entry.phone, () => this.dispatcher.dispatch(out)).then((outcome) => this.settle(outcome, out, msg, send, doneFor(msg)));
+    }
+  }
+
+  private doneFor(msg: SendMessage): Done {
+    return (err) => {
+      if (err) this.deps.log.error(err, msg);
+    };
+  }
+
+  /** Nobody can tell whether it went: it fails, with the reason, for someone to look at. */
+  private async interrupted(entry: OutboxEntry, send: Send): Promise<void> {
+    const err = new SendError({
+      code: 'interrupted',
+      message: `Node-RED stopped while Exotel was being asked to send this SMS to ${entry.phone}: it may or may not have gone out, so it is not sent again`,
+      retryable: false,
+      maybeSent: true,
     });
-    await Promise.allSettled(jobs);
+    await this.deps.store.failOutboxEntry(entry.id, entry.attempts, err.toJSON());
+    const msg = messageOf(entry);
+    this.fail(msg, send, this.doneFor(msg), err, entry.request as Attempt);
+  }
+
+  /** Sends an entry the outbox kept (queued, or never sent, or given up waiting for its report). */
+  private async sendKept(entry: OutboxEntry, send: Send, resent = false): Promise<void> {
+    const { store, nodeId } = this.deps;
+    const msg = messageOf(entry);
+    const helpAnswer = this.deps.config.helpReachesOptedOut === true && answersHelpFrom(msg, entry.phone);
+    const { sealed, ...request } = entry.request as KeptRequest;
+    let code: string | undefined;
+    if (sealed !== undefined) {
+      const opened = openText(sealed, this.deps.codeKey);
+      if (opened === null) {
+        // Sealed under another secret (exotelSms.codeSecret changed): the text cannot be rebuilt.
+        const err = new SendError({ code: 'code_unreadable', message: `the text to ${entry.phone} held a one-time code that cannot be read back (the code secret changed): nothing was sent`, retryable: false });
+        await store.failOutboxEntry(entry.id, entry.attempts, err.toJSON());
+        if (entry.claimKey) await store.releaseSend(nodeId, entry.claimKey).catch(() => undefined);
+        return this.fail(msg, send, this.doneFor(msg), err);
+      }
+      ({ body: request.body, code } = JSON.parse(opened) as { body: string; code: string });
+    }
+    const maybeSentBefore = resent || (entry.error as { maybeSent?: unknown } | null)?.maybeSent === true;
+    const out: Outgoing = { outboxId: entry.id, request, claimKey: entry.claimKey, confirmationClaimed: entry.confirmation, helpAnswer, code, maybeSentBefore, message: entry.message };
+    const outcome = await this.dispatcher.inOrder(entry.phone, () => this.dispatcher.dispatch(out));
+    this.settle(outcome, out, msg, send, this.doneFor(msg), resent);
+  }
+
+  /** Whether Exotel's reports of this node's SMS come to this account (not to the node's own status callback). */
+  private hearsReports(): boolean {
+    const { account, config } = this.deps;
+    if (!account?.reportsEnabled) return false;
+    return account.mode === 'sandbox' || !(config.statusCallback ?? '').trim();
   }
 
   /** Deletes failed sends and send claims older than `retentionMs`; a store error is only logged. */
   async purgeOld(retentionMs: number): Promise<void> {
     const { store, log, translate: m } = this.deps;
     try {
-      const purged = await store.purgeFinishedSends(Date.now() - retentionMs);
-      if (purged > 0) log.debug?.(`purged ${purged} finished sends and claims`);
+      const before = Date.now() - retentionMs;
+      const purged = (await store.purgeFinishedSends(before)) + (await store.purgeSendLog(before));
+      if (purged > 0) log.debug?.(`purged ${purged} finished sends, claims and logged SMS`);
     } catch (err) {
       log.warn(m('warn.purge', { message: (err as Error).message }));
     }
@@ -292,6 +383,7 @@ export class SendController {
     this.deps.status.stop();
     this.stopping.abort();
     clearInterval(this.takeOverTimer);
+    this.reports.stop();
     this.dispatcher.stop();
   }
 
@@ -302,10 +394,11 @@ export class SendController {
     return { ...request, body: maskCode(request.body, code), sealed: codeKey ? sealText(JSON.stringify({ body: request.body, code }), codeKey) : '' };
   }
 
-  private settle(outcome: DispatchOutcome, out: Outgoing, msg: SendMessage, send: Send, done: Done): void {
+  /** `resent`: no report came of an earlier request of it, so it went again; should that one have gone after all, the customer has two. */
+  private settle(outcome: DispatchOutcome, out: Outgoing, msg: SendMessage, send: Send, done: Done, resent = false): void {
     if (outcome.outcome === 'kept') return done();
     if (outcome.outcome === 'failed') return this.fail(msg, send, done, outcome.error, out.request);
-    msg.exotel = { ...outcome.result, segments: outcome.result.segments || countSegments(out.request.body).segments };
+    msg.exotel = { ...outcome.result, segments: outcome.result.segments || countSegments(out.request.body).segments, ...(resent ? { maybeSent: true } : {}) };
     this.counts.sent++;
     this.showCounts();
     send([msg, null]);
@@ -374,6 +467,7 @@ export class SendController {
       smsType: this.smsType || undefined,
       priority: this.priority || undefined,
       statusCallback: (config.statusCallback ?? '').trim() || undefined,
+      customField: newCustomField(),
     };
   }
 }

@@ -495,14 +495,16 @@ function outboundAfter([at, direction, id]: [number, 'in' | 'out', string]): Pag
   return direction === 'out' ? { at, id } : { at, id: '-1' };
 }
 
-/** Deletes inbound SMS and sends older than the retention period, a batch at a time; returns how many. */
-export async function purgeOldLogs(store: Pick<Store, 'purgeInboundLog' | 'purgeSendLog'>, before: number, pause: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve))): Promise<{ inbound: number; sent: number }> {
+/**
+ * Deletes the inbound SMS older than the retention period, a batch at a time (the send nodes delete
+ * the send log's); returns how many.
+ */
+export async function purgeOldLogs(store: Pick<Store, 'purgeInboundLog'>, before: number, pause: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve))): Promise<number> {
   let inbound = 0;
   for (;;) {
     const purged = await store.purgeInboundLog(before, PURGE_BATCH);
     inbound += purged;
-    if (purged < PURGE_BATCH) break;
+    if (purged < PURGE_BATCH) return inbound;
     await pause();
   }
-  return { inbound, sent: await store.purgeSendLog(before) };
 }
