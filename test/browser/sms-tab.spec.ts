@@ -95,6 +95,14 @@ describe("the SMS tab: the operators' view", function () {
     assert.equal(await stop.locator('.exotel-sms-phone').textContent(), CUSTOMER);
     assert.equal(await stop.locator('.exotel-sms-badge').textContent(), catalogue.state.received);
     assert.match(String(await stop.locator('.exotel-sms-meta').textContent()), /ExampleStore \(sandbox\)/, 'the account by its name');
+    // what the flow sent, with the sandbox's delivery report, and by which node
+    const confirmation = await row('exotel-sms-log-list', `.exotel-sms-log-line[data-direction="out"]:has(.exotel-sms-body:text-is("${UNSUBSCRIBED}"))`);
+    await page.waitForFunction((body) => Array.from(document.querySelectorAll('#exotel-sms-log-list .exotel-sms-log-line[data-direction="out"]'))
+      .some((line) => line.querySelector('.exotel-sms-body')?.textContent === body && line.getAttribute('data-status') === 'delivered'), UNSUBSCRIBED, { timeout: 10_000 });
+    assert.equal(await confirmation.locator('.exotel-sms-badge').textContent(), catalogue.state.delivered);
+    assert.equal(await confirmation.locator('.exotel-sms-node').textContent(), 'Unsubscribed (opt-out confirmation)');
+    const order = await page.locator('#exotel-sms-log-list .exotel-sms-log-line').evaluateAll((lines) => lines.map((l) => `${(l as HTMLElement).dataset.direction} ${l.querySelector('.exotel-sms-body')?.textContent}`));
+    assert.deepEqual(order, [`out ${UNSUBSCRIBED}`, 'in STOP', `out ${SURVEY}`], 'newest first');
     await screenshot('sms-tab-log.png');
 
     await editor.openSmsSection('optOuts');
@@ -116,6 +124,8 @@ describe("the SMS tab: the operators' view", function () {
     await page.locator('#exotel-sms-glance-opted-out').waitFor();
     assert.equal(await page.locator('#exotel-sms-glance-opted-out .exotel-sms-tile-value').textContent(), '1');
     assert.equal(await page.locator('#exotel-sms-glance-received .exotel-sms-tile-value').textContent(), '1');
+    assert.equal(await page.locator('#exotel-sms-glance-sent .exotel-sms-tile-value').textContent(), '2');
+    assert.equal(await page.locator('#exotel-sms-glance-delivered .exotel-sms-tile-value').textContent(), '2');
     assert.equal(await page.locator('#exotel-sms-glance-conversations .exotel-sms-tile-value').textContent(), '1');
     assert.equal(await page.locator('#exotel-sms-glance rect.exotel-sms-chart-received').count(), 1, 'one bar of received SMS in the chart');
     await screenshot('sms-tab-glance.png');
@@ -147,16 +157,25 @@ describe("the SMS tab: the operators' view", function () {
     const before = mock.requests.length;
     await inject('live-inject');
     await editor.openSmsSection('outbox');
-    const failed = await row('exotel-sms-outbox-list', '.exotel-sms-outbox-entry[data-state="failed"]');
+    let failed = await row('exotel-sms-outbox-list', '.exotel-sms-outbox-entry[data-state="failed"]');
     assert.equal(await failed.locator('.exotel-sms-phone').textContent(), OTHER);
     assert.equal(await failed.locator('.exotel-sms-body').textContent(), 'Your order has shipped.');
     assert.match(String(await failed.locator('.exotel-sms-reason').textContent()), new RegExp(catalogue.causes.server_error.cause.replace(/[.]/g, '\\.')));
     assert.equal(mock.requests.length, before + 1);
     await screenshot('sms-tab-outbox.png');
+    // the log says it failed, and why
+    await editor.openSmsSection('log');
+    const logged = await row('exotel-sms-log-list', `.exotel-sms-log-line[data-direction="out"]:has(.exotel-sms-phone[data-phone="${OTHER}"])`);
+    assert.equal(await logged.getAttribute('data-status'), 'failed');
+    assert.match(String(await logged.locator('.exotel-sms-reason').textContent()), new RegExp(catalogue.causes.server_error.cause.replace(/[.]/g, '\\.')));
+    await editor.openSmsSection('outbox');
+    failed = await row('exotel-sms-outbox-list', '.exotel-sms-outbox-entry[data-state="failed"]');
     await failed.locator('.exotel-sms-retry').click();
     await page.waitForSelector('#exotel-sms-outbox-list .exotel-sms-outbox-entry', { state: 'detached', timeout: 10_000 });
     for (let i = 0; i < 50 && mock.sent.length === 0; i++) await wait(100);
     assert.deepEqual(mock.sent.map((form) => [form.To, form.Body]), [[OTHER, 'Your order has shipped.']], 'Exotel got it the second time');
+    await editor.openSmsSection('log');
+    await row('exotel-sms-log-list', `.exotel-sms-log-line[data-direction="out"][data-status="sent"]:has(.exotel-sms-phone[data-phone="${OTHER}"])`);
   });
 
   it("exports a customer's data and erases it, keeping the opt-out", async function () {
@@ -172,6 +191,7 @@ describe("the SMS tab: the operators' view", function () {
     assert.equal(data.phone, CUSTOMER);
     assert.deepEqual(data.inbound.map((sms: { body: string }) => sms.body), ['STOP', 'Hello again']);
     assert.equal(data.optOut.status, 'opted-out');
+    assert.ok(data.sent.some((sms: { body: string; delivery: string }) => sms.body === UNSUBSCRIBED && sms.delivery === 'delivered'), 'what was sent to them, with its report');
     await page.click('#exotel-sms-customer-erase');
     await page.click('#exotel-sms-confirm');
     await page.waitForSelector('#exotel-sms-thread-list .exotel-sms-empty');
