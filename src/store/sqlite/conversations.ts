@@ -1,15 +1,18 @@
 // Conversations, one active a customer and name, with their step deadlines and one-time codes (only
 // a salted hash), and the remembered outcome of each inbound SMS, so that a replay does the same again.
 import type Database from 'better-sqlite3';
+import { statementCache } from './connection';
 import type { CodeCheck, ConversationQuery, ConversationRecord, ConversationStart, ConversationStore, ConversationUpdate, ConversationView } from '../store';
 import { likePattern } from '../shared/rows';
 import { ConversationChanges, endedRecord, judgeCode, outcomesBefore, sawSms, splitId, startedRow, toConversation, updatedRow, type ConversationRow } from '../shared/conversations';
 
 export class SqliteConversations extends ConversationChanges implements ConversationStore, ConversationView {
+  private readonly prepared: (sql: string) => Database.Statement;
   private readonly statements;
 
   constructor(private readonly db: Database.Database) {
     super();
+    this.prepared = statementCache(db);
     this.statements = {
       get: db.prepare('SELECT * FROM conversation WHERE name = ? AND key = ?'),
       put: db.prepare(
@@ -153,7 +156,7 @@ export class SqliteConversations extends ConversationChanges implements Conversa
       Object.assign(params, { at: query.after.at, afterName: name, afterKey: key });
     }
     const sql = `SELECT * FROM conversation WHERE ${where.join(' AND ')} ORDER BY started_at DESC, name DESC, key DESC LIMIT @limit`;
-    return (this.db.prepare(sql).all(params) as ConversationRow[]).map((row) => ({ ...toConversation(row), code: null }));
+    return (this.prepared(sql).all(params) as ConversationRow[]).map((row) => ({ ...toConversation(row), code: null }));
   }
 
   async activeConversationCount(name?: string): Promise<number> {

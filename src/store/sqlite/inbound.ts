@@ -1,11 +1,13 @@
 // The inbound log (deduplicated on SmsSid, with the marks of what was handed to the flow) and the
 // send claims: one send a node makes for an inbound SMS and recipient.
 import type Database from 'better-sqlite3';
+import { statementCache } from './connection';
 import type { InboundLog, InboundLogLine, InboundLogQuery, InboundLogView, InboundRecord } from '../store';
 import { PendingWrites, type PendingInbound } from '../shared/pending-writes';
 import { bucketsOf, likePattern, toLogLine, toRecord, type InboundRow, type InboundLogRow } from '../shared/rows';
 
 export class SqliteInboundLog implements InboundLog, InboundLogView {
+  private readonly prepared: (sql: string) => Database.Statement;
   private readonly statements;
 
   // Group commit: the records and the marks in one transaction.
@@ -13,6 +15,7 @@ export class SqliteInboundLog implements InboundLog, InboundLogView {
   private flushScheduled: NodeJS.Immediate | undefined;
 
   constructor(private readonly db: Database.Database) {
+    this.prepared = statementCache(db);
     this.statements = {
       insert: db.prepare(
         `INSERT INTO inbound (sid, endpoint, from_number, to_number, body, received_at, account_sid, recorded_at)
@@ -83,7 +86,7 @@ export class SqliteInboundLog implements InboundLog, InboundLogView {
       params.id = query.after.id;
     }
     const sql = `SELECT * FROM inbound ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY recorded_at DESC, sid DESC LIMIT @limit`;
-    return (this.db.prepare(sql).all(params) as InboundLogRow[]).map(toLogLine);
+    return (this.prepared(sql).all(params) as InboundLogRow[]).map(toLogLine);
   }
 
   async inboundCounts(since: number, until: number, bucketMs: number, accountSid?: string): Promise<number[]> {

@@ -1,13 +1,16 @@
 // Opt-outs, one row a number, their append-only history (enforced by triggers), and the opted-out
 // count, which triggers keep in a one-row table (migration 7): reading it is O(1).
 import type Database from 'better-sqlite3';
+import { statementCache } from './connection';
 import type { ImportResult, OptOutChange, OptOutQuery, OptOutRecord, OptOutResult, OptOutStore, OptOutView, OptStatus } from '../store';
 import { isReplayable, likePattern, toOptOut, type OptOutRow } from '../shared/rows';
 
 export class SqliteOptOuts implements OptOutStore, OptOutView {
+  private readonly prepared: (sql: string) => Database.Statement;
   private readonly statements;
 
   constructor(private readonly db: Database.Database) {
+    this.prepared = statementCache(db);
     this.statements = {
       get: db.prepare('SELECT phone, status, keyword, source, updated_at FROM opt_out WHERE phone = ?'),
       status: db.prepare('SELECT status FROM opt_out WHERE phone = ?').pluck(),
@@ -111,7 +114,7 @@ export class SqliteOptOuts implements OptOutStore, OptOutView {
     }
     const sql = `SELECT phone, status, keyword, source, updated_at FROM opt_out ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY updated_at DESC, phone DESC LIMIT @limit`;
-    return (this.db.prepare(sql).all(params) as OptOutRow[]).map(toOptOut);
+    return (this.prepared(sql).all(params) as OptOutRow[]).map(toOptOut);
   }
 
   async optedOutCount(): Promise<number> {

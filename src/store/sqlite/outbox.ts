@@ -1,6 +1,7 @@
 // The outbox: sends waiting for the rate limit or a retry, the one being asked of Exotel right now
 // ('sending': after a crash nobody knows whether it went), and the ones that failed for good.
 import type Database from 'better-sqlite3';
+import { statementCache } from './connection';
 import type { Outbox, OutboxAddition, OutboxEntry, OutboxQuery, OutboxState, OutboxView } from '../store';
 import { countsByState, toOutbox, type OutboxRow } from '../shared/rows';
 
@@ -8,12 +9,14 @@ import { countsByState, toOutbox, type OutboxRow } from '../shared/rows';
 export type ClaimTaker = (nodeId: string, key: string, at: number) => boolean;
 
 export class SqliteOutbox implements Outbox, OutboxView {
+  private readonly prepared: (sql: string) => Database.Statement;
   private readonly statements;
 
   constructor(
     private readonly db: Database.Database,
     private readonly takeClaim: ClaimTaker,
   ) {
+    this.prepared = statementCache(db);
     this.statements = {
       add: db.prepare(
         `INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at)
@@ -87,7 +90,7 @@ export class SqliteOutbox implements Outbox, OutboxView {
       params.id = Number(query.after.id);
     }
     const sql = `SELECT * FROM outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT @limit`;
-    return (this.db.prepare(sql).all(params) as OutboxRow[]).map(toOutbox);
+    return (this.prepared(sql).all(params) as OutboxRow[]).map(toOutbox);
   }
 
   async outboxEntry(id: number): Promise<OutboxEntry | null> {

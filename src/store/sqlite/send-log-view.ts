@@ -1,11 +1,15 @@
 // The send log read by people (the SMS tab's Log and At a glance): newest first by keyset, and
 // counted per hour. The log itself is written by sqlite/send-log.ts.
 import type Database from 'better-sqlite3';
+import { statementCache } from './connection';
 import type { SendCounts, SendLogEntry, SendLogQuery, SendLogView } from '../store';
 import { countsOf, likePattern, toSendLogEntry, type SendLogRow } from '../shared/rows';
 
 export class SqliteSendLogView implements SendLogView {
-  constructor(private readonly db: Database.Database) {}
+  private readonly prepared: (sql: string) => Database.Statement;
+  constructor(private readonly db: Database.Database) {
+    this.prepared = statementCache(db);
+  }
 
   async sendLogPage(query: SendLogQuery): Promise<SendLogEntry[]> {
     const where: string[] = [];
@@ -36,16 +40,15 @@ export class SqliteSendLogView implements SendLogView {
       params.id = Number(query.after.id);
     }
     const sql = `SELECT * FROM send_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT @limit`;
-    return (this.db.prepare(sql).all(params) as SendLogRow[]).map(toSendLogEntry);
+    return (this.prepared(sql).all(params) as SendLogRow[]).map(toSendLogEntry);
   }
 
   async sendCounts(since: number, until: number, bucketMs: number, account?: string): Promise<SendCounts> {
-    const rows = this.db
-      .prepare(
-        `SELECT (created_at - @since) / @bucket AS bucket, state, delivery, COUNT(*) AS count FROM send_log
-         WHERE created_at >= @since AND created_at < @until ${account !== undefined ? 'AND account = @account' : ''} GROUP BY 1, 2, 3`,
-      )
-      .all({ since, until, bucket: bucketMs, account }) as Array<{ bucket: number; state: string; delivery: string | null; count: number }>;
+    const statement = this.prepared(
+      `SELECT (created_at - @since) / @bucket AS bucket, state, delivery, COUNT(*) AS count FROM send_log
+       WHERE created_at >= @since AND created_at < @until ${account !== undefined ? 'AND account = @account' : ''} GROUP BY 1, 2, 3`,
+    );
+    const rows = statement.all({ since, until, bucket: bucketMs, account }) as Array<{ bucket: number; state: string; delivery: string | null; count: number }>;
     return countsOf(rows, since, until, bucketMs);
   }
 }
