@@ -499,7 +499,7 @@
     function outboxSection(context) {
         var section = $('<div class="exotel-sms-section" id="exotel-sms-outbox"></div>');
         var toolbar = $('<div class="exotel-sms-toolbar"></div>').appendTo(section);
-        var state = select('exotel-sms-outbox-state', [['', t('outbox.all')], ['queued', t('state.queued')], ['failed', t('state.failed')]]).appendTo(toolbar);
+        var state = select('exotel-sms-outbox-state', [['', t('outbox.all')], ['queued', t('outbox.queuedOrHeld')], ['failed', t('state.failed')]]).appendTo(toolbar);
         function row(entry) {
             var r = $('<div class="exotel-sms-row exotel-sms-outbox-entry"></div>').attr({ 'data-id': entry.id, 'data-state': entry.state });
             var head = $('<div class="exotel-sms-row-head"></div>').appendTo(r);
@@ -507,6 +507,7 @@
             head.append(statusBadge(entry.state));
             $('<span class="exotel-sms-time"></span>').text(timeOf(entry.updatedAt)).appendTo(head);
             $('<div class="exotel-sms-body"></div>').text(entry.body).appendTo(r);
+            if (entry.heldUntil) $('<div class="exotel-sms-meta exotel-sms-held"></div>').text(t('outbox.heldUntil', { time: timeOf(entry.heldUntil) })).appendTo(r);
             if (entry.reason && entry.state !== 'sending') {
                 var cause = causeOf(entry.reason);
                 $('<div class="exotel-sms-reason"></div>').text(cause.cause + (cause.fix ? ' ' + cause.fix : '')).attr('title', entry.reason.code + ': ' + entry.reason.message).appendTo(r);

@@ -216,6 +216,18 @@ describe("the operators' view", () => {
       assert.equal((await store.outboxEntry(gone))?.state, 'failed', 'left as it was');
     });
 
+    it('shows a send held for TRAI\'s hours as held, until when', async () => {
+      const id = (await store.addToOutbox({ nodeId: 'send-1', phone: A, request: { to: A, body: 'Sale!' }, message: null, claimKey: null, confirmation: false }))!;
+      const later = Date.now() + 3 * HOUR;
+      // the outbox of the promotional hours keeps notBefore on the entry
+      const heldStore = { ...store, outboxPage: async () => (await store.outboxPage({ limit: 10 })).map((e) => ({ ...e, notBefore: e.id === id ? later : null })) } as unknown as SqliteStore;
+      const heldView = new OperatorsView({ store: heldStore, accounts: () => ACCOUNTS, sendNode: () => ({ name: 'n' }), resend: () => undefined });
+      const [line] = (await heldView.outbox({})).items;
+      assert.deepEqual([line.state, line.heldUntil], ['held', later]);
+      const [plain] = (await view.outbox({})).items;
+      assert.deepEqual([plain.state, plain.heldUntil], ['queued', null]);
+    });
+
     it('discards a failed send, and nothing else', async () => {
       const id = await failed('send-1', 'Hello');
       const queued = (await store.addToOutbox({ nodeId: 'send-1', phone: B, request: {}, message: null, claimKey: null, confirmation: false }))!;

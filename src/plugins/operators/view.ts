@@ -108,7 +108,9 @@ export interface OutboxLine {
   node: { id: string; name: string; deployed: boolean };
   phone: string;
   body: string;
-  state: OutboxState;
+  /** `held`: queued, and waiting for TRAI's hours (until `heldUntil`) */
+  state: OutboxState | 'held';
+  heldUntil: number | null;
   attempts: number;
   reason: Reason | null;
   /** an attempt got no answer: Exotel may have sent it */
@@ -388,8 +390,12 @@ export class OperatorsView {
     const node = this.deps.sendNode(entry.nodeId);
     const request = (entry.request ?? {}) as { body?: unknown; sealed?: unknown };
     const body = typeof request.body === 'string' ? request.body : '';
+    // a promotional send held for TRAI's hours waits in the outbox, queued, until its time
+    const notBefore = (entry as OutboxEntry & { notBefore?: number | null }).notBefore ?? null;
+    const held = entry.state === 'queued' && notBefore !== null && notBefore > this.now();
     return {
-      id: entry.id, node: { id: entry.nodeId, name: node?.name ?? '', deployed: !!node }, phone: entry.phone, body, state: entry.state,
+      id: entry.id, node: { id: entry.nodeId, name: node?.name ?? '', deployed: !!node }, phone: entry.phone, body,
+      state: held ? 'held' : entry.state, heldUntil: held ? notBefore : null,
       attempts: entry.attempts, reason: reasonOf(entry.error), maybeSent: (entry.error as { maybeSent?: unknown } | null)?.maybeSent === true,
       holdsCode: request.sealed === undefined && body.includes(CODE_MASK), createdAt: entry.createdAt, updatedAt: entry.updatedAt,
     };
