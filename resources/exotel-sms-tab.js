@@ -138,6 +138,16 @@
         return $('<input type="search" class="exotel-sms-search" autocomplete="off">').attr({ id: id, placeholder: placeholder });
     }
 
+    /** A search box that reads again as the user stops typing; the editor's shortcuts stay out of it. */
+    function searchAs(search, reload) {
+        var timer;
+        search.on('input', function () {
+            clearTimeout(timer);
+            timer = setTimeout(reload, 300);
+        });
+        search.on('keydown', function (event) { event.stopPropagation(); });
+    }
+
     function select(id, values) {
         var s = $('<select class="exotel-sms-select">').attr('id', id);
         values.forEach(function (v) { $('<option>').val(v[0]).text(v[1]).appendTo(s); });
@@ -276,12 +286,7 @@
             empty: function () { return t('log.empty'); }
         });
         section.append(list.element);
-        var timer;
-        search.on('input', function () {
-            clearTimeout(timer);
-            timer = setTimeout(list.reload, 300);
-        });
-        search.on('keydown', function (event) { event.stopPropagation(); });
+        searchAs(search, list.reload);
         direction.add(account).add(from).add(to).on('change', function () { list.reload(); });
         return {
             element: section,
@@ -412,12 +417,7 @@
             empty: function () { return t('optOuts.empty'); }
         });
         section.append(list.element);
-        var timer;
-        search.on('input', function () {
-            clearTimeout(timer);
-            timer = setTimeout(list.reload, 300);
-        });
-        search.on('keydown', function (event) { event.stopPropagation(); });
+        searchAs(search, list.reload);
         status.on('change', function () { list.reload(); });
         exportCsv.on('click', function () { download('opt-outs.csv', 'opt-outs.csv'); });
         importCsv.on('click', function () { file.val('').trigger('click'); });
@@ -487,12 +487,7 @@
             empty: function () { return t('conversations.empty'); }
         });
         section.append(list.element);
-        var timer;
-        search.on('input', function () {
-            clearTimeout(timer);
-            timer = setTimeout(list.reload, 300);
-        });
-        search.on('keydown', function (event) { event.stopPropagation(); });
+        searchAs(search, list.reload);
         return { element: section, refresh: list.refresh, reload: list.reload };
     }
 

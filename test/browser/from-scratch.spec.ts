@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ARTIFACTS, Editor, Phone, ROOT, startBrowserEditor, type BrowserEditor } from '../support/browser';
+import { ARTIFACTS, Editor, Phone, reportFailure, ROOT, startBrowserEditor, type BrowserEditor } from '../support/browser';
 
 const CUSTOMER = '+919876543210';
 const TEXT = {
@@ -30,12 +30,7 @@ describe('building the opt-in / opt-out flow from an empty tab, and talking to i
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state !== 'failed' || !browser) return;
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    const file = path.join(ARTIFACTS, `from-scratch-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').toLowerCase().slice(0, 60)}.png`);
-    await browser.page.screenshot({ path: file }).catch(() => undefined);
-    console.log(`      screenshot: ${path.relative(ROOT, file)}\n      --- Node-RED log ---\n${browser.red.log.replace(/^/gm, '      | ')}`);
-    if (browser.pageErrors.length || browser.consoleErrors.length) console.log(`      --- browser errors ---\n${[...browser.pageErrors, ...browser.consoleErrors].join('\n')}`);
+    await reportFailure(browser, this.currentTest, 'from-scratch');
   });
 
   after(async function () {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Locator } from 'playwright-core';
-import { ARTIFACTS, Editor, Phone, ROOT, startBrowserEditor, wait, type BrowserEditor } from '../support/browser';
+import { Editor, Phone, reportFailure, ROOT, startBrowserEditor, wait, type BrowserEditor } from '../support/browser';
 import { MockExotel } from '../support/mock-exotel';
 
 const CUSTOMER = '+919876543210';
@@ -43,12 +43,7 @@ describe("the SMS tab: the operators' view", function () {
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state !== 'failed' || !browser) return;
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    const file = path.join(ARTIFACTS, `sms-tab-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').toLowerCase().slice(0, 60)}.png`);
-    await browser.page.screenshot({ path: file }).catch(() => undefined);
-    console.log(`      screenshot: ${path.relative(ROOT, file)}\n      --- Node-RED log ---\n${browser.red.log.replace(/^/gm, '      | ')}`);
-    if (browser.pageErrors.length || browser.consoleErrors.length) console.log(`      --- browser errors ---\n${[...browser.pageErrors, ...browser.consoleErrors].join('\n')}`);
+    await reportFailure(browser, this.currentTest, 'sms-tab');
   });
 
   after(async function () {

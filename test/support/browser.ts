@@ -134,6 +134,16 @@ export async function startBrowserEditor(options: BrowserEditorOptions = {}): Pr
   }
 }
 
+/** After a failed test: a screenshot of the moment in test/artifacts/, the Node-RED log and the browser's errors printed. */
+export async function reportFailure(browser: BrowserEditor | undefined, test: { state?: string; title: string } | undefined, prefix: string): Promise<void> {
+  if (test?.state !== 'failed' || !browser) return;
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, `${prefix}-${test.title.replace(/[^a-z0-9]+/gi, '-').toLowerCase().slice(0, 60)}.png`);
+  await browser.page.screenshot({ path: file }).catch(() => undefined);
+  console.log(`      screenshot: ${path.relative(ROOT, file)}\n      --- Node-RED log ---\n${browser.red.log.replace(/^/gm, '      | ')}`);
+  if (browser.pageErrors.length || browser.consoleErrors.length) console.log(`      --- browser errors ---\n${[...browser.pageErrors, ...browser.consoleErrors].join('\n')}`);
+}
+
 /** The gestures of a user in the editor. */
 export class Editor {
   readonly page: Page;

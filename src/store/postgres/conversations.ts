@@ -5,7 +5,7 @@
 import type { CodeCheck, ConversationQuery, ConversationRecord, ConversationStart, ConversationStore, ConversationUpdate, ConversationView } from '../store';
 import { ConversationChanges, endedRecord, judgeCode, outcomesBefore, sawSms, splitId, startedRow, toConversation, updatedRow, type ConversationRow } from '../shared/conversations';
 import { likePattern } from '../shared/rows';
-import { LOCK_CONVERSATION, LOCK_REPLAY, type PostgresDatabase, type Queryable } from './connection';
+import { LOCK_CONVERSATION, LOCK_REPLAY, type PostgresDatabase, type Queryable, queryParameters } from './connection';
 
 const COLUMNS = [
   'name', 'key', 'step', 'data', 'started_at', 'updated_at', 'expires_at', 'deadline_at', 'revision',
@@ -151,11 +151,7 @@ export class PostgresConversations extends ConversationChanges implements Conver
   }
 
   async conversationPage(query: ConversationQuery, now: number): Promise<ConversationRecord[]> {
-    const params: unknown[] = [now];
-    const param = (value: unknown) => {
-      params.push(value);
-      return `$${params.length}`;
-    };
+    const { values: params, add: param } = queryParameters([now]);
     const where = ['expires_at > $1'];
     if (query.name) where.push(`name = ${param(query.name)}`);
     if (query.text) where.push(`key LIKE ${param(likePattern(query.text))}`);

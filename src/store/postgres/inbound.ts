@@ -4,7 +4,7 @@ import type { InboundLog, InboundLogLine, InboundLogQuery, InboundLogView, Inbou
 import { PendingWrites, type PendingInbound } from '../shared/pending-writes';
 import { bucketsOf, likePattern, toLogLine, toRecord, type InboundLogRow } from '../shared/rows';
 import type { PostgresCluster } from './cluster';
-import { isUnavailable, storable, type PostgresDatabase, type Queryable } from './connection';
+import { isUnavailable, storable, type PostgresDatabase, type Queryable, queryParameters } from './connection';
 
 // owner: the instance that acknowledged it, and hands it on (or, once its lease ran out, another one)
 const INSERT_MANY = `INSERT INTO inbound (sid, endpoint, from_number, to_number, body, received_at, account_sid, recorded_at, owner)
@@ -55,11 +55,7 @@ export class PostgresInboundLog implements InboundLog, InboundLogView {
   async inboundLogPage(query: InboundLogQuery): Promise<InboundLogLine[]> {
     // Newest first by (recorded_at, sid): an index walked backwards from the cursor, never an OFFSET.
     const where: string[] = [];
-    const params: unknown[] = [];
-    const param = (value: unknown) => {
-      params.push(value);
-      return `$${params.length}`;
-    };
+    const { values: params, add: param } = queryParameters();
     if (query.phone) where.push(`from_number = ${param(query.phone)}`);
     if (query.text) {
       const text = param(likePattern(query.text));

@@ -3,7 +3,7 @@
 // statement that writes the status only when it differs, so two instances can never count it twice.
 import type { ImportResult, OptOutChange, OptOutQuery, OptOutRecord, OptOutResult, OptOutStore, OptOutView, OptStatus } from '../store';
 import { isReplayable, likePattern, toOptOut, type OptOutRow } from '../shared/rows';
-import { LOCK_PHONE, type PostgresDatabase } from './connection';
+import { LOCK_PHONE, type PostgresDatabase, queryParameters } from './connection';
 
 /** How many numbers an import writes a statement (all in one transaction). */
 const IMPORT_CHUNK = 50_000;
@@ -108,11 +108,7 @@ export class PostgresOptOuts implements OptOutStore, OptOutView {
 
   async optOutPage(query: OptOutQuery): Promise<OptOutRecord[]> {
     const where: string[] = [];
-    const params: unknown[] = [];
-    const param = (value: unknown) => {
-      params.push(value);
-      return `$${params.length}`;
-    };
+    const { values: params, add: param } = queryParameters();
     const status = query.status ?? 'opted-out';
     if (status !== 'all') where.push(`status = ${param(status)}`);
     if (query.text) where.push(`phone LIKE ${param(likePattern(query.text))}`);

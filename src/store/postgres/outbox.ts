@@ -4,7 +4,7 @@
 import type { Outbox, OutboxAddition, OutboxEntry, OutboxQuery, OutboxState, OutboxView } from '../store';
 import { countsByState, toOutbox, type OutboxRow } from '../shared/rows';
 import type { PostgresCluster } from './cluster';
-import type { PostgresDatabase } from './connection';
+import { type PostgresDatabase, queryParameters } from './connection';
 
 const ADD = `INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, owner)
   VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8) RETURNING id`;
@@ -84,11 +84,7 @@ export class PostgresOutbox implements Outbox, OutboxView {
 
   async outboxPage(query: OutboxQuery): Promise<OutboxEntry[]> {
     const where: string[] = [];
-    const params: unknown[] = [];
-    const param = (value: unknown) => {
-      params.push(value);
-      return `$${params.length}`;
-    };
+    const { values: params, add: param } = queryParameters();
     if (query.state) where.push(`state = ${param(query.state)}`);
     if (query.after) where.push(`(created_at, id) < (${param(query.after.at)}, ${param(Number(query.after.id))})`);
     const { rows } = await this.db.query<OutboxRow>(

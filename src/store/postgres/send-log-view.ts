@@ -2,18 +2,14 @@
 // counted per hour. The log itself is written by postgres/send-log.ts.
 import type { SendCounts, SendLogEntry, SendLogQuery, SendLogView } from '../store';
 import { countsOf, likePattern, toSendLogEntry, type SendLogRow } from '../shared/rows';
-import type { PostgresDatabase } from './connection';
+import { type PostgresDatabase, queryParameters } from './connection';
 
 export class PostgresSendLogView implements SendLogView {
   constructor(private readonly db: PostgresDatabase) {}
 
   async sendLogPage(query: SendLogQuery): Promise<SendLogEntry[]> {
     const where: string[] = [];
-    const params: unknown[] = [];
-    const param = (value: unknown) => {
-      params.push(value);
-      return `$${params.length}`;
-    };
+    const { values: params, add: param } = queryParameters();
     if (query.phone) where.push(`phone = ${param(query.phone)}`);
     if (query.text) {
       const text = param(likePattern(query.text));
