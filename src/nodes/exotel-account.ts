@@ -23,7 +23,7 @@ export interface AccountNode extends Node<AccountCredentials>, ExotelAccount {}
 
 /** The fields other nodes (and the sandbox phone) read on the config node. */
 const SHARED: Array<keyof ExotelAccount> = [
-  'accountSid', 'apiBaseUrl', 'defaultFrom', 'dltEntityId', 'defaultCountry', 'mode', 'limiter', 'client', 'configProblem',
+  'accountSid', 'apiBaseUrl', 'defaultFrom', 'dltEntityId', 'dltTemplates', 'defaultCountry', 'mode', 'limiter', 'client', 'configProblem',
   'webhookAuth', 'webhookProblem', 'hasWebhookToken', 'checkWebhookToken', 'callbackQuery', 'redact', 'reportsEnabled', 'statusCallbackUrl',
 ];
 

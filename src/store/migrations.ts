@@ -120,7 +120,9 @@ export const MIGRATIONS: readonly string[] = [
   // 8: failed sends and send claims are deleted after the retention period: found by age
   `CREATE INDEX send_claim_age ON send_claim (claimed_at);
    CREATE INDEX outbox_failed_age ON outbox (updated_at) WHERE state = 'failed';`,
-  // 9: the send log: every SMS sent (found by CustomField, SmsSid, number; listed newest first by id),
+  // 9: a promotional send outside TRAI's hours waits in the outbox until then (ms since the epoch; NULL: at once)
+  `ALTER TABLE outbox ADD COLUMN not_before INTEGER;`,
+  // 10: the send log: every SMS sent (found by CustomField, SmsSid, number; listed newest first by id),
   // and Exotel's delivery reports, each SmsSid and Status once, marked once handed to the flow
   `CREATE TABLE send_log (
      id INTEGER PRIMARY KEY,
@@ -163,7 +165,7 @@ export const MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;
    CREATE INDEX delivery_report_unhandled ON delivery_report (node_id, received_at) WHERE handled = 0;
    CREATE INDEX delivery_report_age ON delivery_report (received_at);`,
-  // 10: the operators' view: the log newest first and by number, duplicates counted, who changed an
+  // 11: the operators' view: the log newest first and by number, duplicates counted, who changed an
   // opt-out by hand, and what a customer's data request finds by number
   `ALTER TABLE inbound ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0;
    CREATE INDEX inbound_log ON inbound (recorded_at, sid);

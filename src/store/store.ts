@@ -136,6 +136,8 @@ export interface OutboxEntry {
   error: unknown;
   createdAt: number;
   updatedAt: number;
+  /** not to be sent before this time (ms since the epoch): a promotional send held until TRAI's hours; null: at once */
+  notBefore: number | null;
 }
 
 /** The inbound log (deduplicated on SmsSid) and the send claims (one send a node makes for an inbound SMS). */
@@ -204,7 +206,7 @@ export interface ConversationStore {
 }
 
 /** What the outbox is given: the rest (id, state, attempts, times) is the store's. */
-export type OutboxAddition = Pick<OutboxEntry, 'nodeId' | 'phone' | 'request' | 'message' | 'claimKey' | 'confirmation'>;
+export type OutboxAddition = Pick<OutboxEntry, 'nodeId' | 'phone' | 'request' | 'message' | 'claimKey' | 'confirmation'> & { notBefore?: number | null };
 
 /** Sends waiting for the rate limit or a retry, the one being asked of Exotel, and the failed ones. */
 export interface Outbox {

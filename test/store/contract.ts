@@ -130,6 +130,18 @@ export function storeContract(backend: Backend): void {
         assert.equal((await store.outboxEntries('send-2', 'queued')).length, 1, 'another node\'s sends stay');
       });
 
+      it('keeps the time a held send may go (TRAI\'s hours) across a restart, and none for the others', async function () {
+        const at = Date.UTC(2026, 2, 11, 4, 30); // 10:00 IST
+        const held = (await store.addToOutbox({ nodeId: 'send-1', phone: A, request: { body: 'Sale' }, message: null, claimKey: null, confirmation: false, notBefore: at }))!;
+        const now = (await store.addToOutbox({ nodeId: 'send-1', phone: A, request: { body: 'OTP' }, message: null, claimKey: 'sms-9>A', confirmation: false }))!;
+        const claimed = (await store.addToOutbox({ nodeId: 'send-1', phone: B, request: { body: 'Sale' }, message: null, claimKey: 'sms-9>B', confirmation: false, notBefore: at + 1 }))!;
+        await store.noteOutboxAttempt(claimed, 1, { code: 'timeout' });
+        await restart();
+        const queued = await store.outboxEntries('send-1', 'queued');
+        assert.deepEqual(queued.map((e) => [e.id, e.notBefore]), [[held, at], [now, null], [claimed, at + 1]]);
+        assert.strictEqual(typeof queued[0].notBefore, 'number');
+      });
+
       it('drops the sealed text of a send that failed, and keeps the rest of it', async function () {
         const id = (await store.addToOutbox({ nodeId: 'send-1', phone: A, request: { to: A, body: 'Your code is ••••', sealed: 'c2VhbGVk' }, message: null, claimKey: null, confirmation: false }))!;
         await store.noteOutboxAttempt(id, 1, { code: 'timeout' });

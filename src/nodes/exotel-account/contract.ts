@@ -1,4 +1,6 @@
 // exotel-account: the config node's properties, credentials and checks, for the editor and the runtime.
+import { DLT_CATEGORIES, type DltTemplate } from '../../sms/dlt';
+import { categoryOf, parseTemplatesCsv } from '../../sms/dlt-csv';
 import { fillMissing, isCountryCode, isHttpUrl, isWholeNumber, problem, text, type NodeContract, type SavedNode, type Verdict } from '../contract';
 
 /** Exotel's API regions: the base URL of each. */
@@ -6,6 +8,8 @@ export const API_REGIONS = {
   singapore: 'https://api.exotel.com',
   mumbai: 'https://api.in.exotel.com',
 } as const;
+
+export { DLT_CATEGORIES, categoryOf, parseTemplatesCsv, type DltTemplate };
 
 export const MODES = ['live', 'sandbox'] as const;
 export type Mode = (typeof MODES)[number];
@@ -26,6 +30,8 @@ export interface AccountProps extends SavedNode {
   webhookAuth: WebhookAuth;
   /** how Exotel reaches this Node-RED (`https://sms.example.in`): delivery reports come back under it; blank: no reports */
   publicUrl: string;
+  /** the DLT content templates registered for the account: a send naming one must match its text */
+  dltTemplates: DltTemplate[];
 }
 
 export interface AccountCredentials {
@@ -57,10 +63,11 @@ const defaults: NodeContract<AccountProps, AccountCredentials>['defaults'] = {
   queueLimit: { value: DEFAULT_QUEUE_LIMIT },
   webhookAuth: { value: 'token' },
   publicUrl: { value: '' },
+  dltTemplates: { value: [] },
 };
 
-/** Version 1 had no webhookAuth: its properties, for the first migration. */
-const { webhookAuth: _added, publicUrl: _addedV3, ...defaultsV1 } = defaults;
+/** Version 1 had no webhookAuth (nor what later versions added): its properties, for the first migration. */
+const { webhookAuth: _added, publicUrl: _addedPublicUrl, dltTemplates: _addedTemplates, ...defaultsV1 } = defaults;
 
 /**
  * Version 2: callbacks must carry the webhook token unless the user chooses "no authentication".
@@ -82,8 +89,17 @@ export const contract: NodeContract<AccountProps, AccountCredentials> = {
     // password: never sent to the editor; the SMS in node's dialog asks the runtime for the callback URL
     webhookToken: { type: 'password' },
   },
-  // Version 3: the public URL delivery reports come back under; a saved account has none (no reports, as before).
-  migrations: [fillMissing(defaultsV1), requireToken, (config) => ({ ...config, publicUrl: typeof config.publicUrl === 'string' ? config.publicUrl : '' })],
+  // Version 3: the public URL delivery reports come back under (none for an account saved before: no
+  // reports, as before), and the DLT templates (none: its sends are checked as they were).
+  migrations: [
+    fillMissing(defaultsV1),
+    requireToken,
+    (config) => ({
+      ...config,
+      publicUrl: typeof config.publicUrl === 'string' ? config.publicUrl : '',
+      dltTemplates: Array.isArray(config.dltTemplates) ? config.dltTemplates : [],
+    }),
+  ],
 };
 
 /** The region of a base URL, or 'custom'. */
@@ -176,4 +192,34 @@ export function validateWebhookToken(token: string | undefined, saved: boolean, 
   if (mode === 'sandbox' || auth === 'none') return true;
   if (token) return token.length < WEBHOOK_TOKEN_MIN_LENGTH ? problem('errors.webhookTokenShort', { min: WEBHOOK_TOKEN_MIN_LENGTH }) : true;
   return token === '' && !saved ? problem('errors.webhookToken') : true;
+}
+
+/** What is wrong with the first template of the list that is not right: its row (from 1) and why. */
+export function validateDltTemplates(value: unknown): Verdict {
+  // absent on an account saved before version 3: valid, its migration makes it []
+  if (value === undefined || value === null) return true;
+  if (!Array.isArray(value)) return problem('errors.dltTemplates');
+  const seen = new Set<string>();
+  for (let index = 0; index < value.length; index++) {
+    const template = (value[index] ?? {}) as Partial<Record<keyof DltTemplate, unknown>>;
+    const row = index + 1;
+    const id = text(template.id);
+    if (!/^[0-9A-Za-z]+$/.test(id)) return problem(id ? 'errors.dltTemplateIdChars' : 'errors.dltTemplateId', { row, id });
+    if (seen.has(id)) return problem('errors.dltTemplateTwice', { row, id });
+    seen.add(id);
+    if (text(template.text) === '') return problem('errors.dltTemplateText', { row, id });
+    if (!(DLT_CATEGORIES as readonly unknown[]).includes(template.category)) return problem('errors.dltTemplateCategory', { row, id });
+  }
+  return true;
+}
+
+/** The account's templates as a send reads them: the well-formed ones, ids trimmed. */
+export function dltTemplatesOf(value: unknown): DltTemplate[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((each: Partial<Record<keyof DltTemplate, unknown>> | null) => {
+    const id = text(each?.id);
+    const category = categoryOf(each?.category);
+    if (!id || typeof each?.text !== 'string' || each.text.trim() === '' || !category) return [];
+    return [{ id, name: text(each.name), text: each.text, category }];
+  });
 }

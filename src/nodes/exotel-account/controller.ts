@@ -21,6 +21,7 @@ export interface AccountConfig {
   queueLimit?: number | string;
   webhookAuth?: 'token' | 'none' | string;
   publicUrl?: string;
+  dltTemplates?: unknown;
 }
 
 export type { AccountCredentials };
@@ -36,6 +37,8 @@ export interface ExotelAccount {
   apiBaseUrl: string;
   defaultFrom: string;
   dltEntityId: string;
+  /** the DLT templates registered for the account (the well-formed ones of its list) */
+  dltTemplates: DltTemplate[];
   defaultCountry: string;
   mode: 'live' | 'sandbox';
   limiter: AccountLimiter;
@@ -59,7 +62,7 @@ export interface ExotelAccount {
   statusCallbackUrl: string | null;
 }
 
-import { contract, type AccountCredentials, DEFAULT_QUEUE_LIMIT, DEFAULT_RATE_LIMIT, reportUrl, SANDBOX_SENDER, webhookProblem, type WebhookProblem } from './contract';
+import { contract, dltTemplatesOf, type AccountCredentials, type DltTemplate, DEFAULT_QUEUE_LIMIT, DEFAULT_RATE_LIMIT, reportUrl, SANDBOX_SENDER, webhookProblem, type WebhookProblem } from './contract';
 
 export { DEFAULT_QUEUE_LIMIT, DEFAULT_RATE_LIMIT };
 export const DEFAULT_API_BASE_URL = contract.defaults.apiBaseUrl.value;
@@ -116,6 +119,7 @@ export class AccountController implements ExotelAccount {
   readonly apiBaseUrl: string;
   readonly defaultFrom: string;
   readonly dltEntityId: string;
+  readonly dltTemplates: DltTemplate[];
   readonly defaultCountry: string;
   readonly mode: 'live' | 'sandbox';
   readonly webhookAuth: 'token' | 'none';
@@ -147,6 +151,9 @@ export class AccountController implements ExotelAccount {
     this.defaultFrom = (config.defaultFrom ?? '').trim();
     this.dltEntityId = (config.dltEntityId ?? '').trim();
     const warnings: string[] = [];
+    this.dltTemplates = dltTemplatesOf(config.dltTemplates);
+    const listed = Array.isArray(config.dltTemplates) ? config.dltTemplates.length : 0;
+    if (listed > this.dltTemplates.length) warnings.push(m('warn.dltTemplates', { count: listed - this.dltTemplates.length }));
     let country = ((config.defaultCountry ?? '').trim() || 'IN').toUpperCase();
     if (!isSupportedCountry(country)) {
       warnings.push(m('warn.defaultCountry', { country }));

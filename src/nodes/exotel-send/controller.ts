@@ -6,10 +6,12 @@ import type { SendRequest } from '../../exotel/client';
 import { SendError, type SendErrorInfo } from '../../exotel/errors';
 import { SandboxGateway } from '../../exotel/sandbox';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../exotel/retry';
+import { describeDifference, matchTemplate, type DltCategory, type DltTemplate } from '../../sms/dlt';
 import { countSegments } from '../../sms/encoding';
 import { maskCode, openText, sealText } from '../../sms/one-time-code';
 import { toE164 } from '../../sms/phone';
 import { renderText } from '../../sms/template';
+import { istClock, promotionalKind, promotionalSendAt } from '../../sms/trai-hours';
 import type { OutboxEntry, ReportRecord, Store } from '../../store';
 import type { ExotelAccount } from '../exotel-account/controller';
 import { shown, systemTimers, type Done, type Evaluate, type NodeLog, type Send, type StatusLine, type Timers, type Translate } from '../shared/ports';
@@ -17,7 +19,7 @@ import { OutboxDispatcher, type DispatchOutcome, type Outgoing } from './outbox-
 import { messageOf, ReportSettler } from './report-settler';
 import { StoreWait } from '../shared/store-wait';
 
-import { MAX_ATTEMPTS, PRIORITIES, SMS_TYPES } from './contract';
+import { MAX_ATTEMPTS, PRIORITIES, SMS_TYPES, templateOf } from './contract';
 import { answersHelpFrom, carriesFreshOptOut, OPT_OUT_CONFIRMATION_WINDOW_MS, optedOutError } from './opt-out-guard';
 
 export { MAX_ATTEMPTS, OPT_OUT_CONFIRMATION_WINDOW_MS, PRIORITIES, SMS_TYPES };
@@ -38,6 +40,8 @@ export interface SendConfig {
   optOutConfirmation?: boolean;
   /** answers to HELP from an opted-out number reach it (saved before version 2: no) */
   helpReachesOptedOut?: boolean;
+  /** a promotional or service-explicit send outside TRAI's hours: `hold` (until 10:00 IST, the default) or `fail` */
+  outsideHours?: string;
 }
 
 export type SendMessage = {
@@ -55,6 +59,8 @@ export type SendMessage = {
 export type SendAccount = Pick<ExotelAccount, 'client' | 'configProblem' | 'defaultCountry' | 'defaultFrom' | 'dltEntityId' | 'redact'> &
   Partial<Pick<ExotelAccount, 'id' | 'mode' | 'reportsEnabled' | 'statusCallbackUrl'>> & {
     limiter: Pick<ExotelAccount['limiter'], 'acquire'>;
+    /** the DLT templates the account lists: a send naming one must match it */
+    dltTemplates?: readonly DltTemplate[];
   };
 
 /** How long a send that was on the wire when Node-RED died waits for its delivery report before it is sent again. */
@@ -88,8 +94,16 @@ export interface SendDeps {
   dispatcher?: OutboxDispatcher;
   /** a send on the wire when Node-RED died waits this long for its delivery report, then goes again (settings.js `reconcileAfterMs`) */
   reconcileAfterMs?: number;
+  /** the clock TRAI's hours are read on, and the timers of the dispatcher it makes */
   timers?: Timers;
 }
+
+/** The status after a failure that says its cause. */
+const LAST_FAILURE_STATUS = new Map<string | number, string>([
+  ['opted_out', 'status.countsOptedOut'],
+  ['dlt_template_mismatch', 'status.countsDltMismatch'],
+  ['dlt_template_unknown', 'status.countsDltUnknown'],
+]);
 
 /** The one-time code conversation-state put in the message, if any. */
 export function codeOf(msg: SendMessage): string {
@@ -101,6 +115,11 @@ export function codeOf(msg: SendMessage): string {
 type KeptRequest = SendRequest & { sealed?: string };
 
 
+/** A send ready for the outbox: the request, and the category of the DLT template it names (if the account lists it). */
+interface Prepared {
+  request: SendRequest;
+  category?: DltCategory;
+}
 
 /** What is known of a send when it fails: the sandbox phone files it under the number, with the text. */
 interface Attempt {
@@ -131,11 +150,13 @@ export class SendController {
   readonly policy: RetryPolicy;
   private readonly smsType: string;
   private readonly priority: string;
-  private readonly counts = { sent: 0, failed: 0 };
+  private readonly counts = { sent: 0, failed: 0, held: 0 };
+  /** when the sends held for TRAI's hours go (the status shows it) */
+  private heldUntil = 0;
+  private readonly timers: Timers;
   private readonly storeWait: StoreWait;
   private readonly stopping = new AbortController();
   private takeOverTimer: NodeJS.Timeout | undefined;
-  private readonly timers: Timers;
   /** where reports and sends settled after a restart go (node.send), from resume() on */
   private output: Send | undefined;
   private markStarted!: () => void;
@@ -146,12 +167,12 @@ export class SendController {
 
   constructor(private readonly deps: SendDeps) {
     const { config, translate: m, log } = deps;
-    this.timers = deps.timers ?? systemTimers;
     // Values Exotel would refuse are dropped here, with a warning, rather than fail every send.
     this.smsType = (SMS_TYPES as readonly string[]).includes(config.smsType ?? '') ? config.smsType! : '';
     this.priority = (PRIORITIES as readonly string[]).includes(config.priority ?? '') ? config.priority! : '';
     if (config.smsType && !this.smsType) log.warn(m('warn.smsType', { smsType: config.smsType, types: SMS_TYPES.join(', ') }));
     if (config.priority && !this.priority) log.warn(m('warn.priority', { priority: config.priority }));
+    this.timers = deps.timers ?? systemTimers;
     this.policy = { ...DEFAULT_RETRY, attempts: attemptsOf(config.attempts), baseDelayMs: deps.retryBaseDelayMs ?? DEFAULT_RETRY.baseDelayMs };
     this.storeWait = new StoreWait({
       onDown: (err) => {
@@ -164,7 +185,7 @@ export class SendController {
       },
     });
     this.dispatcher =
-      deps.dispatcher ?? new OutboxDispatcher({ nodeId: deps.nodeId, store: deps.store, account: deps.account, policy: this.policy, redact: deps.account?.redact, storeWait: this.storeWait });
+      deps.dispatcher ?? new OutboxDispatcher({ nodeId: deps.nodeId, store: deps.store, account: deps.account, policy: this.policy, redact: deps.account?.redact, storeWait: this.storeWait, timers: deps.timers });
     this.reports = new ReportSettler({
       store: deps.store,
       log,
@@ -202,15 +223,28 @@ export class SendController {
   /** One input message: checked, queued in the outbox, sent in its number's turn, handed on. */
   async handle(msg: SendMessage, send: Send, done: Done): Promise<void> {
     const { account, store, config } = this.deps;
-    let request: SendRequest;
+    let prepared: Prepared;
     const attempt: Attempt = {};
     try {
-      request = await this.prepare(msg, attempt);
+      prepared = await this.prepare(msg, attempt);
     } catch (err) {
       return this.fail(msg, send, done, err instanceof SendError ? err : new SendError({ code: 'invalid_input', message: (err as Error).message, retryable: false }), attempt);
     }
+    const { request } = prepared;
     if (!account?.client) {
       return this.fail(msg, send, done, new SendError({ code: 'not_configured', message: `the Exotel account cannot send: ${account?.configProblem ?? 'no account'}`, retryable: false }), request);
+    }
+    // TRAI's hours: a promotional or service-explicit send outside them waits in the outbox until they open, or fails.
+    let notBefore: number | null = null;
+    const kind = promotionalKind(prepared.category, request.smsType);
+    if (kind) {
+      const now = this.timers.now();
+      const sendAt = promotionalSendAt(now);
+      if (sendAt > now && config.outsideHours === 'fail') {
+        const message = `not sent: a ${kind} SMS may go only from 10:00 to 21:00 India time (TRAI), and it is ${istClock(now)} IST`;
+        return this.fail(msg, send, done, new SendError({ code: 'outside_promotional_hours', message, retryable: false }), request);
+      }
+      if (sendAt > now) notBefore = sendAt;
     }
     // The opt-out guard before the queue. The message that carries a fresh opt-out (or any message
     // on a node ticked to confirm opt-outs) may take the number's one confirmation; an answer to the
@@ -230,13 +264,14 @@ export class SendController {
     const claimKey = inboundSid ? `${inboundSid}>${request.to}` : null;
     const code = codeOf(msg);
     const message = storable(msg);
-    const outboxId = await waitFor(() => store.addToOutbox({ nodeId: this.deps.nodeId, phone: request.to, request: this.kept(request, code), message, claimKey, confirmation: confirmationClaimed }));
+    const outboxId = await waitFor(() => store.addToOutbox({ nodeId: this.deps.nodeId, phone: request.to, request: this.kept(request, code), message, claimKey, confirmation: confirmationClaimed, notBefore }));
     if (outboxId === null) {
       if (confirmationClaimed) await store.releaseOptOutConfirmation(request.to).catch(() => undefined);
       this.deps.log.debug?.(`already sent for ${inboundSid}`);
       return done();
     }
     const out: Outgoing = { outboxId, request, claimKey, confirmationClaimed, helpAnswer, code: code || undefined, message };
+    if (notBefore !== null && !(await this.hold(notBefore))) return done();
     this.settle(await this.dispatcher.inOrder(request.to, () => this.dispatcher.dispatch(out)), out, msg, send, done);
   }
 
@@ -304,6 +339,8 @@ export class SendController {
     }
     if (queued.length > 0) {
       log.log(m(logKey, { count: queued.length }));
+      const held = queued.filter((entry) => entry.notBefore !== null && entry.notBefore > this.timers.now()).length;
+      if (held > 0) log.log(m('log.resumeHeld', { count: held }));
       await Promise.allSettled(queued.map((entry) => this.sendKept(entry, send)));
     }
     // Reports that came while this node was not running (or before it had read its outbox)
@@ -355,6 +392,8 @@ export class SendController {
     }
     const maybeSentBefore = resent || (entry.error as { maybeSent?: unknown } | null)?.maybeSent === true;
     const out: Outgoing = { outboxId: entry.id, request, claimKey: entry.claimKey, confirmationClaimed: entry.confirmation, helpAnswer, code, maybeSentBefore, message: entry.message };
+    // held for TRAI's hours before the restart: it still waits for them
+    if (entry.notBefore !== null && !(await this.hold(entry.notBefore))) return;
     const outcome = await this.dispatcher.inOrder(entry.phone, () => this.dispatcher.dispatch(out));
     this.settle(outcome, out, msg, send, this.doneFor(msg), resent);
   }
@@ -387,6 +426,23 @@ export class SendController {
     this.dispatcher.stop();
   }
 
+  /**
+   * A send held for TRAI's hours waits here, outside its number's turn (an OTP to the same number
+   * goes meanwhile), counted in the status. False when the node stops first: it stays in the outbox.
+   */
+  private async hold(until: number): Promise<boolean> {
+    if (until <= this.timers.now()) return true;
+    this.counts.held++;
+    this.heldUntil = until;
+    this.showCounts();
+    try {
+      return await this.dispatcher.holdUntil(until);
+    } finally {
+      this.counts.held--;
+      this.showCounts();
+    }
+  }
+
   /** The request as the outbox keeps it: a code in the text masked, the text sealed under the code secret. */
   private kept(request: SendRequest, code: string): KeptRequest {
     if (!code || !request.body.includes(code)) return request;
@@ -411,7 +467,7 @@ export class SendController {
     msg.error = info;
     this.showInSandbox(msg, info, attempt);
     this.counts.failed++;
-    this.showCounts(info.code === 'opted_out' ? 'status.countsOptedOut' : 'status.counts');
+    this.showCounts(LAST_FAILURE_STATUS.get(info.code) ?? 'status.counts');
     send([null, msg]);
     // Unwired failure output: report through done(err) so that a Catch node and the debug sidebar see it.
     if (this.deps.failureWired()) done();
@@ -434,10 +490,17 @@ export class SendController {
 
   /** The counts under the node; after a send an opt-out blocked, that is said too. */
   private showCounts(key = 'status.counts'): void {
-    this.deps.status.set(this.counts.failed > 0 ? 'yellow' : 'green', 'dot', this.deps.translate(key, this.counts));
+    const { sent, failed, held } = this.counts;
+    if (held > 0 && key === 'status.counts') {
+      this.deps.status.set('blue', 'ring', this.deps.translate('status.countsHeld', { sent, failed, held, until: istClock(this.heldUntil) }));
+      return;
+    }
+    // a text that does not match its DLT template fails every time until the node or the account is changed: red
+    if (key.startsWith('status.countsDlt')) this.deps.status.set('red', 'ring', this.deps.translate(key, { sent, failed }));
+    else this.deps.status.set(failed > 0 ? 'yellow' : 'green', 'dot', this.deps.translate(key, { sent, failed }));
   }
 
-  private async prepare(msg: SendMessage, attempt: Attempt): Promise<SendRequest> {
+  private async prepare(msg: SendMessage, attempt: Attempt): Promise<Prepared> {
     const { account, config, evaluate } = this.deps;
     if (!account) throw new SendError({ code: 'no_account', message: 'no Exotel account is configured on this node', retryable: false });
     const rawTo = await evaluate(config.to || 'phone', config.toType || 'msg', msg);
@@ -457,7 +520,8 @@ export class SendController {
       // India's DLT: Exotel refuses a message without its registered template; say so before calling.
       throw new SendError({ code: 'no_dlt_template', message: 'no DLT template id: set it on the node or in msg.dltTemplateId', retryable: false });
     }
-    return {
+    const category = templateId ? this.checkTemplate(templateId, body) : undefined;
+    const request: SendRequest = {
       from,
       to,
       body,
@@ -469,5 +533,25 @@ export class SendController {
       statusCallback: (config.statusCallback ?? '').trim() || undefined,
       customField: newCustomField(),
     };
+    return { request, category };
+  }
+
+  /**
+   * DLT: a text that does not match its registered template is refused by the operator and billed
+   * by Exotel, so it fails here, before any request. Checked when the account lists templates.
+   */
+  private checkTemplate(templateId: string, body: string): DltCategory | undefined {
+    const templates = this.deps.account?.dltTemplates ?? [];
+    if (templates.length === 0) return undefined;
+    const template = templateOf(templates, templateId);
+    if (!template) {
+      throw new SendError({ code: 'dlt_template_unknown', message: `DLT template ${templateId} is not among the account's templates: add it to the Exotel account, or correct the id`, retryable: false });
+    }
+    const difference = matchTemplate(template.text, body);
+    if (difference) {
+      const name = template.name ? ` (${template.name})` : '';
+      throw new SendError({ code: 'dlt_template_mismatch', message: `the text does not match DLT template ${template.id}${name}: ${describeDifference(difference)}`, retryable: false });
+    }
+    return template.category;
   }
 }

@@ -13,6 +13,9 @@ import { systemTimers, type Timers } from '../shared/ports';
 import { StoreWait } from '../shared/store-wait';
 import { optedOutError } from './opt-out-guard';
 
+/** The longest wait a Node.js timer takes. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export type OutboxStore = Pick<
   Store,
   | 'isOptedOut' | 'markOutboxSending' | 'noteOutboxAttempt' | 'removeFromOutbox' | 'failOutboxEntry' | 'releaseOptOutConfirmation'
@@ -204,6 +207,23 @@ export class OutboxDispatcher {
     info.message = maskCode(this.deps.redact ? this.deps.redact(info.message) : info.message, out.code ?? '');
     if (maybeSent) info.maybeSent = true;
     return info;
+  }
+
+  /**
+   * Waits until `at` (ms since the epoch), however far off (a send held for TRAI's hours): true then,
+   * false when the node stops first (the entry stays queued in the outbox for the next start).
+   */
+  async holdUntil(at: number): Promise<boolean> {
+    for (;;) {
+      const left = at - this.timers.now();
+      if (left <= 0) return true;
+      try {
+        // a timer fires at most 2^31 - 1 ms ahead; the clock is read again when it does
+        await this.wait(Math.min(left, MAX_TIMER_MS));
+      } catch {
+        return false;
+      }
+    }
   }
 
   /** Ends every wait for the rate limit or a retry: those messages stay queued in the outbox. */

@@ -391,7 +391,7 @@ export class OperatorsView {
     const request = (entry.request ?? {}) as { body?: unknown; sealed?: unknown };
     const body = typeof request.body === 'string' ? request.body : '';
     // a promotional send held for TRAI's hours waits in the outbox, queued, until its time
-    const notBefore = (entry as OutboxEntry & { notBefore?: number | null }).notBefore ?? null;
+    const notBefore = entry.notBefore;
     const held = entry.state === 'queued' && notBefore !== null && notBefore > this.now();
     return {
       id: entry.id, node: { id: entry.nodeId, name: node?.name ?? '', deployed: !!node }, phone: entry.phone, body,

@@ -172,6 +172,8 @@ export const PG_MIGRATIONS: readonly string[] = [
      ended_at bigint
    );
    CREATE INDEX rate_slot_account ON rate_slot (account, taken_at);`,
+  `-- a promotional send outside TRAI's hours waits in the outbox until then (ms since the epoch; NULL: at once)
+   ALTER TABLE outbox ADD COLUMN not_before bigint;`,
   `-- the send log: every SMS sent (found by CustomField, SmsSid, number; listed newest first by id),
    -- and Exotel's delivery reports, each SmsSid and Status once, marked once handed to the flow
    CREATE TABLE send_log (

@@ -6,14 +6,14 @@ import { countsByState, toOutbox, type OutboxRow } from '../shared/rows';
 import type { PostgresCluster } from './cluster';
 import { type PostgresDatabase, queryParameters } from './connection';
 
-const ADD = `INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, owner)
-  VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8) RETURNING id`;
+const ADD = `INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, owner, not_before)
+  VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8, $9) RETURNING id`;
 
 // The claim (one send a node makes for an inbound SMS) taken in the same statement as the send
 const ADD_CLAIMED = `WITH claim AS (
     INSERT INTO send_claim (node_id, claim_key, claimed_at) VALUES ($1, $5, $7) ON CONFLICT DO NOTHING RETURNING 1)
-  INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, owner)
-  SELECT $1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8 FROM claim RETURNING id`;
+  INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, owner, not_before)
+  SELECT $1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8, $9 FROM claim RETURNING id`;
 
 export class PostgresOutbox implements Outbox, OutboxView {
   constructor(
@@ -32,6 +32,7 @@ export class PostgresOutbox implements Outbox, OutboxView {
       entry.confirmation,
       Date.now(),
       this.cluster.instanceId,
+      entry.notBefore ?? null,
     ];
     const { rows } = await this.db.query<{ id: number }>(entry.claimKey ? ADD_CLAIMED : ADD, params);
     return rows.length ? rows[0].id : null;

@@ -103,6 +103,8 @@ export interface OutboxRow {
   error: string | null;
   created_at: number;
   updated_at: number;
+  /** PostgreSQL hands a bigint over as a string */
+  not_before: number | string | null;
 }
 
 export function toOutbox(row: OutboxRow): OutboxEntry {
@@ -119,6 +121,7 @@ export function toOutbox(row: OutboxRow): OutboxEntry {
     error: row.error === null ? null : (JSON.parse(row.error) as unknown),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    notBefore: row.not_before === null || row.not_before === undefined ? null : Number(row.not_before),
   };
 }
 
