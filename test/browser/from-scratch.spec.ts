@@ -165,7 +165,8 @@ describe('building the opt-in / opt-out flow from an empty tab, and talking to i
     await editor.openPhone();
     const again = await phone.expect(TEXT.help);
     assert.equal(await phone.bubbles().locator('.exotel-sandbox-cause').count(), 1);
-    assert.equal(await again.getAttribute('data-status'), 'sent');
+    // sent, and by now (or in a moment) delivered: the sandbox's delivery report follows each send
+    await again.and(page.locator('[data-status="delivered"]')).waitFor({ timeout: 10_000 });
   });
 
   it('no script in the page raised an error', function () {
