@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import type { Locator } from 'playwright-core';
 import { Editor, Phone, reportFailure, ROOT, startBrowserEditor, wait, type BrowserEditor } from '../support/browser';
 import { MockExotel } from '../support/mock-exotel';
@@ -123,7 +124,6 @@ describe("the SMS tab: the operators' view", function () {
     assert.equal(await page.locator('#exotel-sms-glance-delivered .exotel-sms-tile-value').textContent(), '2');
     assert.equal(await page.locator('#exotel-sms-glance-conversations .exotel-sms-tile-value').textContent(), '1');
     assert.equal(await page.locator('#exotel-sms-glance rect.exotel-sms-chart-received').count(), 1, 'one bar of received SMS in the chart');
-    await screenshot('sms-tab-glance.png');
   });
 
   it('refreshes without a reload: a new SMS appears in the open log', async function () {
@@ -194,6 +194,39 @@ describe("the SMS tab: the operators' view", function () {
     assert.equal(after.record.status, 'opted-out', 'the opt-out stays');
     const conversations = await (await fetch(`${browser.base}/exotel-sms/conversations`)).json() as { items: unknown[] };
     assert.deepEqual(conversations.items, [], 'the conversation is gone with the rest');
+  });
+
+  it('charts a day of traffic per hour (the picture in the README)', async function () {
+    const page = browser.page;
+    // the last day's SMS, written into the runtime's store as its nodes would have (the store is shared, WAL)
+    const db = new Database(path.join(browser.red.userDir, 'exotel-sms.db'));
+    const hour = 3_600_000;
+    // the hours of the chart are the browser's (India's: half an hour off UTC's)
+    const thisHour = await page.evaluate(() => {
+      const now = new Date();
+      return new Date(now.getFullYear(), now.getMonth(), now.getDate(), now.getHours()).getTime();
+    });
+    const curve = (h: number) => Math.round(6 + 14 * Math.max(0, Math.sin(((h - 6) / 24) * 2 * Math.PI)));
+    const inbound = db.prepare("INSERT INTO inbound (sid, endpoint, from_number, to_number, body, received_at, account_sid, recorded_at, handled) VALUES (?, '/exotel/sms', ?, '+918000000000', 'YES', '', '', ?, 1)");
+    const sent = db.prepare("INSERT INTO send_log (custom_field, sid, node_id, account, phone, body, template_id, message, state, delivery, created_at, updated_at) VALUES (?, ?, 'all-thanks-1', 'all-account', ?, 'Thank you!', NULL, '{}', ?, ?, ?, ?)");
+    let n = 0;
+    db.transaction(() => {
+      for (let back = 23; back >= 1; back--) {
+        const start = thisHour - back * hour;
+        const h = new Date(start + 5.5 * hour).getUTCHours(); // the hour in India, where the browser is
+        for (let i = 0; i < curve(h); i++, n++) {
+          const at = start + ((i * 97_001) % hour);
+          inbound.run(`chart-in-${n}`, `+91981000${String(n % 1000).padStart(4, '0')}`, at);
+          const failed = i % 9 === 4;
+          sent.run(`chart-cf-${n}`, `chart-out-${n}`, `+91981000${String(n % 1000).padStart(4, '0')}`, failed ? 'failed' : 'sent', failed ? null : i % 5 === 0 ? 'pending' : 'delivered', at + 500, at + 500);
+        }
+      }
+    })();
+    db.close();
+    await editor.openSmsSection('glance');
+    await page.waitForFunction(() => document.querySelectorAll('#exotel-sms-glance rect.exotel-sms-chart-received').length >= 23, null, { timeout: 10_000 });
+    assert.ok(await page.locator('#exotel-sms-glance rect.exotel-sms-chart-failed').count() >= 10, 'the failed sends have their bars');
+    await screenshot('sms-tab-glance.png');
   });
 
   it('no script in the page raised an error', function () {
