@@ -11,6 +11,7 @@ import { MAX_IMPORT_CHARS, OperatorsView, purgeOldLogs, ViewError, type ViewAcco
 import { sendNodeOf } from './send-nodes';
 
 const registered = new WeakSet<object>();
+const retention = new WeakMap<object, { red: NodeAPI }>();
 const PURGE_EVERY_MS = 6 * 3_600_000;
 
 /** The deployed exotel-account nodes. */
@@ -122,24 +123,33 @@ export function registerOperatorsAdmin(RED: NodeAPI): void {
 }
 
 /**
- * The inbound and outbound logs are kept `exotelSms.retentionDays` (default 180), then deleted; opt-outs
- * and their history are kept. Runs when the flows start (only when an Exotel account is deployed:
- * nothing else opens the store) and every six hours.
+ * The inbound log is kept `exotelSms.retentionDays` (default 180), then deleted (each send node deletes
+ * the send log's SMS); opt-outs and their history are kept. Runs when the flows start (only when an
+ * Exotel account is deployed: nothing else opens the store) and every six hours.
  */
 function scheduleRetention(RED: NodeAPI): void {
-  const purge = async () => {
-    if (!deployedAccounts(RED).length) return;
-    let handle: ReturnType<typeof openStore> | undefined;
-    try {
-      handle = openStore(RED);
-      const purged = await purgeOldLogs(handle.store, Date.now() - retentionMs(RED));
-      if (purged > 0) RED.log.info(`exotel-sms: deleted ${purged} received SMS older than the retention period (exotelSms.retentionDays)`);
-    } catch (err) {
-      RED.log.warn(`exotel-sms: the SMS logs could not be purged: ${(err as Error).message}`);
-    } finally {
-      await handle?.release();
-    }
-  };
-  RED.events.on('flows:started', () => void purge());
-  setInterval(() => void purge(), PURGE_EVERY_MS).unref();
+  // One schedule a runtime (its event bus), purging with the runtime's latest API (tests load it again and again).
+  const known = retention.get(RED.events);
+  if (known) {
+    known.red = RED;
+    return;
+  }
+  const current = { red: RED };
+  retention.set(RED.events, current);
+  RED.events.on('flows:started', () => void purgeInboundLog(current.red));
+  setInterval(() => void purgeInboundLog(current.red), PURGE_EVERY_MS).unref();
+}
+
+async function purgeInboundLog(RED: NodeAPI): Promise<void> {
+  if (!deployedAccounts(RED).length) return;
+  let handle: ReturnType<typeof openStore> | undefined;
+  try {
+    handle = openStore(RED);
+    const purged = await purgeOldLogs(handle.store, Date.now() - retentionMs(RED));
+    if (purged > 0) RED.log.info(`exotel-sms: deleted ${purged} received SMS older than the retention period (exotelSms.retentionDays)`);
+  } catch (err) {
+    RED.log.warn(`exotel-sms: the SMS logs could not be purged: ${(err as Error).message}`);
+  } finally {
+    await handle?.release();
+  }
 }
