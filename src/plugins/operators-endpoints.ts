@@ -56,6 +56,7 @@ function attachment(res: Response, type: string, name: string, content: string):
 }
 
 export function registerOperatorsAdmin(RED: NodeAPI): void {
+  scheduleRetention(RED);
   if (registered.has(RED.httpAdmin)) return;
   registered.add(RED.httpAdmin);
   const read = RED.auth.needsPermission('exotel-sms.read') as RequestHandler;
@@ -118,8 +119,6 @@ export function registerOperatorsAdmin(RED: NodeAPI): void {
     attachment(res, 'application/json', `exotel-sms-${data.phone.replace(/[^0-9]/g, '')}.json`, JSON.stringify(data, null, 2));
   }));
   admin.delete('/exotel-sms/numbers/:phone', write, route((view, req) => view.eraseNumber(req.params.phone)));
-
-  scheduleRetention(RED);
 }
 
 /**
