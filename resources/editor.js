@@ -202,11 +202,12 @@
     }
 
     /** The sidebar tab of the SMS sandbox (plugins/exotel-sms.html). */
-    var SANDBOX_TAB = 'exotel-sandbox';
+    var SMS_TAB = 'exotel-sms';
 
-    /** Opens the SMS sandbox tab of the sidebar (the customer's phone), if the plugin is loaded. */
+    /** Shows the sandbox phone: the first section of the plugin's SMS tab (plugins/exotel-sms.html). */
     function openSandboxTab() {
-        if (RED.sidebar && typeof RED.sidebar.show === 'function') RED.sidebar.show(SANDBOX_TAB);
+        if (RED.actions && typeof RED.actions.get === 'function' && RED.actions.get('exotel-sms:show-sandbox')) RED.actions.invoke('exotel-sms:show-sandbox');
+        else if (RED.sidebar && typeof RED.sidebar.show === 'function') RED.sidebar.show(SMS_TAB);
     }
 
     /**

@@ -14,6 +14,7 @@ import { ThrottledStatus } from './shared/status';
 import { evaluatorFor, onInput } from './shared/typed-input';
 import { migrate } from './contract';
 import { contract } from './exotel-send/contract';
+import { addSendNode } from '../plugins/send-nodes';
 
 export { MAX_ATTEMPTS, OPT_OUT_CONFIRMATION_WINDOW_MS, PRIORITIES, SMS_TYPES } from './exotel-send/controller';
 
@@ -59,9 +60,14 @@ export default function (RED: NodeAPI): void {
       void job.finally(() => inFlight.delete(job));
     };
 
+    const send = (msg: unknown) => (node.send as (msg: unknown) => void)(msg);
+    // the SMS tab's outbox hands a failed send queued again to this node
+    const leave = addSendNode({ nodeId: node.id, name: def.name ?? '', resend: (entry) => track(controller.resend(entry, send)) });
+
     onInput(node, (msg, send, done) => track(controller.handle(msg as SendMessage, send, done).catch((err) => done(err as Error))));
 
     node.on('close', (done: () => void) => {
+      leave();
       stopListening();
       controller.stop();
       clearInterval(purgeTimer);
@@ -71,7 +77,6 @@ export default function (RED: NodeAPI): void {
     });
 
     if (controller.checkAccount()) {
-      const send = (msg: unknown) => (node.send as (msg: unknown) => void)(msg);
       whenFlowsStarted(RED, node, () => purge());
       whenFlowsStarted(RED, node, () => track(controller.resume(send).catch((err: Error) => node.error(m('error.readOutbox', { message: err.message })))));
     }

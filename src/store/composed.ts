@@ -3,6 +3,21 @@
 // opens its connection, builds its concerns, and says how it reads its schema version and closes.
 import type {
   CodeCheck,
+  ConversationQuery,
+  ConversationView,
+  ErasedNumber,
+  InboundLogLine,
+  InboundLogQuery,
+  InboundLogView,
+  NumberData,
+  OptOutQuery,
+  OptOutView,
+  OutboxQuery,
+  OutboxView,
+  PersonalData,
+  SendCounts,
+  SendLogQuery,
+  SendLogView,
   ConversationRecord,
   ConversationStart,
   ConversationStore,
@@ -31,11 +46,13 @@ import type {
 } from './store';
 
 export abstract class ComposedStore implements Store {
-  protected abstract readonly inbound: InboundLog;
-  protected abstract readonly optOuts: OptOutStore;
-  protected abstract readonly conversations: ConversationStore;
-  protected abstract readonly outbox: Outbox;
+  protected abstract readonly inbound: InboundLog & InboundLogView;
+  protected abstract readonly optOuts: OptOutStore & OptOutView;
+  protected abstract readonly conversations: ConversationStore & ConversationView;
+  protected abstract readonly outbox: Outbox & OutboxView;
   protected abstract readonly sandbox: SandboxThreads;
+  protected abstract readonly personalData: PersonalData;
+  protected abstract readonly sendLogView: SendLogView;
   protected abstract readonly sendLog: SendLog;
 
   abstract schemaVersion(): Promise<number>;
@@ -71,8 +88,8 @@ export abstract class ComposedStore implements Store {
   releaseOptOutConfirmation(phone: string): Promise<void> {
     return this.optOuts.releaseOptOutConfirmation(phone);
   }
-  importOptStatus(phones: string[], status: OptStatus, source: string): Promise<ImportResult> {
-    return this.optOuts.importOptStatus(phones, status, source);
+  importOptStatus(phones: string[], status: OptStatus, source: string, by?: string | null): Promise<ImportResult> {
+    return this.optOuts.importOptStatus(phones, status, source, by);
   }
   exportOptStatus(): Promise<OptOutRecord[]> {
     return this.optOuts.exportOptStatus();
@@ -151,6 +168,50 @@ export abstract class ComposedStore implements Store {
   }
   clearSandboxThread(account: string, phone: string): Promise<number> {
     return this.sandbox.clearSandboxThread(account, phone);
+  }
+
+  // the operators' view: pages newest first, counts, retention, a customer's data
+  inboundLogPage(query: InboundLogQuery): Promise<InboundLogLine[]> {
+    return this.inbound.inboundLogPage(query);
+  }
+  inboundCounts(since: number, until: number, bucketMs: number, accountSid?: string): Promise<number[]> {
+    return this.inbound.inboundCounts(since, until, bucketMs, accountSid);
+  }
+  purgeInboundLog(before: number, limit: number): Promise<number> {
+    return this.inbound.purgeInboundLog(before, limit);
+  }
+  optOutPage(query: OptOutQuery): Promise<OptOutRecord[]> {
+    return this.optOuts.optOutPage(query);
+  }
+  conversationPage(query: ConversationQuery, now: number): Promise<ConversationRecord[]> {
+    return this.conversations.conversationPage(query, now);
+  }
+  outboxPage(query: OutboxQuery): Promise<OutboxEntry[]> {
+    return this.outbox.outboxPage(query);
+  }
+  outboxEntry(id: number): Promise<OutboxEntry | null> {
+    return this.outbox.outboxEntry(id);
+  }
+  requeueOutboxEntry(id: number): Promise<OutboxEntry | null> {
+    return this.outbox.requeueOutboxEntry(id);
+  }
+  discardOutboxEntry(id: number): Promise<boolean> {
+    return this.outbox.discardOutboxEntry(id);
+  }
+  sendLogPage(query: SendLogQuery): Promise<SendLogEntry[]> {
+    return this.sendLogView.sendLogPage(query);
+  }
+  sendCounts(since: number, until: number, bucketMs: number, account?: string): Promise<SendCounts> {
+    return this.sendLogView.sendCounts(since, until, bucketMs, account);
+  }
+  outboxCounts(): Promise<Record<OutboxState, number>> {
+    return this.outbox.outboxCounts();
+  }
+  numberData(phone: string): Promise<NumberData> {
+    return this.personalData.numberData(phone);
+  }
+  eraseNumber(phone: string): Promise<ErasedNumber> {
+    return this.personalData.eraseNumber(phone);
   }
 
   // the send log and its delivery reports

@@ -9,6 +9,8 @@ import { PostgresConversations } from './postgres/conversations';
 import { PostgresInboundLog } from './postgres/inbound';
 import { PostgresOptOuts } from './postgres/opt-outs';
 import { PostgresOutbox } from './postgres/outbox';
+import { PostgresPersonalData } from './postgres/personal-data';
+import { PostgresSendLogView } from './postgres/send-log-view';
 import { PostgresSandboxThreads } from './postgres/sandbox';
 import { PostgresSendLog } from './postgres/send-log';
 import { ComposedStore } from './composed';
@@ -24,6 +26,8 @@ export class PostgresStore extends ComposedStore {
   protected override readonly conversations: PostgresConversations;
   protected override readonly outbox: PostgresOutbox;
   protected override readonly sandbox: PostgresSandboxThreads;
+  protected override readonly personalData: PostgresPersonalData;
+  protected override readonly sendLogView: PostgresSendLogView;
   protected override readonly sendLog: PostgresSendLog;
   /** this instance's lease, the take-over of dead instances' work, and the cluster's rate limit */
   readonly cluster: PostgresCluster;
@@ -39,6 +43,8 @@ export class PostgresStore extends ComposedStore {
     this.conversations = new PostgresConversations(this.db);
     this.outbox = new PostgresOutbox(this.db, this.cluster);
     this.sandbox = new PostgresSandboxThreads(this.db);
+    this.personalData = new PostgresPersonalData(this.db);
+    this.sendLogView = new PostgresSendLogView(this.db);
     this.sendLog = new PostgresSendLog(this.db);
   }
 

@@ -117,10 +117,11 @@ describe('the editor in Hindi (Node-RED + chromium)', function () {
     await page.waitForFunction(([id, text]) => document.querySelector(`[id="${id}"] .red-ui-flow-node-status-label`)?.textContent?.trim() === text, [ids.inbound, listening] as const);
     await page.waitForFunction(([id, text]) => document.querySelector(`[id="${id}"] .red-ui-flow-node-status-label`)?.textContent?.trim() === text, [ids.send, send.runtime.status.ready] as const);
     assert.equal(await statusOf(page, ids.send), 'तैयार');
-    // the sandbox tab, named in Hindi under View
-    await editor.openSidebarTab('exotel-sandbox');
+    // the SMS tab, named under View, its sections in Hindi, the phone among them
+    await editor.openPhone();
     assert.ok(await page.locator('#exotel-sandbox').isVisible());
-    assert.equal((await page.locator('#menu-item-view-menu-exotel-sandbox').textContent())?.trim(), sandbox.name);
+    assert.equal((await page.locator('#menu-item-view-menu-exotel-sms').textContent())?.trim(), sandbox.name);
+    assert.deepEqual(await page.locator('.exotel-sms-nav-button').allTextContents().then((texts) => texts.map((text) => text.trim())), Object.values(sandbox.sections));
     assert.deepEqual(browser.pageErrors, [], 'no script in the page raised an error');
   });
 

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { codeMatches, hashCode, newSalt } from '../../src/sms/one-time-code';
 import type { DeliveryReport, InboundRecord, Store } from '../../src/store';
+import { operatorsContract } from './contract-operators';
 
 export interface Backend {
   name: string;
@@ -561,5 +562,7 @@ export function storeContract(backend: Backend): void {
         assert.deepEqual((await other.sandboxThreads('sandbox-1')).map((t) => t.phone), [B]);
       });
     });
+
+    operatorsContract(backend, { store: () => store, open });
   });
 }

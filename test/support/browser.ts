@@ -29,7 +29,7 @@ export const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve,
  */
 export async function installPackage(userDir: string): Promise<void> {
   const moduleDir = path.join(userDir, 'node_modules', ...pkg.name.split('/'));
-  const needed = ['dist/nodes/icons', 'dist/nodes/locales/en-US', 'resources/contracts.js', 'resources/editor.js'];
+  const needed = ['dist/nodes/icons', 'dist/nodes/locales/en-US', 'resources/contracts.js', 'resources/editor.js', 'resources/exotel-sms-tab.js'];
   for (const file of Object.values(pkg['node-red'].plugins ?? {})) needed.push(file, file.replace(/\.js$/, '.html'));
   for (const type of Object.keys(pkg['node-red'].nodes)) {
     needed.push(`dist/nodes/${type}.js`, `dist/nodes/${type}.html`, `dist/nodes/locales/en-US/${type}.json`, `dist/nodes/locales/en-US/${type}.html`);
@@ -134,6 +134,16 @@ export async function startBrowserEditor(options: BrowserEditorOptions = {}): Pr
   }
 }
 
+/** After a failed test: a screenshot of the moment in test/artifacts/, the Node-RED log and the browser's errors printed. */
+export async function reportFailure(browser: BrowserEditor | undefined, test: { state?: string; title: string } | undefined, prefix: string): Promise<void> {
+  if (test?.state !== 'failed' || !browser) return;
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, `${prefix}-${test.title.replace(/[^a-z0-9]+/gi, '-').toLowerCase().slice(0, 60)}.png`);
+  await browser.page.screenshot({ path: file }).catch(() => undefined);
+  console.log(`      screenshot: ${path.relative(ROOT, file)}\n      --- Node-RED log ---\n${browser.red.log.replace(/^/gm, '      | ')}`);
+  if (browser.pageErrors.length || browser.consoleErrors.length) console.log(`      --- browser errors ---\n${[...browser.pageErrors, ...browser.consoleErrors].join('\n')}`);
+}
+
 /** The gestures of a user in the editor. */
 export class Editor {
   readonly page: Page;
@@ -215,6 +225,19 @@ export class Editor {
       await this.page.click(`#menu-item-view-menu-${id}`);
     }
     await this.page.waitForFunction((tabId) => document.getElementById(`red-ui-tab-${tabId}`)?.classList.contains('active'), id);
+  }
+
+  /** Opens the SMS tab on one of its sections (phone, log, optOuts, conversations, outbox, glance). */
+  async openSmsSection(section: string): Promise<void> {
+    await this.openSidebarTab('exotel-sms');
+    await this.page.click(`#exotel-sms-show-${section}`);
+    await this.page.waitForSelector(`#exotel-sms-show-${section}.selected`);
+  }
+
+  /** Opens the SMS tab on its phone, the sandbox. */
+  async openPhone(): Promise<void> {
+    await this.openSmsSection('phone');
+    await this.page.waitForSelector('#exotel-sandbox', { state: 'visible' });
   }
 
   /** Drags a node from the palette onto the workspace at (x, y) of the chart; resolves with its id. */

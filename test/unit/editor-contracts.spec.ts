@@ -113,7 +113,7 @@ describe('editor files and contracts', () => {
     it('registers the exotel-sms plugin, loads the shared helpers, and is declared in package.json', () => {
       const html = fs.readFileSync(path.join(root, 'plugins', 'exotel-sms.html'), 'utf8');
       assert.match(html, /RED\.plugins\.registerPlugin\('exotel-sms', \{/);
-      assert.deepEqual(scriptsOf(html).sources, [`${RESOURCES}editor.js`]);
+      assert.deepEqual(scriptsOf(html).sources, [`${RESOURCES}editor.js`, `${RESOURCES}exotel-sms-tab.js`]);
       assert.match(html, new RegExp(`<link rel="stylesheet" href="${RESOURCES}exotel-sms.css">`));
       assert.match(fs.readFileSync(path.join(root, 'resources', 'exotel-sms.css'), 'utf8'), /#exotel-sandbox-thread \{/);
       const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -127,6 +127,7 @@ describe('editor files and contracts', () => {
     const files: Array<[string, string, string]> = [
       ...types.map((type): [string, string, string] => [`nodes/${type}.html`, `nodes/locales/en-US/${type}.json`, type]),
       ['plugins/exotel-sms.html', 'plugins/locales/en-US/exotel-sms.json', 'exotel-sms'],
+      ['resources/exotel-sms-tab.js', 'plugins/locales/en-US/exotel-sms.json', 'exotel-sms'],
     ];
     for (const type of types) {
       it(`${type}: every problem its contract reports`, () => {

@@ -296,6 +296,11 @@ export class SendController {
     }
   }
 
+  /** An operator queued a failed send again (the SMS tab): it goes out as a resumed one would. */
+  resend(entry: OutboxEntry, send: Send): Promise<void> {
+    return this.resumeEntries([entry], send, 'log.resend');
+  }
+
   /**
    * A delivery report of one of this node's SMS: on the report output with the message as it was sent.
    * A send that was on the wire when Node-RED died and waits for it is sent, late, first.

@@ -20,7 +20,7 @@ export interface PackageSettings {
   conversationHoldMs?: number;
   /** how often conversation timeouts are looked for (default 1000 ms) */
   conversationTimerMs?: number;
-  /** days the send log (every SMS sent, its delivery reports), failed sends and send claims are kept before they are deleted (default 180); the opt-out history is never deleted */
+  /** days the SMS logs (every SMS received; every SMS sent, with its delivery reports), failed sends and send claims are kept before they are deleted (default 180); the opt-out history is never deleted */
   retentionDays?: number;
   /** how long a send that was on the wire when Node-RED died waits for its delivery report before it is sent again (default 900000 ms, 15 minutes) */
   reconcileAfterMs?: number;

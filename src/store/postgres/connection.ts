@@ -202,3 +202,15 @@ export class PostgresDatabase implements Queryable {
 export function storable(text: string): string {
   return text.includes('\u0000') ? text.replace(/\u0000/g, '\uFFFD') : text;
 }
+
+/** The parameters of a query built from the filters a caller chose: `add` a value, get its `$n`. */
+export function queryParameters(first: unknown[] = []): { values: unknown[]; add(value: unknown): string } {
+  const values = [...first];
+  return {
+    values,
+    add(value) {
+      values.push(value);
+      return `$${values.length}`;
+    },
+  };
+}

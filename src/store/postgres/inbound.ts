@@ -1,17 +1,17 @@
 // The inbound log (deduplicated on SmsSid by its primary key, whichever instance records it) and the
 // send claims: one send a node makes for an inbound SMS and recipient.
-import type { InboundLog, InboundRecord } from '../store';
+import type { InboundLog, InboundLogLine, InboundLogQuery, InboundLogView, InboundRecord } from '../store';
 import { PendingWrites, type PendingInbound } from '../shared/pending-writes';
-import { toRecord } from '../shared/rows';
+import { bucketsOf, likePattern, toLogLine, toRecord, type InboundLogRow } from '../shared/rows';
 import type { PostgresCluster } from './cluster';
-import { isUnavailable, storable, type PostgresDatabase, type Queryable } from './connection';
+import { isUnavailable, storable, type PostgresDatabase, type Queryable, queryParameters } from './connection';
 
 // owner: the instance that acknowledged it, and hands it on (or, once its lease ran out, another one)
 const INSERT_MANY = `INSERT INTO inbound (sid, endpoint, from_number, to_number, body, received_at, account_sid, recorded_at, owner)
   SELECT *, $9::text FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[])
   ON CONFLICT (sid) DO NOTHING RETURNING sid`;
 
-export class PostgresInboundLog implements InboundLog {
+export class PostgresInboundLog implements InboundLog, InboundLogView {
   // Group commit: one statement each for the records and the marks, in one transaction.
   private readonly pending = new PendingWrites(() => this.scheduleFlush());
   private flushScheduled: NodeJS.Immediate | undefined;
@@ -52,6 +52,43 @@ export class PostgresInboundLog implements InboundLog {
     await this.db.query('DELETE FROM send_claim WHERE node_id = $1 AND claim_key = $2', [nodeId, key]);
   }
 
+  async inboundLogPage(query: InboundLogQuery): Promise<InboundLogLine[]> {
+    // Newest first by (recorded_at, sid): an index walked backwards from the cursor, never an OFFSET.
+    const where: string[] = [];
+    const { values: params, add: param } = queryParameters();
+    if (query.phone) where.push(`from_number = ${param(query.phone)}`);
+    if (query.text) {
+      const text = param(likePattern(query.text));
+      where.push(`(body ILIKE ${text} OR from_number LIKE ${text})`);
+    }
+    if (query.accountSid !== undefined) where.push(`account_sid = ${param(query.accountSid)}`);
+    if (query.since !== undefined) where.push(`recorded_at >= ${param(query.since)}`);
+    if (query.until !== undefined) where.push(`recorded_at < ${param(query.until)}`);
+    if (query.after) where.push(`(recorded_at, sid) < (${param(query.after.at)}, ${param(query.after.id)})`);
+    const sql = `SELECT * FROM inbound ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY recorded_at DESC, sid DESC LIMIT ${param(query.limit)}`;
+    const { rows } = await this.db.query<InboundLogRow>(sql, params);
+    return rows.map(toLogLine);
+  }
+
+  async inboundCounts(since: number, until: number, bucketMs: number, accountSid?: string): Promise<number[]> {
+    const params: unknown[] = [since, until, bucketMs];
+    if (accountSid !== undefined) params.push(accountSid);
+    const { rows } = await this.db.query<{ bucket: string; count: string }>(
+      `SELECT (recorded_at - $1) / $3 AS bucket, count(*) AS count FROM inbound WHERE recorded_at >= $1 AND recorded_at < $2
+       ${accountSid !== undefined ? 'AND account_sid = $4' : ''} GROUP BY 1`,
+      params,
+    );
+    return bucketsOf(rows, since, until, bucketMs);
+  }
+
+  async purgeInboundLog(before: number, limit: number): Promise<number> {
+    const { rowCount } = await this.db.query(
+      'DELETE FROM inbound WHERE sid IN (SELECT sid FROM inbound WHERE recorded_at < $1 AND handled ORDER BY recorded_at LIMIT $2)',
+      [before, limit],
+    );
+    return rowCount ?? 0;
+  }
+
   /** Waits for what is being written now (the store is closing). */
   async settle(): Promise<void> {
     if (this.flushScheduled) {
@@ -85,7 +122,12 @@ export class PostgresInboundLog implements InboundLog {
     ]);
     // The same SmsSid twice in one batch: the first is new, the second a duplicate.
     const inserted = new Set(rows.map((row) => row.sid));
-    return entries.map((entry) => inserted.delete(entry.row.sid));
+    const results = entries.map((entry) => inserted.delete(entry.row.sid));
+    const duplicates = entries.filter((_, i) => !results[i]).map((entry) => entry.row.sid);
+    if (duplicates.length) {
+      await tx.query('UPDATE inbound SET duplicates = inbound.duplicates + d.n FROM (SELECT sid, count(*) AS n FROM unnest($1::text[]) AS sid GROUP BY sid) d WHERE inbound.sid = d.sid', [duplicates]);
+    }
+    return results;
   }
 
   private async write(entries: PendingInbound[], sids: string[]): Promise<boolean[]> {

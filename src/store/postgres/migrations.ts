@@ -217,4 +217,21 @@ export const PG_MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX delivery_report_unhandled ON delivery_report (node_id, received_at) WHERE NOT handled;
    CREATE INDEX delivery_report_age ON delivery_report (received_at);`,
+  `-- the operators' view: the log newest first and by number, duplicates counted, who changed an
+   -- opt-out by hand, and what a customer's data request finds by number
+   ALTER TABLE inbound ADD COLUMN duplicates integer NOT NULL DEFAULT 0;
+   CREATE INDEX inbound_log ON inbound (recorded_at, sid);
+   CREATE INDEX inbound_number ON inbound (from_number, recorded_at, sid);
+   ALTER TABLE opt_out_history ADD COLUMN by_user text;
+   CREATE INDEX opt_out_recent ON opt_out (status, updated_at, phone);
+   CREATE INDEX opt_out_changed ON opt_out (updated_at, phone);
+   CREATE INDEX conversation_started ON conversation (started_at, name, key);
+   CREATE INDEX conversation_key ON conversation (key);
+   CREATE INDEX outbox_recent ON outbox (state, created_at, id);
+   CREATE INDEX outbox_created ON outbox (created_at, id);
+   CREATE INDEX outbox_phone ON outbox (phone);
+   CREATE INDEX sandbox_phone ON sandbox_message (phone);
+   CREATE INDEX send_log_recent ON send_log (created_at, id);
+   CREATE INDEX send_log_number ON send_log (phone, created_at, id);
+   CREATE INDEX delivery_report_to ON delivery_report (to_number);`,
 ];

@@ -1,9 +1,9 @@
 // Opt-outs, one row a number, their append-only history (enforced by triggers), and the opted-out
 // count, which statement triggers keep in a one-row table: reading it is O(1). A change is one
 // statement that writes the status only when it differs, so two instances can never count it twice.
-import type { ImportResult, OptOutChange, OptOutRecord, OptOutResult, OptOutStore, OptStatus } from '../store';
-import { isReplayable, toOptOut, type OptOutRow } from '../shared/rows';
-import { LOCK_PHONE, type PostgresDatabase } from './connection';
+import type { ImportResult, OptOutChange, OptOutQuery, OptOutRecord, OptOutResult, OptOutStore, OptOutView, OptStatus } from '../store';
+import { isReplayable, likePattern, toOptOut, type OptOutRow } from '../shared/rows';
+import { LOCK_PHONE, type PostgresDatabase, queryParameters } from './connection';
 
 /** How many numbers an import writes a statement (all in one transaction). */
 const IMPORT_CHUNK = 50_000;
@@ -18,7 +18,7 @@ const APPLY = `WITH changed AS (
       updated_at = excluded.updated_at, confirmation_sent = false
     WHERE opt_out.status <> excluded.status
     RETURNING 1),
-  history AS (INSERT INTO opt_out_history (phone, status, keyword, source, at) VALUES ($1, $2, $3, $4, $5))
+  history AS (INSERT INTO opt_out_history (phone, status, keyword, source, at, by_user) VALUES ($1, $2, $3, $4, $5, $6))
   SELECT count(*) AS changed FROM changed`;
 
 const IMPORT = `WITH input AS (SELECT unnest($1::text[]) AS phone),
@@ -28,10 +28,10 @@ const IMPORT = `WITH input AS (SELECT unnest($1::text[]) AS phone),
       updated_at = excluded.updated_at, confirmation_sent = false
     WHERE opt_out.status <> excluded.status
     RETURNING 1),
-  history AS (INSERT INTO opt_out_history (phone, status, keyword, source, at) SELECT phone, $2, NULL, $3, $4::bigint FROM input)
+  history AS (INSERT INTO opt_out_history (phone, status, keyword, source, at, by_user) SELECT phone, $2, NULL, $3, $4::bigint, $5::text FROM input)
   SELECT count(*) AS changed FROM changed`;
 
-export class PostgresOptOuts implements OptOutStore {
+export class PostgresOptOuts implements OptOutStore, OptOutView {
   constructor(private readonly db: PostgresDatabase) {}
 
   async setOptStatus(change: OptOutChange): Promise<OptOutResult> {
@@ -49,7 +49,7 @@ export class PostgresOptOuts implements OptOutStore {
       }
       let changed = false;
       if (!replay) {
-        const { rows } = await tx.query<{ changed: number }>(APPLY, [change.phone, change.status, change.keyword ?? null, change.source, Date.now()]);
+        const { rows } = await tx.query<{ changed: number }>(APPLY, [change.phone, change.status, change.keyword ?? null, change.source, Date.now(), change.by ?? null]);
         changed = rows[0].changed === 1;
       }
       const { rows } = await tx.query<OptOutRow>(`${SELECT} WHERE phone = $1`, [change.phone]);
@@ -79,14 +79,14 @@ export class PostgresOptOuts implements OptOutStore {
     await this.db.query("UPDATE opt_out SET confirmation_sent = false WHERE phone = $1 AND status = 'opted-out'", [phone]);
   }
 
-  async importOptStatus(phones: string[], status: OptStatus, source: string): Promise<ImportResult> {
+  async importOptStatus(phones: string[], status: OptStatus, source: string, by?: string | null): Promise<ImportResult> {
     // In key order, as the SQLite store does: the indexes then fill page after page.
     const sorted = [...phones].sort();
     return this.db.transaction(async (tx): Promise<ImportResult> => {
       const at = Date.now();
       let changed = 0;
       for (let start = 0; start < sorted.length; start += IMPORT_CHUNK) {
-        const { rows } = await tx.query<{ changed: number }>(IMPORT, [sorted.slice(start, start + IMPORT_CHUNK), status, source, at]);
+        const { rows } = await tx.query<{ changed: number }>(IMPORT, [sorted.slice(start, start + IMPORT_CHUNK), status, source, at, by ?? null]);
         changed += rows[0].changed;
       }
       return { changed, unchanged: sorted.length - changed };
@@ -100,10 +100,24 @@ export class PostgresOptOuts implements OptOutStore {
 
   async optOutHistory(phone: string): Promise<Array<OptOutChange & { at: number }>> {
     const { rows } = await this.db.query<OptOutChange & { at: number }>(
-      'SELECT phone, status, keyword, source, at FROM opt_out_history WHERE phone = $1 ORDER BY id',
+      'SELECT phone, status, keyword, source, at, by_user AS "by" FROM opt_out_history WHERE phone = $1 ORDER BY id',
       [phone],
     );
     return rows;
+  }
+
+  async optOutPage(query: OptOutQuery): Promise<OptOutRecord[]> {
+    const where: string[] = [];
+    const { values: params, add: param } = queryParameters();
+    const status = query.status ?? 'opted-out';
+    if (status !== 'all') where.push(`status = ${param(status)}`);
+    if (query.text) where.push(`phone LIKE ${param(likePattern(query.text))}`);
+    if (query.after) where.push(`(updated_at, phone) < (${param(query.after.at)}, ${param(query.after.id)})`);
+    const { rows } = await this.db.query<OptOutRow>(
+      `${SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC, phone DESC LIMIT ${param(query.limit)}`,
+      params,
+    );
+    return rows.map(toOptOut);
   }
 
   async optedOutCount(): Promise<number> {

@@ -1,10 +1,10 @@
 // The outbox: sends waiting for the rate limit or a retry, the one being asked of Exotel right now
 // ('sending': after a crash nobody knows whether it went), and the ones that failed for good. A send
 // and its claim are written by one statement: either both or neither, whichever instance tries.
-import type { Outbox, OutboxAddition, OutboxEntry, OutboxState } from '../store';
-import { toOutbox, type OutboxRow } from '../shared/rows';
+import type { Outbox, OutboxAddition, OutboxEntry, OutboxQuery, OutboxState, OutboxView } from '../store';
+import { countsByState, toOutbox, type OutboxRow } from '../shared/rows';
 import type { PostgresCluster } from './cluster';
-import type { PostgresDatabase } from './connection';
+import { type PostgresDatabase, queryParameters } from './connection';
 
 const ADD = `INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, owner, not_before)
   VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8, $9) RETURNING id`;
@@ -15,7 +15,7 @@ const ADD_CLAIMED = `WITH claim AS (
   INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, owner, not_before)
   SELECT $1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8, $9 FROM claim RETURNING id`;
 
-export class PostgresOutbox implements Outbox {
+export class PostgresOutbox implements Outbox, OutboxView {
   constructor(
     private readonly db: PostgresDatabase,
     private readonly cluster: PostgresCluster,
@@ -81,5 +81,42 @@ export class PostgresOutbox implements Outbox {
       const { rows } = await this.db.query<OutboxRow>('SELECT * FROM outbox WHERE id = ANY($1::bigint[]) ORDER BY id', [ids]);
       return rows.map(toOutbox);
     });
+  }
+
+  async outboxPage(query: OutboxQuery): Promise<OutboxEntry[]> {
+    const where: string[] = [];
+    const { values: params, add: param } = queryParameters();
+    if (query.state) where.push(`state = ${param(query.state)}`);
+    if (query.after) where.push(`(created_at, id) < (${param(query.after.at)}, ${param(Number(query.after.id))})`);
+    const { rows } = await this.db.query<OutboxRow>(
+      `SELECT * FROM outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ${param(query.limit)}`,
+      params,
+    );
+    return rows.map(toOutbox);
+  }
+
+  async outboxEntry(id: number): Promise<OutboxEntry | null> {
+    const { rows } = await this.db.query<OutboxRow>('SELECT * FROM outbox WHERE id = $1', [id]);
+    return rows.length ? toOutbox(rows[0]) : null;
+  }
+
+  /** Queued again as this instance's: its own send node sends it, and no other instance takes it over while this one lives. */
+  async requeueOutboxEntry(id: number): Promise<OutboxEntry | null> {
+    await this.cluster.registered();
+    const { rows } = await this.db.query<OutboxRow>(
+      "UPDATE outbox SET state = 'queued', attempts = 0, error = NULL, updated_at = $1, owner = $2 WHERE id = $3 AND state = 'failed' RETURNING *",
+      [Date.now(), this.cluster.instanceId, id],
+    );
+    return rows.length ? toOutbox(rows[0]) : null;
+  }
+
+  async discardOutboxEntry(id: number): Promise<boolean> {
+    const { rowCount } = await this.db.query("DELETE FROM outbox WHERE id = $1 AND state = 'failed'", [id]);
+    return rowCount === 1;
+  }
+
+  async outboxCounts(): Promise<Record<OutboxState, number>> {
+    const { rows } = await this.db.query<{ state: OutboxState; count: string }>('SELECT state, count(*) AS count FROM outbox GROUP BY state');
+    return countsByState(rows);
   }
 }

@@ -1,6 +1,6 @@
 // The rows of the inbound log, the opt-outs and the outbox as both backends read them, and how each
 // becomes the record `Store` hands out. The SQL that reads and writes them stays with each backend.
-import type { DeliveryReport, DeliveryStatus, InboundRecord, OptOutRecord, OptStatus, OutboxEntry, OutboxState, SendLogEntry, SendState } from '../store';
+import type { DeliveryReport, DeliveryStatus, InboundLogLine, SendCounts, InboundRecord, OptOutRecord, OptStatus, OutboxEntry, OutboxState, SendLogEntry, SendState } from '../store';
 
 export interface InboundRow {
   sid: string;
@@ -21,6 +21,51 @@ export function toRecord(row: InboundRow): InboundRecord {
     body: row.body,
     receivedAt: row.received_at,
     accountSid: row.account_sid,
+  };
+}
+
+export interface InboundLogRow extends InboundRow {
+  recorded_at: number;
+  /** SQLite: 0 or 1; PostgreSQL: a boolean */
+  handled: number | boolean;
+  duplicates: number;
+}
+
+export function toLogLine(row: InboundLogRow): InboundLogLine {
+  return { ...toRecord(row), recordedAt: row.recorded_at, handled: row.handled === true || row.handled === 1, duplicates: row.duplicates };
+}
+
+/** A LIKE pattern that finds `text` anywhere, its own % and _ taken literally (escape character \\). */
+export function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** Counts per bucket as the database grouped them, every bucket from `since` to `until` present. */
+export function bucketsOf(rows: Array<{ bucket: number | string; count: number | string }>, since: number, until: number, bucketMs: number): number[] {
+  const counts = new Array<number>(Math.max(0, Math.ceil((until - since) / bucketMs))).fill(0);
+  for (const row of rows) {
+    const bucket = Math.floor(Number(row.bucket));
+    if (bucket >= 0 && bucket < counts.length) counts[bucket] += Number(row.count);
+  }
+  return counts;
+}
+
+/**
+ * LIKE patterns of what else names a number: a remembered outcome of its SMS (a conversation as JSON,
+ * `"key":"<number>"`) and the claim of a send to it (`<inbound SmsSid>><number>`).
+ */
+export function outcomePattern(phone: string): { outcomes: string; claims: string } {
+  const literal = phone.replace(/[\\%_]/g, (c) => `\\${c}`);
+  return { outcomes: `%"key":"${literal}"%`, claims: `%>${literal}` };
+}
+
+/** Sent (Exotel took it), delivered (a report said so) and failed (not sent, or a report said not delivered), per bucket. */
+export function countsOf(rows: Array<{ bucket: number | string; state: string; delivery: string | null; count: number | string }>, since: number, until: number, bucketMs: number): SendCounts {
+  const pick = (test: (row: { state: string; delivery: string | null }) => boolean) => bucketsOf(rows.filter(test), since, until, bucketMs);
+  return {
+    sent: pick((row) => row.state === 'sent'),
+    delivered: pick((row) => row.state === 'sent' && row.delivery === 'delivered'),
+    failed: pick((row) => row.state === 'failed' || row.delivery === 'failed'),
   };
 }
 
@@ -169,3 +214,8 @@ export function sendLogOfJoin(row: Record<string, unknown>): SendLogEntry | null
   return toSendLogEntry(entry as unknown as SendLogRow);
 }
 
+export function countsByState(rows: Array<{ state: OutboxState; count: number | string }>): Record<OutboxState, number> {
+  const counts: Record<OutboxState, number> = { queued: 0, sending: 0, failed: 0 };
+  for (const row of rows) counts[row.state] = Number(row.count);
+  return counts;
+}
