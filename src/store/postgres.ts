@@ -10,8 +10,11 @@ import { PostgresInboundLog } from './postgres/inbound';
 import { PostgresOptOuts } from './postgres/opt-outs';
 import { PostgresOutbox } from './postgres/outbox';
 import { PostgresSandboxThreads } from './postgres/sandbox';
+import { PostgresTurns } from './postgres/turns';
 import { ComposedStore } from './composed';
 import type { InboundRecord, OutboxEntry } from './store';
+
+type InboundTurn = Pick<InboundRecord, 'sid' | 'endpoint' | 'from'>;
 
 export { DEFAULT_SCHEMA, SchemaTooNewError, StoreUnavailableError, isUnavailable, type PostgresStoreConfig } from './postgres/connection';
 export { PG_MIGRATIONS } from './postgres/migrations';
@@ -25,6 +28,8 @@ export class PostgresStore extends ComposedStore {
   protected override readonly sandbox: PostgresSandboxThreads;
   /** this instance's lease, the take-over of dead instances' work, and the cluster's rate limit */
   readonly cluster: PostgresCluster;
+  /** a customer's SMS handed to the flow in arrival order, whichever instance received them */
+  readonly turns: PostgresTurns;
   private closing: Promise<void> | undefined;
 
   /** Connects lazily: the schema is migrated by `ready()` or by the first call, whichever comes first. */
@@ -33,10 +38,12 @@ export class PostgresStore extends ComposedStore {
     this.db = new PostgresDatabase(config);
     this.cluster = new PostgresCluster(this.db, config.leaseMs);
     this.inbound = new PostgresInboundLog(this.db, this.cluster);
-    this.optOuts = new PostgresOptOuts(this.db);
+    this.optOuts = new PostgresOptOuts(this.db, this.cluster);
     this.conversations = new PostgresConversations(this.db);
     this.outbox = new PostgresOutbox(this.db, this.cluster);
     this.sandbox = new PostgresSandboxThreads(this.db);
+    // an SMS waits this long at most for an earlier one nobody hands on (a take-over takes about a lease)
+    this.turns = new PostgresTurns(this.db, 2 * this.cluster.leaseMs + 10_000);
   }
 
   /**
@@ -65,6 +72,15 @@ export class PostgresStore extends ComposedStore {
   endRateSlot(slot: number, sent: boolean): Promise<void> {
     return this.cluster.endRateSlot(slot, sent);
   }
+  takeInboundTurn(record: InboundTurn, holdMs: number): Promise<void> {
+    return this.turns.take(record, holdMs);
+  }
+  finishInboundTurn(record: InboundTurn): void {
+    this.turns.finish(record);
+  }
+  dropInboundTurn(sid: string): void {
+    this.turns.drop(sid);
+  }
 
   override schemaVersion(): Promise<number> {
     return this.db.schemaVersion();
@@ -73,6 +89,7 @@ export class PostgresStore extends ComposedStore {
   /** Writes what is waiting (inbound records in this turn), then closes the pool. */
   override close(): Promise<void> {
     this.closing ??= (async () => {
+      await this.turns.close();
       await this.inbound.settle();
       await this.cluster.close();
       await this.db.close();

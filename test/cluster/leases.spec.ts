@@ -64,6 +64,27 @@ describe('cluster: leases and take-over on PostgreSQL', function () {
     assert.deepEqual((await b.takeOverInbound('/sms')).map((r) => r.sid), ['SM9']);
   });
 
+  it('gives a number’s opt-out confirmation again when the instance that claimed it died before queuing it, once', async () => {
+    const a = await open();
+    const b = await open();
+    const c = await open();
+    const phone = '+919876543210';
+    await a.setOptStatus({ phone, status: 'opted-out', keyword: 'STOP', source: 'SM1' });
+    assert.equal(await a.claimOptOutConfirmation(phone, 600_000), true);
+    assert.equal(await b.claimOptOutConfirmation(phone, 600_000), false, 'a live instance holds it');
+    await die(a); // between the claim and the outbox: the STOP is handed on again by another instance
+    assert.equal(await b.claimOptOutConfirmation(phone, 600_000), false, 'not before the lease ran out');
+    await sleep(1_000);
+    const claims = await Promise.all([b.claimOptOutConfirmation(phone, 600_000), c.claimOptOutConfirmation(phone, 600_000)]);
+    assert.deepEqual(claims.sort(), [false, true], 'taken again by one instance');
+    const holder = claims[0] ? b : c;
+    assert.notEqual(await holder.addToOutbox({ nodeId: 'send-1', phone, request: { body: 'unsubscribed' }, message: {}, claimKey: 'SM1>' + phone, confirmation: true }), null);
+    await holder.close(); // it stops with the confirmation queued: the outbox entry is taken over, the claim is not given again
+    const other = holder === b ? c : b;
+    assert.equal(await other.claimOptOutConfirmation(phone, 600_000), false, 'a queued confirmation is never claimed twice');
+    assert.equal((await other.takeOverOutbox('send-1')).length, 1, 'it is sent by the instance that takes the outbox over');
+  });
+
   it('keeps the account’s rate limit for all instances together: never more than the limit in a window', async () => {
     const a = await open();
     const b = await open();

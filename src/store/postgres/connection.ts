@@ -1,7 +1,7 @@
 // The shared part of the PostgreSQL store: the pool, the errors that mean "the database cannot be
 // reached" (code `store_unavailable`, so that a webhook answers 503 and Exotel tries again), the
 // transactions, and the migrations, run once however many instances start together.
-import { Pool, types as pgTypes, type PoolClient, type PoolConfig, type QueryResult, type QueryResultRow } from 'pg';
+import { Pool, types as pgTypes, type PoolClient, type PoolConfig, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
 import { PG_MIGRATIONS } from './migrations';
 
 /** `exotelSms.store` in settings.js for PostgreSQL: pg.Pool's options, plus the schema to keep the tables in. */
@@ -109,10 +109,11 @@ export class PostgresDatabase implements Queryable {
     return this.migrated;
   }
 
-  async query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+  /** One statement on any pooled connection; a `QueryConfig` with a `name` is prepared once a connection. */
+  async query<R extends QueryResultRow = QueryResultRow>(sql: string | QueryConfig, params?: unknown[]): Promise<QueryResult<R>> {
     await this.ready();
     try {
-      return await this.pool.query<R>(sql, params);
+      return await (typeof sql === 'string' ? this.pool.query<R>(sql, params) : this.pool.query<R>(sql));
     } catch (err) {
       throw mapped(err);
     }

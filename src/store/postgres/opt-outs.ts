@@ -3,6 +3,7 @@
 // statement that writes the status only when it differs, so two instances can never count it twice.
 import type { ImportResult, OptOutChange, OptOutRecord, OptOutResult, OptOutStore, OptStatus } from '../store';
 import { isReplayable, toOptOut, type OptOutRow } from '../shared/rows';
+import type { PostgresCluster } from './cluster';
 import { LOCK_PHONE, type PostgresDatabase } from './connection';
 
 /** How many numbers an import writes a statement (all in one transaction). */
@@ -15,7 +16,7 @@ const SELECT = 'SELECT phone, status, keyword, source, updated_at FROM opt_out';
 const APPLY = `WITH changed AS (
     INSERT INTO opt_out (phone, status, keyword, source, updated_at) VALUES ($1, $2, $3, $4, $5)
     ON CONFLICT (phone) DO UPDATE SET status = excluded.status, keyword = excluded.keyword, source = excluded.source,
-      updated_at = excluded.updated_at, confirmation_sent = false
+      updated_at = excluded.updated_at, confirmation_sent = false, confirmation_owner = NULL
     WHERE opt_out.status <> excluded.status
     RETURNING 1),
   history AS (INSERT INTO opt_out_history (phone, status, keyword, source, at) VALUES ($1, $2, $3, $4, $5))
@@ -25,14 +26,25 @@ const IMPORT = `WITH input AS (SELECT unnest($1::text[]) AS phone),
   changed AS (
     INSERT INTO opt_out (phone, status, keyword, source, updated_at) SELECT DISTINCT phone, $2, NULL::text, $3, $4::bigint FROM input
     ON CONFLICT (phone) DO UPDATE SET status = excluded.status, keyword = NULL, source = excluded.source,
-      updated_at = excluded.updated_at, confirmation_sent = false
+      updated_at = excluded.updated_at, confirmation_sent = false, confirmation_owner = NULL
     WHERE opt_out.status <> excluded.status
     RETURNING 1),
   history AS (INSERT INTO opt_out_history (phone, status, keyword, source, at) SELECT phone, $2, NULL, $3, $4::bigint FROM input)
   SELECT count(*) AS changed FROM changed`;
 
+// The number's one confirmation: free, or claimed by an instance that died before it queued it (the
+// STOP is then handed on again by another instance, whose send takes it). Queuing it clears the owner
+// (outbox.ts), so that a queued confirmation is never taken again.
+const CLAIM_CONFIRMATION = `UPDATE opt_out o SET confirmation_sent = true, confirmation_owner = $3
+  WHERE o.phone = $1 AND o.status = 'opted-out' AND o.updated_at >= $2
+    AND (NOT o.confirmation_sent OR (o.confirmation_owner IS DISTINCT FROM $3 AND o.confirmation_owner IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM instance i WHERE i.id = o.confirmation_owner AND i.lease_until > ${'(extract(epoch from clock_timestamp()) * 1000)::bigint'})))`;
+
 export class PostgresOptOuts implements OptOutStore {
-  constructor(private readonly db: PostgresDatabase) {}
+  constructor(
+    private readonly db: PostgresDatabase,
+    private readonly cluster: PostgresCluster,
+  ) {}
 
   async setOptStatus(change: OptOutChange): Promise<OptOutResult> {
     return this.db.transaction(async (tx): Promise<OptOutResult> => {
@@ -68,15 +80,13 @@ export class PostgresOptOuts implements OptOutStore {
   }
 
   async claimOptOutConfirmation(phone: string, withinMs: number): Promise<boolean> {
-    const { rowCount } = await this.db.query(
-      "UPDATE opt_out SET confirmation_sent = true WHERE phone = $1 AND status = 'opted-out' AND NOT confirmation_sent AND updated_at >= $2",
-      [phone, Date.now() - withinMs],
-    );
+    await this.cluster.registered(); // so that nobody takes this instance for a dead one
+    const { rowCount } = await this.db.query(CLAIM_CONFIRMATION, [phone, Date.now() - withinMs, this.cluster.instanceId]);
     return rowCount === 1;
   }
 
   async releaseOptOutConfirmation(phone: string): Promise<void> {
-    await this.db.query("UPDATE opt_out SET confirmation_sent = false WHERE phone = $1 AND status = 'opted-out'", [phone]);
+    await this.db.query("UPDATE opt_out SET confirmation_sent = false, confirmation_owner = NULL WHERE phone = $1 AND status = 'opted-out'", [phone]);
   }
 
   async importOptStatus(phones: string[], status: OptStatus, source: string): Promise<ImportResult> {
