@@ -90,6 +90,7 @@ export class PostgresStore extends ComposedStore {
   override close(): Promise<void> {
     this.closing ??= (async () => {
       await this.turns.close();
+      await this.optOuts.mirror.close();
       await this.inbound.settle();
       await this.cluster.close();
       await this.db.close();

@@ -75,7 +75,7 @@ describe('exotel-inbound: a customer’s SMS in arrival order across instances',
     assert.deepEqual(replies, [200], 'the 200 does not wait for the turn');
     await settle(5);
     assert.deepEqual([...turns.asked.keys()], ['SM1']);
-    assert.deepEqual(emitted, [], 'handed on before its turn');
+    assert.equal(emitted.length, 0, 'handed on before its turn');
     turns.asked.get('SM1')!.resolve();
     await settle(5);
     assert.deepEqual(emitted.map((m) => m.sms.sid), ['SM1']);
@@ -109,7 +109,7 @@ describe('exotel-inbound: a customer’s SMS in arrival order across instances',
     assert.deepEqual(turns.dropped, ['SM1']);
     turns.asked.get('SM1')!.resolve();
     await settle(5);
-    assert.deepEqual(emitted, []);
+    assert.equal(emitted.length, 0);
     assert.deepEqual((await store.unhandledInbound(ROUTE)).map((r) => r.sid), ['SM1']);
   });
 });

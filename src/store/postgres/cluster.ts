@@ -55,15 +55,21 @@ export class PostgresCluster {
 
   private renewing: Promise<unknown> = Promise.resolve();
 
+  /** when (performance.now()) the last renewal that succeeded was sent: the lease lasts at least `leaseMs` from then */
+  renewedAt = -Infinity;
+
   private renew(): Promise<void> {
     if (this.closed) return Promise.resolve();
+    const sentAt = performance.now();
     const renewal = this.db.query(
       `INSERT INTO instance (id, lease_until, started_at) VALUES ($1, ${NOW} + $2, ${NOW})
        ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until`,
       [this.instanceId, this.leaseMs],
     );
     this.renewing = renewal.catch(() => undefined);
-    return renewal.then(() => undefined);
+    return renewal.then(() => {
+      this.renewedAt = Math.max(this.renewedAt, sentAt);
+    });
   }
 
   /**

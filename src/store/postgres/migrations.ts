@@ -208,5 +208,11 @@ export const PG_MIGRATIONS: readonly string[] = [
      END $$;
    -- the number's one opt-out confirmation, claimed and not yet queued: the instance holding it (null
    -- once queued). A claim whose instance died before queuing it may be taken again
-   ALTER TABLE opt_out ADD COLUMN confirmation_owner text;`,
+   ALTER TABLE opt_out ADD COLUMN confirmation_owner text;
+   -- each instance's copy of the opted-out numbers in memory (opt-out-mirror.ts): every change is
+   -- numbered and notified; a change is acknowledged to the flow only once every live instance that
+   -- keeps a copy has seen it (opt_out_seen), so that no send started after it reads an old answer
+   CREATE SEQUENCE opt_out_change;
+   ALTER TABLE instance ADD COLUMN mirror boolean NOT NULL DEFAULT false;
+   ALTER TABLE instance ADD COLUMN opt_out_seen bigint NOT NULL DEFAULT 0;`,
 ];

@@ -5,6 +5,7 @@ import type { ImportResult, OptOutChange, OptOutRecord, OptOutResult, OptOutStor
 import { isReplayable, toOptOut, type OptOutRow } from '../shared/rows';
 import type { PostgresCluster } from './cluster';
 import { LOCK_PHONE, type PostgresDatabase } from './connection';
+import { OptOutMirror } from './opt-out-mirror';
 
 /** How many numbers an import writes a statement (all in one transaction). */
 const IMPORT_CHUNK = 50_000;
@@ -40,14 +41,21 @@ const CLAIM_CONFIRMATION = `UPDATE opt_out o SET confirmation_sent = true, confi
     AND (NOT o.confirmation_sent OR (o.confirmation_owner IS DISTINCT FROM $3 AND o.confirmation_owner IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM instance i WHERE i.id = o.confirmation_owner AND i.lease_until > ${'(extract(epoch from clock_timestamp()) * 1000)::bigint'})))`;
 
+const IS_OPTED_OUT = { name: 'exotel-is-opted-out', text: "SELECT 1 FROM opt_out WHERE phone = $1 AND status = 'opted-out'" };
+
 export class PostgresOptOuts implements OptOutStore {
+  /** the opted-out numbers in memory, kept true through the database (opt-out-mirror.ts) */
+  readonly mirror: OptOutMirror;
+
   constructor(
     private readonly db: PostgresDatabase,
     private readonly cluster: PostgresCluster,
-  ) {}
+  ) {
+    this.mirror = new OptOutMirror(db, cluster);
+  }
 
   async setOptStatus(change: OptOutChange): Promise<OptOutResult> {
-    return this.db.transaction(async (tx): Promise<OptOutResult> => {
+    const result = await this.db.transaction(async (tx): Promise<OptOutResult & { notified: number }> => {
       // One change a number at a time, across instances: a replayed SmsSid is then seen as one.
       await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_PHONE, change.phone]);
       let replay = false;
@@ -60,13 +68,18 @@ export class PostgresOptOuts implements OptOutStore {
         replay = seen.rowCount !== 0;
       }
       let changed = false;
+      let notified = 0;
       if (!replay) {
         const { rows } = await tx.query<{ changed: number }>(APPLY, [change.phone, change.status, change.keyword ?? null, change.source, Date.now()]);
         changed = rows[0].changed === 1;
+        if (changed) notified = await OptOutMirror.notify(tx, this.mirror.channel, [change.phone]);
       }
       const { rows } = await tx.query<OptOutRow>(`${SELECT} WHERE phone = $1`, [change.phone]);
-      return { record: toOptOut(rows[0]), changed, replay };
+      return { record: toOptOut(rows[0]), changed, replay, notified };
     });
+    // acknowledged once every instance's copy in memory has the change: no send after this reads the old answer
+    if (result.notified) await this.mirror.seen(result.notified);
+    return { record: result.record, changed: result.changed, replay: result.replay };
   }
 
   async getOptStatus(phone: string): Promise<OptOutRecord | null> {
@@ -75,7 +88,11 @@ export class PostgresOptOuts implements OptOutStore {
   }
 
   async isOptedOut(phone: string): Promise<boolean> {
-    const { rowCount } = await this.db.query("SELECT 1 FROM opt_out WHERE phone = $1 AND status = 'opted-out'", [phone]);
+    const known = this.mirror.lookup(phone);
+    if (known !== undefined) return known;
+    const generation = this.mirror.generation;
+    const { rowCount } = await this.db.query({ ...IS_OPTED_OUT, values: [phone] });
+    this.mirror.learn(phone, rowCount === 1, generation);
     return rowCount === 1;
   }
 
@@ -92,15 +109,18 @@ export class PostgresOptOuts implements OptOutStore {
   async importOptStatus(phones: string[], status: OptStatus, source: string): Promise<ImportResult> {
     // In key order, as the SQLite store does: the indexes then fill page after page.
     const sorted = [...phones].sort();
-    return this.db.transaction(async (tx): Promise<ImportResult> => {
+    const result = await this.db.transaction(async (tx): Promise<ImportResult & { notified: number }> => {
       const at = Date.now();
       let changed = 0;
       for (let start = 0; start < sorted.length; start += IMPORT_CHUNK) {
         const { rows } = await tx.query<{ changed: number }>(IMPORT, [sorted.slice(start, start + IMPORT_CHUNK), status, source, at]);
         changed += rows[0].changed;
       }
-      return { changed, unchanged: sorted.length - changed };
+      const notified = changed > 0 ? await OptOutMirror.notify(tx, this.mirror.channel, '*') : 0;
+      return { changed, unchanged: sorted.length - changed, notified };
     });
+    if (result.notified) await this.mirror.seen(result.notified);
+    return { changed: result.changed, unchanged: result.unchanged };
   }
 
   async exportOptStatus(): Promise<OptOutRecord[]> {
