@@ -22,6 +22,8 @@
 //   conversations-memory  BENCH_CONVERSATIONS 100000 [10000]: Node-RED's memory with that many conversations
 //   postgres-opt-out      BENCH_OPTOUT_NUMBERS 1000000 [100000], BENCH_OPTOUT_LOOKUPS 100000 [10000]: isOptedOut
 //                         on PostgreSQL (several instances) against SQLite, p50/p99 (needs a PostgreSQL)
+//   postgres-cluster      inbound acknowledgement and the reply pipeline on PostgreSQL against SQLite, and two
+//                         Node-RED instances on one PostgreSQL against one (needs a PostgreSQL)
 //   send-overhead         BENCH_SEND_MESSAGES 2000 [400]: exotel-send's time over a bare undici POST
 //   rate-limit            BENCH_RATE_SECONDS 125 [65], BENCH_RATE_OFFERED 5: the default 200 a minute in
 //                         real time; run last, alone, after the others have finished
@@ -33,6 +35,7 @@ import * as path from 'node:path';
 import { benchConversationsMemory } from './benchmarks/conversations-memory';
 import { benchInboundAck } from './benchmarks/inbound-ack';
 import { benchOptOutCheck } from './benchmarks/opt-out-check';
+import { benchPostgresCluster } from './benchmarks/postgres-cluster';
 import { benchPostgresOptOut } from './benchmarks/postgres-opt-out';
 import { benchRateLimit } from './benchmarks/rate-limit';
 import { benchReplyPipeline } from './benchmarks/reply-pipeline';
@@ -53,6 +56,7 @@ export const BENCHMARKS: Record<string, (config: Config, log: Log) => Promise<Be
   'conversations-memory': benchConversationsMemory,
   'send-overhead': benchSendOverhead,
   'postgres-opt-out': benchPostgresOptOut,
+  'postgres-cluster': benchPostgresCluster,
   'rate-limit': benchRateLimit,
 };
 

@@ -106,6 +106,8 @@ export interface ClusterStore {
   /** a send node's outbox entries that dead instances left queued or being sent: now this instance's */
   takeOverOutbox(nodeId: string): Promise<OutboxEntry[]>;
   takeRateSlot(account: string, perMinute: number, windowMs: number): Promise<{ slot: number } | { waitMs: number }>;
+  /** up to `wanted` slots at once; `waitMs`: when to ask for the rest */
+  takeRateSlots(account: string, perMinute: number, windowMs: number, wanted: number): Promise<{ slots: number[]; waitMs: number }>;
   endRateSlot(slot: number, sent: boolean): Promise<void>;
   /** resolves when it is this SMS's turn: earlier SMS of its number on its webhook are done (or held the hold), whichever instance has them */
   takeInboundTurn(record: Pick<InboundRecord, 'sid' | 'endpoint' | 'from'>, holdMs: number): Promise<void>;

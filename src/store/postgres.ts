@@ -4,7 +4,7 @@
 // adding what several instances need (the lease, take-overs, the shared rate limit). A call made
 // while the database cannot be reached rejects with code `store_unavailable`; the pool reconnects.
 import { PostgresDatabase, type PostgresStoreConfig } from './postgres/connection';
-import { PostgresCluster, type RateTurn } from './postgres/cluster';
+import { PostgresCluster, type RateSlots, type RateTurn } from './postgres/cluster';
 import { PostgresConversations } from './postgres/conversations';
 import { PostgresInboundLog } from './postgres/inbound';
 import { PostgresOptOuts } from './postgres/opt-outs';
@@ -68,6 +68,9 @@ export class PostgresStore extends ComposedStore {
   }
   takeRateSlot(account: string, perMinute: number, windowMs: number): Promise<RateTurn> {
     return this.cluster.takeRateSlot(account, perMinute, windowMs);
+  }
+  takeRateSlots(account: string, perMinute: number, windowMs: number, wanted: number): Promise<RateSlots> {
+    return this.cluster.takeRateSlots(account, perMinute, windowMs, wanted);
   }
   endRateSlot(slot: number, sent: boolean): Promise<void> {
     return this.cluster.endRateSlot(slot, sent);

@@ -100,5 +100,16 @@ describe('cluster: leases and take-over on PostgreSQL', function () {
     await sleep(1_100);
     const later = await Promise.all(Array.from({ length: 5 }, () => a.takeRateSlot('acct1', 5, 1_000)));
     assert.equal(later.filter((t) => 'slot' in t).length, 4, 'freed a window later (one is still in flight)');
+    // the sends waiting on an instance take their slots together, a fair share of what is free
+    const many = await a.takeRateSlots('acct3', 10, 1_000, 50);
+    assert.equal(many.slots.length, 5, 'half of the 10 free slots: two instances are live');
+    assert.equal(new Set(many.slots).size, 5);
+    assert.equal((await b.takeRateSlots('acct3', 10, 1_000, 50)).slots.length, 3, 'half of the 5 left, rounded up');
+    assert.equal((await b.takeRateSlots('acct3', 10, 1_000, 1)).slots.length, 1);
+    const none = await a.takeRateSlots('acct3', 10, 1_000, 50);
+    assert.deepEqual(none.slots.length, 1, 'the last one');
+    const full = await a.takeRateSlots('acct3', 10, 1_000, 50);
+    assert.deepEqual(full.slots, []);
+    assert.ok(full.waitMs > 0 && full.waitMs <= 1_000);
   });
 });
