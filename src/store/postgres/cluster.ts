@@ -140,8 +140,8 @@ export class PostgresCluster {
 
   /** The request ended: it holds its slot a window longer if it left (`sent`), or gives it back at once. */
   async endRateSlot(slot: number, sent: boolean): Promise<void> {
-    if (sent) await this.db.query(`UPDATE rate_slot SET ended_at = ${NOW} WHERE id = $1`, [slot]);
-    else await this.db.query('DELETE FROM rate_slot WHERE id = $1', [slot]);
+    if (sent) await this.db.query({ name: 'exotel-rate-slot-end', text: `UPDATE rate_slot SET ended_at = ${NOW} WHERE id = $1`, values: [slot] });
+    else await this.db.query({ name: 'exotel-rate-slot-free', text: 'DELETE FROM rate_slot WHERE id = $1', values: [slot] });
   }
 
   /** A clean stop: the lease ends now, so that another instance takes over what is left at once. */

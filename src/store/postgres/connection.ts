@@ -91,6 +91,9 @@ export class PostgresDatabase implements Queryable {
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
       application_name: 'node-red-exotel',
+      // a reply takes about a dozen short statements: more than pg's 10 connections keep a busy instance's
+      // statements from queuing for a connection (two instances: 40 of PostgreSQL's default 100)
+      max: 20,
       ...poolOptions,
       options: options ? `${options} ${searchPath}` : searchPath,
       types: typeParsers,

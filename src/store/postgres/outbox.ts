@@ -39,16 +39,17 @@ export class PostgresOutbox implements Outbox {
       this.cluster.instanceId,
     ];
     const sql = entry.confirmation ? (entry.claimKey ? ADD_CLAIMED_CONFIRMATION : ADD_CONFIRMATION) : entry.claimKey ? ADD_CLAIMED : ADD;
-    const { rows } = await this.db.query<{ id: number }>(sql, params);
+    const name = `exotel-outbox-add${entry.confirmation ? '-confirmation' : ''}${entry.claimKey ? '-claimed' : ''}`;
+    const { rows } = await this.db.query<{ id: number }>({ name, text: sql, values: params });
     return rows.length ? rows[0].id : null;
   }
 
   async markOutboxSending(id: number): Promise<void> {
-    await this.db.query("UPDATE outbox SET state = 'sending', updated_at = $1 WHERE id = $2", [Date.now(), id]);
+    await this.db.query({ name: 'exotel-outbox-sending', text: "UPDATE outbox SET state = 'sending', updated_at = $1 WHERE id = $2", values: [Date.now(), id] });
   }
 
   async removeFromOutbox(id: number): Promise<void> {
-    await this.db.query('DELETE FROM outbox WHERE id = $1', [id]);
+    await this.db.query({ name: 'exotel-outbox-remove', text: 'DELETE FROM outbox WHERE id = $1', values: [id] });
   }
 
   async noteOutboxAttempt(id: number, attempts: number, error: unknown): Promise<void> {
