@@ -225,6 +225,26 @@
         if (select.find('option[value="' + accounts[0] + '"]').length) select.val(accounts[0]).trigger('change');
     }
 
+    /**
+     * User Settings › View › Language lists only the languages of Node-RED's own editor, and Hindi is
+     * not one of them; this package speaks Hindi (locales/hi), so Hindi is offered there too. Chosen,
+     * this package's dialogs and help are in Hindi and Node-RED's own texts stay English, as with a
+     * browser set to Hindi.
+     */
+    var LANGUAGES = { hi: 'हिन्दी' };
+    function offerLanguages() {
+        var known = RED.settings && RED.settings.editorTheme && RED.settings.editorTheme.languages;
+        var i18n = typeof i18next !== 'undefined' ? i18next : window.i18next; // eslint-disable-line no-undef
+        if (!Array.isArray(known)) return;
+        Object.keys(LANGUAGES).forEach(function (lang) {
+            if (known.indexOf(lang) !== -1) return;
+            known.push(lang);
+            // the list names each language by editor:languages.<code>
+            if (i18n && i18n.addResource && !i18n.exists('editor:languages.' + lang)) i18n.addResource('en-US', 'editor', 'languages.' + lang, LANGUAGES[lang]);
+        });
+    }
+    offerLanguages();
+
     window.ExotelSmsEditor = {
         openSandboxTab: openSandboxTab,
         preselectAccount: preselectAccount,

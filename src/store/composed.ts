@@ -7,6 +7,7 @@ import type {
   ConversationStart,
   ConversationStore,
   ConversationUpdate,
+  DeliveryReport,
   ImportResult,
   InboundLog,
   InboundRecord,
@@ -19,9 +20,13 @@ import type {
   OutboxAddition,
   OutboxEntry,
   OutboxState,
+  ReportRecord,
   SandboxMessage,
   SandboxThread,
   SandboxThreads,
+  SendLog,
+  SendLogEntry,
+  SendLogStart,
   Store,
 } from './store';
 
@@ -31,6 +36,7 @@ export abstract class ComposedStore implements Store {
   protected abstract readonly conversations: ConversationStore;
   protected abstract readonly outbox: Outbox;
   protected abstract readonly sandbox: SandboxThreads;
+  protected abstract readonly sendLog: SendLog;
 
   abstract schemaVersion(): Promise<number>;
   abstract close(): Promise<void>;
@@ -145,5 +151,31 @@ export abstract class ComposedStore implements Store {
   }
   clearSandboxThread(account: string, phone: string): Promise<number> {
     return this.sandbox.clearSandboxThread(account, phone);
+  }
+
+  // the send log and its delivery reports
+  logSendStart(start: SendLogStart): Promise<void> {
+    return this.sendLog.logSendStart(start);
+  }
+  logSendAccepted(customField: string, sid: string, exotelStatus: string, units: number | null): Promise<void> {
+    return this.sendLog.logSendAccepted(customField, sid, exotelStatus, units);
+  }
+  logSendFailed(customField: string, error: unknown): Promise<void> {
+    return this.sendLog.logSendFailed(customField, error);
+  }
+  sendLogEntry(customField: string): Promise<SendLogEntry | null> {
+    return this.sendLog.sendLogEntry(customField);
+  }
+  recordDeliveryReport(report: DeliveryReport): Promise<{ isNew: boolean; entry: SendLogEntry | null }> {
+    return this.sendLog.recordDeliveryReport(report);
+  }
+  unhandledReports(nodeId: string): Promise<ReportRecord[]> {
+    return this.sendLog.unhandledReports(nodeId);
+  }
+  markReportHandled(sid: string, status: string): Promise<void> {
+    return this.sendLog.markReportHandled(sid, status);
+  }
+  purgeSendLog(before: number): Promise<number> {
+    return this.sendLog.purgeSendLog(before);
   }
 }

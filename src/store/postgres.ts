@@ -10,6 +10,7 @@ import { PostgresInboundLog } from './postgres/inbound';
 import { PostgresOptOuts } from './postgres/opt-outs';
 import { PostgresOutbox } from './postgres/outbox';
 import { PostgresSandboxThreads } from './postgres/sandbox';
+import { PostgresSendLog } from './postgres/send-log';
 import { PostgresTurns } from './postgres/turns';
 import { ComposedStore } from './composed';
 import type { InboundRecord, OutboxEntry } from './store';
@@ -26,6 +27,7 @@ export class PostgresStore extends ComposedStore {
   protected override readonly conversations: PostgresConversations;
   protected override readonly outbox: PostgresOutbox;
   protected override readonly sandbox: PostgresSandboxThreads;
+  protected override readonly sendLog: PostgresSendLog;
   /** this instance's lease, the take-over of dead instances' work, and the cluster's rate limit */
   readonly cluster: PostgresCluster;
   /** a customer's SMS handed to the flow in arrival order, whichever instance received them */
@@ -42,6 +44,7 @@ export class PostgresStore extends ComposedStore {
     this.conversations = new PostgresConversations(this.db);
     this.outbox = new PostgresOutbox(this.db, this.cluster);
     this.sandbox = new PostgresSandboxThreads(this.db);
+    this.sendLog = new PostgresSendLog(this.db);
     // an SMS waits this long at most for an earlier one nobody hands on (a take-over takes about a lease)
     this.turns = new PostgresTurns(this.db, 2 * this.cluster.leaseMs + 10_000);
   }

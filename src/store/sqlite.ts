@@ -9,6 +9,7 @@ import { SqliteInboundLog } from './sqlite/inbound';
 import { SqliteOptOuts } from './sqlite/opt-outs';
 import { SqliteOutbox } from './sqlite/outbox';
 import { SqliteSandboxThreads } from './sqlite/sandbox';
+import { SqliteSendLog } from './sqlite/send-log';
 import { ComposedStore } from './composed';
 
 export { IN_MEMORY, migrate } from './sqlite/connection';
@@ -21,6 +22,7 @@ export class SqliteStore extends ComposedStore {
   protected override readonly conversations: SqliteConversations;
   protected override readonly outbox: SqliteOutbox;
   protected override readonly sandbox: SqliteSandboxThreads;
+  protected override readonly sendLog: SqliteSendLog;
 
   constructor(readonly file: string) {
     super();
@@ -38,6 +40,7 @@ export class SqliteStore extends ComposedStore {
     this.conversations = new SqliteConversations(this.db);
     this.outbox = new SqliteOutbox(this.db, (nodeId, key, at) => this.inbound.takeClaim(nodeId, key, at));
     this.sandbox = new SqliteSandboxThreads(this.db);
+    this.sendLog = new SqliteSendLog(this.db);
   }
 
   override async schemaVersion(): Promise<number> {

@@ -1,6 +1,8 @@
 // The durable state of the package behind one asynchronous interface, so that another database
 // (PostgreSQL for several Node-RED instances) can take SQLite's place. One interface a concern, so
 // that each backend implements them one by one and one contract suite runs against every backend.
+import type { DeliveryStatus } from '../exotel/delivery-codes';
+import type { DeliveryReport } from '../exotel/report';
 import type { InboundSms } from '../exotel/webhook';
 
 /** An inbound SMS as the webhook parsed it, kept in the inbound log. */
@@ -132,6 +134,8 @@ export interface OutboxEntry {
   error: unknown;
   createdAt: number;
   updatedAt: number;
+  /** not to be sent before this time (ms since the epoch): a promotional send held until TRAI's hours; null: at once */
+  notBefore: number | null;
 }
 
 /** The inbound log (deduplicated on SmsSid) and the send claims (one send a node makes for an inbound SMS). */
@@ -200,7 +204,7 @@ export interface ConversationStore {
 }
 
 /** What the outbox is given: the rest (id, state, attempts, times) is the store's. */
-export type OutboxAddition = Pick<OutboxEntry, 'nodeId' | 'phone' | 'request' | 'message' | 'claimKey' | 'confirmation'>;
+export type OutboxAddition = Pick<OutboxEntry, 'nodeId' | 'phone' | 'request' | 'message' | 'claimKey' | 'confirmation'> & { notBefore?: number | null };
 
 /** Sends waiting for the rate limit or a retry, the one being asked of Exotel, and the failed ones. */
 export interface Outbox {
@@ -236,7 +240,77 @@ export interface SandboxThreads {
   clearSandboxThread(account: string, phone: string): Promise<number>;
 }
 
-export interface Store extends InboundLog, OptOutStore, ConversationStore, Outbox, SandboxThreads {
+/** How a sent SMS stands with Exotel: its request on the wire, answered with an SmsSid, or given up. */
+export type SendState = 'sending' | 'sent' | 'failed';
+export type { DeliveryReport, DeliveryStatus };
+
+/** What a send node logs when the first attempt of an SMS is about to leave. */
+export interface SendLogStart {
+  /** identifies the send in Exotel's delivery report (`CustomField`): unique */
+  customField: string;
+  /** the send node */
+  nodeId: string;
+  /** the exotel-account node it was sent through */
+  account: string;
+  phone: string;
+  /** the text as sent, with a one-time code in it masked */
+  body: string;
+  templateId: string | null;
+  /** the message as the send node got it (JSON-able, no one-time code): the report output hands it on again */
+  message: unknown;
+}
+
+/** One SMS of the send log, with what Exotel answered and what its delivery reports said. */
+export interface SendLogEntry extends SendLogStart {
+  id: number;
+  /** Exotel's SmsSid: from its answer, or from the first report (a send whose answer a crash lost) */
+  sid: string | null;
+  state: SendState;
+  /** why it failed (msg.error), when it did */
+  error: unknown;
+  /** Exotel's last status: from its answer, then from each report */
+  exotelStatus: string | null;
+  delivery: DeliveryStatus | null;
+  /** the last report's DetailedStatus and DetailedStatusCode */
+  detail: string | null;
+  code: string | null;
+  /** SMS units billed (Exotel's answer, then its report) */
+  units: number | null;
+  createdAt: number;
+  updatedAt: number;
+  /** when the last report came */
+  reportedAt: number | null;
+}
+
+/** A report with the send it belongs to, as that send is after the report. */
+export interface ReportRecord {
+  report: DeliveryReport;
+  entry: SendLogEntry | null;
+}
+
+/** Every SMS sent, kept for the retention period, with Exotel's delivery reports (each SmsSid and Status once). */
+export interface SendLog {
+  /** The first attempt of a send is about to leave; a second call for its CustomField changes nothing. */
+  logSendStart(start: SendLogStart): Promise<void>;
+  /** Exotel answered with an SmsSid. */
+  logSendAccepted(customField: string, sid: string, exotelStatus: string, units: number | null): Promise<void>;
+  /** The send failed for good (it may still have gone: a report then says so). */
+  logSendFailed(customField: string, error: unknown): Promise<void>;
+  sendLogEntry(customField: string): Promise<SendLogEntry | null>;
+  /**
+   * Records a report, committed when the promise resolves: `isNew` false when this SmsSid and Status
+   * were recorded already. The send it belongs to (by SmsSid, else by CustomField: a send whose answer
+   * was lost gets its SmsSid here) takes its status; a final delivery is never set back to pending.
+   */
+  recordDeliveryReport(report: DeliveryReport): Promise<{ isNew: boolean; entry: SendLogEntry | null }>;
+  /** A send node's reports not yet handed to the flow, oldest first. */
+  unhandledReports(nodeId: string): Promise<ReportRecord[]>;
+  markReportHandled(sid: string, status: string): Promise<void>;
+  /** Deletes sends (and their reports) logged before `before` (ms); returns how many sends. */
+  purgeSendLog(before: number): Promise<number>;
+}
+
+export interface Store extends InboundLog, OptOutStore, ConversationStore, Outbox, SandboxThreads, SendLog {
   /** The schema version the database is at. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;

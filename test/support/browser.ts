@@ -67,8 +67,14 @@ export interface BrowserEditor {
   close(): Promise<void>;
 }
 
+/** What a spec may change: chromium's language (navigator.language, Accept-Language) and settings.js entries. */
+export interface BrowserEditorOptions {
+  locale?: string;
+  settings?: Record<string, unknown>;
+}
+
 /** Node-RED with the package, on an empty flow file, and chromium on its editor (loaded). */
-export async function startBrowserEditor(): Promise<BrowserEditor> {
+export async function startBrowserEditor(options: BrowserEditorOptions = {}): Promise<BrowserEditor> {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'node-red-exotel-browser-'));
   const userDir = createUserDir(path.join(work, 'user'));
@@ -91,6 +97,7 @@ export async function startBrowserEditor(): Promise<BrowserEditor> {
       editorTheme: { tours: false }, // no welcome tour over the canvas
       logging: { console: { level: 'info', metrics: false, audit: false } },
       exotelSms: { storePath: path.join(userDir, 'exotel-sms.db') },
+      ...options.settings,
     };
     fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
     fs.writeFileSync(path.join(userDir, 'flows.json'), '[]');
@@ -103,7 +110,7 @@ export async function startBrowserEditor(): Promise<BrowserEditor> {
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
       viewport: VIEWPORT,
       deviceScaleFactor: 1,
-      locale: 'en-US',
+      locale: options.locale ?? 'en-US',
       timezoneId: 'Asia/Kolkata',
     });
     started.catch(() => undefined);

@@ -257,8 +257,10 @@ describe('the editor migrates an older node (resources/editor.js)', () => {
     assert.equal(fields['#node-config-input-mode'].value, 'live');
     assert.equal(fields['#node-input-mode'].value, 'wrong field');
     E.migrateOnSave(node, 'exotel-account', 'node-config-input');
-    assert.equal(node.version, 2);
+    assert.equal(node.version, 3);
     assert.equal(node.webhookAuth, 'token', 'version 2: callbacks need the webhook token');
+    assert.equal(node.publicUrl, '', 'version 3: no public URL, no delivery reports, as before');
+    assert.deepEqual(node.dltTemplates, [], 'version 3: no DLT templates');
     assert.equal(node.apiBaseUrl, 'https://api.exotel.com', 'a property without a field in the dialog is set on the node');
   });
 });

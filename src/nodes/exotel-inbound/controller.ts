@@ -1,11 +1,12 @@
 // exotel-inbound's behaviour without Node-RED or Express: authenticates a callback, records the SMS
 // durably, acknowledges with an empty 200, and only then hands it to the flow; hands on again what a
 // crash left unhandled.
-import { hasWebhookToken, parseAllowList, type AllowList } from '../../exotel/auth';
+import { parseAllowList, type AllowList } from '../../exotel/auth';
 import { BodyError, type RawBody } from '../../exotel/request-body';
 import { parseInbound, type InboundSms } from '../../exotel/webhook';
 import type { InboundRecord, InboundTurns, Store } from '../../store';
 import type { ExotelAccount } from '../exotel-account/controller';
+import { refusal } from '../shared/callback-auth';
 import { StoreWait } from '../shared/store-wait';
 import { systemTimers, type FollowMessage, type NodeLog, type StatusLine, type Timers, type Translate } from '../shared/ports';
 
@@ -89,12 +90,6 @@ export interface InboundDeps {
   /** several instances on one database: a customer's SMS go to the flow in arrival order, whichever instance received them */
   turns?: InboundTurns;
 }
-
-/** The 401's reason when the account's token makes every callback fail (JSON for the caller; not translated, as every reply). */
-const UNUSABLE_TOKEN = {
-  noToken: 'the Exotel account has no webhook token: open the account in Node-RED, press Generate and deploy',
-  shortToken: 'the Exotel account’s webhook token is too short: open the account in Node-RED, press Generate and deploy',
-} as const;
 
 interface Emitted {
   sid: string;
@@ -345,12 +340,8 @@ export class InboundController {
 
   /** The refusal of a callback that is not from Exotel for this account, or null when it is. */
   private authorise(call: InboundCall): Reply | null {
-    if (this.deps.allowList && !this.deps.allowList.allows(call.ip)) return this.reject(403, 'this address is not on the IP allow-list');
-    const unusable = this.deps.account.webhookProblem;
-    if (unusable) return this.reject(401, UNUSABLE_TOKEN[unusable]);
-    const tokens = new URLSearchParams(call.query).getAll('token');
-    const ok = this.deps.account.checkWebhookToken((expected) => hasWebhookToken(expected, tokens.length === 1 ? tokens[0] : undefined, call.authorization));
-    return ok ? null : this.reject(401, 'the webhook token is missing or wrong');
+    const refused = refusal(this.deps.account, this.deps.allowList, call);
+    return refused ? this.reject(refused.status, refused.reason) : null;
   }
 
   private reject(status: number, reason: string): Reply {

@@ -172,6 +172,51 @@ export const PG_MIGRATIONS: readonly string[] = [
      ended_at bigint
    );
    CREATE INDEX rate_slot_account ON rate_slot (account, taken_at);`,
+  `-- a promotional send outside TRAI's hours waits in the outbox until then (ms since the epoch; NULL: at once)
+   ALTER TABLE outbox ADD COLUMN not_before bigint;`,
+  `-- the send log: every SMS sent (found by CustomField, SmsSid, number; listed newest first by id),
+   -- and Exotel's delivery reports, each SmsSid and Status once, marked once handed to the flow
+   CREATE TABLE send_log (
+     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     custom_field text NOT NULL UNIQUE,
+     sid text,
+     node_id text NOT NULL,
+     account text NOT NULL,
+     phone text NOT NULL,
+     body text NOT NULL,
+     template_id text,
+     message text NOT NULL,
+     state text NOT NULL CHECK (state IN ('sending', 'sent', 'failed')),
+     error text,
+     exotel_status text,
+     delivery text CHECK (delivery IN ('pending', 'delivered', 'failed')),
+     detail text,
+     code text,
+     units integer,
+     created_at bigint NOT NULL,
+     updated_at bigint NOT NULL,
+     reported_at bigint
+   );
+   CREATE INDEX send_log_sid ON send_log (sid) WHERE sid IS NOT NULL;
+   CREATE INDEX send_log_phone ON send_log (phone, id);
+   CREATE INDEX send_log_age ON send_log (created_at);
+   CREATE TABLE delivery_report (
+     sid text NOT NULL,
+     status text NOT NULL,
+     node_id text,
+     to_number text NOT NULL,
+     delivery text NOT NULL,
+     detailed_status text NOT NULL,
+     detailed_status_code text NOT NULL,
+     date_sent text,
+     units integer,
+     custom_field text NOT NULL,
+     received_at bigint NOT NULL,
+     handled boolean NOT NULL DEFAULT false,
+     PRIMARY KEY (sid, status)
+   );
+   CREATE INDEX delivery_report_unhandled ON delivery_report (node_id, received_at) WHERE NOT handled;
+   CREATE INDEX delivery_report_age ON delivery_report (received_at);`,
   `-- a customer's SMS in arrival order whichever instance received them: seq is the order they were
    -- recorded in, turn_at when one was handed to the flow (the database's clock), done when the flow
    -- finished with it. An SMS is handed on only when no other of that number on that webhook is in

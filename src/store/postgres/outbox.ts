@@ -6,12 +6,12 @@ import { toOutbox, type OutboxRow } from '../shared/rows';
 import type { PostgresCluster } from './cluster';
 import type { PostgresDatabase } from './connection';
 
-const COLUMNS = 'outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, owner)';
-const ADD = `INSERT INTO ${COLUMNS} VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8) RETURNING id`;
+const COLUMNS = 'outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, owner, not_before)';
+const ADD = `INSERT INTO ${COLUMNS} VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8, $9) RETURNING id`;
 
 // The claim (one send a node makes for an inbound SMS) taken in the same statement as the send
 const CLAIM = 'claim AS (INSERT INTO send_claim (node_id, claim_key, claimed_at) VALUES ($1, $5, $7) ON CONFLICT DO NOTHING RETURNING 1)';
-const ADD_AFTER_CLAIM = `INSERT INTO ${COLUMNS} SELECT $1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8 FROM claim RETURNING id`;
+const ADD_AFTER_CLAIM = `INSERT INTO ${COLUMNS} SELECT $1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8, $9 FROM claim RETURNING id`;
 const ADD_CLAIMED = `WITH ${CLAIM} ${ADD_AFTER_CLAIM}`;
 
 // An opt-out confirmation: queued in the same statement as its claim is settled (from then on not
@@ -37,6 +37,7 @@ export class PostgresOutbox implements Outbox {
       entry.confirmation,
       Date.now(),
       this.cluster.instanceId,
+      entry.notBefore ?? null,
     ];
     const sql = entry.confirmation ? (entry.claimKey ? ADD_CLAIMED_CONFIRMATION : ADD_CONFIRMATION) : entry.claimKey ? ADD_CLAIMED : ADD;
     const name = `exotel-outbox-add${entry.confirmation ? '-confirmation' : ''}${entry.claimKey ? '-claimed' : ''}`;

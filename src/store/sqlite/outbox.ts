@@ -16,8 +16,8 @@ export class SqliteOutbox implements Outbox {
   ) {
     this.statements = {
       add: db.prepare(
-        `INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at)
-         VALUES (@nodeId, @phone, @request, @message, @claimKey, @confirmation, 'queued', @at, @at)`,
+        `INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, not_before)
+         VALUES (@nodeId, @phone, @request, @message, @claimKey, @confirmation, 'queued', @at, @at, @notBefore)`,
       ),
       remove: db.prepare('DELETE FROM outbox WHERE id = ?'),
       attempt: db.prepare("UPDATE outbox SET state = 'queued', attempts = ?, error = ?, updated_at = ? WHERE id = ?"),
@@ -41,6 +41,7 @@ export class SqliteOutbox implements Outbox {
         claimKey: entry.claimKey,
         confirmation: entry.confirmation ? 1 : 0,
         at,
+        notBefore: entry.notBefore ?? null,
       });
       return Number(info.lastInsertRowid);
     })();
