@@ -15,7 +15,7 @@ import { PostgresSandboxThreads } from './postgres/sandbox';
 import { PostgresSendLog } from './postgres/send-log';
 import { PostgresTurns } from './postgres/turns';
 import { ComposedStore } from './composed';
-import type { InboundRecord, OutboxEntry } from './store';
+import type { InboundRecord, OutboxEntry, ReportRecord } from './store';
 
 type InboundTurn = Pick<InboundRecord, 'sid' | 'endpoint' | 'from'>;
 
@@ -50,7 +50,7 @@ export class PostgresStore extends ComposedStore {
     this.sandbox = new PostgresSandboxThreads(this.db);
     this.personalData = new PostgresPersonalData(this.db);
     this.sendLogView = new PostgresSendLogView(this.db);
-    this.sendLog = new PostgresSendLog(this.db);
+    this.sendLog = new PostgresSendLog(this.db, this.cluster);
     // an SMS waits this long at most for an earlier one nobody hands on (a take-over takes about a lease)
     this.turns = new PostgresTurns(this.db, 2 * this.cluster.leaseMs + 10_000);
   }
@@ -74,6 +74,9 @@ export class PostgresStore extends ComposedStore {
   }
   takeOverOutbox(nodeId: string): Promise<OutboxEntry[]> {
     return this.outbox.takeOverOutbox(nodeId);
+  }
+  takeOverReports(nodeId: string): Promise<ReportRecord[]> {
+    return this.sendLog.takeOverReports(nodeId);
   }
   takeRateSlot(account: string, perMinute: number, windowMs: number): Promise<RateTurn> {
     return this.cluster.takeRateSlot(account, perMinute, windowMs);

@@ -493,14 +493,16 @@ export function storeContract(backend: Backend): void {
         assert.deepEqual([entry.delivery, entry.exotelStatus, entry.detail, entry.code, entry.units, entry.sid], ['delivered', 'sent', 'DELIVERED_TO_HANDSET', '20005', 2, 'sid-1']);
         assert.ok(entry.reportedAt !== null);
         assert.deepEqual((await store.recordDeliveryReport(report('sid-1', 'sent'))).isNew, false, 'a repeat');
+        await other.close(); // whichever recorded it has stopped: the restarted instance hands it on
         await restart();
         const unhandled = await store.unhandledReports('send-1');
         assert.deepEqual(unhandled.map((r) => [r.report.sid, r.report.status, r.report.delivery, r.report.units, r.report.customField, r.entry?.message]), [
           ['sid-1', 'sent', 'delivered', 2, 'cf-1', { payload: 'Your order shipped', phone: A, order: { id: 7 } }],
         ]);
         assert.deepEqual(await store.unhandledReports('send-2'), [], 'another node\'s');
-        await other.markReportHandled('sid-1', 'sent');
+        await store.markReportHandled('sid-1', 'sent');
         assert.deepEqual(await store.unhandledReports('send-1'), []);
+        assert.deepEqual(await (await open()).unhandledReports('send-1'), [], 'nor to another instance');
       });
 
       it('finds a send whose answer was lost by its CustomField, and gives it the report\'s SmsSid', async function () {

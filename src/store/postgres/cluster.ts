@@ -13,8 +13,9 @@ export const DEFAULT_LEASE_MS = 15_000;
 /** A request whose instance died while Exotel was asked: it holds its slot this long, as Exotel may have counted it late. */
 const IN_FLIGHT_HOLD_MS = 5 * 60_000;
 
-const NOW = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
-const DEAD = (alias: string) => `NOT EXISTS (SELECT 1 FROM instance i WHERE i.id = ${alias}.owner AND i.lease_until > ${NOW})`;
+export const NOW = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+/** the row's owner (column `owner`) holds no lease: it died, or stopped */
+export const DEAD = (alias: string) => `NOT EXISTS (SELECT 1 FROM instance i WHERE i.id = ${alias}.owner AND i.lease_until > ${NOW})`;
 
 const CLAIM_INBOUND = `WITH claimable AS (
     SELECT sid FROM inbound t WHERE t.endpoint = $1 AND NOT t.handled

@@ -277,4 +277,10 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE SEQUENCE opt_out_change;
    ALTER TABLE instance ADD COLUMN mirror boolean NOT NULL DEFAULT false;
    ALTER TABLE instance ADD COLUMN opt_out_seen bigint NOT NULL DEFAULT 0;`,
+  `-- a delivery report not yet handed on belongs to the instance that recorded it (owner), and is taken
+   -- over by another once that one's lease ran out, by one instance (FOR UPDATE SKIP LOCKED). Reports
+   -- recorded before have none: whichever instance claims them first hands them on
+   ALTER TABLE delivery_report ADD COLUMN owner text;
+   DROP INDEX delivery_report_unhandled;
+   CREATE INDEX delivery_report_unhandled ON delivery_report (node_id, received_at, sid) WHERE NOT handled;`,
 ];
