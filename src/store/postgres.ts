@@ -15,7 +15,7 @@ import { PostgresSandboxThreads } from './postgres/sandbox';
 import { PostgresSendLog } from './postgres/send-log';
 import { PostgresTurns } from './postgres/turns';
 import { ComposedStore } from './composed';
-import type { InboundRecord, OutboxEntry, ReportRecord } from './store';
+import type { InboundRecord, OutboxEntry, ReportRecord, SendAccepted, SendLogStart } from './store';
 
 type InboundTurn = Pick<InboundRecord, 'sid' | 'endpoint' | 'from'>;
 
@@ -74,6 +74,13 @@ export class PostgresStore extends ComposedStore {
   }
   takeOverOutbox(nodeId: string): Promise<OutboxEntry[]> {
     return this.outbox.takeOverOutbox(nodeId);
+  }
+  // a send's bookkeeping: one statement each way, not two
+  override startSendAttempt(outboxId: number, log: SendLogStart | null): Promise<void> {
+    return this.sendLog.startSendAttempt(outboxId, log);
+  }
+  override finishSend(outboxId: number, accepted: SendAccepted | null): Promise<void> {
+    return this.sendLog.finishSend(outboxId, accepted);
   }
   takeOverReports(nodeId: string): Promise<ReportRecord[]> {
     return this.sendLog.takeOverReports(nodeId);

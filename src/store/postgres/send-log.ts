@@ -1,13 +1,22 @@
 // The send log: every SMS sent, what Exotel answered, and its delivery reports, each SmsSid and Status
 // once whichever instance receives it (the report's primary key decides). A report not yet handed on
 // is the recording instance's; once that one's lease ran out, another takes it over, one instance each.
-import type { DeliveryReport, ReportRecord, SendLog, SendLogEntry, SendLogStart } from '../store';
+import type { DeliveryReport, ReportRecord, SendAccepted, SendBookkeeping, SendLog, SendLogEntry, SendLogStart } from '../store';
 import { JOINED_SEND_LOG_COLUMNS, sendLogOfJoin, toDeliveryReport, toSendLogEntry, type DeliveryReportRow, type SendLogRow } from '../shared/rows';
 import { DEAD, type PostgresCluster } from './cluster';
 import { storable, type PostgresDatabase, type Queryable } from './connection';
 
 const START = `INSERT INTO send_log (custom_field, node_id, account, phone, body, template_id, message, state, created_at, updated_at)
   VALUES ($1, $2, $3, $4, $5, $6, $7, 'sending', $8, $8) ON CONFLICT (custom_field) DO NOTHING`;
+
+// An attempt starts: the outbox entry marked sending (and, on the first attempt, the send logged) in one statement.
+const MARK_SENDING = "UPDATE outbox SET state = 'sending', updated_at = $1 WHERE id = $2";
+const START_ATTEMPT = `WITH marked AS (${MARK_SENDING.replace('$1', '$8').replace('$2', '$9')}) ${START}`;
+
+const ACCEPTED = `UPDATE send_log SET sid = $1, state = 'sent', error = NULL, exotel_status = COALESCE(exotel_status, $2), units = COALESCE(units, $3), updated_at = $4
+  WHERE custom_field = $5`;
+// It went: the send log has its SmsSid in the same statement as the outbox entry goes.
+const FINISH = `WITH removed AS (DELETE FROM outbox WHERE id = $6) ${ACCEPTED}`;
 
 const ADD_REPORT = `INSERT INTO delivery_report (sid, status, node_id, to_number, delivery, detailed_status, detailed_status_code, date_sent, units, custom_field, received_at, owner)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (sid, status) DO NOTHING`;
@@ -30,14 +39,18 @@ const CLAIM_REPORTS = `WITH claimable AS (
   LEFT JOIN send_log s ON (r.custom_field <> '' AND s.custom_field = r.custom_field) OR (r.custom_field = '' AND s.sid = r.sid)
   ORDER BY r.received_at, r.sid`;
 
-export class PostgresSendLog implements SendLog {
+export class PostgresSendLog implements SendLog, SendBookkeeping {
   constructor(
     private readonly db: PostgresDatabase,
     private readonly cluster: PostgresCluster,
   ) {}
 
   async logSendStart(start: SendLogStart): Promise<void> {
-    await this.db.query(START, [
+    await this.db.query(START, this.startValues(start, Date.now()));
+  }
+
+  private startValues(start: SendLogStart, now: number): unknown[] {
+    return [
       start.customField,
       start.nodeId,
       start.account,
@@ -45,16 +58,30 @@ export class PostgresSendLog implements SendLog {
       storable(start.body),
       start.templateId,
       storable(JSON.stringify(start.message ?? null)),
-      Date.now(),
-    ]);
+      now,
+    ];
   }
 
   async logSendAccepted(customField: string, sid: string, exotelStatus: string, units: number | null): Promise<void> {
-    await this.db.query(
-      `UPDATE send_log SET sid = $1, state = 'sent', error = NULL, exotel_status = COALESCE(exotel_status, $2), units = COALESCE(units, $3), updated_at = $4
-       WHERE custom_field = $5`,
-      [sid, exotelStatus, units, Date.now(), customField],
-    );
+    await this.db.query(ACCEPTED, [sid, exotelStatus, units, Date.now(), customField]);
+  }
+
+  async startSendAttempt(outboxId: number, log: SendLogStart | null): Promise<void> {
+    const now = Date.now();
+    if (!log) {
+      await this.db.query({ name: 'exotel-outbox-sending', text: MARK_SENDING, values: [now, outboxId] });
+      return;
+    }
+    await this.db.query({ name: 'exotel-send-attempt', text: START_ATTEMPT, values: [...this.startValues(log, now), outboxId] });
+  }
+
+  async finishSend(outboxId: number, accepted: SendAccepted | null): Promise<void> {
+    if (!accepted) {
+      await this.db.query({ name: 'exotel-outbox-remove', text: 'DELETE FROM outbox WHERE id = $1', values: [outboxId] });
+      return;
+    }
+    const { customField, sid, exotelStatus, units } = accepted;
+    await this.db.query({ name: 'exotel-send-finish', text: FINISH, values: [sid, exotelStatus, units, Date.now(), customField, outboxId] });
   }
 
   async logSendFailed(customField: string, error: unknown): Promise<void> {
