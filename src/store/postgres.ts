@@ -10,6 +10,7 @@ import { PostgresInboundLog } from './postgres/inbound';
 import { PostgresOptOuts } from './postgres/opt-outs';
 import { PostgresOutbox } from './postgres/outbox';
 import { PostgresPersonalData } from './postgres/personal-data';
+import { PostgresRefusalLog } from './postgres/refusals';
 import { PostgresSendLogView } from './postgres/send-log-view';
 import { PostgresSandboxThreads } from './postgres/sandbox';
 import { PostgresSendLog } from './postgres/send-log';
@@ -29,6 +30,7 @@ export class PostgresStore extends ComposedStore {
   protected override readonly personalData: PostgresPersonalData;
   protected override readonly sendLogView: PostgresSendLogView;
   protected override readonly sendLog: PostgresSendLog;
+  protected override readonly refusals: PostgresRefusalLog;
   /** this instance's lease, the take-over of dead instances' work, and the cluster's rate limit */
   readonly cluster: PostgresCluster;
   private closing: Promise<void> | undefined;
@@ -46,6 +48,7 @@ export class PostgresStore extends ComposedStore {
     this.personalData = new PostgresPersonalData(this.db);
     this.sendLogView = new PostgresSendLogView(this.db);
     this.sendLog = new PostgresSendLog(this.db);
+    this.refusals = new PostgresRefusalLog(this.db);
   }
 
   /**

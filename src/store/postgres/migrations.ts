@@ -234,4 +234,22 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE INDEX send_log_recent ON send_log (created_at, id);
    CREATE INDEX send_log_number ON send_log (phone, created_at, id);
    CREATE INDEX delivery_report_to ON delivery_report (to_number);`,
+  `-- callbacks an SMS in node refused (a few a minute an endpoint, a line for the rest of a flood),
+   -- read newest first and by sender in the SMS tab's log, deleted after the retention period
+   CREATE TABLE inbound_refusal (
+     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     endpoint text NOT NULL,
+     account_sid text NOT NULL,
+     at bigint NOT NULL,
+     status integer NOT NULL,
+     code text NOT NULL,
+     reason text NOT NULL,
+     from_number text,
+     body text,
+     sid text,
+     remote text,
+     dropped integer NOT NULL DEFAULT 0
+   );
+   CREATE INDEX inbound_refusal_log ON inbound_refusal (at, id);
+   CREATE INDEX inbound_refusal_number ON inbound_refusal (from_number, at, id) WHERE from_number IS NOT NULL;`,
 ];
