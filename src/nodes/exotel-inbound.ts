@@ -6,6 +6,7 @@ import type { Request, Response } from 'express';
 import { clusterOf, takeOverEveryMs } from '../store';
 import type { AccountNode } from './exotel-account';
 import { InboundController, setUp } from './exotel-inbound/controller';
+import { RefusalRecorder } from './exotel-inbound/refusals';
 import { answer, callOf, middlewareOf, removeRoutes } from './shared/http';
 import { messages } from './shared/i18n';
 import { acquireMessageCompletion, type MessageHooks } from './shared/message-completion';
@@ -70,6 +71,7 @@ export default function (RED: NodeAPI): void {
       replayWindowMs: packageSettings(RED).replayWindowMs,
       probe: () => handle.store.schemaVersion(),
       takeOver: cluster ? { claim: () => cluster.takeOverInbound(routePath), everyMs: takeOverEveryMs(cluster) } : undefined,
+      refusals: new RefusalRecorder({ store: handle.store, endpoint: routePath, account, log: node, translate: m }),
     });
 
     const middleware = middlewareOf(RED.settings);
