@@ -12,8 +12,8 @@ import { percentiles, ratio, round, shuffle } from '../lib/measure';
 import { check, type BenchResult, type Log } from '../lib/report';
 
 const ROOT = path.join(__dirname, '..', '..');
-const PG_HOST = process.env.PGHOST || '127.0.0.1';
-const PG_PORT = Number(process.env.PGPORT || 5432);
+export const PG_HOST = process.env.PGHOST || '127.0.0.1';
+export const PG_PORT = Number(process.env.PGPORT || 5432);
 
 function randomNumbers(count: number): string[] {
   const seen = new Set<string>();
@@ -24,7 +24,8 @@ function randomNumbers(count: number): string[] {
   return [...seen];
 }
 
-async function adminClient(): Promise<{ client: Client; user: string }> {
+/** A connection to the PostgreSQL the tests use, as the first of PGUSER, postgres and root that it takes. */
+export async function adminClient(): Promise<{ client: Client; user: string }> {
   let last: unknown;
   for (const user of [...new Set([process.env.PGUSER, 'postgres', 'root'].filter((u): u is string => !!u))]) {
     for (const database of ['test', 'postgres']) {
