@@ -51,8 +51,8 @@ describe('exotel-inbound: the refusal log', () => {
     await store.close();
   });
 
-  function controller(options: { perMinute?: number; allowList?: string; sandboxAccountId?: string; logStore?: Pick<SqliteStore, 'logRefusal'> } = {}) {
-    const recorder = new RefusalRecorder({ store: options.logStore ?? store, endpoint: ROUTE, account, log, translate, perMinute: options.perMinute, bodyWaitMs: 500 });
+  function controller(options: { perMinute?: number; allowList?: string; sandboxAccountId?: string; logStore?: Pick<SqliteStore, 'logRefusal'>; bodyWaitMs?: number } = {}) {
+    const recorder = new RefusalRecorder({ store: options.logStore ?? store, endpoint: ROUTE, account, log, translate, perMinute: options.perMinute, bodyWaitMs: options.bodyWaitMs ?? 500 });
     const c = new InboundController({
       routePath: ROUTE,
       allowList: options.allowList ? parseAllowList(options.allowList) : null,
@@ -159,13 +159,43 @@ describe('exotel-inbound: the refusal log', () => {
     await recorder.close();
   });
 
-  it('closing writes the flood line at once', async () => {
+  it('closing writes the flood line at once, and nothing after', async () => {
     const { c, recorder } = controller({ perMinute: 1 });
     for (let i = 0; i < 4; i++) c.head(call('token=x'));
     const lines = await logged(recorder);
     assert.deepEqual(lines.map((l) => l.dropped), [0, 3]);
-    c.head(call('token=x'));
-    assert.equal((await logged()).length, 2, 'nothing after closing');
+    const other = controller();
+    other.c.head(call('token=x'));
+    await other.recorder.close();
+    other.c.head(call('token=x'));
+    await other.recorder.close();
+    assert.equal((await logged()).length, 3, 'nothing after closing');
+  });
+
+  it('reads the body for the sender only when the callback was refused before its body was read', async () => {
+    const { c, recorder } = controller();
+    const reads: string[] = [];
+    const counted = (name: string, body?: string, extra: Partial<InboundCall> = {}) => {
+      const each = call(`token=${name === 'auth' ? 'x' : TOKEN}`, body, extra);
+      const read = each.readBody;
+      return { ...each, readBody: () => (reads.push(name), read()) };
+    };
+    await post(c, counted('auth', FORM));
+    await post(c, counted('get', undefined));
+    c.head({ ...counted('head', undefined), method: 'HEAD' });
+    await post(c, counted('parsed', 'From=09876543211'));
+    await post(c, counted('large', undefined, { method: 'POST', readBody: () => Promise.reject(new BodyError(413, 'the body is larger than 64 KB')) }));
+    await logged(recorder);
+    assert.deepEqual(reads, ['auth', 'parsed', 'large'], 'the one refused for its token read by the recorder; the others once, by the controller; no GET or HEAD body');
+  });
+
+  it('a body that cannot be read is logged without its sender, at once', async () => {
+    const { c, recorder } = controller({ bodyWaitMs: 10_000 });
+    const started = Date.now();
+    await post(c, call('', undefined, { method: 'POST', readBody: () => Promise.reject(new Error('socket hang up')) }));
+    const [line] = await logged(recorder);
+    assert.ok(Date.now() - started < 5_000, 'not after the wait');
+    assert.deepEqual([line.code, line.from], ['bad_token', null]);
   });
 
   it('does not wait for a body that never comes: the refusal is logged without a sender', async () => {
@@ -222,12 +252,14 @@ describe('exotel-inbound: the refusal log', () => {
 
   describe('the sender of a refused callback', () => {
     it('reads form fields and JSON of any shape, the query first, and never the token', () => {
-      assert.deepEqual(senderOf('token=abc&From=09876543210', { body: Buffer.from('Body=hi&SmsSid=S1&token=zzz') }, undefined, 'IN'), { from: '+919876543210', body: 'hi', sid: 'S1' });
-      assert.deepEqual(senderOf('', { body: Buffer.from('{"Sender":"09876543211","MessageBody":"नमस्ते","Sid":7}') }, 'text/plain', 'IN'), { from: '+919876543211', body: 'नमस्ते', sid: '7' });
-      assert.deepEqual(senderOf('', { body: Buffer.from('{"From":') }, 'application/json', 'IN'), { from: null, body: null, sid: null }, 'broken JSON: nothing');
-      assert.deepEqual(senderOf('From=not-a-number%0Aevil', undefined, undefined, 'IN'), { from: 'not-a-number evil', body: null, sid: null }, 'not a number: kept as text, one line');
-      assert.deepEqual(senderOf('From=&Sender=09876543210', undefined, undefined, 'IN').from, '+919876543210', 'a blank field is no field');
-      assert.deepEqual(senderOf('', { body: Buffer.from('[1]') }, 'application/json', 'IN'), { from: null, body: null, sid: null });
+      assert.deepEqual(senderOf('token=abc&From=09876543210', { body: Buffer.from('Body=hi&SmsSid=S1&token=zzz') }, 'IN'), { from: '+919876543210', body: 'hi', sid: 'S1' });
+      assert.deepEqual(senderOf('', { body: Buffer.from(' {"Sender":"09876543211","MessageBody":"नमस्ते","Sid":7}') }, 'IN'), { from: '+919876543211', body: 'नमस्ते', sid: '7' });
+      assert.deepEqual(senderOf('', { body: Buffer.from('{"From":') }, 'IN'), { from: null, body: null, sid: null }, 'broken JSON: nothing');
+      assert.deepEqual(senderOf('', { body: Buffer.from('{"Body":{"a":1},"From":["09876543210"],"SmsSid":null}') }, 'IN'), { from: null, body: null, sid: null }, 'only text and numbers');
+      assert.deepEqual(senderOf('From=09876543210', { body: Buffer.from('From=09876543211&Body=x') }, 'IN').from, '+919876543210', 'the query first');
+      assert.deepEqual(senderOf('From=not-a-number%0Aevil', undefined, 'IN'), { from: 'not-a-number evil', body: null, sid: null }, 'not a number: kept as text, one line');
+      assert.deepEqual(senderOf('From=%20&Sender=09876543210', undefined, 'IN').from, '+919876543210', 'a blank field is no field');
+      assert.deepEqual(senderOf('', { body: Buffer.from('[{"From":"09876543210"}]') }, 'IN'), { from: null, body: null, sid: null });
     });
 
     it('cuts text short on one line', () => {

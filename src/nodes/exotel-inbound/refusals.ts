@@ -51,31 +51,33 @@ export function shortText(value: string, max: number): string {
 
 type Fields = Map<string, string>;
 
+/** Text and number fields by lower-case name, the first of each name kept (the query's before the body's). */
 function addFields(fields: Fields, entries: Iterable<[string, unknown]>): void {
   for (const [key, value] of entries) {
     const name = key.toLowerCase();
-    if (name !== 'token' && (typeof value === 'string' || typeof value === 'number') && !fields.has(name)) fields.set(name, String(value));
+    if ((typeof value === 'string' || typeof value === 'number') && !fields.has(name)) fields.set(name, String(value));
   }
 }
 
-/** The sender, text and SmsSid of a refused callback, as far as its query and body say (any shape, nothing checked). */
-export function senderOf(query: string, raw: RawBody | undefined, contentType: string | undefined, defaultCountry: string): Pick<InboundRefusal, 'from' | 'body' | 'sid'> {
+/** A JSON object's fields, or null when the text is not one (a form, or nothing). */
+function jsonFields(text: string): Array<[string, unknown]> | null {
+  if (!/^\s*\{/.test(text)) return null;
+  try {
+    return Object.entries(JSON.parse(text) as object);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The sender, text and SmsSid of a refused callback, as far as its query and body say (form fields or a
+ * JSON object, whatever the content type claims; nothing checked, nothing else kept).
+ */
+export function senderOf(query: string, raw: RawBody | undefined, defaultCountry: string): Pick<InboundRefusal, 'from' | 'body' | 'sid'> {
   const fields: Fields = new Map();
   addFields(fields, new URLSearchParams(query));
-  const text = raw?.body.toString('utf8') ?? '';
-  if (text) {
-    const type = (raw?.contentType ?? contentType ?? '').toLowerCase();
-    let json: unknown;
-    if (type.includes('json') || /^\s*\{/.test(text)) {
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-    }
-    if (json && typeof json === 'object' && !Array.isArray(json)) addFields(fields, Object.entries(json));
-    else addFields(fields, new URLSearchParams(text));
-  }
+  const text = raw ? raw.body.toString('utf8') : '';
+  addFields(fields, jsonFields(text) ?? new URLSearchParams(text));
   const first = (...names: string[]) => names.map((name) => fields.get(name)).find((value) => value !== undefined && value.trim() !== '');
   const from = first('from', 'sender');
   const body = first('body', 'messagebody');
@@ -146,7 +148,7 @@ export class RefusalRecorder implements RefusalNotes {
       return;
     }
     this.logged++;
-    this.track(this.bodyOf(call, reply, raw).then((body) => this.write({ ...refusal, ...this.redacted(senderOf(call.query, body, call.contentType, account.defaultCountry)) })));
+    this.track(this.bodyOf(call, reply, raw).then((body) => this.write({ ...refusal, ...this.redacted(senderOf(call.query, body, account.defaultCountry)) })));
   }
 
   async close(): Promise<void> {
@@ -186,7 +188,7 @@ export class RefusalRecorder implements RefusalNotes {
   private logDropped(): void {
     this.timers.clearTimeout(this.dropTimer);
     this.dropTimer = undefined;
-    if (this.dropped === 0 || !this.lastDropped) return;
+    if (!this.lastDropped) return;
     const line = { ...this.lastDropped, dropped: this.dropped };
     this.dropped = 0;
     this.lastDropped = null;
