@@ -9,11 +9,10 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client } from 'pg';
 import { setting, type Config } from '../lib/config';
 import { percentiles, ratio, round, shuffle, type Percentiles } from '../lib/measure';
 import { check, type BenchResult, type Check, type Log, type Target } from '../lib/report';
-import { adminClient, PG_HOST, PG_PORT } from './postgres-opt-out';
+import { createBenchDatabase, type BenchDatabase } from '../lib/postgres';
 
 const ROOT = path.join(__dirname, '..', '..');
 const DAY = 86_400_000;
@@ -65,7 +64,7 @@ function fillSqlite(file: string, total: number, customers: number, oldest: numb
 }
 
 /** The same SMS as fillSqlite, written by PostgreSQL itself (generate_series), then vacuumed and analysed as autovacuum would. */
-async function fillPostgres(client: Client, total: number, customers: number, oldest: number, span: number): Promise<void> {
+async function fillPostgres(client: Pick<BenchDatabase, 'query'>, total: number, customers: number, oldest: number, span: number): Promise<void> {
   const series = `FROM generate_series(0::bigint, ${total - 1}::bigint) AS i`;
   const phone = `'+9198' || lpad((10000000 + ((i * 7919) % ${customers}) * 37)::text, 8, '0')`;
   const at = `${oldest}::bigint + floor((i::float8 / ${total}) * ${span})::bigint + (i % 13)`;
@@ -194,8 +193,6 @@ async function measure(name: string, store: Store, bare: Bare, phones: string[],
 export async function benchSmsLog(_config: Config, log: Log): Promise<BenchResult> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { PostgresStore, SqliteStore } = require(path.join(ROOT, 'dist', 'store')) as typeof import('../../src/store');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { DEFAULT_SCHEMA } = require(path.join(ROOT, 'dist', 'store', 'postgres')) as typeof import('../../src/store/postgres');
   const total = setting('BENCH_LOG_SMS', 1_000_000, 100_000);
   const customers = Math.max(100, Math.floor(total / 10));
   const calls = setting('BENCH_LOG_QUERIES', 2_000, 500);
@@ -205,8 +202,7 @@ export async function benchSmsLog(_config: Config, log: Log): Promise<BenchResul
   const phones = Array.from({ length: customers }, (_, k) => phoneOf(k));
   const span = 180 * DAY;
   const oldest = Date.now() - span;
-  const { client: admin, user } = await adminClient();
-  const dbName = `exotel_sms_bench_log_${process.pid}`;
+  let database: BenchDatabase | undefined;
   const measured: Record<'sqlite' | 'pg', Measured> = {} as never;
   const sizes: Record<string, string> = {};
   try {
@@ -235,32 +231,28 @@ export async function benchSmsLog(_config: Config, log: Log): Promise<BenchResul
     }
 
     // PostgreSQL: the store migrates its database; the bare queries run on a connection of their own
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    const url = `postgres://${encodeURIComponent(user)}@${PG_HOST}:${PG_PORT}/${dbName}`;
-    const pg = new PostgresStore({ type: 'postgres', connectionString: url });
-    const bareClient = new Client({ connectionString: url, options: `-c search_path=${DEFAULT_SCHEMA}` });
+    database = await createBenchDatabase('log');
+    const bare = database;
+    const pg = new PostgresStore({ type: 'postgres', connectionString: bare.url });
     try {
       await pg.ready();
-      await bareClient.connect();
       t0 = performance.now();
-      await fillPostgres(bareClient, total, customers, oldest, span);
-      const { rows } = await bareClient.query<{ size: string }>('SELECT pg_database_size(current_database()) AS size');
+      await fillPostgres(bare, total, customers, oldest, span);
+      const rows = await bare.query<{ size: string }>('SELECT pg_database_size(current_database()) AS size');
       sizes.pg = `${round((performance.now() - t0) / 1000, 1)} s, ${round(Number(rows[0].size) / 2 ** 20, 0)} MB`;
       log(`  PostgreSQL: the same SMS written in ${sizes.pg} (vacuumed and analysed)`);
-      const query = async (sql: string, params: unknown[]) => (await bareClient.query(sql, params)).rows;
+      const query = (sql: string, params: unknown[]) => bare.query<unknown>(sql, params);
       measured.pg = await measure('PostgreSQL', pg, {
         first: (limit) => query('SELECT * FROM inbound ORDER BY recorded_at DESC, sid DESC LIMIT $1', [limit]) as Promise<Array<{ sid: string }>>,
         number: (phone, limit) => query('SELECT * FROM inbound WHERE from_number = $1 ORDER BY recorded_at DESC, sid DESC LIMIT $2', [phone, limit]),
         after: (at, sid, limit) => query('SELECT * FROM inbound WHERE (recorded_at, sid) < ($1, $2) ORDER BY recorded_at DESC, sid DESC LIMIT $3', [at, sid, limit]),
       }, phones, oldest, calls);
     } finally {
-      await bareClient.end().catch(() => undefined);
       await pg.close().catch(() => undefined);
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
-    await admin.end();
+    await database?.drop();
   }
 
   const ms = (v: number) => round(v, 3);

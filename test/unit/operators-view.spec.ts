@@ -208,10 +208,11 @@ describe("the operators' view", () => {
 
   describe('conversations', () => {
     it('shows the active ones with age, data and time to timeout, and ends one by hand', async () => {
-      const now = Date.now();
-      view = new OperatorsView({ store, accounts: () => ACCOUNTS, sendNode: () => null, resend: () => undefined, now: () => now + 1_000 });
+      let now = 0;
+      view = new OperatorsView({ store, accounts: () => ACCOUNTS, sendNode: () => null, resend: () => undefined, now: () => now });
       await store.startConversation({ name: 'survey', key: A, step: 'q1', data: { rating: 5 }, maxAgeMs: HOUR, timeoutMs: 60_000 });
       await store.startConversation({ name: 'order', key: B, step: 'ask', data: {}, maxAgeMs: HOUR });
+      now = Date.now() + 1_000; // the tab is looked at a second after both started
       const page = await view.conversations({});
       const survey = page.items.find((c) => c.name === 'survey')!;
       assert.deepEqual([survey.key, survey.step, survey.data], [A, 'q1', { rating: 5 }]);

@@ -4,7 +4,7 @@
 import { parseAllowList, type AllowList } from '../../exotel/auth';
 import { BodyError, type RawBody } from '../../exotel/request-body';
 import { parseInbound, type InboundSms } from '../../exotel/webhook';
-import type { InboundRecord, Store } from '../../store';
+import type { InboundRecord, InboundTurns, Store } from '../../store';
 import type { ExotelAccount } from '../exotel-account/controller';
 import { refusal } from '../shared/callback-auth';
 import type { RefusalNotes } from './refusals';
@@ -88,6 +88,8 @@ export interface InboundDeps {
   probeMs?: number;
   /** several instances on one database: what dead instances acknowledged but did not finish, now this one's */
   takeOver?: { claim: () => Promise<InboundRecord[]>; everyMs: number };
+  /** several instances on one database: a customer's SMS go to the flow in arrival order, whichever instance received them */
+  turns?: InboundTurns;
   /** keeps what was refused for the SMS tab's log */
   refusals?: RefusalNotes;
 }
@@ -108,6 +110,8 @@ export class InboundController {
   private readonly settleLimitMs: number;
   private readonly settleTimer: NodeJS.Timeout;
   private emitted: Emitted[] = [];
+  /** SMS waiting for their turn (an earlier one of the same number is still in a flow) */
+  private readonly waitingTurn = new Set<string>();
   private notDoneWarned = false;
   private closed = false;
   private readonly storeWait: StoreWait;
@@ -264,6 +268,8 @@ export class InboundController {
     await this.deps.refusals?.close();
     for (const e of this.emitted) e.stop?.();
     this.emitted = [];
+    for (const sid of this.waitingTurn) this.deps.turns?.drop(sid);
+    this.waitingTurn.clear();
   }
 
   private startProbe(): void {
@@ -283,12 +289,27 @@ export class InboundController {
   }
 
   private emit(sms: InboundSms, replayed = false): void {
+    const turns = this.deps.turns;
+    if (!turns) return this.handTo(sms, replayed);
+    // Several instances: in its turn, after the earlier SMS of this number (it stays unhandled meanwhile).
+    this.waitingTurn.add(sms.sid);
+    turns.take(sms).then(
+      () => undefined,
+      (err: Error) => this.deps.log.warn(this.deps.translate('warn.turn', { sid: sms.sid, message: err.message })),
+    ).finally(() => {
+      if (!this.waitingTurn.delete(sms.sid) || this.closed) return;
+      this.handTo(sms, replayed);
+    });
+  }
+
+  private handTo(sms: InboundSms, replayed: boolean): void {
     const msg: InboundMessage = { payload: sms.body, phone: sms.from, sms: replayed ? { ...sms, replayed: true } : { ...sms } };
     const entry: Emitted = { sid: sms.sid, at: this.timers.now(), done: !this.deps.follow };
     this.emitted.push(entry);
     const followed = this.deps.follow?.(msg, (failure) => {
       if (failure === undefined) {
         entry.done = true;
+        this.deps.turns?.finish(sms);
         return;
       }
       // A node gave up on it because the database went away: not handled. It stays unhandled in

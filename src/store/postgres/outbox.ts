@@ -6,14 +6,19 @@ import { countsByState, toOutbox, type OutboxRow } from '../shared/rows';
 import type { PostgresCluster } from './cluster';
 import { type PostgresDatabase, queryParameters } from './connection';
 
-const ADD = `INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, owner, not_before)
-  VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8, $9) RETURNING id`;
+const COLUMNS = 'outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, owner, not_before)';
+const ADD = `INSERT INTO ${COLUMNS} VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8, $9) RETURNING id`;
 
 // The claim (one send a node makes for an inbound SMS) taken in the same statement as the send
-const ADD_CLAIMED = `WITH claim AS (
-    INSERT INTO send_claim (node_id, claim_key, claimed_at) VALUES ($1, $5, $7) ON CONFLICT DO NOTHING RETURNING 1)
-  INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, owner, not_before)
-  SELECT $1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8, $9 FROM claim RETURNING id`;
+const CLAIM = 'claim AS (INSERT INTO send_claim (node_id, claim_key, claimed_at) VALUES ($1, $5, $7) ON CONFLICT DO NOTHING RETURNING 1)';
+const ADD_AFTER_CLAIM = `INSERT INTO ${COLUMNS} SELECT $1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8, $9 FROM claim RETURNING id`;
+const ADD_CLAIMED = `WITH ${CLAIM} ${ADD_AFTER_CLAIM}`;
+
+// An opt-out confirmation: queued in the same statement as its claim is settled (from then on not
+// this instance's to give back by dying: a dead instance's outbox entry is taken over instead)
+const SETTLE = 'settled AS (UPDATE opt_out SET confirmation_owner = NULL WHERE phone = $2 AND confirmation_owner = $8 AND EXISTS (SELECT 1 FROM added))';
+const ADD_CONFIRMATION = `WITH added AS (${ADD}), ${SETTLE} SELECT id FROM added`;
+const ADD_CLAIMED_CONFIRMATION = `WITH ${CLAIM}, added AS (${ADD_AFTER_CLAIM}), ${SETTLE} SELECT id FROM added`;
 
 export class PostgresOutbox implements Outbox, OutboxView {
   constructor(
@@ -34,16 +39,18 @@ export class PostgresOutbox implements Outbox, OutboxView {
       this.cluster.instanceId,
       entry.notBefore ?? null,
     ];
-    const { rows } = await this.db.query<{ id: number }>(entry.claimKey ? ADD_CLAIMED : ADD, params);
+    const sql = entry.confirmation ? (entry.claimKey ? ADD_CLAIMED_CONFIRMATION : ADD_CONFIRMATION) : entry.claimKey ? ADD_CLAIMED : ADD;
+    const name = `exotel-outbox-add${entry.confirmation ? '-confirmation' : ''}${entry.claimKey ? '-claimed' : ''}`;
+    const { rows } = await this.db.query<{ id: number }>({ name, text: sql, values: params });
     return rows.length ? rows[0].id : null;
   }
 
   async markOutboxSending(id: number): Promise<void> {
-    await this.db.query("UPDATE outbox SET state = 'sending', updated_at = $1 WHERE id = $2", [Date.now(), id]);
+    await this.db.query({ name: 'exotel-outbox-sending', text: "UPDATE outbox SET state = 'sending', updated_at = $1 WHERE id = $2", values: [Date.now(), id] });
   }
 
   async removeFromOutbox(id: number): Promise<void> {
-    await this.db.query('DELETE FROM outbox WHERE id = $1', [id]);
+    await this.db.query({ name: 'exotel-outbox-remove', text: 'DELETE FROM outbox WHERE id = $1', values: [id] });
   }
 
   async noteOutboxAttempt(id: number, attempts: number, error: unknown): Promise<void> {
