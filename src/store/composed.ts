@@ -9,12 +9,16 @@ import type {
   InboundLogLine,
   InboundLogQuery,
   InboundLogView,
+  InboundRefusal,
   NumberData,
   OptOutQuery,
   OptOutView,
   OutboxQuery,
   OutboxView,
   PersonalData,
+  RefusalLine,
+  RefusalLog,
+  RefusalQuery,
   SendCounts,
   SendLogQuery,
   SendLogView,
@@ -54,6 +58,7 @@ export abstract class ComposedStore implements Store {
   protected abstract readonly personalData: PersonalData;
   protected abstract readonly sendLogView: SendLogView;
   protected abstract readonly sendLog: SendLog;
+  protected abstract readonly refusals: RefusalLog;
 
   abstract schemaVersion(): Promise<number>;
   abstract close(): Promise<void>;
@@ -212,6 +217,17 @@ export abstract class ComposedStore implements Store {
   }
   eraseNumber(phone: string): Promise<ErasedNumber> {
     return this.personalData.eraseNumber(phone);
+  }
+
+  // callbacks the SMS in nodes refused
+  logRefusal(refusal: InboundRefusal): Promise<void> {
+    return this.refusals.logRefusal(refusal);
+  }
+  refusalPage(query: RefusalQuery): Promise<RefusalLine[]> {
+    return this.refusals.refusalPage(query);
+  }
+  purgeRefusals(before: number, limit: number): Promise<number> {
+    return this.refusals.purgeRefusals(before, limit);
   }
 
   // the send log and its delivery reports
