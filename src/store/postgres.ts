@@ -10,6 +10,7 @@ import { PostgresInboundLog } from './postgres/inbound';
 import { PostgresOptOuts } from './postgres/opt-outs';
 import { PostgresOutbox } from './postgres/outbox';
 import { PostgresPersonalData } from './postgres/personal-data';
+import { PostgresRefusalLog } from './postgres/refusals';
 import { PostgresSendLogView } from './postgres/send-log-view';
 import { PostgresSandboxThreads } from './postgres/sandbox';
 import { PostgresSendLog } from './postgres/send-log';
@@ -32,6 +33,7 @@ export class PostgresStore extends ComposedStore {
   protected override readonly personalData: PostgresPersonalData;
   protected override readonly sendLogView: PostgresSendLogView;
   protected override readonly sendLog: PostgresSendLog;
+  protected override readonly refusals: PostgresRefusalLog;
   /** this instance's lease, the take-over of dead instances' work, and the cluster's rate limit */
   readonly cluster: PostgresCluster;
   /** a customer's SMS handed to the flow in arrival order, whichever instance received them */
@@ -53,6 +55,7 @@ export class PostgresStore extends ComposedStore {
     this.sendLog = new PostgresSendLog(this.db, this.cluster);
     // an SMS waits this long at most for an earlier one nobody hands on (a take-over takes about a lease)
     this.turns = new PostgresTurns(this.db, 2 * this.cluster.leaseMs + 10_000);
+    this.refusals = new PostgresRefusalLog(this.db);
   }
 
   /**

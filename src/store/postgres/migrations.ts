@@ -277,6 +277,24 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE SEQUENCE opt_out_change;
    ALTER TABLE instance ADD COLUMN mirror boolean NOT NULL DEFAULT false;
    ALTER TABLE instance ADD COLUMN opt_out_seen bigint NOT NULL DEFAULT 0;`,
+  `-- callbacks an SMS in node refused (a few a minute an endpoint, a line for the rest of a flood),
+   -- read newest first and by sender in the SMS tab's log, deleted after the retention period
+   CREATE TABLE inbound_refusal (
+     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     endpoint text NOT NULL,
+     account_sid text NOT NULL,
+     at bigint NOT NULL,
+     status integer NOT NULL,
+     code text NOT NULL,
+     reason text NOT NULL,
+     from_number text,
+     body text,
+     sid text,
+     remote text,
+     dropped integer NOT NULL DEFAULT 0
+   );
+   CREATE INDEX inbound_refusal_log ON inbound_refusal (at, id);
+   CREATE INDEX inbound_refusal_number ON inbound_refusal (from_number, at, id) WHERE from_number IS NOT NULL;`,
   `-- a delivery report not yet handed on belongs to the instance that recorded it (owner), and is taken
    -- over by another once that one's lease ran out, by one instance (FOR UPDATE SKIP LOCKED). Reports
    -- recorded before have none: whichever instance claims them first hands them on
