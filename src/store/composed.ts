@@ -45,6 +45,7 @@ import type {
   SandboxThreads,
   SendLog,
   SendLogEntry,
+  SendAccepted,
   SendLogStart,
   Store,
 } from './store';
@@ -217,6 +218,17 @@ export abstract class ComposedStore implements Store {
   }
   eraseNumber(phone: string): Promise<ErasedNumber> {
     return this.personalData.eraseNumber(phone);
+  }
+
+  // a send's outbox entry and its send log line, around its request (PostgreSQL: one statement each)
+  async startSendAttempt(outboxId: number, log: SendLogStart | null): Promise<void> {
+    await this.outbox.markOutboxSending(outboxId);
+    if (log) await this.sendLog.logSendStart(log);
+  }
+  async finishSend(outboxId: number, accepted: SendAccepted | null): Promise<void> {
+    // the send log has its SmsSid first: should the process die in between, the restart knows it went
+    if (accepted) await this.sendLog.logSendAccepted(accepted.customField, accepted.sid, accepted.exotelStatus, accepted.units);
+    await this.outbox.removeFromOutbox(outboxId);
   }
 
   // callbacks the SMS in nodes refused

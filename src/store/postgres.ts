@@ -16,7 +16,7 @@ import { PostgresSandboxThreads } from './postgres/sandbox';
 import { PostgresSendLog } from './postgres/send-log';
 import { PostgresTurns } from './postgres/turns';
 import { ComposedStore } from './composed';
-import type { InboundRecord, OutboxEntry } from './store';
+import type { InboundRecord, OutboxEntry, ReportRecord, SendAccepted, SendLogStart } from './store';
 
 type InboundTurn = Pick<InboundRecord, 'sid' | 'endpoint' | 'from'>;
 
@@ -52,7 +52,7 @@ export class PostgresStore extends ComposedStore {
     this.sandbox = new PostgresSandboxThreads(this.db);
     this.personalData = new PostgresPersonalData(this.db);
     this.sendLogView = new PostgresSendLogView(this.db);
-    this.sendLog = new PostgresSendLog(this.db);
+    this.sendLog = new PostgresSendLog(this.db, this.cluster);
     // an SMS waits this long at most for an earlier one nobody hands on (a take-over takes about a lease)
     this.turns = new PostgresTurns(this.db, 2 * this.cluster.leaseMs + 10_000);
     this.refusals = new PostgresRefusalLog(this.db);
@@ -77,6 +77,16 @@ export class PostgresStore extends ComposedStore {
   }
   takeOverOutbox(nodeId: string): Promise<OutboxEntry[]> {
     return this.outbox.takeOverOutbox(nodeId);
+  }
+  // a send's bookkeeping: one statement each way, not two
+  override startSendAttempt(outboxId: number, log: SendLogStart | null): Promise<void> {
+    return this.sendLog.startSendAttempt(outboxId, log);
+  }
+  override finishSend(outboxId: number, accepted: SendAccepted | null): Promise<void> {
+    return this.sendLog.finishSend(outboxId, accepted);
+  }
+  takeOverReports(nodeId: string): Promise<ReportRecord[]> {
+    return this.sendLog.takeOverReports(nodeId);
   }
   takeRateSlot(account: string, perMinute: number, windowMs: number): Promise<RateTurn> {
     return this.cluster.takeRateSlot(account, perMinute, windowMs);

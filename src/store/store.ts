@@ -290,6 +290,22 @@ export interface ReportRecord {
   entry: SendLogEntry | null;
 }
 
+/** Exotel's answer to a send: what the send log keeps of it. */
+export interface SendAccepted {
+  customField: string;
+  sid: string;
+  exotelStatus: string;
+  units: number | null;
+}
+
+/** A send's bookkeeping around its request to Exotel: the outbox and the send log together, one write each way. */
+export interface SendBookkeeping {
+  /** `markOutboxSending`, and on the first attempt of a logged send `logSendStart`, together. */
+  startSendAttempt(outboxId: number, log: SendLogStart | null): Promise<void>;
+  /** It went: `logSendAccepted` (when logged), and `removeFromOutbox`, together. */
+  finishSend(outboxId: number, accepted: SendAccepted | null): Promise<void>;
+}
+
 /** Every SMS sent, kept for the retention period, with Exotel's delivery reports (each SmsSid and Status once). */
 export interface SendLog {
   /** The first attempt of a send is about to leave; a second call for its CustomField changes nothing. */
@@ -508,7 +524,7 @@ export interface PersonalData {
   eraseNumber(phone: string): Promise<ErasedNumber>;
 }
 
-export interface Store extends InboundLog, OptOutStore, ConversationStore, Outbox, SandboxThreads, SendLog,
+export interface Store extends InboundLog, OptOutStore, ConversationStore, Outbox, SandboxThreads, SendLog, SendBookkeeping,
   InboundLogView, OptOutView, ConversationView, OutboxView, SendLogView, PersonalData, RefusalLog {
   /** The schema version the database is at. */
   schemaVersion(): Promise<number>;

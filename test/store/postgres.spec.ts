@@ -89,6 +89,22 @@ describe('PostgreSQL', function () {
       }
     });
 
+    it('gives a replayed SMS the conversation an earlier release remembered for it, kept in that release\'s form', async function () {
+      const store = open();
+      await store.ready();
+      const remembered = { name: 'survey', key: '+919876543210', step: 'asked', data: { n: 1 }, startedAt: 1, updatedAt: 2, expiresAt: 3, deadlineAt: null, revision: 1, code: null };
+      const client = await database.client(schema);
+      try {
+        await client.query('INSERT INTO sms_outcome (replay_key, outcome, at) VALUES ($1, $2, $3)', ['node-1:SM1', JSON.stringify(remembered), Date.now()]);
+      } finally {
+        await client.end();
+      }
+      assert.deepEqual(await store.getConversation('survey', '+919876543210', 'node-1:SM1'), remembered);
+      await store.startConversation({ name: 'survey', key: '+919876543210', step: 'now', data: {}, maxAgeMs: 60_000 });
+      assert.equal((await store.getConversation('survey', '+919876543210', 'node-1:SM2'))!.step, 'now');
+      assert.equal((await store.getConversation('survey', '+919876543210', 'node-1:SM1'))!.step, 'asked', 'still the answer it got then');
+    });
+
     it('keeps its tables in its own schema, so a database shared with other applications is left alone', async function () {
       const client = await database.client('public');
       try {
