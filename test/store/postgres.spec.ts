@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import type { Client } from 'pg';
 import { acquireConfiguredStore, PostgresStore, storeConfigFromSettings, type PostgresStoreConfig, type Store } from '../../src/store';
 import { PG_MIGRATIONS } from '../../src/store/postgres';
+import { isUnavailable, PostgresDatabase, StoreUnavailableError } from '../../src/store/postgres/connection';
 import { storeContract } from './contract';
 import { closedPort, createTestDatabase, Proxy, silentServer, type TestDatabase } from './pg-database';
 
@@ -54,6 +55,19 @@ describe('PostgreSQL', function () {
     });
     afterEach(async function () {
       for (const store of stores.splice(0)) await store.close();
+    });
+    it('tells a bug from an outage: a statement given too few parameters fails as itself, not as "database unavailable"', async function () {
+      const db = new PostgresDatabase(config());
+      try {
+        await assert.rejects(db.query('SELECT $1::int + $2::int', [1]), (err: Error & { code?: string }) => {
+          assert.equal(err.code, '08P01');
+          assert.ok(!(err instanceof StoreUnavailableError) && !isUnavailable(err), 'a bug would be retried for ever');
+          return true;
+        });
+        assert.ok(isUnavailable(Object.assign(new Error('lost'), { code: '08006' })), 'a lost connection (class 08) is the database away');
+      } finally {
+        await db.close();
+      }
     });
     function open(extra: Partial<PostgresStoreConfig> = {}): PostgresStore {
       const store = new PostgresStore(config(extra));
