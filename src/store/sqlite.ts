@@ -43,6 +43,8 @@ export class SqliteStore extends ComposedStore {
     }
     this.inbound = new SqliteInboundLog(this.db);
     this.optOuts = new SqliteOptOuts(this.db);
+    // one process a file: what a previous run claimed and did not queue is free for its STOP handed on again
+    this.optOuts.freeUnqueuedConfirmations();
     this.conversations = new SqliteConversations(this.db);
     this.outbox = new SqliteOutbox(this.db, (nodeId, key, at) => this.inbound.takeClaim(nodeId, key, at));
     this.sandbox = new SqliteSandboxThreads(this.db);

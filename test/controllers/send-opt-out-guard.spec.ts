@@ -2,7 +2,10 @@
 // when the message carries the fresh opt-out, once; HELP answers reach an opted-out number only when
 // the node allows it; a blocked send says plainly why.
 import assert from 'node:assert/strict';
-import { SqliteStore } from '../../src/store';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SqliteStore, type Store } from '../../src/store';
 import { SendController, type SendAccount, type SendConfig, type SendMessage } from '../../src/nodes/exotel-send/controller';
 import { OptOutController } from '../../src/nodes/opt-out-store/controller';
 import { carriesFreshOptOut } from '../../src/nodes/exotel-send/opt-out-guard';
@@ -24,10 +27,10 @@ describe('exotel-send: the opt-out guard', () => {
   });
   afterEach(() => store.close());
 
-  function sender(config: SendConfig, nodeId = 'send-1') {
+  function sender(config: SendConfig, nodeId = 'send-1', on: Store = store) {
     const account = { client: gateway, limiter: new FakeLimiter(), configProblem: null, defaultCountry: 'IN', defaultFrom: 'SHOP', dltEntityId: '', redact: (text: string) => text };
     return new SendController({
-      nodeId, config: { text: 'payload', textType: 'msg', ...config }, account: account as unknown as SendAccount, store, evaluate, translate, status, log: new LogRecorder(),
+      nodeId, config: { text: 'payload', textType: 'msg', ...config }, account: account as unknown as SendAccount, store: on, evaluate, translate, status, log: new LogRecorder(),
       failureWired: () => true, retryBaseDelayMs: 1,
     });
   }
@@ -43,8 +46,8 @@ describe('exotel-send: the opt-out guard', () => {
   }
 
   /** The message an opt-out store set to "opt out" hands on after a STOP from `phone`. */
-  function optOutFromStop(phone: string, sid: string): Promise<SendMessage> {
-    const node = new OptOutController({ config: { action: 'optout' }, store, evaluate, translate, status: new StatusRecorder(), log: new LogRecorder() });
+  function optOutFromStop(phone: string, sid: string, on: Store = store): Promise<SendMessage> {
+    const node = new OptOutController({ config: { action: 'optout' }, store: on, evaluate, translate, status: new StatusRecorder(), log: new LogRecorder() });
     const handed = deferred<SendMessage>();
     node.handle({ phone, payload: 'STOP', keyword: 'STOP', sms: { sid, from: phone } as { sid: string } }, (msg) => handed.resolve(msg as SendMessage), () => undefined);
     return handed.promise;
@@ -69,6 +72,37 @@ describe('exotel-send: the opt-out guard', () => {
     const { failed } = await sendThrough(c, { ...again, payload: 'again' });
     assert.equal((failed?.error as { code: string }).code, 'opted_out');
     assert.equal(gateway.sent.length, 1);
+  });
+
+  it('sends the confirmation of a STOP handed on again after Node-RED died between its claim and the outbox, once', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exotel-confirmation-'));
+    const file = path.join(dir, 'exotel-sms.db');
+    try {
+      // the first run: the confirmation is claimed, and the process dies before it is in the outbox
+      const first = new SqliteStore(file);
+      const queuing = deferred<void>();
+      const dying = new Proxy(first, {
+        get: (target, key) => (key === 'addToOutbox' ? () => (queuing.resolve(), new Promise<never>(() => undefined)) : Reflect.get(target, key, target)),
+      });
+      const stop = await optOutFromStop(ASHA, 'SM-stop-1', first);
+      void sender({}, 'send-1', dying).handle({ ...stop, payload: 'You will get no more messages.' }, () => undefined, () => undefined);
+      await queuing.promise;
+      assert.equal(await first.claimOptOutConfirmation(ASHA, 600_000), false, 'the dying run holds the claim');
+      // the next start on the same file: the STOP is handed on again (a replay), and its confirmation goes, once
+      const second = new SqliteStore(file);
+      try {
+        const replayed = await optOutFromStop(ASHA, 'SM-stop-1', second);
+        const c = sender({}, 'send-1', second);
+        assert.ok((await sendThrough(c, { ...replayed, payload: 'You will get no more messages.' })).sent, 'the confirmation goes after the restart');
+        assert.equal((await sendThrough(c, { ...replayed, payload: 'You will get no more messages.' })).sent, null, 'not twice');
+        assert.deepEqual(gateway.sent.map((r) => r.to), [ASHA]);
+      } finally {
+        await second.close();
+        await first.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('does not take an old opt-out, or another number’s, for a fresh one', () => {

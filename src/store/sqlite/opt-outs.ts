@@ -5,6 +5,15 @@ import { statementCache } from './connection';
 import type { ImportResult, OptOutChange, OptOutQuery, OptOutRecord, OptOutResult, OptOutStore, OptOutView, OptStatus } from '../store';
 import { isReplayable, likePattern, toOptOut, type OptOutRow } from '../shared/rows';
 
+/**
+ * `confirmation_sent`: 0 the number's one opt-out confirmation is free; 2 claimed by a send of this
+ * process that has not queued it yet; 1 queued in the outbox (or sent). SQLite serves one process:
+ * a claim still at 2 when the store opens was left by a run that died (or stopped) between the claim
+ * and the outbox, and its STOP is handed on again, so it is free again.
+ */
+export const CONFIRMATION_CLAIMED = 2;
+export const CONFIRMATION_QUEUED = 1;
+
 export class SqliteOptOuts implements OptOutStore, OptOutView {
   private readonly prepared: (sql: string) => Database.Statement;
   private readonly statements;
@@ -27,8 +36,9 @@ export class SqliteOptOuts implements OptOutStore, OptOutView {
       all: db.prepare('SELECT phone, status, keyword, source, updated_at FROM opt_out ORDER BY phone'),
       count: db.prepare('SELECT opted_out FROM opt_out_count WHERE id = 1').pluck(),
       claimConfirmation: db.prepare(
-        "UPDATE opt_out SET confirmation_sent = 1 WHERE phone = ? AND status = 'opted-out' AND confirmation_sent = 0 AND updated_at >= ?",
+        `UPDATE opt_out SET confirmation_sent = ${CONFIRMATION_CLAIMED} WHERE phone = ? AND status = 'opted-out' AND confirmation_sent = 0 AND updated_at >= ?`,
       ),
+      freeUnqueued: db.prepare(`UPDATE opt_out SET confirmation_sent = 0 WHERE status = 'opted-out' AND confirmation_sent = ${CONFIRMATION_CLAIMED}`),
       releaseConfirmation: db.prepare("UPDATE opt_out SET confirmation_sent = 0 WHERE phone = ? AND status = 'opted-out'"),
     };
   }
@@ -63,6 +73,11 @@ export class SqliteOptOuts implements OptOutStore, OptOutView {
 
   async claimOptOutConfirmation(phone: string, withinMs: number): Promise<boolean> {
     return this.statements.claimConfirmation.run(phone, Date.now() - withinMs).changes === 1;
+  }
+
+  /** At the start: the confirmations an earlier run claimed and never queued are free again (their STOPs are handed on again). */
+  freeUnqueuedConfirmations(): number {
+    return this.statements.freeUnqueued.run().changes;
   }
 
   async releaseOptOutConfirmation(phone: string): Promise<void> {

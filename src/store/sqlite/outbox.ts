@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import { statementCache } from './connection';
 import type { Outbox, OutboxAddition, OutboxEntry, OutboxQuery, OutboxState, OutboxView } from '../store';
 import { countsByState, toOutbox, type OutboxRow } from '../shared/rows';
+import { CONFIRMATION_CLAIMED, CONFIRMATION_QUEUED } from './opt-outs';
 
 /** Takes a send claim inside the caller's transaction (the inbound log's); false when already taken. */
 export type ClaimTaker = (nodeId: string, key: string, at: number) => boolean;
@@ -22,6 +23,8 @@ export class SqliteOutbox implements Outbox, OutboxView {
         `INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, not_before)
          VALUES (@nodeId, @phone, @request, @message, @claimKey, @confirmation, 'queued', @at, @at, @notBefore)`,
       ),
+      // an opt-out confirmation queued with its entry: from then on the outbox keeps it, a restart does not free it
+      confirmationQueued: db.prepare(`UPDATE opt_out SET confirmation_sent = ${CONFIRMATION_QUEUED} WHERE phone = ? AND confirmation_sent = ${CONFIRMATION_CLAIMED}`),
       remove: db.prepare('DELETE FROM outbox WHERE id = ?'),
       attempt: db.prepare("UPDATE outbox SET state = 'queued', attempts = ?, error = ?, updated_at = ? WHERE id = ?"),
       sending: db.prepare("UPDATE outbox SET state = 'sending', updated_at = ? WHERE id = ?"),
@@ -50,6 +53,7 @@ export class SqliteOutbox implements Outbox, OutboxView {
         at,
         notBefore: entry.notBefore ?? null,
       });
+      if (entry.confirmation) this.statements.confirmationQueued.run(entry.phone);
       return Number(info.lastInsertRowid);
     })();
   }
