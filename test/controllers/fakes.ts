@@ -82,15 +82,22 @@ export const evaluate: Evaluate = async (value, type, msg) => {
 
 export class StatusRecorder implements StatusLine {
   readonly shown: Array<{ fill: string; text: string }> = [];
-  set(fill: string, _shape: string, text: string): void {
+  /** the same statuses with their shape (dot or ring), as Node-RED draws them */
+  readonly drawn: Array<{ fill: string; shape: string; text: string }> = [];
+  set(fill: string, shape: string, text: string): void {
     this.shown.push({ fill, text });
+    this.drawn.push({ fill, shape, text });
   }
-  now(fill: string, _shape: string, text: string): void {
+  now(fill: string, shape: string, text: string): void {
     this.shown.push({ fill, text });
+    this.drawn.push({ fill, shape, text });
   }
   stop(): void {}
   get last() {
     return this.shown[this.shown.length - 1];
+  }
+  get lastDrawn() {
+    return this.drawn[this.drawn.length - 1];
   }
 }
 
