@@ -218,6 +218,14 @@ describe('exotel-inbound controller: refusals, statuses, the database and settli
       assert.equal(emitted[0].sms.sid, 'SM1');
     });
 
+    it('a body an earlier parser already read: its own type (JSON) counts, not the request’s', async () => {
+      const c = inbound();
+      const fields = { SmsSid: 'SM1', From: '09876543210', To: '08012345678', Body: 'HELLO', AccountSid: 'acct1' };
+      const given = { readBody: async () => ({ body: Buffer.from(JSON.stringify(fields)), contentType: 'application/json' }), contentType: 'multipart/form-data; boundary=x' };
+      assert.deepEqual(await answer(c, post('', 'token=s3cret', given)), { status: 200 });
+      assert.equal(emitted[0].payload, 'HELLO');
+    });
+
     it('an SMS without an AccountSid is this account’s; a fresh SMS is not marked replayed', async () => {
       const c = inbound();
       assert.deepEqual(await answer(c, post(form('SM1', ''))), { status: 200 });
@@ -348,7 +356,7 @@ describe('exotel-inbound controller: refusals, statuses, the database and settli
   describe('handing on again', () => {
     const record = (sid: string) => log.real.recordInbound(earlier(sid));
 
-    it('says nothing when nothing was left; hands nothing on once stopped', async () => {
+    it('says nothing when nothing was left; neither hands on nor says anything once stopped', async () => {
       await inbound().replay();
       assert.deepEqual(nodeLog.lines, []);
       await record('SM1');
@@ -356,6 +364,7 @@ describe('exotel-inbound controller: refusals, statuses, the database and settli
       await stopped.close();
       await stopped.replay();
       assert.equal(emitted.length, 0);
+      assert.deepEqual(nodeLog.lines, []);
     });
 
     it('stops handing on as soon as the node is stopped', async () => {
@@ -364,6 +373,7 @@ describe('exotel-inbound controller: refusals, statuses, the database and settli
       const c: InboundController = inbound({ emit: (msg) => { emitted.push(msg); void c.close(); } });
       await c.replay();
       assert.deepEqual(emitted.map((m) => m.sms.sid), ['SM1']);
+      assert.deepEqual(lines('log'), ['log.replay {"count":2}']);
     });
 
     it('several instances: takes over what a dead one acknowledged, on one timer, until stopped', async () => {
@@ -460,6 +470,19 @@ describe('exotel-inbound controller: refusals, statuses, the database and settli
       assert.deepEqual(log.marked, []);
       assert.deepEqual((await log.real.unhandledInbound(ROUTE)).map((r) => r.sid), ['SM1']);
       assert.deepEqual(status.lastDrawn, { fill: 'red', shape: 'ring', text: 'status.storeUnavailable' });
+    });
+
+    it('a node gave up on one SMS: the others are still counted as handled when the flow is done with them', async () => {
+      const { follow, watched } = following();
+      const c = inbound({ follow, settleLimitMs: 60_000 });
+      await answer(c, post(form('SM1')));
+      await answer(c, post(form('SM2')));
+      await answer(c, post(form('SM3')));
+      watched[0].settled();
+      watched[1].settled(unavailable());
+      watched[2].settled();
+      await timers.tick(1_000);
+      assert.deepEqual(log.marked, [['SM1', 'SM3']]);
     });
 
     it('marks cannot be written: a warning with the count and the reason', async () => {
