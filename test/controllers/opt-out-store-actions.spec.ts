@@ -61,7 +61,7 @@ describe('opt-out-store controller: each action', () => {
       await store.setOptStatus({ phone: ASHA, status: 'opted-out', keyword: 'STOP', source: 'SM1' });
       await store.setOptStatus({ phone: RAVI, status: 'opted-in', source: 'manual' });
       const out = await run(node({ action: 'export' }).controller, {});
-      const rows = (out.payload as Array<Record<string, unknown>>).map((row) => ({ ...row, updatedAt: typeof row.updatedAt }));
+      const rows: Array<Record<string, unknown>> = (out.payload as Array<Record<string, unknown>>).map((row) => ({ ...row, updatedAt: typeof row.updatedAt }));
       assert.deepEqual(rows.sort((a, b) => String(a.phone).localeCompare(String(b.phone))), [
         { phone: RAVI, status: 'opted-in', updatedAt: 'string', keyword: null, source: 'manual' },
         { phone: ASHA, status: 'opted-out', updatedAt: 'string', keyword: 'STOP', source: 'SM1' },
