@@ -150,6 +150,8 @@ describe('exotel-account controller: settings, credentials and closing', () => {
       assert.equal(open.webhookAuth, 'none');
       assert.equal(open.webhookProblem, null);
       assert.equal(open.checkWebhookToken(() => false), true);
+      const openWithToken = account({ accountSid: 'acct1', webhookAuth: 'none' }, { ...KEYS, webhookToken: TOKEN });
+      assert.equal(openWithToken.checkWebhookToken(() => false), true, 'a token left in the credentials is not asked for');
       const typo = account({ accountSid: 'acct1', webhookAuth: 'nothing' }, { ...KEYS, webhookToken: TOKEN });
       assert.equal(typo.webhookAuth, 'token');
       assert.equal(typo.checkWebhookToken(() => false), false);
