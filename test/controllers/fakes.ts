@@ -122,7 +122,8 @@ export class LogRecorder implements NodeLog {
  * due, in order. `intervals` lists the repeating timers still set, with their period.
  */
 export class ManualTimers implements Timers {
-  private clock = 0;
+  /** starts at the real time, so that times the store compares with Date.now() agree */
+  private clock = Date.now();
   private nextId = 1;
   private readonly pending = new Map<number, { fn: () => void; at: number; every?: number }>();
 
