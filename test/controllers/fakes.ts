@@ -150,8 +150,9 @@ export class ManualTimers implements Timers {
   get timeouts(): number {
     return [...this.pending.values()].filter((t) => t.every === undefined).length;
   }
-  /** Advances the clock by `ms`, running each timer that falls due (and letting its promises run). */
+  /** Lets pending promises run (they may set timers), then advances the clock by `ms`, running each timer that falls due. */
   async tick(ms: number): Promise<void> {
+    await settle();
     const end = this.clock + ms;
     for (;;) {
       let next: [number, { fn: () => void; at: number; every?: number }] | undefined;
