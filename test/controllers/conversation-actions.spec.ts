@@ -83,6 +83,13 @@ describe('conversation-state controller: each action', () => {
       assert.deepEqual([r.output, r.outputs], [1, 4]);
     });
 
+    it('no name: none (the adapter refuses to start such a node)', () => {
+      const c = new ConversationController({
+        nodeId: 'n', config: { action: 'start' }, store, evaluate, translate, status, log, send: () => undefined, timers,
+      });
+      assert.equal(c.name, '');
+    });
+
     it('steps that are not a list: none (every reply goes to "no active conversation")', () => {
       assert.deepEqual(node({ action: 'route', steps: 'q1' as never }).steps, []);
       assert.equal(node({ action: undefined }).action, 'route');
@@ -108,6 +115,16 @@ describe('conversation-state controller: each action', () => {
       assert.deepEqual(conversation.data, {});
       assert.equal(conversation.timesOutAt, null);
       assert.equal(ms(conversation.expiresAt)! - ms(conversation.startedAt)!, 24 * HOUR);
+    });
+
+    it('no step set at all: "start"', async () => {
+      assert.equal((await conversationOf(node({ action: 'start' }), { phone: ASHA }))!.step, 'start');
+    });
+
+    it('the node’s code setting ticked after the SMS started the conversation without one: its replay gives no code', async () => {
+      await run(node({ action: 'start' }), { phone: ASHA, sms: { sid: 'SM1' } });
+      const again = (await conversationOf(node({ action: 'start', code: true }), { phone: ASHA, sms: { sid: 'SM1' } }))!;
+      assert.ok(!('code' in again));
     });
 
     it('a maximum age or timeout that is zero, negative or not a number: the default age, no timeout', async () => {
@@ -181,7 +198,8 @@ describe('conversation-state controller: each action', () => {
       const c = node({ action: 'update', saveAs: 'choice' });
       assert.deepEqual((await conversationOf(c, { phone: ASHA, payload: '१.', keyword: '1' }))!.data, { choice: '1' });
       assert.deepEqual((await conversationOf(c, { phone: ASHA, payload: ' yes ', keyword: '' }))!.data, { choice: 'yes' });
-      assert.deepEqual((await conversationOf(c, { phone: ASHA, payload: 7, keyword: 7 }))!.data, { choice: 7 });
+      assert.deepEqual((await conversationOf(c, { phone: ASHA, payload: ' 7 ', keyword: 7 }))!.data, { choice: '7' }, 'a keyword that is no text is not one');
+      assert.deepEqual((await conversationOf(c, { phone: ASHA, payload: 7 }))!.data, { choice: 7 });
     });
 
     it('no step given: the step and its timeout stay', async () => {
@@ -189,6 +207,18 @@ describe('conversation-state controller: each action', () => {
       const c = node({ action: 'update', step: ' ' });
       const conversation = (await conversationOf(c, { phone: ASHA }))!;
       assert.equal(conversation.step, 'q1');
+      assert.equal(ms(conversation.timesOutAt), started.deadlineAt);
+    });
+
+    it('no step set at all: the step stays, and no reply is saved', async () => {
+      await start(ASHA, 'q1', { data: { a: 1 } });
+      const conversation = (await conversationOf(node({ action: 'update' }), { phone: ASHA, payload: 'hello' }))!;
+      assert.deepEqual([conversation.step, conversation.data], ['q1', { a: 1 }]);
+    });
+
+    it('a timeout of 0 minutes is none, not "at once": the step’s timeout stays', async () => {
+      const started = await start(ASHA, 'q1', { timeoutMs: MINUTE });
+      const conversation = (await conversationOf(node({ action: 'update', timeout: '0' }), { phone: ASHA }))!;
       assert.equal(ms(conversation.timesOutAt), started.deadlineAt);
     });
 
@@ -225,6 +255,7 @@ describe('conversation-state controller: each action', () => {
 
     it('data that is missing, or set to "none": nothing merged', async () => {
       await start(ASHA, 'q1', { data: { kept: true } });
+      assert.deepEqual((await conversationOf(node({ action: 'update', data: 'extra', dataType: 'msg' }), { phone: ASHA }))!.data, { kept: true });
       assert.deepEqual((await conversationOf(node({ action: 'update', data: 'extra', dataType: 'msg' }), { phone: ASHA, extra: null }))!.data, { kept: true });
       assert.deepEqual((await conversationOf(node({ action: 'update', data: 'extra', dataType: 'none' }), { phone: ASHA, extra: { x: 1 } }))!.data, { kept: true });
       assert.deepEqual((await conversationOf(node({ action: 'update', data: 'extra' }), { phone: ASHA, extra: { x: 1 } }))!.data, { kept: true });
