@@ -3,6 +3,7 @@
 // fake gateway; no Node-RED.
 import assert from 'node:assert/strict';
 import sinon from 'sinon';
+import type { SendRequest } from '../../src/exotel/client';
 import { SendError } from '../../src/exotel/errors';
 import { sealText } from '../../src/sms/one-time-code';
 import { SqliteStore, StoreUnavailableError, type OutboxEntry } from '../../src/store';
@@ -226,7 +227,7 @@ describe('exotel-send controller: after a restart, across instances, without the
   });
 
   describe('the outbox dispatcher', () => {
-    const request = (to: string, body: string) => ({ from: 'SHOPIN', to, body, encoding: 'plain' });
+    const request = (to: string, body: string): SendRequest => ({ from: 'SHOPIN', to, body, encoding: 'plain' });
     function dispatcher(more: { attempts?: number; timers?: ManualTimers; redact?: (t: string) => string } = {}) {
       return new OutboxDispatcher({
         nodeId: 'send-1', store, account: { client: gateway, limiter: new FakeLimiter() }, policy: { attempts: more.attempts ?? 3, baseDelayMs: 1_000, maxDelayMs: 1_000 },
