@@ -80,6 +80,27 @@ describe('message completion: edges', () => {
     assert.deepEqual(told, [undefined]);
   });
 
+  it('gives an id to a message whose id is empty', () => {
+    const msg = { _msgid: '' };
+    completion.follow(msg, () => undefined);
+    assert.match(msg._msgid, /^[0-9a-f]{16}$/);
+  });
+
+  it('sent() again after the next node has the message: still held by that node', async () => {
+    const msg = { _msgid: 'again' };
+    let settled = 0;
+    const followed = completion.follow(msg, () => settled++);
+    hooks.send(msg);
+    followed.sent();
+    hooks.receive(msg);
+    followed.sent();
+    await settle(3);
+    assert.equal(settled, 0);
+    hooks.complete(msg);
+    await settle(3);
+    assert.equal(settled, 1);
+  });
+
   it('keeps an id the message already has', () => {
     const msg = { _msgid: 'given' };
     completion.follow(msg, () => undefined);
@@ -126,6 +147,18 @@ describe('message completion: edges', () => {
     hooks.receive(msg);
     const outage = new StoreUnavailableError(new Error('ECONNRESET'));
     hooks.complete(msg, outage);
+    await settle(3);
+    assert.deepEqual(told, [outage]);
+  });
+
+  it('the failure stays known when a Catch node then handles the message', async () => {
+    const msg = { _msgid: 'm3b' };
+    const told: unknown[] = [];
+    completion.watch(msg, (failure) => told.push(failure));
+    const outage = new StoreUnavailableError(new Error('ECONNRESET'));
+    hooks.complete(msg, outage);
+    hooks.receive(msg); // the Catch node
+    hooks.complete(msg);
     await settle(3);
     assert.deepEqual(told, [outage]);
   });
@@ -200,6 +233,30 @@ describe('message completion: edges', () => {
     stop();
     await settle(3);
     assert.equal(settled, 0);
+  });
+
+  it('closed while a check was pending: nobody is told', async () => {
+    const msg = { _msgid: 'm9b' };
+    let settled = 0;
+    completion.watch(msg, () => settled++);
+    hooks.complete(msg);
+    completion.close();
+    await settle(3);
+    assert.equal(settled, 0);
+  });
+
+  it('a watch stopped and the message watched anew while a check was pending: the new watch is kept', async () => {
+    const msg = { _msgid: 'm9c' };
+    const stopOld = completion.watch(msg, () => undefined);
+    hooks.complete(msg);
+    stopOld();
+    let settled = 0;
+    completion.watch(msg, () => settled++);
+    await settle(3);
+    assert.equal(completion.size, 1, 'the pending check did not forget the new watch');
+    hooks.complete(msg);
+    await settle(3);
+    assert.equal(settled, 1);
   });
 
   it('events about other messages, or with no message, change nothing', async () => {

@@ -134,6 +134,7 @@ describe('node shared: runtime texts', () => {
     assert.deepEqual(languagesFor('en_US'), ['en-US', 'en']);
     assert.deepEqual(languagesFor('de_de@euro'), ['de-DE', 'de', 'en-US']);
     assert.deepEqual(languagesFor('fr:en'), ['fr', 'en-US']);
+    assert.deepEqual(languagesFor(' hi_IN '), ['hi-IN', 'hi', 'en-US'], 'spaces around it are not part of it');
   });
 
   it('C, POSIX, nothing or nonsense: en-US only', () => {
@@ -166,6 +167,7 @@ describe('node shared: runtime texts', () => {
     assert.equal(m('status.nothing'), 'status.nothing');
     assert.equal(m('status'), 'status', 'an object is no text');
     assert.equal(m('status.listening.deeper'), 'status.listening.deeper');
+    assert.equal(m('status.nothing.deeper'), 'status.nothing.deeper');
     assert.equal(messages(undefined, 'no-such-node', 'en-US')('status.listening'), 'status.listening');
   });
 
@@ -308,6 +310,11 @@ describe('node shared: settings.js', () => {
     assert.equal(fs.existsSync(path.join(dir, CODE_KEY_FILE)), false);
   });
 
+  it('a codeSecret that is no text is not used', () => {
+    const { RED } = red({ userDir: dir, exotelSms: { storePath: ':memory:', codeSecret: 42 } });
+    assert.equal(codeKey(RED).toString('hex'), fs.readFileSync(path.join(dir, CODE_KEY_FILE), 'utf8').trim());
+  });
+
   it('else a key file beside the store file, made once and read again', () => {
     const { RED, warnings } = red({ exotelSms: { storePath: path.join(dir, 'db', 'sms.db'), codeSecret: '' } });
     const key = codeKey(RED);
@@ -321,7 +328,9 @@ describe('node shared: settings.js', () => {
     const inMemory = red({ userDir: dir, exotelSms: { storePath: ':memory:' } });
     const key = codeKey(inMemory.RED);
     assert.equal(fs.readFileSync(path.join(dir, CODE_KEY_FILE), 'utf8').trim(), key.toString('hex'));
-    assert.equal(codeKey(red({ exotelSms: { storePath: ':memory:' } }).RED), processCodeKey);
+    const nowhere = red({ exotelSms: { storePath: ':memory:' } });
+    assert.equal(codeKey(nowhere.RED), processCodeKey);
+    assert.deepEqual(nowhere.warnings, [], 'nothing went wrong: there is nowhere to keep a file');
   });
 
   it('a key file that cannot be made: a warning, and this process’s key', () => {
@@ -372,6 +381,16 @@ describe('node shared: the status under a node', () => {
     clock.tick(500);
     status.set('yellow', 'ring', '4');
     assert.deepEqual(n.shownStatuses.at(-1), { fill: 'yellow', shape: 'ring', text: '4' }, 'an interval after the last: at once');
+  });
+
+  it('stopped with a status waiting: it is not shown', () => {
+    const n = node();
+    const status = new ThrottledStatus(n, 500);
+    status.set('green', 'dot', '1');
+    status.set('green', 'dot', '2');
+    status.stop();
+    clock.tick(1_000);
+    assert.deepEqual(n.shownStatuses.map((s) => s.text), ['1']);
   });
 
   it('the default interval is half a second', () => {
