@@ -154,7 +154,10 @@ describe('message completion: edges', () => {
   it('the failure stays known when a Catch node then handles the message', async () => {
     const msg = { _msgid: 'm3b' };
     const told: unknown[] = [];
-    completion.watch(msg, (failure) => told.push(failure));
+    const followed = completion.follow(msg, (failure) => told.push(failure));
+    hooks.send(msg);
+    followed.sent();
+    hooks.receive(msg);
     const outage = new StoreUnavailableError(new Error('ECONNRESET'));
     hooks.complete(msg, outage);
     hooks.receive(msg); // the Catch node
