@@ -22,7 +22,11 @@
 //   conversations-memory  BENCH_CONVERSATIONS 100000 [10000]: Node-RED's memory with that many conversations
 //   postgres-opt-out      BENCH_OPTOUT_NUMBERS 1000000 [100000], BENCH_OPTOUT_LOOKUPS 100000 [10000]: isOptedOut
 //                         on PostgreSQL (several instances) against SQLite, p50/p99 (needs a PostgreSQL)
+//   postgres-cluster      inbound acknowledgement and the reply pipeline on PostgreSQL against SQLite, and two
+//                         Node-RED instances on one PostgreSQL against one (needs a PostgreSQL)
 //   send-overhead         BENCH_SEND_MESSAGES 2000 [400]: exotel-send's time over a bare undici POST
+//   sms-log               BENCH_LOG_SMS 1000000 [100000], BENCH_LOG_QUERIES 2000 [500]: the SMS tab's log (first
+//                         page, search by number, a page deep) against a bare indexed query, and the retention purge
 //   rate-limit            BENCH_RATE_SECONDS 125 [65], BENCH_RATE_OFFERED 5: the default 200 a minute in
 //                         real time; run last, alone, after the others have finished
 //
@@ -33,10 +37,12 @@ import * as path from 'node:path';
 import { benchConversationsMemory } from './benchmarks/conversations-memory';
 import { benchInboundAck } from './benchmarks/inbound-ack';
 import { benchOptOutCheck } from './benchmarks/opt-out-check';
+import { benchPostgresCluster } from './benchmarks/postgres-cluster';
 import { benchPostgresOptOut } from './benchmarks/postgres-opt-out';
 import { benchRateLimit } from './benchmarks/rate-limit';
 import { benchReplyPipeline } from './benchmarks/reply-pipeline';
 import { benchSendOverhead } from './benchmarks/send-overhead';
+import { benchSmsLog } from './benchmarks/sms-log';
 import { readConfig, selectBenchmarks, type Config } from './lib/config';
 import { round } from './lib/measure';
 import { NODE_RED_VERSION } from './lib/node-red';
@@ -53,6 +59,8 @@ export const BENCHMARKS: Record<string, (config: Config, log: Log) => Promise<Be
   'conversations-memory': benchConversationsMemory,
   'send-overhead': benchSendOverhead,
   'postgres-opt-out': benchPostgresOptOut,
+  'sms-log': benchSmsLog,
+  'postgres-cluster': benchPostgresCluster,
   'rate-limit': benchRateLimit,
 };
 

@@ -202,11 +202,12 @@
     }
 
     /** The sidebar tab of the SMS sandbox (plugins/exotel-sms.html). */
-    var SANDBOX_TAB = 'exotel-sandbox';
+    var SMS_TAB = 'exotel-sms';
 
-    /** Opens the SMS sandbox tab of the sidebar (the customer's phone), if the plugin is loaded. */
+    /** Shows the sandbox phone: the first section of the plugin's SMS tab (plugins/exotel-sms.html). */
     function openSandboxTab() {
-        if (RED.sidebar && typeof RED.sidebar.show === 'function') RED.sidebar.show(SANDBOX_TAB);
+        if (RED.actions && typeof RED.actions.get === 'function' && RED.actions.get('exotel-sms:show-sandbox')) RED.actions.invoke('exotel-sms:show-sandbox');
+        else if (RED.sidebar && typeof RED.sidebar.show === 'function') RED.sidebar.show(SMS_TAB);
     }
 
     /**
@@ -224,6 +225,26 @@
         var select = $('#' + (prefix || 'node-input') + '-' + property);
         if (select.find('option[value="' + accounts[0] + '"]').length) select.val(accounts[0]).trigger('change');
     }
+
+    /**
+     * User Settings › View › Language lists only the languages of Node-RED's own editor, and Hindi is
+     * not one of them; this package speaks Hindi (locales/hi), so Hindi is offered there too. Chosen,
+     * this package's dialogs and help are in Hindi and Node-RED's own texts stay English, as with a
+     * browser set to Hindi.
+     */
+    var LANGUAGES = { hi: 'हिन्दी' };
+    function offerLanguages() {
+        var known = RED.settings && RED.settings.editorTheme && RED.settings.editorTheme.languages;
+        var i18n = typeof i18next !== 'undefined' ? i18next : window.i18next; // eslint-disable-line no-undef
+        if (!Array.isArray(known)) return;
+        Object.keys(LANGUAGES).forEach(function (lang) {
+            if (known.indexOf(lang) !== -1) return;
+            known.push(lang);
+            // the list names each language by editor:languages.<code>
+            if (i18n && i18n.addResource && !i18n.exists('editor:languages.' + lang)) i18n.addResource('en-US', 'editor', 'languages.' + lang, LANGUAGES[lang]);
+        });
+    }
+    offerLanguages();
 
     window.ExotelSmsEditor = {
         openSandboxTab: openSandboxTab,

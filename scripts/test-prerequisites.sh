@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs before `npm test` (npm's pretest): makes sure what the specs need outside npm is on the
 # machine, installing it when it can, so that `npm install` then `npm test` pass on a fresh machine.
-#   - Debian's chromium (and the Liberation fonts the editor's screenshots use) for test/browser;
+#   - Debian's chromium (and the Liberation fonts the editor's screenshots use, and a Devanagari font
+#     for the editor in Hindi) for test/browser;
 #   - a PostgreSQL on 127.0.0.1:5432 (or PGHOST:PGPORT) for the PostgreSQL store's specs.
 # Installing needs root or sudo without a password; otherwise it stops with what to install.
 # Nothing is skipped: a spec that needs what is missing would fail, so this fails first, saying why.
@@ -13,6 +14,7 @@ say() { echo "test-prerequisites: $*" >&2; }
 missing=()
 [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
 [ -d /usr/share/fonts/truetype/liberation ] || missing+=(fonts-liberation)
+[ -d /usr/share/fonts/truetype/lohit-devanagari ] || missing+=(fonts-lohit-deva)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then

@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client } from 'pg';
 import { setting, type Config } from '../lib/config';
+import { adminClient } from '../lib/postgres';
 import { percentiles, ratio, round, shuffle } from '../lib/measure';
 import { check, type BenchResult, type Log } from '../lib/report';
 
@@ -22,22 +22,6 @@ function randomNumbers(count: number): string[] {
     seen.add(`+91${6 + (bytes[0] % 4)}${(bytes.readUInt32LE(1) % 1_000_000_000).toString().padStart(9, '0')}`);
   }
   return [...seen];
-}
-
-async function adminClient(): Promise<{ client: Client; user: string }> {
-  let last: unknown;
-  for (const user of [...new Set([process.env.PGUSER, 'postgres', 'root'].filter((u): u is string => !!u))]) {
-    for (const database of ['test', 'postgres']) {
-      const client = new Client({ host: PG_HOST, port: PG_PORT, user, database, connectionTimeoutMillis: 5000 });
-      try {
-        await client.connect();
-        return { client, user };
-      } catch (err) {
-        last = err;
-      }
-    }
-  }
-  throw new Error(`no PostgreSQL at ${PG_HOST}:${PG_PORT} (${(last as Error)?.message}): run scripts/ensure-postgres.sh`);
 }
 
 type IsOptedOut = (phone: string) => Promise<boolean>;
@@ -76,37 +60,57 @@ export async function benchPostgresOptOut(_config: Config, log: Log): Promise<Be
     log(`  imported ${total.toLocaleString('en')} numbers: PostgreSQL ${pgImportMs} ms, SQLite ${sqliteImportMs} ms`);
     const hits = shuffle([...stored]).slice(0, Math.floor(lookups / 2));
     const list = shuffle([...hits, ...missing.slice(0, lookups - hits.length)]);
-    const samples = { pg: [] as number[], sqlite: [] as number[] };
-    const found = { pg: 0, sqlite: 0 };
-    await time(list.slice(0, 2000), (p) => pg.isOptedOut(p), []); // warm-up
-    await time(list.slice(0, 2000), (p) => sqlite.isOptedOut(p), []);
+    const samples = { pg: [] as number[], sqlite: [] as number[], query: [] as number[] };
+    const found = { pg: 0, sqlite: 0, query: 0 };
+    // what each check would cost without the copy in memory: the same query, prepared, one round trip
+    const query: IsOptedOut = async (p) => (await pg.db.query({ name: 'bench-is-opted-out', text: "SELECT 1 FROM opt_out WHERE phone = $1 AND status = 'opted-out'", values: [p] })).rowCount === 1;
+    const sides: Record<keyof typeof samples, IsOptedOut> = { pg: (p) => pg.isOptedOut(p), sqlite: (p) => sqlite.isOptedOut(p), query };
+    t0 = performance.now();
+    await time(list.slice(0, 2000), sides.pg, []); // warm-up; the first check starts the copy in memory
+    const mirror = (pg as unknown as { optOuts: { mirror: { lookup(phone: string): boolean | undefined } } }).optOuts.mirror;
+    while (mirror.lookup(list[0]) === undefined) {
+      if (performance.now() - t0 > 120_000) throw new Error('the opted-out numbers were not in memory after 2 minutes');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const loadMs = round(performance.now() - t0, 0);
+    log(`  ${total.toLocaleString('en')} opted-out numbers in memory ${loadMs} ms after the first check`);
+    await time(list.slice(0, 2000), sides.sqlite, []);
+    await time(list.slice(0, 2000), sides.query, []);
     const blocks = 10;
     const size = Math.ceil(list.length / blocks);
+    const names = ['pg', 'sqlite', 'query'] as const;
     for (let b = 0; b < blocks; b++) {
       const part = list.slice(b * size, (b + 1) * size);
-      const order = b % 2 === 0 ? (['pg', 'sqlite'] as const) : (['sqlite', 'pg'] as const);
-      for (const name of order) found[name] += await time(part, (p) => (name === 'pg' ? pg : sqlite).isOptedOut(p), samples[name]);
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(b + k) % names.length]; // each side first in turn
+        found[name] += await time(part, sides[name], samples[name]);
+      }
     }
-    const s = { pg: percentiles(samples.pg, [50, 99, 99.9]), sqlite: percentiles(samples.sqlite, [50, 99, 99.9]) };
+    const s = { pg: percentiles(samples.pg, [50, 99, 99.9]), sqlite: percentiles(samples.sqlite, [50, 99, 99.9]), query: percentiles(samples.query, [50, 99, 99.9]) };
     const ms = (us: number) => round(us / 1000, 3);
-    log(`  isOptedOut p50/p99: PostgreSQL ${ms(s.pg.p50)}/${ms(s.pg.p99)} ms, SQLite ${ms(s.sqlite.p50)}/${ms(s.sqlite.p99)} ms`);
+    log(`  isOptedOut p50/p99: PostgreSQL ${ms(s.pg.p50)}/${ms(s.pg.p99)} ms, SQLite ${ms(s.sqlite.p50)}/${ms(s.sqlite.p99)} ms, one round trip ${ms(s.query.p50)}/${ms(s.query.p99)} ms`);
     return {
       title: `Opt-out check on PostgreSQL with ${total.toLocaleString('en')} numbers stored (${lookups.toLocaleString('en')} lookups, half hits, one at a time)`,
-      columns: ['measure', 'PostgreSQL', 'SQLite', 'PostgreSQL / SQLite'],
+      columns: ['measure', 'PostgreSQL', 'SQLite', 'PostgreSQL / SQLite', 'the query alone (one round trip)'],
       rows: [
-        [`import ${total.toLocaleString('en')} numbers, ms`, pgImportMs, sqliteImportMs, ratio(pgImportMs, sqliteImportMs, 2)],
-        ['check p50, ms', ms(s.pg.p50), ms(s.sqlite.p50), ratio(s.pg.p50, s.sqlite.p50, 1)],
-        ['check p99, ms', ms(s.pg.p99), ms(s.sqlite.p99), ratio(s.pg.p99, s.sqlite.p99, 1)],
-        ['check p99.9, ms', ms(s.pg['p99.9']), ms(s.sqlite['p99.9']), ratio(s.pg['p99.9'], s.sqlite['p99.9'], 1)],
+        [`import ${total.toLocaleString('en')} numbers, ms`, pgImportMs, sqliteImportMs, ratio(pgImportMs, sqliteImportMs, 2), '–'],
+        ['opted-out numbers in memory after the first check, ms', loadMs, '–', '–', '–'],
+        ['check p50, ms', ms(s.pg.p50), ms(s.sqlite.p50), ratio(s.pg.p50, s.sqlite.p50, 1), ms(s.query.p50)],
+        ['check p99, ms', ms(s.pg.p99), ms(s.sqlite.p99), ratio(s.pg.p99, s.sqlite.p99, 1), ms(s.query.p99)],
+        ['check p99.9, ms', ms(s.pg['p99.9']), ms(s.sqlite['p99.9']), ratio(s.pg['p99.9'], s.sqlite['p99.9'], 1), ms(s.query['p99.9'])],
       ],
       targets: [{ name: 'PostgreSQL isOptedOut p99 ≤ 1 ms', target: '≤ 1 ms', actual: `${ms(s.pg.p99)} ms`, pass: s.pg.p99 <= 1000 }],
       checks: [
         check('every lookup right on PostgreSQL', `${found.pg} of ${hits.length}`, found.pg === hits.length),
         check('every lookup right on SQLite', `${found.sqlite} of ${hits.length}`, found.sqlite === hits.length),
+        check('every lookup right with the query alone', `${found.query} of ${hits.length}`, found.query === hits.length),
         check('opted-out count on PostgreSQL', await pg.optedOutCount(), (await pg.optedOutCount()) === total),
       ],
-      notes: ['PostgreSQL on this machine over TCP loopback: a check is one round trip to the database (no cache, so that an opt-out on another instance holds at once).'],
-      data: { total, lookups, pgImportMs, sqliteImportMs, pg: s.pg, sqlite: s.sqlite },
+      notes: [
+        'PostgreSQL on this machine over TCP loopback. A check is answered from the opted-out numbers each instance keeps in memory; a change (a STOP on any instance) is acknowledged only once every live instance has it, through the database (NOTIFY and an acknowledgement in the instance table), so no send after a STOP reads an old answer.',
+        'The last column is what a check costs as one round trip to the database (a prepared statement, an index scan of 0.05 ms in the server): its p99 is the time for two processes to be scheduled on a busy machine.',
+      ],
+      data: { total, lookups, pgImportMs, sqliteImportMs, loadMs, pg: s.pg, sqlite: s.sqlite, query: s.query },
     };
   } finally {
     await pg.close().catch(() => undefined);

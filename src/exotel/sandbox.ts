@@ -7,6 +7,8 @@ import { countSegments } from '../sms/encoding';
 
 export interface SandboxOutbound {
   sid: string;
+  /** the send's CustomField: its delivery report carries it */
+  customField: string;
   to: string;
   from: string;
   body: string;
@@ -17,6 +19,21 @@ export interface SandboxOutbound {
 /** An SmsSid-like id, recognisable as the sandbox's. */
 export function sandboxSid(direction: 'out' | 'in'): string {
   return `sandbox-${direction}-${randomBytes(8).toString('hex')}`;
+}
+
+/**
+ * Numbers whose sandbox SMS is not delivered, so that a flow's handling of a failed delivery can be
+ * tried without an account: each gets the report Exotel sends for that failure.
+ */
+export const SANDBOX_UNDELIVERED: Readonly<Record<string, { status: string; detailedStatus: string; detailedStatusCode: string }>> = {
+  '+919000000001': { status: 'failed_dnd', detailedStatus: 'FAILED_DND', detailedStatusCode: '23005' },
+  '+919000000002': { status: 'failed', detailedStatus: 'FAILED_SUBSCRIBER_ERROR', detailedStatusCode: '24120' },
+  '+919000000003': { status: 'failed', detailedStatus: 'DLT_TEMPLATE_DOES_NOT_MATCH', detailedStatusCode: '23185' },
+};
+
+/** The report Exotel would send for a sandbox SMS to `to`: delivered, but for the numbers above. */
+export function sandboxDelivery(to: string): { status: string; detailedStatus: string; detailedStatusCode: string } {
+  return SANDBOX_UNDELIVERED[to] ?? { status: 'sent', detailedStatus: 'DELIVERED_TO_HANDSET', detailedStatusCode: '20005' };
 }
 
 /** A send the flow tried and that did not go out (blocked before the queue, or failed): the phone shows it. */
@@ -46,7 +63,7 @@ export class SandboxGateway implements SmsGateway {
     await onDispatch?.();
     const { segments, encoding } = countSegments(sms.body);
     const sid = sandboxSid('out');
-    await this.deliver({ sid, to: sms.to, from: sms.from, body: sms.body, segments, encoding });
+    await this.deliver({ sid, customField: sms.customField ?? '', to: sms.to, from: sms.from, body: sms.body, segments, encoding });
     return { sid, status: 'sent', detailedStatus: 'DELIVERED_TO_SANDBOX', detailedStatusCode: null, segments, encoding };
   }
 

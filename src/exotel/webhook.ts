@@ -43,29 +43,42 @@ class BadRequest extends Error {
 
 type Fields = Map<string, string>;
 
-function addField(fields: Fields, key: string, value: unknown): void {
+/** Which fields of a callback are read, and how long each may be; any other field is ignored, not kept. */
+export interface FieldSchema {
+  /** lower-case names */
+  read: ReadonlySet<string>;
+  limit(name: string): number;
+}
+
+/** The fields an InboundSms is made of. */
+const INBOUND_FIELDS: FieldSchema = {
+  read: READ_FIELDS,
+  limit: (name) => (BODY_FIELDS.has(name) ? MAX_BODY_CHARS : NUMBER_FIELDS.has(name) ? MAX_NUMBER_LENGTH : MAX_FIELD_CHARS),
+};
+
+function addField(fields: Fields, schema: FieldSchema, key: string, value: unknown): void {
   const name = key.toLowerCase();
   if (RESERVED.has(name)) return;
   if (value === null || value === undefined) return;
   if (typeof value === 'object') throw new BadRequest(400, `field ${key} must be text, not ${Array.isArray(value) ? 'a list' : 'an object'}`);
-  if (!READ_FIELDS.has(name)) return;
+  if (!schema.read.has(name)) return;
   const text = String(value);
   // Checked before anything parses or keeps the value: a huge field is refused, not carried along.
-  const limit = BODY_FIELDS.has(name) ? MAX_BODY_CHARS : NUMBER_FIELDS.has(name) ? MAX_NUMBER_LENGTH : MAX_FIELD_CHARS;
+  const limit = schema.limit(name);
   if (text.length > limit) throw new BadRequest(400, `field ${key.slice(0, 40)} is longer than ${limit.toLocaleString('en-US')} characters`);
   if (fields.has(name) && fields.get(name) !== text) throw new BadRequest(400, `field ${key} is repeated with different values`);
   fields.set(name, text);
 }
 
-function addSearchParams(fields: Fields, text: string): void {
-  for (const [key, value] of new URLSearchParams(text)) addField(fields, key, value);
+function addSearchParams(fields: Fields, schema: FieldSchema, text: string): void {
+  for (const [key, value] of new URLSearchParams(text)) addField(fields, schema, key, value);
 }
 
 function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0].trim().toLowerCase();
 }
 
-function readBody(fields: Fields, req: WebhookRequest): void {
+function readBody(fields: Fields, schema: FieldSchema, req: WebhookRequest): void {
   const raw = req.rawBody;
   if (!raw || raw.length === 0) return;
   const type = mediaType(req.contentType);
@@ -79,22 +92,44 @@ function readBody(fields: Fields, req: WebhookRequest): void {
       throw new BadRequest(400, 'the body is not valid JSON');
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new BadRequest(400, 'the JSON body must be an object of fields');
-    for (const [key, value] of Object.entries(parsed)) addField(fields, key, value);
+    for (const [key, value] of Object.entries(parsed)) addField(fields, schema, key, value);
     return;
   }
   if (type === 'application/x-www-form-urlencoded' || type === '' || type === 'text/plain') {
-    addSearchParams(fields, text);
+    addSearchParams(fields, schema, text);
     return;
   }
   throw new BadRequest(415, `content type ${type} is not accepted: send form fields or JSON`);
 }
 
-function first(fields: Fields, ...names: string[]): string | undefined {
+/**
+ * The fields of a callback, from its query string and its body (form fields or JSON), by lower-case
+ * name; or why the request is bad (400, 415).
+ */
+export function readFields(req: WebhookRequest, schema: FieldSchema): { ok: true; fields: Fields } | { ok: false; status: number; reason: string } {
+  const fields: Fields = new Map();
+  try {
+    addSearchParams(fields, schema, req.query);
+    readBody(fields, schema, req);
+  } catch (err) {
+    if (err instanceof BadRequest) return { ok: false, status: err.status, reason: err.message };
+    throw err;
+  }
+  return { ok: true, fields };
+}
+
+/** The first of `names` that is present and not blank. */
+export function first(fields: Fields, ...names: string[]): string | undefined {
   for (const name of names) {
     const value = fields.get(name);
     if (value !== undefined && value !== '') return value;
   }
   return undefined;
+}
+
+/** An SmsSid as Exotel sends it: at most 128 characters, no control characters. */
+export function isSmsSid(sid: string): boolean {
+  return sid.length <= MAX_SID && !/[\u0000-\u001f]/.test(sid);
 }
 
 /**
@@ -114,18 +149,13 @@ export function parseExotelDate(value: string | undefined, now = new Date()): st
 
 /** Maps any of Exotel's three inbound shapes to an InboundSms, or says why the request is bad. */
 export function parseInbound(req: WebhookRequest, defaultCountry = 'IN', now = new Date()): ParseResult {
-  const fields: Fields = new Map();
-  try {
-    addSearchParams(fields, req.query);
-    readBody(fields, req);
-  } catch (err) {
-    if (err instanceof BadRequest) return { ok: false, status: err.status, reason: err.message };
-    throw err;
-  }
+  const read = readFields(req, INBOUND_FIELDS);
+  if (!read.ok) return read;
+  const { fields } = read;
   // Shape 1 and 3: SmsSid, From, To, Body, DateCreated|Date. Shape 2: Sender, ReceivedOn, MessageBody, ReceivedTime.
   const sid = first(fields, 'smssid', 'sid');
   if (!sid) return { ok: false, status: 400, reason: 'SmsSid is missing' };
-  if (sid.length > MAX_SID || /[\u0000-\u001f]/.test(sid)) return { ok: false, status: 400, reason: 'SmsSid is not a valid identifier' };
+  if (!isSmsSid(sid)) return { ok: false, status: 400, reason: 'SmsSid is not a valid identifier' };
   const rawFrom = first(fields, 'from', 'sender');
   if (!rawFrom) return { ok: false, status: 400, reason: 'the sender (From) is missing' };
   const from = toE164(rawFrom, defaultCountry, 'possible');

@@ -7,7 +7,9 @@ import { messages } from './shared/i18n';
 import { openStore, packageSettings, sharedStoreConfigured } from './shared/settings';
 import { publishSandboxMessage } from '../plugins/exotel-sms';
 import { migrate } from './contract';
-import { contract } from './exotel-account/contract';
+import { contract, reportPath } from './exotel-account/contract';
+import { answer, callOf, middlewareOf, removeRoutes } from './shared/http';
+import { handOnReport } from './shared/report-listeners';
 import { callbackUrl } from './exotel-account/callback-url';
 
 export { connectionsFor, DEFAULT_API_BASE_URL, DEFAULT_QUEUE_LIMIT, DEFAULT_RATE_LIMIT } from './exotel-account/controller';
@@ -21,8 +23,8 @@ export interface AccountNode extends Node<AccountCredentials>, ExotelAccount {}
 
 /** The fields other nodes (and the sandbox phone) read on the config node. */
 const SHARED: Array<keyof ExotelAccount> = [
-  'accountSid', 'apiBaseUrl', 'defaultFrom', 'dltEntityId', 'defaultCountry', 'mode', 'limiter', 'client', 'configProblem',
-  'webhookAuth', 'webhookProblem', 'hasWebhookToken', 'checkWebhookToken', 'callbackQuery', 'redact',
+  'accountSid', 'apiBaseUrl', 'defaultFrom', 'dltEntityId', 'dltTemplates', 'defaultCountry', 'mode', 'limiter', 'client', 'configProblem',
+  'webhookAuth', 'webhookProblem', 'hasWebhookToken', 'checkWebhookToken', 'callbackQuery', 'redact', 'reportsEnabled', 'statusCallbackUrl',
 ];
 
 export default function (RED: NodeAPI): void {
@@ -37,10 +39,20 @@ export default function (RED: NodeAPI): void {
       openSandboxStore: () => openStore(RED),
       openSharedStore: sharedStoreConfigured(RED) ? () => openStore(RED) : undefined,
       publishSandboxMessage: (message) => publishSandboxMessage(RED, message),
+      httpNodeRoot: (RED.settings as { httpNodeRoot?: unknown }).httpNodeRoot,
+      openReportStore: () => openStore(RED),
+      handOnReport,
+      log: this,
     });
     for (const field of SHARED) (this as unknown as Record<string, unknown>)[field] = account[field];
 
+    // Exotel's delivery reports, on a path of the package's own under httpNodeRoot (a live account with a public URL).
+    const receiver = account.statusCallbackUrl ? account.reports : null;
+    const route = reportPath(this.id);
+    if (receiver) RED.httpNode.post(route, middlewareOf(RED.settings), (req: Request, res: Response) => void receiver.receive(callOf(req), (reply) => answer(res, reply)));
+
     this.on('close', (done: () => void) => {
+      if (receiver) removeRoutes(RED.httpNode, route);
       this.client = null;
       account.close().then(done, done);
     });

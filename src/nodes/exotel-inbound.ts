@@ -3,9 +3,10 @@
 // The behaviour is in exotel-inbound/controller.ts; this file puts it on Node-RED's HTTP server.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { Request, Response } from 'express';
-import { clusterOf, takeOverEveryMs } from '../store';
+import { clusterOf, inboundTurns, takeOverEveryMs } from '../store';
 import type { AccountNode } from './exotel-account';
 import { InboundController, setUp } from './exotel-inbound/controller';
+import { DEFAULT_HOLD_MS } from './conversation-state/controller';
 import { answer, callOf, middlewareOf, removeRoutes } from './shared/http';
 import { messages } from './shared/i18n';
 import { acquireMessageCompletion, type MessageHooks } from './shared/message-completion';
@@ -53,6 +54,7 @@ export default function (RED: NodeAPI): void {
     const wired = (def.wires ?? []).some((wire) => wire.length > 0);
     const completion = wired ? acquireMessageCompletion((RED as unknown as { hooks?: MessageHooks }).hooks) : null;
     const cluster = clusterOf(handle.store);
+    const settings = packageSettings(RED);
     // A sandbox account's node takes the sandbox phone's replies (in-process), and shows outside callbacks in its thread.
     const sandboxAccountId = account.mode === 'sandbox' ? account.id : null;
     const controller = new InboundController({
@@ -67,9 +69,10 @@ export default function (RED: NodeAPI): void {
       follow: completion?.follow,
       sandboxAccountId,
       onCallbackSms: sandboxAccountId ? (sms) => addCallbackToThread(RED, handle.store, sandboxAccountId, sms, routePath) : undefined,
-      replayWindowMs: packageSettings(RED).replayWindowMs,
+      replayWindowMs: settings.replayWindowMs,
       probe: () => handle.store.schemaVersion(),
       takeOver: cluster ? { claim: () => cluster.takeOverInbound(routePath), everyMs: takeOverEveryMs(cluster) } : undefined,
+      turns: cluster && completion ? inboundTurns(cluster, routePath, settings.conversationHoldMs ?? DEFAULT_HOLD_MS) : undefined,
     });
 
     const middleware = middlewareOf(RED.settings);

@@ -1,7 +1,8 @@
-// The runtime side of the exotel-sms editor plugin (plugins/exotel-sms.html): the "SMS sandbox"
-// phone on the admin API: threads of sandbox accounts, and replies handed in-process to the account's
-// own exotel-inbound nodes (sandbox-endpoints.ts), through the same checks as Exotel's callbacks
-// (token, allow-list, parsing, dedupe, record). No HTTP listener of its own. Off for live accounts.
+// The runtime side of the exotel-sms editor plugin (plugins/exotel-sms.html), whose SMS tab holds the
+// operators' view (operators-endpoints.ts) and the sandbox phone. The phone on the admin API: threads
+// of sandbox accounts, and replies handed in-process to the account's own exotel-inbound nodes
+// (sandbox-endpoints.ts), through the same checks as Exotel's callbacks (token, allow-list, parsing,
+// dedupe, record). No HTTP listener of its own. Off for live accounts.
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
 import { sandboxSid } from '../exotel/sandbox';
@@ -12,6 +13,7 @@ import type { AccountNode } from '../nodes/exotel-account';
 import type { InboundCall } from '../nodes/exotel-inbound/controller';
 import { openStore } from '../nodes/runtime';
 import { sandboxEndpointsOf } from './sandbox-endpoints';
+import { registerOperatorsAdmin } from './operators-endpoints';
 
 export const SANDBOX_TOPIC = 'exotel-sandbox';
 const MAX_REPLY_LENGTH = 2_000;
@@ -174,4 +176,5 @@ export function registerSandboxAdmin(RED: NodeAPI): void {
 export default function (RED: NodeAPI): void {
   (RED as unknown as { plugins: { registerPlugin(id: string, definition: object): void } }).plugins.registerPlugin('exotel-sms', {});
   registerSandboxAdmin(RED);
+  registerOperatorsAdmin(RED);
 }

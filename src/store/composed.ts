@@ -3,10 +3,26 @@
 // opens its connection, builds its concerns, and says how it reads its schema version and closes.
 import type {
   CodeCheck,
+  ConversationQuery,
+  ConversationView,
+  ErasedNumber,
+  InboundLogLine,
+  InboundLogQuery,
+  InboundLogView,
+  NumberData,
+  OptOutQuery,
+  OptOutView,
+  OutboxQuery,
+  OutboxView,
+  PersonalData,
+  SendCounts,
+  SendLogQuery,
+  SendLogView,
   ConversationRecord,
   ConversationStart,
   ConversationStore,
   ConversationUpdate,
+  DeliveryReport,
   ImportResult,
   InboundLog,
   InboundRecord,
@@ -19,18 +35,25 @@ import type {
   OutboxAddition,
   OutboxEntry,
   OutboxState,
+  ReportRecord,
   SandboxMessage,
   SandboxThread,
   SandboxThreads,
+  SendLog,
+  SendLogEntry,
+  SendLogStart,
   Store,
 } from './store';
 
 export abstract class ComposedStore implements Store {
-  protected abstract readonly inbound: InboundLog;
-  protected abstract readonly optOuts: OptOutStore;
-  protected abstract readonly conversations: ConversationStore;
-  protected abstract readonly outbox: Outbox;
+  protected abstract readonly inbound: InboundLog & InboundLogView;
+  protected abstract readonly optOuts: OptOutStore & OptOutView;
+  protected abstract readonly conversations: ConversationStore & ConversationView;
+  protected abstract readonly outbox: Outbox & OutboxView;
   protected abstract readonly sandbox: SandboxThreads;
+  protected abstract readonly personalData: PersonalData;
+  protected abstract readonly sendLogView: SendLogView;
+  protected abstract readonly sendLog: SendLog;
 
   abstract schemaVersion(): Promise<number>;
   abstract close(): Promise<void>;
@@ -65,8 +88,8 @@ export abstract class ComposedStore implements Store {
   releaseOptOutConfirmation(phone: string): Promise<void> {
     return this.optOuts.releaseOptOutConfirmation(phone);
   }
-  importOptStatus(phones: string[], status: OptStatus, source: string): Promise<ImportResult> {
-    return this.optOuts.importOptStatus(phones, status, source);
+  importOptStatus(phones: string[], status: OptStatus, source: string, by?: string | null): Promise<ImportResult> {
+    return this.optOuts.importOptStatus(phones, status, source, by);
   }
   exportOptStatus(): Promise<OptOutRecord[]> {
     return this.optOuts.exportOptStatus();
@@ -145,5 +168,75 @@ export abstract class ComposedStore implements Store {
   }
   clearSandboxThread(account: string, phone: string): Promise<number> {
     return this.sandbox.clearSandboxThread(account, phone);
+  }
+
+  // the operators' view: pages newest first, counts, retention, a customer's data
+  inboundLogPage(query: InboundLogQuery): Promise<InboundLogLine[]> {
+    return this.inbound.inboundLogPage(query);
+  }
+  inboundCounts(since: number, until: number, bucketMs: number, accountSid?: string): Promise<number[]> {
+    return this.inbound.inboundCounts(since, until, bucketMs, accountSid);
+  }
+  purgeInboundLog(before: number, limit: number): Promise<number> {
+    return this.inbound.purgeInboundLog(before, limit);
+  }
+  optOutPage(query: OptOutQuery): Promise<OptOutRecord[]> {
+    return this.optOuts.optOutPage(query);
+  }
+  conversationPage(query: ConversationQuery, now: number): Promise<ConversationRecord[]> {
+    return this.conversations.conversationPage(query, now);
+  }
+  outboxPage(query: OutboxQuery): Promise<OutboxEntry[]> {
+    return this.outbox.outboxPage(query);
+  }
+  outboxEntry(id: number): Promise<OutboxEntry | null> {
+    return this.outbox.outboxEntry(id);
+  }
+  requeueOutboxEntry(id: number): Promise<OutboxEntry | null> {
+    return this.outbox.requeueOutboxEntry(id);
+  }
+  discardOutboxEntry(id: number): Promise<boolean> {
+    return this.outbox.discardOutboxEntry(id);
+  }
+  sendLogPage(query: SendLogQuery): Promise<SendLogEntry[]> {
+    return this.sendLogView.sendLogPage(query);
+  }
+  sendCounts(since: number, until: number, bucketMs: number, account?: string): Promise<SendCounts> {
+    return this.sendLogView.sendCounts(since, until, bucketMs, account);
+  }
+  outboxCounts(): Promise<Record<OutboxState, number>> {
+    return this.outbox.outboxCounts();
+  }
+  numberData(phone: string): Promise<NumberData> {
+    return this.personalData.numberData(phone);
+  }
+  eraseNumber(phone: string): Promise<ErasedNumber> {
+    return this.personalData.eraseNumber(phone);
+  }
+
+  // the send log and its delivery reports
+  logSendStart(start: SendLogStart): Promise<void> {
+    return this.sendLog.logSendStart(start);
+  }
+  logSendAccepted(customField: string, sid: string, exotelStatus: string, units: number | null): Promise<void> {
+    return this.sendLog.logSendAccepted(customField, sid, exotelStatus, units);
+  }
+  logSendFailed(customField: string, error: unknown): Promise<void> {
+    return this.sendLog.logSendFailed(customField, error);
+  }
+  sendLogEntry(customField: string): Promise<SendLogEntry | null> {
+    return this.sendLog.sendLogEntry(customField);
+  }
+  recordDeliveryReport(report: DeliveryReport): Promise<{ isNew: boolean; entry: SendLogEntry | null }> {
+    return this.sendLog.recordDeliveryReport(report);
+  }
+  unhandledReports(nodeId: string): Promise<ReportRecord[]> {
+    return this.sendLog.unhandledReports(nodeId);
+  }
+  markReportHandled(sid: string, status: string): Promise<void> {
+    return this.sendLog.markReportHandled(sid, status);
+  }
+  purgeSendLog(before: number): Promise<number> {
+    return this.sendLog.purgeSendLog(before);
   }
 }

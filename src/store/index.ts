@@ -106,7 +106,31 @@ export interface ClusterStore {
   /** a send node's outbox entries that dead instances left queued or being sent: now this instance's */
   takeOverOutbox(nodeId: string): Promise<OutboxEntry[]>;
   takeRateSlot(account: string, perMinute: number, windowMs: number): Promise<{ slot: number } | { waitMs: number }>;
+  /** up to `wanted` slots at once; `waitMs`: when to ask for the rest */
+  takeRateSlots(account: string, perMinute: number, windowMs: number, wanted: number): Promise<{ slots: number[]; waitMs: number }>;
   endRateSlot(slot: number, sent: boolean): Promise<void>;
+  /** resolves when it is this SMS's turn: earlier SMS of its number on its webhook are done (or held the hold), whichever instance has them */
+  takeInboundTurn(record: Pick<InboundRecord, 'sid' | 'endpoint' | 'from'>, holdMs: number): Promise<void>;
+  /** the flow is done with this SMS: the next of its number may go */
+  finishInboundTurn(record: Pick<InboundRecord, 'sid' | 'endpoint' | 'from'>): void;
+  /** stops waiting for this SMS's turn (its node closed) */
+  dropInboundTurn(sid: string): void;
+}
+
+/** A webhook's side of the arrival order across instances: what exotel-inbound's controller is given. */
+export interface InboundTurns {
+  take(sms: { sid: string; from: string }): Promise<void>;
+  finish(sms: { sid: string; from: string }): void;
+  drop(sid: string): void;
+}
+
+/** The arrival order of one webhook's SMS across instances, each SMS held at most `holdMs` by the one before. */
+export function inboundTurns(cluster: ClusterStore, endpoint: string, holdMs: number): InboundTurns {
+  return {
+    take: (sms) => cluster.takeInboundTurn({ sid: sms.sid, from: sms.from, endpoint }, holdMs),
+    finish: (sms) => cluster.finishInboundTurn({ sid: sms.sid, from: sms.from, endpoint }),
+    drop: (sid) => cluster.dropInboundTurn(sid),
+  };
 }
 
 /** How often an instance looks for a dead one's work: a few times a lease, so it is taken over soon after the lease ran out. */

@@ -120,4 +120,66 @@ export const MIGRATIONS: readonly string[] = [
   // 8: failed sends and send claims are deleted after the retention period: found by age
   `CREATE INDEX send_claim_age ON send_claim (claimed_at);
    CREATE INDEX outbox_failed_age ON outbox (updated_at) WHERE state = 'failed';`,
+  // 9: a promotional send outside TRAI's hours waits in the outbox until then (ms since the epoch; NULL: at once)
+  `ALTER TABLE outbox ADD COLUMN not_before INTEGER;`,
+  // 10: the send log: every SMS sent (found by CustomField, SmsSid, number; listed newest first by id),
+  // and Exotel's delivery reports, each SmsSid and Status once, marked once handed to the flow
+  `CREATE TABLE send_log (
+     id INTEGER PRIMARY KEY,
+     custom_field TEXT NOT NULL UNIQUE,
+     sid TEXT,
+     node_id TEXT NOT NULL,
+     account TEXT NOT NULL,
+     phone TEXT NOT NULL,
+     body TEXT NOT NULL,
+     template_id TEXT,
+     message TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('sending', 'sent', 'failed')),
+     error TEXT,
+     exotel_status TEXT,
+     delivery TEXT CHECK (delivery IN ('pending', 'delivered', 'failed')),
+     detail TEXT,
+     code TEXT,
+     units INTEGER,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     reported_at INTEGER
+   );
+   CREATE INDEX send_log_sid ON send_log (sid) WHERE sid IS NOT NULL;
+   CREATE INDEX send_log_phone ON send_log (phone, id);
+   CREATE INDEX send_log_age ON send_log (created_at);
+   CREATE TABLE delivery_report (
+     sid TEXT NOT NULL,
+     status TEXT NOT NULL,
+     node_id TEXT,
+     to_number TEXT NOT NULL,
+     delivery TEXT NOT NULL,
+     detailed_status TEXT NOT NULL,
+     detailed_status_code TEXT NOT NULL,
+     date_sent TEXT,
+     units INTEGER,
+     custom_field TEXT NOT NULL,
+     received_at INTEGER NOT NULL,
+     handled INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (sid, status)
+   ) WITHOUT ROWID;
+   CREATE INDEX delivery_report_unhandled ON delivery_report (node_id, received_at) WHERE handled = 0;
+   CREATE INDEX delivery_report_age ON delivery_report (received_at);`,
+  // 11: the operators' view: the log newest first and by number, duplicates counted, who changed an
+  // opt-out by hand, and what a customer's data request finds by number
+  `ALTER TABLE inbound ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0;
+   CREATE INDEX inbound_log ON inbound (recorded_at, sid);
+   CREATE INDEX inbound_number ON inbound (from_number, recorded_at, sid);
+   ALTER TABLE opt_out_history ADD COLUMN by_user TEXT;
+   CREATE INDEX opt_out_recent ON opt_out (status, updated_at, phone);
+   CREATE INDEX opt_out_changed ON opt_out (updated_at, phone);
+   CREATE INDEX conversation_started ON conversation (started_at, name, key);
+   CREATE INDEX conversation_key ON conversation (key);
+   CREATE INDEX outbox_recent ON outbox (state, created_at, id);
+   CREATE INDEX outbox_created ON outbox (created_at, id);
+   CREATE INDEX outbox_phone ON outbox (phone);
+   CREATE INDEX sandbox_phone ON sandbox_message (phone);
+   CREATE INDEX send_log_recent ON send_log (created_at, id);
+   CREATE INDEX send_log_number ON send_log (phone, created_at, id);
+   CREATE INDEX delivery_report_to ON delivery_report (to_number);`,
 ];

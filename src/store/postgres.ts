@@ -4,14 +4,20 @@
 // adding what several instances need (the lease, take-overs, the shared rate limit). A call made
 // while the database cannot be reached rejects with code `store_unavailable`; the pool reconnects.
 import { PostgresDatabase, type PostgresStoreConfig } from './postgres/connection';
-import { PostgresCluster, type RateTurn } from './postgres/cluster';
+import { PostgresCluster, type RateSlots, type RateTurn } from './postgres/cluster';
 import { PostgresConversations } from './postgres/conversations';
 import { PostgresInboundLog } from './postgres/inbound';
 import { PostgresOptOuts } from './postgres/opt-outs';
 import { PostgresOutbox } from './postgres/outbox';
+import { PostgresPersonalData } from './postgres/personal-data';
+import { PostgresSendLogView } from './postgres/send-log-view';
 import { PostgresSandboxThreads } from './postgres/sandbox';
+import { PostgresSendLog } from './postgres/send-log';
+import { PostgresTurns } from './postgres/turns';
 import { ComposedStore } from './composed';
 import type { InboundRecord, OutboxEntry } from './store';
+
+type InboundTurn = Pick<InboundRecord, 'sid' | 'endpoint' | 'from'>;
 
 export { DEFAULT_SCHEMA, SchemaTooNewError, StoreUnavailableError, isUnavailable, type PostgresStoreConfig } from './postgres/connection';
 export { PG_MIGRATIONS } from './postgres/migrations';
@@ -23,8 +29,13 @@ export class PostgresStore extends ComposedStore {
   protected override readonly conversations: PostgresConversations;
   protected override readonly outbox: PostgresOutbox;
   protected override readonly sandbox: PostgresSandboxThreads;
+  protected override readonly personalData: PostgresPersonalData;
+  protected override readonly sendLogView: PostgresSendLogView;
+  protected override readonly sendLog: PostgresSendLog;
   /** this instance's lease, the take-over of dead instances' work, and the cluster's rate limit */
   readonly cluster: PostgresCluster;
+  /** a customer's SMS handed to the flow in arrival order, whichever instance received them */
+  readonly turns: PostgresTurns;
   private closing: Promise<void> | undefined;
 
   /** Connects lazily: the schema is migrated by `ready()` or by the first call, whichever comes first. */
@@ -33,10 +44,15 @@ export class PostgresStore extends ComposedStore {
     this.db = new PostgresDatabase(config);
     this.cluster = new PostgresCluster(this.db, config.leaseMs);
     this.inbound = new PostgresInboundLog(this.db, this.cluster);
-    this.optOuts = new PostgresOptOuts(this.db);
+    this.optOuts = new PostgresOptOuts(this.db, this.cluster);
     this.conversations = new PostgresConversations(this.db);
     this.outbox = new PostgresOutbox(this.db, this.cluster);
     this.sandbox = new PostgresSandboxThreads(this.db);
+    this.personalData = new PostgresPersonalData(this.db);
+    this.sendLogView = new PostgresSendLogView(this.db);
+    this.sendLog = new PostgresSendLog(this.db);
+    // an SMS waits this long at most for an earlier one nobody hands on (a take-over takes about a lease)
+    this.turns = new PostgresTurns(this.db, 2 * this.cluster.leaseMs + 10_000);
   }
 
   /**
@@ -62,8 +78,20 @@ export class PostgresStore extends ComposedStore {
   takeRateSlot(account: string, perMinute: number, windowMs: number): Promise<RateTurn> {
     return this.cluster.takeRateSlot(account, perMinute, windowMs);
   }
+  takeRateSlots(account: string, perMinute: number, windowMs: number, wanted: number): Promise<RateSlots> {
+    return this.cluster.takeRateSlots(account, perMinute, windowMs, wanted);
+  }
   endRateSlot(slot: number, sent: boolean): Promise<void> {
     return this.cluster.endRateSlot(slot, sent);
+  }
+  takeInboundTurn(record: InboundTurn, holdMs: number): Promise<void> {
+    return this.turns.take(record, holdMs);
+  }
+  finishInboundTurn(record: InboundTurn): void {
+    this.turns.finish(record);
+  }
+  dropInboundTurn(sid: string): void {
+    this.turns.drop(sid);
   }
 
   override schemaVersion(): Promise<number> {
@@ -73,6 +101,8 @@ export class PostgresStore extends ComposedStore {
   /** Writes what is waiting (inbound records in this turn), then closes the pool. */
   override close(): Promise<void> {
     this.closing ??= (async () => {
+      await this.turns.close();
+      await this.optOuts.mirror.close();
       await this.inbound.settle();
       await this.cluster.close();
       await this.db.close();

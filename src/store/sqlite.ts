@@ -8,7 +8,10 @@ import { SqliteConversations } from './sqlite/conversations';
 import { SqliteInboundLog } from './sqlite/inbound';
 import { SqliteOptOuts } from './sqlite/opt-outs';
 import { SqliteOutbox } from './sqlite/outbox';
+import { SqlitePersonalData } from './sqlite/personal-data';
+import { SqliteSendLogView } from './sqlite/send-log-view';
 import { SqliteSandboxThreads } from './sqlite/sandbox';
+import { SqliteSendLog } from './sqlite/send-log';
 import { ComposedStore } from './composed';
 
 export { IN_MEMORY, migrate } from './sqlite/connection';
@@ -21,6 +24,9 @@ export class SqliteStore extends ComposedStore {
   protected override readonly conversations: SqliteConversations;
   protected override readonly outbox: SqliteOutbox;
   protected override readonly sandbox: SqliteSandboxThreads;
+  protected override readonly personalData: SqlitePersonalData;
+  protected override readonly sendLogView: SqliteSendLogView;
+  protected override readonly sendLog: SqliteSendLog;
 
   constructor(readonly file: string) {
     super();
@@ -38,6 +44,9 @@ export class SqliteStore extends ComposedStore {
     this.conversations = new SqliteConversations(this.db);
     this.outbox = new SqliteOutbox(this.db, (nodeId, key, at) => this.inbound.takeClaim(nodeId, key, at));
     this.sandbox = new SqliteSandboxThreads(this.db);
+    this.personalData = new SqlitePersonalData(this.db);
+    this.sendLogView = new SqliteSendLogView(this.db);
+    this.sendLog = new SqliteSendLog(this.db);
   }
 
   override async schemaVersion(): Promise<number> {

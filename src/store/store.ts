@@ -1,6 +1,8 @@
 // The durable state of the package behind one asynchronous interface, so that another database
 // (PostgreSQL for several Node-RED instances) can take SQLite's place. One interface a concern, so
 // that each backend implements them one by one and one contract suite runs against every backend.
+import type { DeliveryStatus } from '../exotel/delivery-codes';
+import type { DeliveryReport } from '../exotel/report';
 import type { InboundSms } from '../exotel/webhook';
 
 /** An inbound SMS as the webhook parsed it, kept in the inbound log. */
@@ -27,6 +29,8 @@ export interface OptOutChange {
   status: OptStatus;
   keyword?: string | null;
   source: string;
+  /** who made a `manual` or `import` change in the editor (its user name, when adminAuth is on) */
+  by?: string | null;
 }
 
 export interface OptOutResult {
@@ -132,6 +136,8 @@ export interface OutboxEntry {
   error: unknown;
   createdAt: number;
   updatedAt: number;
+  /** not to be sent before this time (ms since the epoch): a promotional send held until TRAI's hours; null: at once */
+  notBefore: number | null;
 }
 
 /** The inbound log (deduplicated on SmsSid) and the send claims (one send a node makes for an inbound SMS). */
@@ -164,7 +170,7 @@ export interface OptOutStore {
   /** Gives the confirmation back when its send failed. */
   releaseOptOutConfirmation(phone: string): Promise<void>;
   /** Sets many numbers (E.164) at once, in one transaction, each change in the history. */
-  importOptStatus(phones: string[], status: OptStatus, source: string): Promise<ImportResult>;
+  importOptStatus(phones: string[], status: OptStatus, source: string, by?: string | null): Promise<ImportResult>;
   exportOptStatus(): Promise<OptOutRecord[]>;
   optOutHistory(phone: string): Promise<Array<OptOutChange & { at: number }>>;
   /** How many numbers are opted out now: kept as changes happen, never counted (O(1)). */
@@ -200,7 +206,7 @@ export interface ConversationStore {
 }
 
 /** What the outbox is given: the rest (id, state, attempts, times) is the store's. */
-export type OutboxAddition = Pick<OutboxEntry, 'nodeId' | 'phone' | 'request' | 'message' | 'claimKey' | 'confirmation'>;
+export type OutboxAddition = Pick<OutboxEntry, 'nodeId' | 'phone' | 'request' | 'message' | 'claimKey' | 'confirmation'> & { notBefore?: number | null };
 
 /** Sends waiting for the rate limit or a retry, the one being asked of Exotel, and the failed ones. */
 export interface Outbox {
@@ -236,7 +242,226 @@ export interface SandboxThreads {
   clearSandboxThread(account: string, phone: string): Promise<number>;
 }
 
-export interface Store extends InboundLog, OptOutStore, ConversationStore, Outbox, SandboxThreads {
+/** How a sent SMS stands with Exotel: its request on the wire, answered with an SmsSid, or given up. */
+export type SendState = 'sending' | 'sent' | 'failed';
+export type { DeliveryReport, DeliveryStatus };
+
+/** What a send node logs when the first attempt of an SMS is about to leave. */
+export interface SendLogStart {
+  /** identifies the send in Exotel's delivery report (`CustomField`): unique */
+  customField: string;
+  /** the send node */
+  nodeId: string;
+  /** the exotel-account node it was sent through */
+  account: string;
+  phone: string;
+  /** the text as sent, with a one-time code in it masked */
+  body: string;
+  templateId: string | null;
+  /** the message as the send node got it (JSON-able, no one-time code): the report output hands it on again */
+  message: unknown;
+}
+
+/** One SMS of the send log, with what Exotel answered and what its delivery reports said. */
+export interface SendLogEntry extends SendLogStart {
+  id: number;
+  /** Exotel's SmsSid: from its answer, or from the first report (a send whose answer a crash lost) */
+  sid: string | null;
+  state: SendState;
+  /** why it failed (msg.error), when it did */
+  error: unknown;
+  /** Exotel's last status: from its answer, then from each report */
+  exotelStatus: string | null;
+  delivery: DeliveryStatus | null;
+  /** the last report's DetailedStatus and DetailedStatusCode */
+  detail: string | null;
+  code: string | null;
+  /** SMS units billed (Exotel's answer, then its report) */
+  units: number | null;
+  createdAt: number;
+  updatedAt: number;
+  /** when the last report came */
+  reportedAt: number | null;
+}
+
+/** A report with the send it belongs to, as that send is after the report. */
+export interface ReportRecord {
+  report: DeliveryReport;
+  entry: SendLogEntry | null;
+}
+
+/** Every SMS sent, kept for the retention period, with Exotel's delivery reports (each SmsSid and Status once). */
+export interface SendLog {
+  /** The first attempt of a send is about to leave; a second call for its CustomField changes nothing. */
+  logSendStart(start: SendLogStart): Promise<void>;
+  /** Exotel answered with an SmsSid. */
+  logSendAccepted(customField: string, sid: string, exotelStatus: string, units: number | null): Promise<void>;
+  /** The send failed for good (it may still have gone: a report then says so). */
+  logSendFailed(customField: string, error: unknown): Promise<void>;
+  sendLogEntry(customField: string): Promise<SendLogEntry | null>;
+  /**
+   * Records a report, committed when the promise resolves: `isNew` false when this SmsSid and Status
+   * were recorded already. The send it belongs to (by SmsSid, else by CustomField: a send whose answer
+   * was lost gets its SmsSid here) takes its status; a final delivery is never set back to pending.
+   */
+  recordDeliveryReport(report: DeliveryReport): Promise<{ isNew: boolean; entry: SendLogEntry | null }>;
+  /** A send node's reports not yet handed to the flow, oldest first. */
+  unhandledReports(nodeId: string): Promise<ReportRecord[]>;
+  markReportHandled(sid: string, status: string): Promise<void>;
+  /** Deletes sends (and their reports) logged before `before` (ms); returns how many sends. */
+  purgeSendLog(before: number): Promise<number>;
+}
+
+
+// ---- the operators' view (the SMS tab of the editor): pages newest first, read by keyset ----------
+
+/** Where a page goes on: after this line of the previous one (pages run newest first). */
+export interface PageCursor {
+  /** the line's time, ms */
+  at: number;
+  /** what orders lines of the same time: an SmsSid, a number, `name\u0000key`, an outbox id */
+  id: string;
+}
+
+export interface InboundLogQuery {
+  /** only this customer's SMS (E.164) */
+  phone?: string;
+  /** text in the SMS or in the customer's number (case-insensitive) */
+  text?: string;
+  /** from (inclusive) and until (exclusive), ms */
+  since?: number;
+  until?: number;
+  /** only SMS to this Exotel account (its AccountSid) */
+  accountSid?: string;
+  after?: PageCursor | null;
+  limit: number;
+}
+
+/** An inbound SMS as the log shows it. */
+export interface InboundLogLine extends InboundRecord {
+  recordedAt: number;
+  /** handed to the flow */
+  handled: boolean;
+  /** how many more times Exotel delivered the same SmsSid (each answered, none handed on) */
+  duplicates: number;
+}
+
+/** The inbound log read by people: newest first, counted per hour, and forgotten after the retention period. */
+export interface InboundLogView {
+  inboundLogPage(query: InboundLogQuery): Promise<InboundLogLine[]>;
+  /** Inbound SMS recorded in each `bucketMs` from `since` until `until`. */
+  inboundCounts(since: number, until: number, bucketMs: number, accountSid?: string): Promise<number[]>;
+  /** Deletes at most `limit` handed-on SMS recorded before `before`, oldest first; returns how many. */
+  purgeInboundLog(before: number, limit: number): Promise<number>;
+}
+
+export interface OptOutQuery {
+  /** digits of the number, or the whole number */
+  text?: string;
+  /** `opted-out` (default): the numbers opted out now; `all`: every number with a record */
+  status?: OptStatus | 'all';
+  /** cursor: updatedAt and phone */
+  after?: PageCursor | null;
+  limit: number;
+}
+
+export interface OptOutView {
+  /** Numbers by their last change, newest first. */
+  optOutPage(query: OptOutQuery): Promise<OptOutRecord[]>;
+}
+
+export interface ConversationQuery {
+  name?: string;
+  /** text in the customer's key (number) */
+  text?: string;
+  /** cursor: startedAt and `name\u0000key` */
+  after?: PageCursor | null;
+  limit: number;
+}
+
+export interface ConversationView {
+  /** Active conversations, the last started first (codes left out). */
+  conversationPage(query: ConversationQuery, now: number): Promise<ConversationRecord[]>;
+}
+
+export interface OutboxQuery {
+  state?: OutboxState;
+  /** cursor: createdAt and the id */
+  after?: PageCursor | null;
+  limit: number;
+}
+
+export interface OutboxView {
+  /** Every send node's entries, newest first. */
+  outboxPage(query: OutboxQuery): Promise<OutboxEntry[]>;
+  outboxEntry(id: number): Promise<OutboxEntry | null>;
+  /** A failed entry queued again with its attempts reset (this instance's on a shared database); null when it is not failed (any more). */
+  requeueOutboxEntry(id: number): Promise<OutboxEntry | null>;
+  /** Deletes a failed entry; false when there is none (any more). */
+  discardOutboxEntry(id: number): Promise<boolean>;
+  /** How many entries there are of each state. */
+  outboxCounts(): Promise<Record<OutboxState, number>>;
+}
+
+export interface SendLogQuery {
+  /** only SMS to this customer (E.164) */
+  phone?: string;
+  /** text in the SMS or in the customer's number (case-insensitive) */
+  text?: string;
+  since?: number;
+  until?: number;
+  /** only SMS sent through this exotel-account node */
+  account?: string;
+  /** cursor: createdAt and the id */
+  after?: PageCursor | null;
+  limit: number;
+}
+
+/** SMS sent in each bucket (by when they were sent), and how many of them were delivered, and failed (not sent, or not delivered). */
+export interface SendCounts {
+  sent: number[];
+  delivered: number[];
+  failed: number[];
+}
+
+/** The send log read by people: newest first, counted per hour. */
+export interface SendLogView {
+  sendLogPage(query: SendLogQuery): Promise<SendLogEntry[]>;
+  sendCounts(since: number, until: number, bucketMs: number, account?: string): Promise<SendCounts>;
+}
+
+/** Everything held about one number, for a customer's data request. */
+export interface NumberData {
+  phone: string;
+  optOut: OptOutRecord | null;
+  optOutHistory: Array<OptOutChange & { at: number }>;
+  inbound: InboundLogLine[];
+  conversations: ConversationRecord[];
+  outbox: OutboxEntry[];
+  sandbox: SandboxMessage[];
+  /** what was sent to it, with the delivery reports' verdict */
+  sent: SendLogEntry[];
+}
+
+/** How many rows of each kind an erasure deleted. */
+export interface ErasedNumber {
+  inbound: number;
+  conversations: number;
+  outbox: number;
+  sandbox: number;
+  sent: number;
+  /** remembered outcomes of the number's SMS, the claims of sends to it, and their delivery reports */
+  other: number;
+}
+
+export interface PersonalData {
+  numberData(phone: string): Promise<NumberData>;
+  /** Deletes everything held about a number but its opt-out record and history, in one transaction. */
+  eraseNumber(phone: string): Promise<ErasedNumber>;
+}
+
+export interface Store extends InboundLog, OptOutStore, ConversationStore, Outbox, SandboxThreads, SendLog,
+  InboundLogView, OptOutView, ConversationView, OutboxView, SendLogView, PersonalData {
   /** The schema version the database is at. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;

@@ -116,6 +116,22 @@ describe('account and SMS in dialogs in a browser', function () {
     assert.equal(shown, '__PWRD__');
   });
 
+  it('a live account without a public URL says that delivery reports are missed; a bad one is marked red', async () => {
+    await page.evaluate(() => (window as any).RED.editor.editConfig('', 'exotel-account', 'acc-live'));
+    await accountDialogReady();
+    await page.waitForSelector('#exotel-account-no-public-url', { state: 'visible' });
+    assert.match(await page.locator('#exotel-account-no-public-url').textContent() ?? '', /delivery report/);
+    await page.fill('#node-config-input-publicUrl', 'sms.example.in');
+    await page.locator('#node-config-input-publicUrl').dispatchEvent('change');
+    await page.waitForFunction(() => (window as any).$('#node-config-input-publicUrl').hasClass('input-error'));
+    assert.equal(await page.locator('#exotel-account-no-public-url').isVisible(), false);
+    await page.fill('#node-config-input-publicUrl', 'https://sms.example.in');
+    await page.locator('#node-config-input-publicUrl').dispatchEvent('change');
+    await page.waitForFunction(() => !(window as any).$('#node-config-input-publicUrl').hasClass('input-error'));
+    await page.selectOption('#node-config-input-mode', 'sandbox');
+    assert.equal(await page.locator('#node-config-input-publicUrl').isVisible(), false, 'a sandbox account makes its reports up');
+  });
+
   it('SMS in with a live account shows the callback URL the runtime builds, token included', async () => {
     await page.evaluate(() => (window as any).RED.editor.edit((window as any).RED.nodes.node('in-live')));
     await page.waitForFunction((token) => ((window as any).$('#exotel-inbound-url').val() || '').endsWith(`/exotel/live?token=${token}`), TOKEN);

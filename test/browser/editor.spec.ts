@@ -289,6 +289,13 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
     await page.waitForFunction((tabId) => $(`#red-ui-tab-${tabId}`).hasClass('active'), id);
   }
 
+  /** Opens the SMS tab on its phone (the sandbox), as a user does: the tab, then its Phone button. */
+  async function openPhone() {
+    await openSidebarTab('exotel-sms');
+    await page.click('#exotel-sms-show-phone');
+    await page.waitForSelector('#exotel-sandbox', { state: 'visible' });
+  }
+
   /** Drags a node from the palette onto the workspace; resolves with its id. */
   async function dragFromPalette(type: string, x: number, y: number): Promise<string> {
     const entry = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
@@ -348,7 +355,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
 
   /** Opens the sandbox tab on `accountId`, on the customer's thread, emptied. */
   async function openSandbox(accountId: string) {
-    await openSidebarTab('exotel-sandbox');
+    await openPhone();
     await page.waitForSelector(`#exotel-sandbox-account option[value="${accountId}"]`, { state: 'attached' });
     await page.selectOption('#exotel-sandbox-account', accountId);
     await page.fill('#exotel-sandbox-phone', CUSTOMER);
@@ -502,7 +509,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
   describe('the SMS sandbox tab', function () {
     it('says what to do when no sandbox account is deployed', async function () {
       await resetFlows();
-      await openSidebarTab('exotel-sandbox');
+      await openPhone();
       const empty = page.locator('#exotel-sandbox-empty');
       await empty.waitFor({ state: 'visible' });
       assert.match(String(await empty.textContent()), /Import ▸ Examples ▸ @smsflow\/node-red-exotel/);
@@ -517,7 +524,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
       await deploy();
       // the first deploy of a sandbox account offers to open the sandbox: the way in for a newcomer
       await page.click('#exotel-sandbox-hint-open');
-      await page.waitForFunction(() => $('#red-ui-tab-exotel-sandbox').hasClass('active'));
+      await page.waitForFunction(() => $('#red-ui-tab-exotel-sms').hasClass('active') && $('#exotel-sandbox').is(':visible'));
       const account = present(flow.find((n) => n.type === 'exotel-account')).id;
       await openSandbox(account);
       assert.equal(await page.inputValue('#exotel-sandbox-phone'), CUSTOMER);
@@ -609,7 +616,7 @@ describe('the editor in a browser (Node-RED + chromium)', function () {
       const res = await fetch(`${base}/flows`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(flow) });
       assert.ok(res.ok, `POST /flows answered ${res.status} ${await res.text()}`);
       await openEditor();
-      await openSidebarTab('exotel-sandbox');
+      await openPhone();
       await page.waitForSelector('#exotel-sandbox-account option[value="no-door"]', { state: 'attached' });
       await assertAllValid();
     });

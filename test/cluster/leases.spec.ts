@@ -64,6 +64,27 @@ describe('cluster: leases and take-over on PostgreSQL', function () {
     assert.deepEqual((await b.takeOverInbound('/sms')).map((r) => r.sid), ['SM9']);
   });
 
+  it('gives a number’s opt-out confirmation again when the instance that claimed it died before queuing it, once', async () => {
+    const a = await open();
+    const b = await open();
+    const c = await open();
+    const phone = '+919876543210';
+    await a.setOptStatus({ phone, status: 'opted-out', keyword: 'STOP', source: 'SM1' });
+    assert.equal(await a.claimOptOutConfirmation(phone, 600_000), true);
+    assert.equal(await b.claimOptOutConfirmation(phone, 600_000), false, 'a live instance holds it');
+    await die(a); // between the claim and the outbox: the STOP is handed on again by another instance
+    assert.equal(await b.claimOptOutConfirmation(phone, 600_000), false, 'not before the lease ran out');
+    await sleep(1_000);
+    const claims = await Promise.all([b.claimOptOutConfirmation(phone, 600_000), c.claimOptOutConfirmation(phone, 600_000)]);
+    assert.deepEqual(claims.sort(), [false, true], 'taken again by one instance');
+    const holder = claims[0] ? b : c;
+    assert.notEqual(await holder.addToOutbox({ nodeId: 'send-1', phone, request: { body: 'unsubscribed' }, message: {}, claimKey: 'SM1>' + phone, confirmation: true }), null);
+    await holder.close(); // it stops with the confirmation queued: the outbox entry is taken over, the claim is not given again
+    const other = holder === b ? c : b;
+    assert.equal(await other.claimOptOutConfirmation(phone, 600_000), false, 'a queued confirmation is never claimed twice');
+    assert.equal((await other.takeOverOutbox('send-1')).length, 1, 'it is sent by the instance that takes the outbox over');
+  });
+
   it('keeps the account’s rate limit for all instances together: never more than the limit in a window', async () => {
     const a = await open();
     const b = await open();
@@ -79,5 +100,16 @@ describe('cluster: leases and take-over on PostgreSQL', function () {
     await sleep(1_100);
     const later = await Promise.all(Array.from({ length: 5 }, () => a.takeRateSlot('acct1', 5, 1_000)));
     assert.equal(later.filter((t) => 'slot' in t).length, 4, 'freed a window later (one is still in flight)');
+    // the sends waiting on an instance take their slots together, a fair share of what is free
+    const many = await a.takeRateSlots('acct3', 10, 1_000, 50);
+    assert.equal(many.slots.length, 5, 'half of the 10 free slots: two instances are live');
+    assert.equal(new Set(many.slots).size, 5);
+    assert.equal((await b.takeRateSlots('acct3', 10, 1_000, 50)).slots.length, 3, 'half of the 5 left, rounded up');
+    assert.equal((await b.takeRateSlots('acct3', 10, 1_000, 1)).slots.length, 1);
+    const none = await a.takeRateSlots('acct3', 10, 1_000, 50);
+    assert.deepEqual(none.slots.length, 1, 'the last one');
+    const full = await a.takeRateSlots('acct3', 10, 1_000, 50);
+    assert.deepEqual(full.slots, []);
+    assert.ok(full.waitMs > 0 && full.waitMs <= 1_000);
   });
 });

@@ -51,6 +51,21 @@ describe('cluster: two Node-RED instances on one PostgreSQL', function () {
     assert.deepEqual(to(phone), ['Please reply with your order ID.', 'Your order A-7781 status: Shipped. Expected delivery: Jan 22.']);
   });
 
+  it('hands one customer’s replies to the flow in arrival order, whichever instance receives each', async () => {
+    // ORDER to one instance and, as soon as it is acknowledged, the order ID to the other: the ID must
+    // find the conversation ORDER started (out of order it gets "did not understand" and ORDER asks again)
+    const phones = Array.from({ length: 12 }, (_, i) => `+91984000${String(i).padStart(4, '0')}`);
+    const statuses = await Promise.all(
+      phones.map(async (phone, i) => [await post(i % 2, sid('ord'), phone, 'ORDER'), await post((i + 1) % 2, sid('oid'), phone, `C-${i}`)]),
+    );
+    assert.deepEqual(statuses.flat(), phones.flatMap(() => [200, 200]));
+    await until(() => phones.every((p) => to(p).length >= 2), 30_000, 'two answers each');
+    await quiet();
+    for (const [i, phone] of phones.entries()) {
+      assert.deepEqual(to(phone), ['Please reply with your order ID.', `Your order C-${i} status: Shipped. Expected delivery: Jan 22.`], `${phone}: the question, then the status`);
+    }
+  });
+
   it('an opt-out on one instance stops the other’s next send at once, and confirms once across the cluster', async () => {
     const phone = '+919810000003';
     // STOP twice (two SMS, two SmsSids) on both instances at once: one confirmation

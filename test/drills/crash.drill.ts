@@ -331,3 +331,125 @@ describe('drill: crash — kill -9 in the middle of 2,000 inbound callbacks', fu
     });
   });
 });
+
+// The same crash with delivery reports on (issue 12): the account has a public URL, so every send
+// carries a StatusCallback and a CustomField, and "Exotel" posts a report for every SMS it accepted,
+// again until Node-RED answers 200. A send that was on the wire at the kill is settled by its report
+// (sent, late) or, when none comes within reconcileAfterMs (the request never reached Exotel), sent
+// again: every acknowledged STOP gets its confirmation, and none gets two.
+describe('drill: crash with delivery reports — kill -9 while confirmations are on the wire', function () {
+  this.timeout(300_000);
+  const STOPS = 1000;
+  const KILL_AT = 500;
+  const RECONCILE_AFTER_MS = 8000;
+  const random = prng(SEED + 12);
+  const customers = Array.from({ length: STOPS }, (_, i): Customer => ({ i, phone: indianMobile(620_000 + i), kind: 'stop', sid: smsSid(random), body: ['STOP', 'stop', 'Stop.'][i % 3] }));
+  const fields = (c: Customer) => ({ SmsSid: c.sid, From: `0${c.phone.slice(3)}`, To: '08047123456', Body: c.body, DateCreated: '2026-11-26 10:30:00', AccountSid: ACCOUNT_SID });
+  let mock: DrillExotel;
+  let red: NodeRedChild;
+  let agent: http.Agent | undefined;
+  const acked = new Set<string>();
+  let onTheWire: DrillRequest[] = [];
+  let outbox: Row[] = [];
+  const figures: Record<string, unknown> = {};
+
+  before(async function () {
+    const latency = prng(SEED + 13);
+    mock = await new DrillExotel({
+      decide: () => ({ delayMs: 40 + Math.floor(latency() * 40) }),
+      reports: { target: (callback) => { const url = new URL(callback); return `${red.baseUrl}${url.pathname}${url.search}`; }, retryMs: 300 },
+    }).start();
+    const { flow, credentials } = liveExample(EXAMPLE, {
+      mockUrl: mock.url, accountSid: ACCOUNT_SID, rateLimit: 1_000_000,
+      credentials: { apiKey: SECRETS[0], apiToken: SECRETS[1], webhookToken: TOKEN },
+    });
+    for (const node of flow) if (node.type === 'exotel-account') node.publicUrl = 'https://sms.example.in';
+    red = await NodeRedChild.create({ flows: flow, credentials, exotelSms: { retryBaseDelayMs: 50, replayWindowMs: 500, reconcileAfterMs: RECONCILE_AFTER_MS }, label: 'crash-reports' });
+    await red.start();
+    agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+
+    // 1. the STOPs, and kill -9 once half of them are acknowledged and some confirmations are at Exotel unanswered
+    let killing = null as Promise<Exit | null> | null;
+    const atExotel = () => mock.requests.filter((r) => r.answered === null).length;
+    await runPool(customers, CONCURRENCY, async (c) => {
+      const res = await postCallback(red.baseUrl, HOOK, TOKEN, fields(c), agent);
+      if (res.status !== 200) return;
+      acked.add(c.sid);
+      if (acked.size === KILL_AT && !killing) {
+        killing = (async () => {
+          const since = Date.now();
+          while (atExotel() < 2 && Date.now() - since < 3000) await new Promise((resolve) => setImmediate(resolve));
+          onTheWire = mock.requests.filter((r) => r.answered === null);
+          return red.kill9();
+        })();
+      }
+    }, { stop: () => !!killing });
+    const exit = await killing;
+    figures.killedBy = exit?.signal;
+    figures.ackedAtKill = acked.size;
+    figures.onTheWireAtKill = onTheWire.length;
+    agent?.destroy();
+    agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+
+    // 2. the restart; "Exotel" posts every STOP again (its retries), and its reports reach the new process
+    await red.start();
+    await runPool(customers, CONCURRENCY, async (c) => {
+      const res = await postCallback(red.baseUrl, HOOK, TOKEN, fields(c), agent);
+      if (res.status === 200) acked.add(c.sid);
+    });
+    // settled: nothing queued or waiting for its report, every report answered, for longer than the reconcile wait
+    const signature = () => {
+      const rows = withStoreFile(red.storePath, (s) => s.outbox());
+      return [mock.requests.length, mock.reportsPending, rows.filter((r) => r.state !== 'failed').length, rows.length];
+    };
+    await settle(signature, { quietMs: RECONCILE_AFTER_MS + 3000, timeoutMs: 180_000, what: 'the sends and their reports to settle' });
+    outbox = withStoreFile(red.storePath, (s) => s.outbox());
+    figures.apiRequests = mock.requests.length;
+    figures.reports = mock.reported.size;
+  });
+
+  after(async function () {
+    agent?.destroy();
+    if (red) {
+      await red.stop();
+      if (process.env.DRILL_KEEP) console.log(`      user directory kept: ${red.userDir}`);
+      else red.remove();
+    }
+    await mock?.stop();
+    console.log(`      crash drill with reports (seed ${SEED}): ${JSON.stringify(figures)}`);
+  });
+
+  it('killed the child with confirmations on the wire', function () {
+    assert.equal(figures.killedBy, 'SIGKILL');
+    assert.ok(onTheWire.length >= 1, 'no confirmation was on the wire at the kill: the drill did not test the reconcile');
+  });
+
+  it('confirms every acknowledged STOP exactly once: none lost, none twice', function () {
+    const confirmations = new Map<string, number>();
+    for (const r of mock.accepted) if (CONFIRMATION.test(r.form.Body)) confirmations.set(r.form.To, (confirmations.get(r.form.To) ?? 0) + 1);
+    const stops = customers.filter((c) => acked.has(c.sid));
+    assert.equal(stops.length, STOPS, 'every STOP acknowledged after the repeats');
+    const lost = stops.filter((c) => !confirmations.get(c.phone)).map((c) => c.phone);
+    const twice = stops.filter((c) => (confirmations.get(c.phone) ?? 0) > 1).map((c) => `${c.phone} (${confirmations.get(c.phone)})`);
+    figures.confirmed = stops.length - lost.length;
+    assert.deepEqual({ lost: lost.slice(0, 20), twice: twice.slice(0, 20) }, { lost: [], twice: [] }, `${lost.length} lost, ${twice.length} twice`);
+  });
+
+  it('ends no send as interrupted and leaves nothing in the outbox', function () {
+    const left = outbox.map((row) => `${row.phone}: ${row.state} ${row.error ?? ''}`);
+    assert.deepEqual(left.slice(0, 10), []);
+  });
+
+  it('settles each send on the wire at the kill by its report, or sends it again when none came', function () {
+    // On the wire means Exotel received it: its report came, so it was never sent a second time.
+    const again = onTheWire.filter((r) => mock.accepted.filter((a) => a.form.To === r.form.To && CONFIRMATION.test(a.form.Body)).length !== 1);
+    assert.deepEqual(again.map((r) => r.form.To), []);
+    assert.ok(onTheWire.every((r) => r.sid && mock.reported.has(r.sid)), 'each was reported');
+  });
+
+  it('stops cleanly on SIGINT afterwards, with no error logged', async function () {
+    const { code, signal } = present(await red.stop());
+    assert.deepEqual([code, signal], [0, null]);
+    assert.doesNotMatch(red.log(), /\[error\]/, 'errors were logged');
+  });
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { SandboxMessage } from '../../src/store';
-import { helper, load, settings, until, wait, getNode } from '../support/red';
+import { helper, load, settings, until, wait, getNode, collect } from '../support/red';
 import { MockExotel } from '../support/mock-exotel';
 import { CORE_NODES, loadExample, readExample, type LoadedExample } from '../support/examples';
 import { present } from '../support/present';
@@ -142,5 +142,20 @@ describe(`example "${FILE}" as shipped, in sandbox mode`, function () {
     // the order update after STOP was not sent: the phone shows it as failed, because of the opt-out
     const last = (await helper.request().get(`/exotel-sandbox/${account}/messages`).query({ phone: CUSTOMER })).body.at(-1) as SandboxMessage & { error?: { code: string } };
     assert.deepEqual([last.status, last.error?.code], ['failed', 'opted_out']);
+  });
+
+  it('hands the order update\'s delivery report to the Delivery reports debug node, with the message as it was sent', async function () {
+    settings({ exotelSms: { storePath: ':memory:' } });
+    const flow = readExample(FILE);
+    await load(flow, {}, CORE_NODES);
+    const byName = (name: string) => getNode(present(flow.find((n) => n.name === name), name).id);
+    const reports = collect(byName('Delivery reports'));
+    byName('Send order update').receive({});
+    byName('Order update').receive({ phone: '+919000000001' }); // what Send order update sends, to the sandbox's DND number
+    await until(() => reports.length === 2, 5000, 'two delivery reports');
+    const byPhone = Object.fromEntries(reports.map((m) => [m.phone, m]));
+    assert.deepEqual([byPhone[CUSTOMER].delivery.status, byPhone[CUSTOMER].delivery.reason], ['delivered', "Delivered to the customer's phone."]);
+    assert.deepEqual([byPhone['+919000000001'].delivery.status, byPhone['+919000000001'].delivery.exotelStatus], ['failed', 'failed_dnd']);
+    assert.match(byPhone['+919000000001'].delivery.reason, /Do Not Disturb/);
   });
 });

@@ -1,6 +1,7 @@
 // Against a real Node-RED (a child process running this package's dist/): the callback URL holds the
 // webhook token, so its admin route needs exotel-account.write under adminAuth, and the token never
-// reaches the editor's credentials; the IP allow-list behind a proxy follows `trust proxy` in
+// reaches the editor's credentials; the SMS tab's admin API lets a reader look and only a writer change
+// or export, and records who opted a number out by hand; the IP allow-list behind a proxy follows `trust proxy` in
 // settings.httpServerOptions (Node-RED sets those options on the app behind RED.httpNode).
 import assert from 'node:assert/strict';
 import { NodeRedChild } from '../support/node-red-launcher';
@@ -102,6 +103,36 @@ describe('security against a real Node-RED (adminAuth, trust proxy)', function (
       const sent = JSON.parse(res.text);
       assert.equal(sent.has_webhookToken, true);
       assert.ok(!res.text.includes(TOKEN), res.text);
+    });
+  });
+
+  describe("the SMS tab's admin API", () => {
+    const as = (token: string | null, method: string, pathname: string, body?: unknown) =>
+      fetch(`${proxied.adminUrl}${pathname}`, {
+        method,
+        headers: { accept: 'application/json', 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+
+    it('is refused without a login; a user who may only read sees the lists, but changes and exports nothing', async () => {
+      assert.equal((await as(null, 'GET', '/exotel-sms/log')).status, 401);
+      const viewer = await login(proxied, 'viewer', 'read');
+      assert.equal((await as(viewer, 'GET', '/exotel-sms/log')).status, 200);
+      assert.equal((await as(viewer, 'GET', '/exotel-sms/opt-outs')).status, 200);
+      assert.equal((await as(viewer, 'POST', '/exotel-sms/opt-outs', { phone: '+919876543210', status: 'opted-out' })).status, 401);
+      assert.equal((await as(viewer, 'GET', '/exotel-sms/numbers/%2B919876543210')).status, 401, "a customer's data needs write");
+      assert.equal((await as(viewer, 'DELETE', '/exotel-sms/numbers/%2B919876543210')).status, 401);
+      const history = await (await as(viewer, 'GET', '/exotel-sms/opt-outs/history?phone=%2B919876543210')).json() as { record: unknown };
+      assert.equal(history.record, null, 'nothing was opted out');
+    });
+
+    it("records a number opted out by hand as manual, with the editor user's name", async () => {
+      const admin = await login(proxied, 'admin', '*');
+      const res = await as(admin, 'POST', '/exotel-sms/opt-outs', { phone: '098765 43210', status: 'opted-out' });
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.deepEqual(await res.json().then((r: { phone: string; source: string }) => [r.phone, r.source]), ['+919876543210', 'manual']);
+      const { history } = await (await as(admin, 'GET', '/exotel-sms/opt-outs/history?phone=%2B919876543210')).json() as { history: Array<{ source: string; by: string }> };
+      assert.deepEqual(history.map((h) => [h.source, h.by]), [['manual', 'admin']]);
     });
   });
 });

@@ -3,7 +3,8 @@
 // Node-RED instance on the same database) and to run SQL on it as maintenance would.
 import assert from 'node:assert/strict';
 import { codeMatches, hashCode, newSalt } from '../../src/sms/one-time-code';
-import type { InboundRecord, Store } from '../../src/store';
+import type { DeliveryReport, InboundRecord, Store } from '../../src/store';
+import { operatorsContract } from './contract-operators';
 
 export interface Backend {
   name: string;
@@ -127,6 +128,18 @@ export function storeContract(backend: Backend): void {
         await store.removeFromOutbox(first);
         assert.deepEqual(await store.outboxEntries('send-1', 'sending'), []);
         assert.equal((await store.outboxEntries('send-2', 'queued')).length, 1, 'another node\'s sends stay');
+      });
+
+      it('keeps the time a held send may go (TRAI\'s hours) across a restart, and none for the others', async function () {
+        const at = Date.UTC(2026, 2, 11, 4, 30); // 10:00 IST
+        const held = (await store.addToOutbox({ nodeId: 'send-1', phone: A, request: { body: 'Sale' }, message: null, claimKey: null, confirmation: false, notBefore: at }))!;
+        const now = (await store.addToOutbox({ nodeId: 'send-1', phone: A, request: { body: 'OTP' }, message: null, claimKey: 'sms-9>A', confirmation: false }))!;
+        const claimed = (await store.addToOutbox({ nodeId: 'send-1', phone: B, request: { body: 'Sale' }, message: null, claimKey: 'sms-9>B', confirmation: false, notBefore: at + 1 }))!;
+        await store.noteOutboxAttempt(claimed, 1, { code: 'timeout' });
+        await restart();
+        const queued = await store.outboxEntries('send-1', 'queued');
+        assert.deepEqual(queued.map((e) => [e.id, e.notBefore]), [[held, at], [now, null], [claimed, at + 1]]);
+        assert.strictEqual(typeof queued[0].notBefore, 'number');
       });
 
       it('drops the sealed text of a send that failed, and keeps the rest of it', async function () {
@@ -440,6 +453,93 @@ export function storeContract(backend: Backend): void {
       });
     });
 
+    describe('send log and delivery reports', function () {
+      const start = (customField: string, phone = A, body = 'Your order shipped') => ({
+        customField, nodeId: 'send-1', account: 'account-1', phone, body, templateId: '1107000000000001', message: { payload: body, phone, order: { id: 7 } },
+      });
+      const report = (sid: string, status: string, extra: Partial<DeliveryReport> = {}): DeliveryReport => ({
+        sid, to: A, status, delivery: status === 'sent' ? 'delivered' : status.startsWith('failed') ? 'failed' : 'pending',
+        detailedStatus: status === 'sent' ? 'DELIVERED_TO_HANDSET' : 'PENDING_TO_OPERATOR', detailedStatusCode: status === 'sent' ? '20005' : '21010',
+        dateSent: '2026-11-28T05:00:00.000Z', units: 2, customField: '', receivedAt: Date.now(), ...extra,
+      });
+
+      it('logs a send from its first attempt to Exotel\'s answer, once per CustomField, across a restart', async function () {
+        await store.logSendStart(start('cf-1'));
+        await store.logSendStart({ ...start('cf-1'), body: 'a retry changes nothing' });
+        let entry = await store.sendLogEntry('cf-1');
+        assert.deepEqual(
+          entry && [entry.state, entry.sid, entry.body, entry.templateId, entry.message, entry.nodeId, entry.account, entry.phone, entry.delivery],
+          ['sending', null, 'Your order shipped', '1107000000000001', { payload: 'Your order shipped', phone: A, order: { id: 7 } }, 'send-1', 'account-1', A, null],
+        );
+        await store.logSendAccepted('cf-1', 'sid-1', 'queued', 1);
+        await restart();
+        entry = await store.sendLogEntry('cf-1');
+        assert.deepEqual(entry && [entry.state, entry.sid, entry.exotelStatus, entry.units], ['sent', 'sid-1', 'queued', 1]);
+        assert.ok(entry && entry.createdAt <= entry.updatedAt && entry.reportedAt === null);
+        await store.logSendStart(start('cf-2', B));
+        await store.logSendFailed('cf-2', { code: 'http_400', message: 'bad number' });
+        entry = await store.sendLogEntry('cf-2');
+        assert.deepEqual(entry && [entry.state, entry.error], ['failed', { code: 'http_400', message: 'bad number' }]);
+        assert.equal(await store.sendLogEntry('cf-none'), null);
+      });
+
+      it('records each SmsSid and Status once, whichever instance it reaches, and hands each on until marked', async function () {
+        const other = await open();
+        await store.logSendStart(start('cf-1'));
+        await store.logSendAccepted('cf-1', 'sid-1', 'queued', null);
+        const results = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? other : store).recordDeliveryReport(report('sid-1', 'sent', { customField: 'cf-1' }))));
+        assert.equal(results.filter((r) => r.isNew).length, 1);
+        const entry = results.find((r) => r.isNew)!.entry!;
+        assert.deepEqual([entry.delivery, entry.exotelStatus, entry.detail, entry.code, entry.units, entry.sid], ['delivered', 'sent', 'DELIVERED_TO_HANDSET', '20005', 2, 'sid-1']);
+        assert.ok(entry.reportedAt !== null);
+        assert.deepEqual((await store.recordDeliveryReport(report('sid-1', 'sent'))).isNew, false, 'a repeat');
+        await restart();
+        const unhandled = await store.unhandledReports('send-1');
+        assert.deepEqual(unhandled.map((r) => [r.report.sid, r.report.status, r.report.delivery, r.report.units, r.report.customField, r.entry?.message]), [
+          ['sid-1', 'sent', 'delivered', 2, 'cf-1', { payload: 'Your order shipped', phone: A, order: { id: 7 } }],
+        ]);
+        assert.deepEqual(await store.unhandledReports('send-2'), [], 'another node\'s');
+        await other.markReportHandled('sid-1', 'sent');
+        assert.deepEqual(await store.unhandledReports('send-1'), []);
+      });
+
+      it('finds a send whose answer was lost by its CustomField, and gives it the report\'s SmsSid', async function () {
+        await store.logSendStart(start('cf-lost'));
+        const { isNew, entry } = await store.recordDeliveryReport(report('sid-9', 'failed_dnd', { customField: 'cf-lost', units: null }));
+        assert.equal(isNew, true);
+        assert.deepEqual(entry && [entry.sid, entry.state, entry.delivery, entry.units], ['sid-9', 'sending', 'failed', null]);
+        await store.logSendAccepted('cf-lost', 'sid-9', 'queued', 1);
+        const after = await store.sendLogEntry('cf-lost');
+        assert.deepEqual(after && [after.state, after.exotelStatus, after.delivery, after.units], ['sent', 'failed_dnd', 'failed', 1], 'the late answer keeps the report\'s status');
+      });
+
+      it('never sets a final delivery back to pending, and keeps a report of a send it does not know without handing it on', async function () {
+        await store.logSendStart(start('cf-1'));
+        await store.logSendAccepted('cf-1', 'sid-1', 'queued', 1);
+        await store.recordDeliveryReport(report('sid-1', 'sent'));
+        const { entry } = await store.recordDeliveryReport(report('sid-1', 'submitted', { receivedAt: Date.now() + 1 }));
+        assert.deepEqual(entry && [entry.delivery, entry.exotelStatus], ['delivered', 'submitted']);
+        const unknown = await store.recordDeliveryReport(report('sid-stranger', 'sent', { customField: 'not-ours' }));
+        assert.deepEqual(unknown, { isNew: true, entry: null });
+        assert.equal((await store.recordDeliveryReport(report('sid-stranger', 'sent'))).isNew, false);
+        assert.deepEqual((await store.unhandledReports('send-1')).map((r) => r.report.status), ['sent', 'submitted']);
+      });
+
+      it('deletes sends and reports older than the retention period, and nothing else', async function () {
+        await store.logSendStart(start('cf-old'));
+        await store.logSendAccepted('cf-old', 'sid-old', 'queued', 1);
+        await store.recordDeliveryReport(report('sid-old', 'sent', { receivedAt: Date.now() - 200 * 24 * HOUR }));
+        await store.logSendStart(start('cf-new'));
+        await store.setOptStatus({ phone: A, status: 'opted-out', keyword: 'STOP', source: 'sms-1' });
+        await backend.exec(`UPDATE send_log SET created_at = ${Date.now() - 200 * 24 * HOUR} WHERE custom_field = 'cf-old'`);
+        assert.equal(await store.purgeSendLog(Date.now() - 180 * 24 * HOUR), 1);
+        assert.equal(await store.sendLogEntry('cf-old'), null);
+        assert.notEqual(await store.sendLogEntry('cf-new'), null);
+        assert.deepEqual(await store.unhandledReports('send-1'), []);
+        assert.equal((await store.optOutHistory(A)).length, 1, 'the opt-out history is never purged');
+      });
+    });
+
     describe('sandbox threads', function () {
       it('keeps each number\'s thread, most recent thread first, shared between instances', async function () {
         const other = await open();
@@ -462,5 +562,7 @@ export function storeContract(backend: Backend): void {
         assert.deepEqual((await other.sandboxThreads('sandbox-1')).map((t) => t.phone), [B]);
       });
     });
+
+    operatorsContract(backend, { store: () => store, open });
   });
 }

@@ -29,7 +29,7 @@ export const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve,
  */
 export async function installPackage(userDir: string): Promise<void> {
   const moduleDir = path.join(userDir, 'node_modules', ...pkg.name.split('/'));
-  const needed = ['dist/nodes/icons', 'dist/nodes/locales/en-US', 'resources/contracts.js', 'resources/editor.js'];
+  const needed = ['dist/nodes/icons', 'dist/nodes/locales/en-US', 'resources/contracts.js', 'resources/editor.js', 'resources/exotel-sms-tab.js'];
   for (const file of Object.values(pkg['node-red'].plugins ?? {})) needed.push(file, file.replace(/\.js$/, '.html'));
   for (const type of Object.keys(pkg['node-red'].nodes)) {
     needed.push(`dist/nodes/${type}.js`, `dist/nodes/${type}.html`, `dist/nodes/locales/en-US/${type}.json`, `dist/nodes/locales/en-US/${type}.html`);
@@ -67,8 +67,14 @@ export interface BrowserEditor {
   close(): Promise<void>;
 }
 
+/** What a spec may change: chromium's language (navigator.language, Accept-Language) and settings.js entries. */
+export interface BrowserEditorOptions {
+  locale?: string;
+  settings?: Record<string, unknown>;
+}
+
 /** Node-RED with the package, on an empty flow file, and chromium on its editor (loaded). */
-export async function startBrowserEditor(): Promise<BrowserEditor> {
+export async function startBrowserEditor(options: BrowserEditorOptions = {}): Promise<BrowserEditor> {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'node-red-exotel-browser-'));
   const userDir = createUserDir(path.join(work, 'user'));
@@ -91,6 +97,7 @@ export async function startBrowserEditor(): Promise<BrowserEditor> {
       editorTheme: { tours: false }, // no welcome tour over the canvas
       logging: { console: { level: 'info', metrics: false, audit: false } },
       exotelSms: { storePath: path.join(userDir, 'exotel-sms.db') },
+      ...options.settings,
     };
     fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
     fs.writeFileSync(path.join(userDir, 'flows.json'), '[]');
@@ -103,7 +110,7 @@ export async function startBrowserEditor(): Promise<BrowserEditor> {
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
       viewport: VIEWPORT,
       deviceScaleFactor: 1,
-      locale: 'en-US',
+      locale: options.locale ?? 'en-US',
       timezoneId: 'Asia/Kolkata',
     });
     started.catch(() => undefined);
@@ -125,6 +132,16 @@ export async function startBrowserEditor(): Promise<BrowserEditor> {
     await close();
     throw err;
   }
+}
+
+/** After a failed test: a screenshot of the moment in test/artifacts/, the Node-RED log and the browser's errors printed. */
+export async function reportFailure(browser: BrowserEditor | undefined, test: { state?: string; title: string } | undefined, prefix: string): Promise<void> {
+  if (test?.state !== 'failed' || !browser) return;
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, `${prefix}-${test.title.replace(/[^a-z0-9]+/gi, '-').toLowerCase().slice(0, 60)}.png`);
+  await browser.page.screenshot({ path: file }).catch(() => undefined);
+  console.log(`      screenshot: ${path.relative(ROOT, file)}\n      --- Node-RED log ---\n${browser.red.log.replace(/^/gm, '      | ')}`);
+  if (browser.pageErrors.length || browser.consoleErrors.length) console.log(`      --- browser errors ---\n${[...browser.pageErrors, ...browser.consoleErrors].join('\n')}`);
 }
 
 /** The gestures of a user in the editor. */
@@ -208,6 +225,19 @@ export class Editor {
       await this.page.click(`#menu-item-view-menu-${id}`);
     }
     await this.page.waitForFunction((tabId) => document.getElementById(`red-ui-tab-${tabId}`)?.classList.contains('active'), id);
+  }
+
+  /** Opens the SMS tab on one of its sections (phone, log, optOuts, conversations, outbox, glance). */
+  async openSmsSection(section: string): Promise<void> {
+    await this.openSidebarTab('exotel-sms');
+    await this.page.click(`#exotel-sms-show-${section}`);
+    await this.page.waitForSelector(`#exotel-sms-show-${section}.selected`);
+  }
+
+  /** Opens the SMS tab on its phone, the sandbox. */
+  async openPhone(): Promise<void> {
+    await this.openSmsSection('phone');
+    await this.page.waitForSelector('#exotel-sandbox', { state: 'visible' });
   }
 
   /** Drags a node from the palette onto the workspace at (x, y) of the chart; resolves with its id. */

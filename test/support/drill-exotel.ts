@@ -30,6 +30,19 @@ export interface Received {
 
 export type Decide = (record: DrillRequest, mock: DrillExotel) => MockStep | undefined;
 
+/**
+ * Delivery reports, as Exotel posts them: for every SMS it accepted (answered 200, whether or not the
+ * client read the answer) with a StatusCallback, a form POST of SmsSid, To, Status sent and the
+ * CustomField, tried again every `retryMs` until answered 200 (Node-RED may be down), for `giveUpMs`.
+ */
+export interface DrillReports {
+  /** where a StatusCallback URL is reached from here (the public URL is a proxy's) */
+  target(statusCallback: string): string;
+  delayMs?: number;
+  retryMs?: number;
+  giveUpMs?: number;
+}
+
 class DrillExotel extends MockExotel<DrillRequest> {
   /**
    * @param {object} [options]
@@ -42,10 +55,49 @@ class DrillExotel extends MockExotel<DrillRequest> {
   onRequest: ((record: DrillRequest) => void) | undefined;
   attemptsByTo = new Map<string, number>();
 
-  constructor({ decide, onRequest }: { decide?: Decide; onRequest?: (record: DrillRequest) => void } = {}) {
+  reports: DrillReports | undefined;
+  /** reports not yet answered 200 */
+  reportsPending = 0;
+  /** reports answered 200, by SmsSid */
+  readonly reported = new Map<string, number>();
+  private stopped = false;
+
+  constructor({ decide, onRequest, reports }: { decide?: Decide; onRequest?: (record: DrillRequest) => void; reports?: DrillReports } = {}) {
     super();
     this.decide = decide;
     this.onRequest = onRequest;
+    this.reports = reports;
+  }
+
+  override async stop(): Promise<void> {
+    this.stopped = true;
+    await super.stop();
+  }
+
+  /** Posts the delivery report of an accepted SMS until it is answered 200. */
+  private async report(record: DrillRequest): Promise<void> {
+    const reports = this.reports;
+    const callback = record.form.StatusCallback;
+    if (!reports || !callback || !record.sid) return;
+    this.reportsPending++;
+    const body = new URLSearchParams({ SmsSid: record.sid, To: record.form.To, Status: 'sent', DetailedStatus: 'DELIVERED_TO_HANDSET', DetailedStatusCode: '20005', SmsUnits: '1', CustomField: record.form.CustomField ?? '' }).toString();
+    const end = Date.now() + (reports.giveUpMs ?? 120_000);
+    await new Promise((resolve) => setTimeout(resolve, reports.delayMs ?? 200));
+    try {
+      while (!this.stopped && Date.now() < end) {
+        const status = await fetch(reports.target(callback), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }).then(
+          (res) => res.status,
+          () => null,
+        );
+        if (status === 200) {
+          this.reported.set(record.sid, (this.reported.get(record.sid) ?? 0) + 1);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, reports.retryMs ?? 500));
+      }
+    } finally {
+      this.reportsPending--;
+    }
   }
 
   /** Requests as {to, body, at, answered, ...}: what the compliance check reads. */
@@ -101,6 +153,7 @@ class DrillExotel extends MockExotel<DrillRequest> {
         const headers = { 'content-type': 'application/json', ...(step.headers || {}) };
         const body = this.bodyFor(status, step, form, req.url);
         record.sid = (body as { SMSMessage?: { Sid?: string } } | undefined)?.SMSMessage?.Sid;
+        if (status === 200) void this.report(record);
         if (record.clientGone) return;
         res.writeHead(status, headers);
         res.end(typeof body === 'string' ? body : JSON.stringify(body));

@@ -19,8 +19,10 @@ export class NodeRedProcess {
   log = '';
   readonly child: ChildProcess;
   readonly exited: Promise<Exit>;
+  readonly userDir: string;
 
   constructor({ node = process.execPath, redJs, env = process.env, userDir }: { node?: string; redJs: string; env?: NodeJS.ProcessEnv; userDir: string }) {
+    this.userDir = userDir;
     const child = spawn(node, [redJs, '-u', userDir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     children.add(child);

@@ -15,9 +15,13 @@ describe('exotel-account version 2: the webhook token', () => {
     it('a version-1 live account (which may have no token) is saved requiring the token: it refuses callbacks until one is generated', () => {
       const v1 = { version: 1, name: '', accountSid: 'AC1', apiBaseUrl: 'https://api.exotel.com', defaultFrom: 'EXSHOP', dltEntityId: '', defaultCountry: 'IN', mode: 'live', rateLimit: 200, queueLimit: 10000 };
       const migrated = migrate(contract, v1);
-      assert.equal(migrated.version, 2);
+      assert.equal(migrated.version, contract.version);
       assert.equal(migrated.webhookAuth, 'token');
       assert.equal(webhookProblem(migrated.mode, migrated.webhookAuth, undefined), 'noToken');
+    });
+
+    it('a version-2 account arrives at version 3 without a public URL (no delivery reports, as before); a typed one stays', () => {
+      assert.deepEqual([migrate(contract, { version: 2, mode: 'live' }).publicUrl, migrate(contract, { version: 2, publicUrl: 'https://a.in' }).publicUrl], ['', 'https://a.in']);
     });
 
     it('an unversioned flow also arrives at version 2 requiring the token; a saved "none" stays', () => {

@@ -44,7 +44,7 @@ describe('bench verdicts', () => {
   });
 
   it('selects benchmarks by a word of their name, and refuses an unknown one', () => {
-    const known = ['inbound-ack', 'reply-pipeline', 'opt-out-check', 'conversations-memory', 'send-overhead', 'rate-limit'];
+    const known = ['inbound-ack', 'reply-pipeline', 'opt-out-check', 'conversations-memory', 'send-overhead', 'sms-log', 'rate-limit'];
     assert.deepEqual(selectBenchmarks(['memory', 'inbound'], known), ['inbound-ack', 'conversations-memory']);
     assert.deepEqual(selectBenchmarks([], known), known);
     assert.throws(() => selectBenchmarks(['nope'], known), /unknown benchmark "nope"/);

@@ -113,7 +113,7 @@ describe('editor files and contracts', () => {
     it('registers the exotel-sms plugin, loads the shared helpers, and is declared in package.json', () => {
       const html = fs.readFileSync(path.join(root, 'plugins', 'exotel-sms.html'), 'utf8');
       assert.match(html, /RED\.plugins\.registerPlugin\('exotel-sms', \{/);
-      assert.deepEqual(scriptsOf(html).sources, [`${RESOURCES}editor.js`]);
+      assert.deepEqual(scriptsOf(html).sources, [`${RESOURCES}editor.js`, `${RESOURCES}exotel-sms-tab.js`]);
       assert.match(html, new RegExp(`<link rel="stylesheet" href="${RESOURCES}exotel-sms.css">`));
       assert.match(fs.readFileSync(path.join(root, 'resources', 'exotel-sms.css'), 'utf8'), /#exotel-sandbox-thread \{/);
       const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -127,6 +127,7 @@ describe('editor files and contracts', () => {
     const files: Array<[string, string, string]> = [
       ...types.map((type): [string, string, string] => [`nodes/${type}.html`, `nodes/locales/en-US/${type}.json`, type]),
       ['plugins/exotel-sms.html', 'plugins/locales/en-US/exotel-sms.json', 'exotel-sms'],
+      ['resources/exotel-sms-tab.js', 'plugins/locales/en-US/exotel-sms.json', 'exotel-sms'],
     ];
     for (const type of types) {
       it(`${type}: every problem its contract reports`, () => {
@@ -257,8 +258,10 @@ describe('the editor migrates an older node (resources/editor.js)', () => {
     assert.equal(fields['#node-config-input-mode'].value, 'live');
     assert.equal(fields['#node-input-mode'].value, 'wrong field');
     E.migrateOnSave(node, 'exotel-account', 'node-config-input');
-    assert.equal(node.version, 2);
+    assert.equal(node.version, 3);
     assert.equal(node.webhookAuth, 'token', 'version 2: callbacks need the webhook token');
+    assert.equal(node.publicUrl, '', 'version 3: no public URL, no delivery reports, as before');
+    assert.deepEqual(node.dltTemplates, [], 'version 3: no DLT templates');
     assert.equal(node.apiBaseUrl, 'https://api.exotel.com', 'a property without a field in the dialog is set on the node');
   });
 });

@@ -7,7 +7,7 @@ import vm from 'node:vm';
 
 interface Config { id: string; type: string; d?: boolean; z?: string }
 
-function editorWith(configs: Config[], options: string[]) {
+function editorWith(configs: Config[], options: string[], actions: string[] = []) {
   const select = { value: '', changes: 0 };
   const shown: string[] = [];
   const $ = (selector: string) => {
@@ -20,11 +20,16 @@ function editorWith(configs: Config[], options: string[]) {
       },
     };
   };
-  const RED = { nodes: { eachConfig: (fn: (c: Config) => void) => configs.forEach(fn) }, sidebar: { show: (id: string) => shown.push(id) } };
+  const invoked: string[] = [];
+  const RED = {
+    nodes: { eachConfig: (fn: (c: Config) => void) => configs.forEach(fn) },
+    sidebar: { show: (id: string) => shown.push(id) },
+    actions: { get: (name: string) => (actions.includes(name) ? () => undefined : undefined), invoke: (name: string) => invoked.push(name) },
+  };
   const window: Record<string, unknown> = {};
   const context = vm.createContext({ RED, $, window });
   vm.runInContext(fs.readFileSync(path.join(__dirname, '..', '..', 'resources', 'editor.js'), 'utf8'), context);
-  return { E: window.ExotelSmsEditor as { preselectAccount(node: object): void; openSandboxTab(): void }, select, shown };
+  return { E: window.ExotelSmsEditor as { preselectAccount(node: object): void; openSandboxTab(): void }, select, shown, invoked };
 }
 
 describe('editor helpers: the account of a new node', () => {
@@ -49,10 +54,16 @@ describe('editor helpers: the account of a new node', () => {
     assert.equal(scoped.select.value, '');
   });
 
-  it('opens the SMS sandbox tab of the plugin (plugins/exotel-sms.html adds it as "exotel-sandbox")', () => {
-    const { E, shown } = editorWith([], []);
+  it('opens the SMS tab of the plugin (plugins/exotel-sms.html adds it as "exotel-sms") on its phone', () => {
+    const { E, shown, invoked } = editorWith([], []);
     E.openSandboxTab();
-    assert.deepEqual(shown, ['exotel-sandbox']);
-    assert.match(fs.readFileSync(path.join(__dirname, '..', '..', 'plugins', 'exotel-sms.html'), 'utf8'), /addTab\(\{\s*id: 'exotel-sandbox'/);
+    assert.deepEqual(shown, ['exotel-sms'], 'without the plugin\'s action: the tab');
+    const plugin = fs.readFileSync(path.join(__dirname, '..', '..', 'plugins', 'exotel-sms.html'), 'utf8');
+    assert.match(plugin, /addTab\(\{\s*id: 'exotel-sms'/);
+    assert.match(plugin, /RED\.actions\.add\('exotel-sms:show-sandbox', function \(\) \{\s*tab\.show\('phone'\);/);
+    const withAction = editorWith([], [], ['exotel-sms:show-sandbox']);
+    withAction.E.openSandboxTab();
+    assert.deepEqual([withAction.shown, withAction.invoked], [[], ['exotel-sms:show-sandbox']], 'with it: the phone');
+    assert.deepEqual(invoked, []);
   });
 });

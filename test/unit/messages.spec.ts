@@ -18,11 +18,34 @@ describe('runtime messages', function () {
   });
 
   it('falls back to en-US for a language without a catalogue, and to the key for an unknown key', function () {
-    for (const lang of ['xx-YY', 'hi_IN.UTF-8', 'de', 'C', '']) {
+    for (const lang of ['xx-YY', 'de', 'C', '']) {
       const m = messages(red({ lang }), 'exotel-send');
       assert.equal(m('status.counts', { sent: 1, failed: 1 }), '1 sent · 1 failed', lang);
     }
     assert.equal(messages(red({ lang: 'xx' }), 'exotel-send')('status.noSuchKey'), 'status.noSuchKey');
+  });
+
+  it('speaks Hindi when the runtime language is hi, hi-IN or hi_IN.UTF-8 (settings.js lang, or the environment)', function () {
+    for (const lang of ['hi', 'hi-IN', 'hi_IN.UTF-8']) {
+      assert.equal(messages(red({ lang }), 'exotel-send')('status.counts', { sent: 3, failed: 1 }), '3 भेजे · 1 विफल', lang);
+      assert.equal(messages(red({ lang }), 'exotel-inbound')('status.listening', { path: '/exotel/sms' }), '/exotel/sms पर सुन रहा है', lang);
+    }
+    const saved = { LC_ALL: process.env.LC_ALL, LC_MESSAGES: process.env.LC_MESSAGES, LANG: process.env.LANG };
+    try {
+      delete process.env.LC_ALL;
+      delete process.env.LC_MESSAGES;
+      process.env.LANG = 'hi_IN.UTF-8';
+      assert.equal(messages(red(), 'opt-out-store')('status.optedOut', { count: 2 }), '2 ऑप्ट-आउट', 'LANG');
+      process.env.LANG = 'C.UTF-8';
+      process.env.LC_MESSAGES = 'hi_IN.UTF-8';
+      assert.equal(messages(red(), 'opt-out-store')('status.optedOut', { count: 2 }), '2 ऑप्ट-आउट', 'LC_MESSAGES, as Node-RED reads it');
+      assert.equal(messages(red({ lang: 'en-US' }), 'opt-out-store')('status.optedOut', { count: 2 }), '2 opted out', 'settings.js lang before the environment');
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
   });
 
   it('maps POSIX locales to languages, ending with en-US', function () {

@@ -90,10 +90,10 @@ describe('the sandbox gateway', function () {
     const delivered: SandboxOutbound[] = [];
     let dispatched = 0;
     const gateway = new SandboxGateway(async (sms) => void delivered.push(sms));
-    const result = await gateway.send({ from: 'EXSHOP', to: '+919876543210', body: 'नमस्ते', encoding: 'unicode' }, () => void dispatched++);
+    const result = await gateway.send({ from: 'EXSHOP', to: '+919876543210', body: 'नमस्ते', encoding: 'unicode', customField: 'smsflow-1' }, () => void dispatched++);
     assert.match(result.sid, /^sandbox-out-[0-9a-f]{16}$/);
     assert.deepEqual({ ...result, sid: 'x' }, { sid: 'x', status: 'sent', detailedStatus: 'DELIVERED_TO_SANDBOX', detailedStatusCode: null, segments: 1, encoding: 'unicode' });
-    assert.deepEqual(delivered, [{ sid: result.sid, to: '+919876543210', from: 'EXSHOP', body: 'नमस्ते', segments: 1, encoding: 'unicode' }]);
+    assert.deepEqual(delivered, [{ sid: result.sid, customField: 'smsflow-1', to: '+919876543210', from: 'EXSHOP', body: 'नमस्ते', segments: 1, encoding: 'unicode' }]);
     assert.equal(dispatched, 1);
     assert.match(sandboxSid('in'), /^sandbox-in-[0-9a-f]{16}$/);
     assert.notEqual(sandboxSid('in'), sandboxSid('in'));

@@ -1,4 +1,6 @@
 // exotel-account: the config node's properties, credentials and checks, for the editor and the runtime.
+import { DLT_CATEGORIES, type DltTemplate } from '../../sms/dlt';
+import { categoryOf, parseTemplatesCsv } from '../../sms/dlt-csv';
 import { fillMissing, isCountryCode, isHttpUrl, isWholeNumber, problem, text, type NodeContract, type SavedNode, type Verdict } from '../contract';
 
 /** Exotel's API regions: the base URL of each. */
@@ -6,6 +8,8 @@ export const API_REGIONS = {
   singapore: 'https://api.exotel.com',
   mumbai: 'https://api.in.exotel.com',
 } as const;
+
+export { DLT_CATEGORIES, categoryOf, parseTemplatesCsv, type DltTemplate };
 
 export const MODES = ['live', 'sandbox'] as const;
 export type Mode = (typeof MODES)[number];
@@ -24,6 +28,10 @@ export interface AccountProps extends SavedNode {
   rateLimit: number | string;
   queueLimit: number | string;
   webhookAuth: WebhookAuth;
+  /** how Exotel reaches this Node-RED (`https://sms.example.in`): delivery reports come back under it; blank: no reports */
+  publicUrl: string;
+  /** the DLT content templates registered for the account: a send naming one must match its text */
+  dltTemplates: DltTemplate[];
 }
 
 export interface AccountCredentials {
@@ -44,7 +52,7 @@ export const SANDBOX_SENDER = 'SANDBOX';
 
 const defaults: NodeContract<AccountProps, AccountCredentials>['defaults'] = {
   name: { value: '' },
-  version: { value: 2 },
+  version: { value: 3 },
   accountSid: { value: '' },
   apiBaseUrl: { value: API_REGIONS.singapore },
   defaultFrom: { value: '' },
@@ -54,10 +62,12 @@ const defaults: NodeContract<AccountProps, AccountCredentials>['defaults'] = {
   rateLimit: { value: DEFAULT_RATE_LIMIT },
   queueLimit: { value: DEFAULT_QUEUE_LIMIT },
   webhookAuth: { value: 'token' },
+  publicUrl: { value: '' },
+  dltTemplates: { value: [] },
 };
 
-/** Version 1 had no webhookAuth: its properties, for the first migration. */
-const { webhookAuth: _added, ...defaultsV1 } = defaults;
+/** Version 1 had no webhookAuth (nor what later versions added): its properties, for the first migration. */
+const { webhookAuth: _added, publicUrl: _addedPublicUrl, dltTemplates: _addedTemplates, ...defaultsV1 } = defaults;
 
 /**
  * Version 2: callbacks must carry the webhook token unless the user chooses "no authentication".
@@ -71,7 +81,7 @@ function requireToken(config: Record<string, unknown>): Record<string, unknown> 
 
 export const contract: NodeContract<AccountProps, AccountCredentials> = {
   type: 'exotel-account',
-  version: 2,
+  version: 3,
   defaults,
   credentials: {
     apiKey: { type: 'text' },
@@ -79,7 +89,17 @@ export const contract: NodeContract<AccountProps, AccountCredentials> = {
     // password: never sent to the editor; the SMS in node's dialog asks the runtime for the callback URL
     webhookToken: { type: 'password' },
   },
-  migrations: [fillMissing(defaultsV1), requireToken],
+  // Version 3: the public URL delivery reports come back under (none for an account saved before: no
+  // reports, as before), and the DLT templates (none: its sends are checked as they were).
+  migrations: [
+    fillMissing(defaultsV1),
+    requireToken,
+    (config) => ({
+      ...config,
+      publicUrl: typeof config.publicUrl === 'string' ? config.publicUrl : '',
+      dltTemplates: Array.isArray(config.dltTemplates) ? config.dltTemplates : [],
+    }),
+  ],
 };
 
 /** The region of a base URL, or 'custom'. */
@@ -120,6 +140,29 @@ export function validateDefaultFrom(value: unknown, mode: unknown): Verdict {
   return mode === 'sandbox' || text(value) !== '' ? true : problem('errors.defaultFrom');
 }
 
+/** Blank (no delivery reports), or the http(s) address Exotel reaches this Node-RED at, without a query. */
+export function validatePublicUrl(value: unknown): Verdict {
+  const url = text(value);
+  if (url === '') return true;
+  return isHttpUrl(url) && !/[?#]/.test(url) ? true : problem('errors.publicUrl');
+}
+
+/** The path under Node-RED's httpNodeRoot where an account's delivery reports arrive. */
+export function reportPath(accountId: string): string {
+  return `/exotel-sms/delivery-report/${encodeURIComponent(accountId)}`;
+}
+
+/**
+ * The StatusCallback of a live account's sends: the public URL, Node-RED's httpNodeRoot, the account's
+ * report path and its webhook token; null without a public URL (or with HTTP endpoints switched off).
+ */
+export function reportUrl(publicUrl: unknown, httpNodeRoot: unknown, accountId: string, query: string): string | null {
+  const base = text(publicUrl).replace(/\/+$/, '');
+  if (!base || validatePublicUrl(base) !== true || httpNodeRoot === false) return null;
+  const root = (typeof httpNodeRoot === 'string' ? httpNodeRoot : '/').replace(/\/+$/, '');
+  return `${base}${root.startsWith('/') || root === '' ? root : `/${root}`}${reportPath(accountId)}${query}`;
+}
+
 export function validateWebhookAuth(value: unknown): Verdict {
   // absent on an account saved before version 2: valid, its migration makes it `token`
   if (value === undefined || value === null) return true;
@@ -149,4 +192,34 @@ export function validateWebhookToken(token: string | undefined, saved: boolean, 
   if (mode === 'sandbox' || auth === 'none') return true;
   if (token) return token.length < WEBHOOK_TOKEN_MIN_LENGTH ? problem('errors.webhookTokenShort', { min: WEBHOOK_TOKEN_MIN_LENGTH }) : true;
   return token === '' && !saved ? problem('errors.webhookToken') : true;
+}
+
+/** What is wrong with the first template of the list that is not right: its row (from 1) and why. */
+export function validateDltTemplates(value: unknown): Verdict {
+  // absent on an account saved before version 3: valid, its migration makes it []
+  if (value === undefined || value === null) return true;
+  if (!Array.isArray(value)) return problem('errors.dltTemplates');
+  const seen = new Set<string>();
+  for (let index = 0; index < value.length; index++) {
+    const template = (value[index] ?? {}) as Partial<Record<keyof DltTemplate, unknown>>;
+    const row = index + 1;
+    const id = text(template.id);
+    if (!/^[0-9A-Za-z]+$/.test(id)) return problem(id ? 'errors.dltTemplateIdChars' : 'errors.dltTemplateId', { row, id });
+    if (seen.has(id)) return problem('errors.dltTemplateTwice', { row, id });
+    seen.add(id);
+    if (text(template.text) === '') return problem('errors.dltTemplateText', { row, id });
+    if (!(DLT_CATEGORIES as readonly unknown[]).includes(template.category)) return problem('errors.dltTemplateCategory', { row, id });
+  }
+  return true;
+}
+
+/** The account's templates as a send reads them: the well-formed ones, ids trimmed. */
+export function dltTemplatesOf(value: unknown): DltTemplate[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((each: Partial<Record<keyof DltTemplate, unknown>> | null) => {
+    const id = text(each?.id);
+    const category = categoryOf(each?.category);
+    if (!id || typeof each?.text !== 'string' || each.text.trim() === '' || !category) return [];
+    return [{ id, name: text(each.name), text: each.text, category }];
+  });
 }

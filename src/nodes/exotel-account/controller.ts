@@ -3,10 +3,12 @@
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { DEFAULT_CONNECTIONS, ExotelClient, parseBaseUrl, type ClientOptions, type SmsGateway } from '../../exotel/client';
 import { RateLimiter } from '../../exotel/limiter';
-import { SandboxGateway, sandboxSid } from '../../exotel/sandbox';
-import { clusterOf, type SandboxMessage, type StoreHandle } from '../../store';
+import { deliveryOf, deliveryReason } from '../../exotel/delivery-codes';
+import { SandboxGateway, sandboxDelivery, sandboxSid, type SandboxOutbound } from '../../exotel/sandbox';
+import { clusterOf, type ReportRecord, type SandboxMessage, type StoreHandle } from '../../store';
+import { ReportReceiver } from './report-receiver';
 import { SharedRateLimiter } from './shared-limiter';
-import type { Translate } from '../shared/ports';
+import { systemTimers, type NodeLog, type Timers, type Translate } from '../shared/ports';
 
 export interface AccountConfig {
   accountSid?: string;
@@ -18,6 +20,8 @@ export interface AccountConfig {
   rateLimit?: number | string;
   queueLimit?: number | string;
   webhookAuth?: 'token' | 'none' | string;
+  publicUrl?: string;
+  dltTemplates?: unknown;
 }
 
 export type { AccountCredentials };
@@ -27,10 +31,14 @@ export type AccountLimiter = Pick<RateLimiter, 'perMinute' | 'queued' | 'acquire
 
 /** What the other nodes use of an account. */
 export interface ExotelAccount {
+  /** the config node's id */
+  id: string;
   accountSid: string;
   apiBaseUrl: string;
   defaultFrom: string;
   dltEntityId: string;
+  /** the DLT templates registered for the account (the well-formed ones of its list) */
+  dltTemplates: DltTemplate[];
   defaultCountry: string;
   mode: 'live' | 'sandbox';
   limiter: AccountLimiter;
@@ -48,9 +56,13 @@ export interface ExotelAccount {
   callbackQuery(): string;
   /** replaces every credential in a text by "***" */
   redact(text: string): string;
+  /** whether the account hears how its SMS ended: a sandbox account always, a live one with a public URL */
+  reportsEnabled: boolean;
+  /** the StatusCallback of the account's sends (a live account with a public URL; it holds the webhook token: never stored), or null */
+  statusCallbackUrl: string | null;
 }
 
-import { contract, type AccountCredentials, DEFAULT_QUEUE_LIMIT, DEFAULT_RATE_LIMIT, SANDBOX_SENDER, webhookProblem, type WebhookProblem } from './contract';
+import { contract, dltTemplatesOf, type AccountCredentials, type DltTemplate, DEFAULT_QUEUE_LIMIT, DEFAULT_RATE_LIMIT, reportUrl, SANDBOX_SENDER, webhookProblem, type WebhookProblem } from './contract';
 
 export { DEFAULT_QUEUE_LIMIT, DEFAULT_RATE_LIMIT };
 export const DEFAULT_API_BASE_URL = contract.defaults.apiBaseUrl.value;
@@ -86,13 +98,28 @@ export interface AccountDeps {
   openSharedStore?(): StoreHandle;
   /** for tests: another gateway than Exotel's API */
   createClient?(options: ClientOptions): SmsGateway;
+  /** settings.httpNodeRoot: the delivery-report URL is under it (false switches HTTP nodes off: no reports) */
+  httpNodeRoot?: unknown;
+  /** a live account with a public URL: the store its delivery reports are recorded in */
+  openReportStore?(): StoreHandle;
+  /** hands a new delivery report to the send node that sent the SMS */
+  handOnReport?(nodeId: string, record: ReportRecord): void;
+  log?: NodeLog;
+  /** a sandbox SMS's made-up delivery report comes this long after it was sent (default 1000 ms) */
+  sandboxReportDelayMs?: number;
+  timers?: Timers;
 }
 
+/** How long after a sandbox SMS its made-up delivery report comes. */
+export const SANDBOX_REPORT_DELAY_MS = 1_000;
+
 export class AccountController implements ExotelAccount {
+  readonly id: string;
   readonly accountSid: string;
   readonly apiBaseUrl: string;
   readonly defaultFrom: string;
   readonly dltEntityId: string;
+  readonly dltTemplates: DltTemplate[];
   readonly defaultCountry: string;
   readonly mode: 'live' | 'sandbox';
   readonly webhookAuth: 'token' | 'none';
@@ -102,10 +129,19 @@ export class AccountController implements ExotelAccount {
   client: SmsGateway | null = null;
   configProblem: string | null = null;
   private sandboxStore: StoreHandle | null = null;
+  private reportStore: StoreHandle | null = null;
   private readonly secrets: string[];
+  readonly reportsEnabled: boolean;
+  readonly statusCallbackUrl: string | null;
+  /** the delivery-report endpoint (a live account with a public URL) and the sandbox's made-up reports; null without reports */
+  readonly reports: ReportReceiver | null = null;
+  private readonly sandboxReports = new Set<NodeJS.Timeout>();
+  private readonly timers: Timers;
 
   constructor(config: AccountConfig, private readonly credentials: AccountCredentials, deps: AccountDeps) {
     const m = deps.translate;
+    this.id = deps.id;
+    this.timers = deps.timers ?? systemTimers;
     this.secrets = [credentials.apiKey, credentials.apiToken, credentials.webhookToken].filter((s): s is string => !!s && s.length >= 3);
     // An error page may echo the Authorization header: its Base64 form is a secret too.
     // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent; without both, the extra secret is the Base64 of "key:undefined", which no text carries
@@ -116,6 +152,9 @@ export class AccountController implements ExotelAccount {
     this.defaultFrom = (config.defaultFrom ?? '').trim();
     this.dltEntityId = (config.dltEntityId ?? '').trim();
     const warnings: string[] = [];
+    this.dltTemplates = dltTemplatesOf(config.dltTemplates);
+    const listed = Array.isArray(config.dltTemplates) ? config.dltTemplates.length : 0;
+    if (listed > this.dltTemplates.length) warnings.push(m('warn.dltTemplates', { count: listed - this.dltTemplates.length }));
     let country = ((config.defaultCountry ?? '').trim() || 'IN').toUpperCase();
     if (!isSupportedCountry(country)) {
       warnings.push(m('warn.defaultCountry', { country }));
@@ -142,16 +181,24 @@ export class AccountController implements ExotelAccount {
     }
     for (const warning of warnings) deps.warn(warning);
 
+    // Live: reports need the public URL Exotel posts them to. Sandbox: made up, about a second after each SMS.
+    this.statusCallbackUrl = this.mode === 'live' && !this.webhookProblem ? reportUrl(config.publicUrl, deps.httpNodeRoot, deps.id, this.callbackQuery()) : null;
+    this.reportsEnabled = this.mode === 'sandbox' || this.statusCallbackUrl !== null;
+    const receiver = (store: StoreHandle) =>
+      new ReportReceiver({ account: this, store: store.store, handOn: (nodeId, record) => deps.handOnReport?.(nodeId, record), translate: m, log: deps.log ?? { log() {}, warn: deps.warn, error: deps.warn } });
+
     if (this.mode === 'sandbox') {
       // Never calls Exotel: what this account sends waits in the sandbox phone (the editor's sidebar).
       this.sandboxStore = deps.openSandboxStore();
       const store = this.sandboxStore.store;
+      this.reports = receiver(this.sandboxStore);
       this.client = new SandboxGateway(async (sms) => {
         const message = await store.addSandboxMessage({
           account: deps.id, phone: sms.to, direction: 'out', body: sms.body, sid: sms.sid, status: 'sent',
           detail: `from ${sms.from}`, segments: sms.segments, encoding: sms.encoding, at: Date.now(),
         });
         deps.publishSandboxMessage(message);
+        this.reportLater(sms, message, deps);
       }, async (attempt) => {
         // what a send node did not send: `detail` holds the cause (msg.error) and the node, for the phone
         const message = await store.addSandboxMessage({
@@ -181,6 +228,31 @@ export class AccountController implements ExotelAccount {
     } catch (err) {
       this.configProblem = (err as Error).message;
     }
+    if (this.statusCallbackUrl && deps.openReportStore) {
+      this.reportStore = deps.openReportStore();
+      this.reports = receiver(this.reportStore);
+    }
+  }
+
+  /** The sandbox's delivery report of an SMS, about a second later: in the send log, on the send node's report output, in the phone. */
+  private reportLater(sms: SandboxOutbound, message: SandboxMessage, deps: AccountDeps): void {
+    const timer = this.timers.setTimeout(() => {
+      this.sandboxReports.delete(timer);
+      const outcome = sandboxDelivery(sms.to);
+      const delivery = deliveryOf(outcome.status);
+      const reports = this.reports!;
+      void (async () => {
+        await reports.simulate({ sid: sms.sid, to: sms.to, ...outcome, delivery, dateSent: new Date().toISOString(), units: sms.segments, customField: sms.customField, receivedAt: Date.now() });
+        const shown = await this.sandboxStore?.store.updateSandboxMessage(
+          message.id,
+          delivery === 'delivered' ? 'delivered' : 'undelivered',
+          delivery === 'delivered' ? message.detail : deliveryReason(outcome.status, outcome.detailedStatusCode, outcome.detailedStatus),
+        );
+        if (shown) deps.publishSandboxMessage(shown);
+      })().catch((err: Error) => deps.warn(deps.translate('warn.sandboxReport', { message: err.message })));
+    }, deps.sandboxReportDelayMs ?? SANDBOX_REPORT_DELAY_MS);
+    timer.unref?.();
+    this.sandboxReports.add(timer);
   }
 
   readonly redact = (text: string): string => this.secrets.reduce((out, secret) => out.split(secret).join('***'), text);
@@ -199,6 +271,8 @@ export class AccountController implements ExotelAccount {
 
   /** Stops the limiter's waiters, closes the client and lets go of the sandbox store. */
   async close(): Promise<void> {
+    for (const timer of this.sandboxReports) this.timers.clearTimeout(timer);
+    this.sandboxReports.clear();
     this.limiter.close();
     await this.rateStore?.release().catch(() => undefined);
     const client = this.client;
@@ -208,6 +282,8 @@ export class AccountController implements ExotelAccount {
     } finally {
       await this.sandboxStore?.release();
       this.sandboxStore = null;
+      await this.reportStore?.release();
+      this.reportStore = null;
     }
   }
 }

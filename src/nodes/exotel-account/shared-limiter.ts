@@ -19,7 +19,7 @@ export class SharedRateLimiter {
   private closed = false;
 
   constructor(
-    private readonly window: Pick<ClusterStore, 'takeRateSlot' | 'endRateSlot'>,
+    private readonly window: Pick<ClusterStore, 'takeRateSlots' | 'endRateSlot'>,
     /** the account (its SID): instances of one account share its limit */
     private readonly account: string,
     readonly perMinute: number,
@@ -64,25 +64,22 @@ export class SharedRateLimiter {
     this.pumping = true;
     try {
       while (this.waiting.length > 0 && !this.closed) {
-        let turn: { slot: number } | { waitMs: number };
+        let turn: { slots: number[]; waitMs: number };
         try {
-          turn = await this.window.takeRateSlot(this.account, this.perMinute, this.windowMs);
+          // every waiter of this instance at once, in one transaction (they keep their order)
+          turn = await this.window.takeRateSlots(this.account, this.perMinute, this.windowMs, this.waiting.length);
         } catch (err) {
           // The database cannot be reached: the sends wait (the send node shows it); anything else fails the head.
           if (!isUnavailable(err)) this.waiting.shift()?.reject(new SendError({ code: 'internal', message: (err as Error).message, retryable: true }));
           await sleep(1_000);
           continue;
         }
-        if ('waitMs' in turn) {
-          await sleep(turn.waitMs);
-          continue;
+        for (const slot of turn.slots) {
+          const waiter = this.waiting.shift();
+          if (waiter) waiter.resolve(this.releaseOf(slot));
+          else await this.window.endRateSlot(slot, false).catch(() => undefined); // its send stopped meanwhile
         }
-        const waiter = this.waiting.shift();
-        if (!waiter) {
-          await this.window.endRateSlot(turn.slot, false).catch(() => undefined);
-          break;
-        }
-        waiter.resolve(this.releaseOf(turn.slot));
+        if (turn.slots.length === 0) await sleep(turn.waitMs);
       }
     } finally {
       this.pumping = false;

@@ -1,11 +1,12 @@
 // exotel-inbound's behaviour without Node-RED or Express: authenticates a callback, records the SMS
 // durably, acknowledges with an empty 200, and only then hands it to the flow; hands on again what a
 // crash left unhandled.
-import { hasWebhookToken, parseAllowList, type AllowList } from '../../exotel/auth';
+import { parseAllowList, type AllowList } from '../../exotel/auth';
 import { BodyError, type RawBody } from '../../exotel/request-body';
 import { parseInbound, type InboundSms } from '../../exotel/webhook';
-import type { InboundRecord, Store } from '../../store';
+import type { InboundRecord, InboundTurns, Store } from '../../store';
 import type { ExotelAccount } from '../exotel-account/controller';
+import { refusal } from '../shared/callback-auth';
 import { StoreWait } from '../shared/store-wait';
 import { systemTimers, type FollowMessage, type NodeLog, type StatusLine, type Timers, type Translate } from '../shared/ports';
 
@@ -86,13 +87,9 @@ export interface InboundDeps {
   probeMs?: number;
   /** several instances on one database: what dead instances acknowledged but did not finish, now this one's */
   takeOver?: { claim: () => Promise<InboundRecord[]>; everyMs: number };
+  /** several instances on one database: a customer's SMS go to the flow in arrival order, whichever instance received them */
+  turns?: InboundTurns;
 }
-
-/** The 401's reason when the account's token makes every callback fail (JSON for the caller; not translated, as every reply). */
-const UNUSABLE_TOKEN = {
-  noToken: 'the Exotel account has no webhook token: open the account in Node-RED, press Generate and deploy',
-  shortToken: 'the Exotel account’s webhook token is too short: open the account in Node-RED, press Generate and deploy',
-} as const;
 
 interface Emitted {
   sid: string;
@@ -111,6 +108,8 @@ export class InboundController {
   private readonly settleTimer: NodeJS.Timeout;
   // Stryker disable next-line ArrayDeclaration: equivalent; an entry that is no Emitted has no time, so it is never settled nor marked
   private emitted: Emitted[] = [];
+  /** SMS waiting for their turn (an earlier one of the same number is still in a flow) */
+  private readonly waitingTurn = new Set<string>();
   private notDoneWarned = false;
   private closed = false;
   private readonly storeWait: StoreWait;
@@ -269,6 +268,8 @@ export class InboundController {
     for (const e of this.emitted) e.stop?.();
     // Stryker disable next-line ArrayDeclaration: equivalent; a closed node settles nothing more, and an entry with no time is never settled
     this.emitted = [];
+    for (const sid of this.waitingTurn) this.deps.turns?.drop(sid);
+    this.waitingTurn.clear();
   }
 
   private startProbe(): void {
@@ -290,12 +291,27 @@ export class InboundController {
   }
 
   private emit(sms: InboundSms, replayed = false): void {
+    const turns = this.deps.turns;
+    if (!turns) return this.handTo(sms, replayed);
+    // Several instances: in its turn, after the earlier SMS of this number (it stays unhandled meanwhile).
+    this.waitingTurn.add(sms.sid);
+    turns.take(sms).then(
+      () => undefined,
+      (err: Error) => this.deps.log.warn(this.deps.translate('warn.turn', { sid: sms.sid, message: err.message })),
+    ).finally(() => {
+      if (!this.waitingTurn.delete(sms.sid) || this.closed) return;
+      this.handTo(sms, replayed);
+    });
+  }
+
+  private handTo(sms: InboundSms, replayed: boolean): void {
     const msg: InboundMessage = { payload: sms.body, phone: sms.from, sms: replayed ? { ...sms, replayed: true } : { ...sms } };
     const entry: Emitted = { sid: sms.sid, at: this.timers.now(), done: !this.deps.follow };
     this.emitted.push(entry);
     const followed = this.deps.follow?.(msg, (failure) => {
       if (failure === undefined) {
         entry.done = true;
+        this.deps.turns?.finish(sms);
         return;
       }
       // A node gave up on it because the database went away: not handled. It stays unhandled in
@@ -332,12 +348,8 @@ export class InboundController {
 
   /** The refusal of a callback that is not from Exotel for this account, or null when it is. */
   private authorise(call: InboundCall): Reply | null {
-    if (this.deps.allowList && !this.deps.allowList.allows(call.ip)) return this.reject(403, 'this address is not on the IP allow-list');
-    const unusable = this.deps.account.webhookProblem;
-    if (unusable) return this.reject(401, UNUSABLE_TOKEN[unusable]);
-    const tokens = new URLSearchParams(call.query).getAll('token');
-    const ok = this.deps.account.checkWebhookToken((expected) => hasWebhookToken(expected, tokens.length === 1 ? tokens[0] : undefined, call.authorization));
-    return ok ? null : this.reject(401, 'the webhook token is missing or wrong');
+    const refused = refusal(this.deps.account, this.deps.allowList, call);
+    return refused ? this.reject(refused.status, refused.reason) : null;
   }
 
   private reject(status: number, reason: string): Reply {

@@ -1,21 +1,25 @@
 // exotel-send's behaviour without Node-RED: turns a message into an SMS (number, text, sender, DLT),
 // checks the opt-out, puts it in the outbox, hands it to the dispatcher, and hands the message on as
 // sent or failed. After a restart it settles what the outbox still holds for this node.
+import { randomBytes } from 'node:crypto';
 import type { SendRequest } from '../../exotel/client';
 import { SendError, type SendErrorInfo } from '../../exotel/errors';
 import { SandboxGateway } from '../../exotel/sandbox';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../exotel/retry';
+import { describeDifference, matchTemplate, type DltCategory, type DltTemplate } from '../../sms/dlt';
 import { countSegments } from '../../sms/encoding';
 import { maskCode, openText, sealText } from '../../sms/one-time-code';
 import { toE164 } from '../../sms/phone';
 import { renderText } from '../../sms/template';
-import type { OutboxEntry, Store } from '../../store';
+import { istClock, promotionalKind, promotionalSendAt } from '../../sms/trai-hours';
+import type { OutboxEntry, ReportRecord, Store } from '../../store';
 import type { ExotelAccount } from '../exotel-account/controller';
-import { shown, type Done, type Evaluate, type NodeLog, type Send, type StatusLine, type Translate } from '../shared/ports';
+import { shown, systemTimers, type Done, type Evaluate, type NodeLog, type Send, type StatusLine, type Timers, type Translate } from '../shared/ports';
 import { OutboxDispatcher, type DispatchOutcome, type Outgoing } from './outbox-dispatcher';
+import { messageOf, ReportSettler } from './report-settler';
 import { StoreWait } from '../shared/store-wait';
 
-import { MAX_ATTEMPTS, PRIORITIES, SMS_TYPES } from './contract';
+import { MAX_ATTEMPTS, PRIORITIES, SMS_TYPES, templateOf } from './contract';
 import { answersHelpFrom, carriesFreshOptOut, OPT_OUT_CONFIRMATION_WINDOW_MS, optedOutError } from './opt-out-guard';
 
 export { MAX_ATTEMPTS, OPT_OUT_CONFIRMATION_WINDOW_MS, PRIORITIES, SMS_TYPES };
@@ -36,6 +40,8 @@ export interface SendConfig {
   optOutConfirmation?: boolean;
   /** answers to HELP from an opted-out number reach it (saved before version 2: no) */
   helpReachesOptedOut?: boolean;
+  /** a promotional or service-explicit send outside TRAI's hours: `hold` (until 10:00 IST, the default) or `fail` */
+  outsideHours?: string;
 }
 
 export type SendMessage = {
@@ -50,9 +56,20 @@ export type SendMessage = {
   [key: string]: unknown;
 };
 
-export type SendAccount = Pick<ExotelAccount, 'client' | 'configProblem' | 'defaultCountry' | 'defaultFrom' | 'dltEntityId' | 'redact'> & {
-  limiter: Pick<ExotelAccount['limiter'], 'acquire'>;
-};
+export type SendAccount = Pick<ExotelAccount, 'client' | 'configProblem' | 'defaultCountry' | 'defaultFrom' | 'dltEntityId' | 'redact'> &
+  Partial<Pick<ExotelAccount, 'id' | 'mode' | 'reportsEnabled' | 'statusCallbackUrl'>> & {
+    limiter: Pick<ExotelAccount['limiter'], 'acquire'>;
+    /** the DLT templates the account lists: a send naming one must match it */
+    dltTemplates?: readonly DltTemplate[];
+  };
+
+/** How long a send that was on the wire when Node-RED died waits for its delivery report before it is sent again. */
+export const DEFAULT_RECONCILE_AFTER_MS = 15 * 60_000;
+
+/** A CustomField of our own: it finds the send again in its delivery report. */
+export function newCustomField(): string {
+  return `smsflow-${randomBytes(9).toString('base64url')}`;
+}
 
 export interface SendDeps {
   nodeId: string;
@@ -75,7 +92,18 @@ export interface SendDeps {
   codeKey?: Buffer;
   /** for tests: the dispatcher (and with it the clock) to use */
   dispatcher?: OutboxDispatcher;
+  /** a send on the wire when Node-RED died waits this long for its delivery report, then goes again (settings.js `reconcileAfterMs`) */
+  reconcileAfterMs?: number;
+  /** the clock TRAI's hours are read on, and the timers of the dispatcher it makes */
+  timers?: Timers;
 }
+
+/** The status after a failure that says its cause. */
+const LAST_FAILURE_STATUS = new Map<string | number, string>([
+  ['opted_out', 'status.countsOptedOut'],
+  ['dlt_template_mismatch', 'status.countsDltMismatch'],
+  ['dlt_template_unknown', 'status.countsDltUnknown'],
+]);
 
 /** The one-time code conversation-state put in the message, if any. */
 export function codeOf(msg: SendMessage): string {
@@ -86,6 +114,12 @@ export function codeOf(msg: SendMessage): string {
 /** A request as the outbox keeps it: a text holding a code masked, and sealed for a send after a restart. */
 type KeptRequest = SendRequest & { sealed?: string };
 
+
+/** A send ready for the outbox: the request, and the category of the DLT template it names (if the account lists it). */
+interface Prepared {
+  request: SendRequest;
+  category?: DltCategory;
+}
 
 /** What is known of a send when it fails: the sandbox phone files it under the number, with the text. */
 interface Attempt {
@@ -117,10 +151,20 @@ export class SendController {
   readonly policy: RetryPolicy;
   private readonly smsType: string;
   private readonly priority: string;
-  private readonly counts = { sent: 0, failed: 0 };
+  private readonly counts = { sent: 0, failed: 0, held: 0 };
+  /** when the sends held for TRAI's hours go (the status shows it) */
+  private heldUntil = 0;
+  private readonly timers: Timers;
   private readonly storeWait: StoreWait;
   private readonly stopping = new AbortController();
   private takeOverTimer: NodeJS.Timeout | undefined;
+  /** where reports and sends settled after a restart go (node.send), from resume() on */
+  private output: Send | undefined;
+  private markStarted!: () => void;
+  /** resolves once resume() has read what the outbox and the reports hold */
+  private readonly started = new Promise<void>((resolve) => (this.markStarted = resolve));
+  /** delivery reports, and the sends on the wire at the last stop that wait for theirs */
+  private readonly reports: ReportSettler;
 
   constructor(private readonly deps: SendDeps) {
     const { config, translate: m, log } = deps;
@@ -131,6 +175,7 @@ export class SendController {
     this.priority = (PRIORITIES as readonly string[]).includes(config.priority ?? '') ? config.priority! : '';
     if (config.smsType && !this.smsType) log.warn(m('warn.smsType', { smsType: config.smsType, types: SMS_TYPES.join(', ') }));
     if (config.priority && !this.priority) log.warn(m('warn.priority', { priority: config.priority }));
+    this.timers = deps.timers ?? systemTimers;
     this.policy = { ...DEFAULT_RETRY, attempts: attemptsOf(config.attempts), baseDelayMs: deps.retryBaseDelayMs ?? DEFAULT_RETRY.baseDelayMs };
     this.storeWait = new StoreWait({
       onDown: (err) => {
@@ -143,7 +188,22 @@ export class SendController {
       },
     });
     this.dispatcher =
-      deps.dispatcher ?? new OutboxDispatcher({ nodeId: deps.nodeId, store: deps.store, account: deps.account, policy: this.policy, redact: deps.account?.redact, storeWait: this.storeWait });
+      deps.dispatcher ?? new OutboxDispatcher({ nodeId: deps.nodeId, store: deps.store, account: deps.account, policy: this.policy, redact: deps.account?.redact, storeWait: this.storeWait, timers: deps.timers });
+    this.reports = new ReportSettler({
+      store: deps.store,
+      log,
+      translate: m,
+      timers: this.timers,
+      reconcileAfterMs: deps.reconcileAfterMs ?? DEFAULT_RECONCILE_AFTER_MS,
+      storeWait: this.storeWait,
+      signal: this.stopping.signal,
+      output: () => this.output,
+      countSent: () => {
+        this.counts.sent++;
+        this.showCounts();
+      },
+      resend: (entry, send) => this.sendKept(entry, send, true),
+    });
   }
 
   /** Whether the node can send at all; if not, the red status and the error are shown. */
@@ -166,16 +226,29 @@ export class SendController {
   /** One input message: checked, queued in the outbox, sent in its number's turn, handed on. */
   async handle(msg: SendMessage, send: Send, done: Done): Promise<void> {
     const { account, store, config } = this.deps;
-    let request: SendRequest;
+    let prepared: Prepared;
     const attempt: Attempt = {};
     try {
-      request = await this.prepare(msg, attempt);
+      prepared = await this.prepare(msg, attempt);
     } catch (err) {
       return this.fail(msg, send, done, err instanceof SendError ? err : new SendError({ code: 'invalid_input', message: (err as Error).message, retryable: false }), attempt);
     }
+    const { request } = prepared;
     // Stryker disable next-line OptionalChaining: equivalent; prepare() refused a node without an account already
     if (!account?.client) {
       return this.fail(msg, send, done, new SendError({ code: 'not_configured', message: `the Exotel account cannot send: ${account?.configProblem ?? 'no account'}`, retryable: false }), request);
+    }
+    // TRAI's hours: a promotional or service-explicit send outside them waits in the outbox until they open, or fails.
+    let notBefore: number | null = null;
+    const kind = promotionalKind(prepared.category, request.smsType);
+    if (kind) {
+      const now = this.timers.now();
+      const sendAt = promotionalSendAt(now);
+      if (sendAt > now && config.outsideHours === 'fail') {
+        const message = `not sent: a ${kind} SMS may go only from 10:00 to 21:00 India time (TRAI), and it is ${istClock(now)} IST`;
+        return this.fail(msg, send, done, new SendError({ code: 'outside_promotional_hours', message, retryable: false }), request);
+      }
+      if (sendAt > now) notBefore = sendAt;
     }
     // The opt-out guard before the queue. The message that carries a fresh opt-out (or any message
     // on a node ticked to confirm opt-outs) may take the number's one confirmation; an answer to the
@@ -194,14 +267,16 @@ export class SendController {
     const inboundSid = typeof msg.sms?.sid === 'string' ? msg.sms.sid : undefined;
     const claimKey = inboundSid ? `${inboundSid}>${request.to}` : null;
     const code = codeOf(msg);
-    const outboxId = await waitFor(() => store.addToOutbox({ nodeId: this.deps.nodeId, phone: request.to, request: this.kept(request, code), message: storable(msg), claimKey, confirmation: confirmationClaimed }));
+    const message = storable(msg);
+    const outboxId = await waitFor(() => store.addToOutbox({ nodeId: this.deps.nodeId, phone: request.to, request: this.kept(request, code), message, claimKey, confirmation: confirmationClaimed, notBefore }));
     if (outboxId === null) {
       if (confirmationClaimed) await store.releaseOptOutConfirmation(request.to).catch(() => undefined);
       // Stryker disable next-line OptionalChaining: equivalent; a node's log always has debug()
       this.deps.log.debug?.(`already sent for ${inboundSid}`);
       return done();
     }
-    const out: Outgoing = { outboxId, request, claimKey, confirmationClaimed, helpAnswer, code: code || undefined };
+    const out: Outgoing = { outboxId, request, claimKey, confirmationClaimed, helpAnswer, code: code || undefined, message };
+    if (notBefore !== null && !(await this.hold(notBefore))) return done();
     this.settle(await this.dispatcher.inOrder(request.to, () => this.dispatcher.dispatch(out)), out, msg, send, done);
   }
 
@@ -211,16 +286,36 @@ export class SendController {
    */
   async resume(send: Send): Promise<void> {
     const { store, nodeId, takeOver } = this.deps;
-    if (takeOver) {
-      // Several instances: this node's entries of instances that died or stopped (this process's
-      // previous run among them, once its lease ran out), now and every few seconds; never a live one's.
-      this.takeOverTimer = setInterval(() => void this.takeOver(takeOver.claim, send, 'log.takeOver'), takeOver.everyMs);
-      return this.takeOver(takeOver.claim, send, 'log.resume');
+    this.output = send;
+    try {
+      if (takeOver) {
+        // Several instances: this node's entries of instances that died or stopped (this process's
+        // previous run among them, once its lease ran out), now and every few seconds; never a live one's.
+        this.takeOverTimer = setInterval(() => void this.takeOver(takeOver.claim, send, 'log.takeOver'), takeOver.everyMs);
+        await this.takeOver(takeOver.claim, send, 'log.resume', true);
+      } else {
+        await this.resumeEntries([...(await store.outboxEntries(nodeId, 'sending')), ...(await store.outboxEntries(nodeId, 'queued'))], send, 'log.resume', true);
+      }
+    } finally {
+      this.markStarted();
     }
-    await this.resumeEntries([...(await store.outboxEntries(nodeId, 'sending')), ...(await store.outboxEntries(nodeId, 'queued'))], send, 'log.resume');
   }
 
-  private async takeOver(claim: () => Promise<OutboxEntry[]>, send: Send, logKey: string): Promise<void> {
+  /** An operator queued a failed send again (the SMS tab): it goes out as a resumed one would. */
+  resend(entry: OutboxEntry, send: Send): Promise<void> {
+    return this.resumeEntries([entry], send, 'log.resend');
+  }
+
+  /**
+   * A delivery report of one of this node's SMS: on the report output with the message as it was sent.
+   * A send that was on the wire when Node-RED died and waits for it is sent, late, first.
+   */
+  async onReport(record: ReportRecord): Promise<void> {
+    await this.started;
+    if (!this.stopping.signal.aborted) await this.reports.handOn(record);
+  }
+
+  private async takeOver(claim: () => Promise<OutboxEntry[]>, send: Send, logKey: string, first = false): Promise<void> {
     if (this.stopping.signal.aborted) return;
     let entries: OutboxEntry[];
     try {
@@ -229,60 +324,99 @@ export class SendController {
       this.storeWait.note(err);
       return;
     }
-    await this.resumeEntries(entries, send, logKey);
+    await this.resumeEntries(entries, send, logKey, first);
   }
 
-  private async resumeEntries(entries: OutboxEntry[], send: Send, logKey: string): Promise<void> {
-    const { store, nodeId, log, translate: m } = this.deps;
-    const messageOf = (entry: OutboxEntry) => (entry.message && typeof entry.message === 'object' ? entry.message : {}) as SendMessage;
-    const doneFor = (msg: SendMessage): Done => (err) => {
-      if (err) log.error(err, msg);
-    };
-    // Asked of Exotel when Node-RED died: it may have gone out or not. Sending it again could give
-    // the customer two; it fails instead, with the reason, for someone to look at.
-    for (const entry of entries.filter((e) => e.state === 'sending')) {
-      const err = new SendError({
-        code: 'interrupted',
-        message: `Node-RED stopped while Exotel was being asked to send this SMS to ${entry.phone}: it may or may not have gone out, so it is not sent again`,
-        retryable: false,
-        maybeSent: true,
-      });
-      await store.failOutboxEntry(entry.id, entry.attempts, err.toJSON());
-      this.fail(messageOf(entry), send, doneFor(messageOf(entry)), err, entry.request as Attempt);
-    }
+  private async resumeEntries(entries: OutboxEntry[], send: Send, logKey: string, withReports = false): Promise<void> {
+    const { store, log, translate: m } = this.deps;
     const queued = entries.filter((e) => e.state === 'queued');
-    if (queued.length === 0) return;
-    log.log(m(logKey, { count: queued.length }));
-    const jobs = queued.map(async (entry) => {
-      const msg = messageOf(entry);
-      const helpAnswer = this.deps.config.helpReachesOptedOut === true && answersHelpFrom(msg, entry.phone);
-      const { sealed, ...request } = entry.request as KeptRequest;
-      let code: string | undefined;
-      if (sealed !== undefined) {
-        const opened = openText(sealed, this.deps.codeKey);
-        if (opened === null) {
-          // Sealed under another secret (exotelSms.codeSecret changed): the text cannot be rebuilt.
-          const err = new SendError({ code: 'code_unreadable', message: `the text to ${entry.phone} held a one-time code that cannot be read back (the code secret changed): nothing was sent`, retryable: false });
-          await store.failOutboxEntry(entry.id, entry.attempts, err.toJSON());
-          // Stryker disable next-line ConditionalExpression: equivalent; there is no claim without a key to give back
-          if (entry.claimKey) await store.releaseSend(nodeId, entry.claimKey).catch(() => undefined);
-          return this.fail(msg, send, doneFor(msg), err);
-        }
-        ({ body: request.body, code } = JSON.parse(opened) as { body: string; code: string });
+    // Asked of Exotel when Node-RED died. The send log says how far it got: not logged, it never left
+    // (sent now); an SmsSid, it went (sent, late). Otherwise only its delivery report can tell: with
+    // reports, it waits for one (and goes again if none comes); without, it fails as interrupted rather
+    // than give the customer two.
+    for (const entry of entries.filter((e) => e.state === 'sending')) {
+      const customField = (entry.request as KeptRequest).customField;
+      const logged = customField ? await store.sendLogEntry(customField) : undefined;
+      if (customField && logged === null) queued.push(entry);
+      else if (logged?.sid) await this.reports.settleLate(entry, logged);
+      else if (customField && this.hearsReports()) this.reports.await(customField, entry);
+      else await this.interrupted(entry, send);
+    }
+    if (queued.length > 0) {
+      log.log(m(logKey, { count: queued.length }));
+      const held = queued.filter((entry) => entry.notBefore !== null && entry.notBefore > this.timers.now()).length;
+      if (held > 0) log.log(m('log.resumeHeld', { count: held }));
+      await Promise.allSettled(queued.map((entry) => this.sendKept(entry, send)));
+    }
+    // Reports that came while this node was not running (or before it had read its outbox)
+    if (withReports) {
+      try {
+        for (const record of await store.unhandledReports(this.deps.nodeId)) await this.reports.handOn(record, true);
+      } catch (err) {
+        log.warn(m('warn.reports', { message: (err as Error).message }));
       }
-      const maybeSentBefore = (entry.error as { maybeSent?: unknown } | null)?.maybeSent === true;
-      const out: Outgoing = { outboxId: entry.id, request, claimKey: entry.claimKey, confirmationClaimed: entry.confirmation, helpAnswer, code, maybeSentBefore };
-      return this.dispatcher.inOrder(entry.phone, () => this.dispatcher.dispatch(out)).then((outcome) => this.settle(outcome, out, msg, send, doneFor(msg)));
+    }
+  }
+
+  private doneFor(msg: SendMessage): Done {
+    return (err) => {
+      if (err) this.deps.log.error(err, msg);
+    };
+  }
+
+  /** Nobody can tell whether it went: it fails, with the reason, for someone to look at. */
+  private async interrupted(entry: OutboxEntry, send: Send): Promise<void> {
+    const err = new SendError({
+      code: 'interrupted',
+      message: `Node-RED stopped while Exotel was being asked to send this SMS to ${entry.phone}: it may or may not have gone out, so it is not sent again`,
+      retryable: false,
+      maybeSent: true,
     });
-    await Promise.allSettled(jobs);
+    await this.deps.store.failOutboxEntry(entry.id, entry.attempts, err.toJSON());
+    const msg = messageOf(entry);
+    this.fail(msg, send, this.doneFor(msg), err, entry.request as Attempt);
+  }
+
+  /** Sends an entry the outbox kept (queued, or never sent, or given up waiting for its report). */
+  private async sendKept(entry: OutboxEntry, send: Send, resent = false): Promise<void> {
+    const { store, nodeId } = this.deps;
+    const msg = messageOf(entry);
+    const helpAnswer = this.deps.config.helpReachesOptedOut === true && answersHelpFrom(msg, entry.phone);
+    const { sealed, ...request } = entry.request as KeptRequest;
+    let code: string | undefined;
+    if (sealed !== undefined) {
+      const opened = openText(sealed, this.deps.codeKey);
+      if (opened === null) {
+        // Sealed under another secret (exotelSms.codeSecret changed): the text cannot be rebuilt.
+        const err = new SendError({ code: 'code_unreadable', message: `the text to ${entry.phone} held a one-time code that cannot be read back (the code secret changed): nothing was sent`, retryable: false });
+        await store.failOutboxEntry(entry.id, entry.attempts, err.toJSON());
+        if (entry.claimKey) await store.releaseSend(nodeId, entry.claimKey).catch(() => undefined);
+        return this.fail(msg, send, this.doneFor(msg), err);
+      }
+      ({ body: request.body, code } = JSON.parse(opened) as { body: string; code: string });
+    }
+    const maybeSentBefore = resent || (entry.error as { maybeSent?: unknown } | null)?.maybeSent === true;
+    const out: Outgoing = { outboxId: entry.id, request, claimKey: entry.claimKey, confirmationClaimed: entry.confirmation, helpAnswer, code, maybeSentBefore, message: entry.message };
+    // held for TRAI's hours before the restart: it still waits for them
+    if (entry.notBefore !== null && !(await this.hold(entry.notBefore))) return;
+    const outcome = await this.dispatcher.inOrder(entry.phone, () => this.dispatcher.dispatch(out));
+    this.settle(outcome, out, msg, send, this.doneFor(msg), resent);
+  }
+
+  /** Whether Exotel's reports of this node's SMS come to this account (not to the node's own status callback). */
+  private hearsReports(): boolean {
+    const { account, config } = this.deps;
+    if (!account?.reportsEnabled) return false;
+    return account.mode === 'sandbox' || !(config.statusCallback ?? '').trim();
   }
 
   /** Deletes failed sends and send claims older than `retentionMs`; a store error is only logged. */
   async purgeOld(retentionMs: number): Promise<void> {
     const { store, log, translate: m } = this.deps;
     try {
-      const purged = await store.purgeFinishedSends(Date.now() - retentionMs);
-      if (purged > 0) log.debug?.(`purged ${purged} finished sends and claims`);
+      const before = Date.now() - retentionMs;
+      const purged = (await store.purgeFinishedSends(before)) + (await store.purgeSendLog(before));
+      if (purged > 0) log.debug?.(`purged ${purged} finished sends, claims and logged SMS`);
     } catch (err) {
       log.warn(m('warn.purge', { message: (err as Error).message }));
     }
@@ -293,7 +427,25 @@ export class SendController {
     this.deps.status.stop();
     this.stopping.abort();
     clearInterval(this.takeOverTimer);
+    this.reports.stop();
     this.dispatcher.stop();
+  }
+
+  /**
+   * A send held for TRAI's hours waits here, outside its number's turn (an OTP to the same number
+   * goes meanwhile), counted in the status. False when the node stops first: it stays in the outbox.
+   */
+  private async hold(until: number): Promise<boolean> {
+    if (until <= this.timers.now()) return true;
+    this.counts.held++;
+    this.heldUntil = until;
+    this.showCounts();
+    try {
+      return await this.dispatcher.holdUntil(until);
+    } finally {
+      this.counts.held--;
+      this.showCounts();
+    }
   }
 
   /** The request as the outbox keeps it: a code in the text masked, the text sealed under the code secret. */
@@ -303,10 +455,11 @@ export class SendController {
     return { ...request, body: maskCode(request.body, code), sealed: codeKey ? sealText(JSON.stringify({ body: request.body, code }), codeKey) : '' };
   }
 
-  private settle(outcome: DispatchOutcome, out: Outgoing, msg: SendMessage, send: Send, done: Done): void {
+  /** `resent`: no report came of an earlier request of it, so it went again; should that one have gone after all, the customer has two. */
+  private settle(outcome: DispatchOutcome, out: Outgoing, msg: SendMessage, send: Send, done: Done, resent = false): void {
     if (outcome.outcome === 'kept') return done();
     if (outcome.outcome === 'failed') return this.fail(msg, send, done, outcome.error, out.request);
-    msg.exotel = { ...outcome.result, segments: outcome.result.segments || countSegments(out.request.body).segments };
+    msg.exotel = { ...outcome.result, segments: outcome.result.segments || countSegments(out.request.body).segments, ...(resent ? { maybeSent: true } : {}) };
     this.counts.sent++;
     this.showCounts();
     send([msg, null]);
@@ -319,7 +472,7 @@ export class SendController {
     msg.error = info;
     this.showInSandbox(msg, info, attempt);
     this.counts.failed++;
-    this.showCounts(info.code === 'opted_out' ? 'status.countsOptedOut' : 'status.counts');
+    this.showCounts(LAST_FAILURE_STATUS.get(info.code) ?? 'status.counts');
     send([null, msg]);
     // Unwired failure output: report through done(err) so that a Catch node and the debug sidebar see it.
     if (this.deps.failureWired()) done();
@@ -342,10 +495,17 @@ export class SendController {
 
   /** The counts under the node; after a send an opt-out blocked, that is said too. */
   private showCounts(key = 'status.counts'): void {
-    this.deps.status.set(this.counts.failed > 0 ? 'yellow' : 'green', 'dot', this.deps.translate(key, this.counts));
+    const { sent, failed, held } = this.counts;
+    if (held > 0 && key === 'status.counts') {
+      this.deps.status.set('blue', 'ring', this.deps.translate('status.countsHeld', { sent, failed, held, until: istClock(this.heldUntil) }));
+      return;
+    }
+    // a text that does not match its DLT template fails every time until the node or the account is changed: red
+    if (key.startsWith('status.countsDlt')) this.deps.status.set('red', 'ring', this.deps.translate(key, { sent, failed }));
+    else this.deps.status.set(failed > 0 ? 'yellow' : 'green', 'dot', this.deps.translate(key, { sent, failed }));
   }
 
-  private async prepare(msg: SendMessage, attempt: Attempt): Promise<SendRequest> {
+  private async prepare(msg: SendMessage, attempt: Attempt): Promise<Prepared> {
     const { account, config, evaluate } = this.deps;
     if (!account) throw new SendError({ code: 'no_account', message: 'no Exotel account is configured on this node', retryable: false });
     const rawTo = await evaluate(config.to || 'phone', config.toType || 'msg', msg);
@@ -366,7 +526,8 @@ export class SendController {
       // India's DLT: Exotel refuses a message without its registered template; say so before calling.
       throw new SendError({ code: 'no_dlt_template', message: 'no DLT template id: set it on the node or in msg.dltTemplateId', retryable: false });
     }
-    return {
+    const category = templateId ? this.checkTemplate(templateId, body) : undefined;
+    const request: SendRequest = {
       from,
       to,
       body,
@@ -376,6 +537,27 @@ export class SendController {
       smsType: this.smsType || undefined,
       priority: this.priority || undefined,
       statusCallback: (config.statusCallback ?? '').trim() || undefined,
+      customField: newCustomField(),
     };
+    return { request, category };
+  }
+
+  /**
+   * DLT: a text that does not match its registered template is refused by the operator and billed
+   * by Exotel, so it fails here, before any request. Checked when the account lists templates.
+   */
+  private checkTemplate(templateId: string, body: string): DltCategory | undefined {
+    const templates = this.deps.account?.dltTemplates ?? [];
+    if (templates.length === 0) return undefined;
+    const template = templateOf(templates, templateId);
+    if (!template) {
+      throw new SendError({ code: 'dlt_template_unknown', message: `DLT template ${templateId} is not among the account's templates: add it to the Exotel account, or correct the id`, retryable: false });
+    }
+    const difference = matchTemplate(template.text, body);
+    if (difference) {
+      const name = template.name ? ` (${template.name})` : '';
+      throw new SendError({ code: 'dlt_template_mismatch', message: `the text does not match DLT template ${template.id}${name}: ${describeDifference(difference)}`, retryable: false });
+    }
+    return template.category;
   }
 }

@@ -8,20 +8,30 @@ import { SendError } from '../../exotel/errors';
 import type { Release } from '../../exotel/limiter';
 import { withRetry, type RetryPolicy } from '../../exotel/retry';
 import { maskCode } from '../../sms/one-time-code';
-import type { Store } from '../../store';
+import type { SendLogStart, Store } from '../../store';
 import { systemTimers, type Timers } from '../shared/ports';
 import { StoreWait } from '../shared/store-wait';
 import { optedOutError } from './opt-out-guard';
 
+/** The longest wait a Node.js timer takes. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export type OutboxStore = Pick<
   Store,
-  'isOptedOut' | 'markOutboxSending' | 'noteOutboxAttempt' | 'removeFromOutbox' | 'failOutboxEntry' | 'releaseOptOutConfirmation'
+  | 'isOptedOut' | 'markOutboxSending' | 'noteOutboxAttempt' | 'removeFromOutbox' | 'failOutboxEntry' | 'releaseOptOutConfirmation'
+  | 'logSendStart' | 'logSendAccepted' | 'logSendFailed'
 >;
 
 /** What the dispatcher needs of the account, read at each attempt (the account may go away). */
 export interface SendingAccount {
   client: SmsGateway | null;
   limiter: { acquire(signal?: AbortSignal): Promise<Release> };
+  /** the config node's id, for the send log */
+  id?: string;
+  /** where Exotel posts the delivery report of a send that names no status callback of its own */
+  statusCallbackUrl?: string | null;
+  /** whether the account hears delivery reports (the sandbox, or a live account with a public URL) */
+  reportsEnabled?: boolean;
 }
 
 /** One outbox entry on its way. */
@@ -38,6 +48,8 @@ export interface Outgoing {
   code?: string;
   /** an attempt before a restart got no answer (the outbox kept its error): Exotel may have sent it */
   maybeSentBefore?: boolean;
+  /** the message as the outbox keeps it: the send log keeps it too, for the report output */
+  message?: unknown;
 }
 
 export type DispatchOutcome =
@@ -110,6 +122,7 @@ export class OutboxDispatcher {
     let attempts = 0;
     // Once an attempt may have gone, the outbox says so, so that a failure after a restart says it too.
     let maybeSent = out.maybeSentBefore === true;
+    let logged = false;
     try {
       const result = await withRetry(
         this.deps.policy,
@@ -121,8 +134,13 @@ export class OutboxDispatcher {
             await guard();
             // 'sending' is committed before the request leaves: should this instance die while Exotel is
             // asked, whoever takes its outbox over knows the SMS may have gone, and does not send it again.
-            return await client.send(request, async () => {
+            // The send log has it before the request leaves: after a crash, a send it lacks never went.
+            return await client.send(this.withCallback(request, account), async () => {
               await this.storeWait.retry(() => store.markOutboxSending(out.outboxId), this.stopping.signal);
+              if (request.customField && !logged) {
+                await this.storeWait.retry(() => store.logSendStart(this.logStart(out, account)), this.stopping.signal);
+                logged = true;
+              }
               dispatched = true;
             });
           } finally {
@@ -136,6 +154,11 @@ export class OutboxDispatcher {
         (ms) => this.wait(ms),
       );
       // It went: whatever the database does now, it is reported sent (and taken out of the outbox once it answers).
+      // The send log has its SmsSid first: should the process die in between, the restart knows it went.
+      if (request.customField) {
+        const customField = request.customField;
+        await this.storeWait.retry(() => store.logSendAccepted(customField, result.sid, result.status, result.segments || null), this.stopping.signal).catch(() => undefined);
+      }
       await this.storeWait.retry(() => store.removeFromOutbox(out.outboxId), this.stopping.signal).catch(() => undefined);
       return { outcome: 'sent', result };
     } catch (thrown) {
@@ -148,9 +171,36 @@ export class OutboxDispatcher {
       // The claim stays: the flow has been told this send failed (output 2), and it may even have gone
       // (a timeout). The same SMS handed on again after a crash sends nothing a second time.
       await store.failOutboxEntry(out.outboxId, attempts, this.kept(err, out)).catch(() => undefined);
+      if (logged && request.customField) await store.logSendFailed(request.customField, this.kept(err, out)).catch(() => undefined);
       if (out.confirmationClaimed) await store.releaseOptOutConfirmation(request.to).catch(() => undefined);
       return { outcome: 'failed', error: err };
     }
+  }
+
+  /**
+   * The request as it goes: a send that names no status callback of its own gets the account's, if it
+   * has one; its CustomField goes only to an account that hears reports (the send log keeps it all the same).
+   */
+  private withCallback(request: SendRequest, account: SendingAccount): SendRequest {
+    if (!account.reportsEnabled) {
+      const { customField: _kept, ...plain } = request;
+      return plain;
+    }
+    return request.statusCallback || !account.statusCallbackUrl ? request : { ...request, statusCallback: account.statusCallbackUrl };
+  }
+
+  /** The send as the send log keeps it: the text with a one-time code masked. */
+  private logStart(out: Outgoing, account: SendingAccount): SendLogStart {
+    const { request } = out;
+    return {
+      customField: request.customField!,
+      nodeId: this.deps.nodeId,
+      account: account.id ?? '',
+      phone: request.to,
+      body: maskCode(request.body, out.code ?? ''),
+      templateId: request.dltTemplateId ?? null,
+      message: out.message ?? null,
+    };
   }
 
   /** An error as the outbox keeps it: no credentials, no one-time code. */
@@ -160,6 +210,23 @@ export class OutboxDispatcher {
     info.message = maskCode(this.deps.redact ? this.deps.redact(info.message) : info.message, out.code ?? '');
     if (maybeSent) info.maybeSent = true;
     return info;
+  }
+
+  /**
+   * Waits until `at` (ms since the epoch), however far off (a send held for TRAI's hours): true then,
+   * false when the node stops first (the entry stays queued in the outbox for the next start).
+   */
+  async holdUntil(at: number): Promise<boolean> {
+    for (;;) {
+      const left = at - this.timers.now();
+      if (left <= 0) return true;
+      try {
+        // a timer fires at most 2^31 - 1 ms ahead; the clock is read again when it does
+        await this.wait(Math.min(left, MAX_TIMER_MS));
+      } catch {
+        return false;
+      }
+    }
   }
 
   /** Ends every wait for the rate limit or a retry: those messages stay queued in the outbox. */

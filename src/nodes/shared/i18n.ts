@@ -57,11 +57,11 @@ export function languagesFor(lang: string | undefined): string[] {
   return out;
 }
 
-/** The language of the runtime: `lang` in settings.js, else LC_ALL / LANG, else en-US. */
+/** The language of the runtime, as Node-RED's own: `lang` in settings.js, else LC_ALL / LC_MESSAGES / LANG, else en-US. */
 export function runtimeLanguage(RED?: NodeAPI): string {
   const configured = RED ? (RED.settings as unknown as { lang?: unknown }).lang : undefined;
   if (typeof configured === 'string' && configured.trim()) return configured.trim();
-  return process.env.LC_ALL || process.env.LANG || DEFAULT_LANGUAGE;
+  return process.env.LC_ALL || process.env.LC_MESSAGES || process.env.LANG || DEFAULT_LANGUAGE;
 }
 
 const translators = new Map<string, Translate>();

@@ -20,8 +20,10 @@ export interface PackageSettings {
   conversationHoldMs?: number;
   /** how often conversation timeouts are looked for (default 1000 ms) */
   conversationTimerMs?: number;
-  /** days a failed send and a send claim are kept before they are deleted (default 180) */
+  /** days the SMS logs (every SMS received; every SMS sent, with its delivery reports), failed sends and send claims are kept before they are deleted (default 180); the opt-out history is never deleted */
   retentionDays?: number;
+  /** how long a send that was on the wire when Node-RED died waits for its delivery report before it is sent again (default 900000 ms, 15 minutes) */
+  reconcileAfterMs?: number;
   /** the secret one-time codes are keyed with; default: a key file beside the store. The same on every instance sharing a PostgreSQL store */
   codeSecret?: string;
 }
@@ -30,10 +32,16 @@ export const DEFAULT_RETENTION_DAYS = 180;
 export const CODE_KEY_FILE = 'exotel-sms-codes.key';
 const warnedNoSharedSecret = new WeakSet<object>();
 
-/** How long finished outbox entries and send claims are kept, in ms. */
+/** How long the send log, finished outbox entries and send claims are kept, in ms (the inbound log too). */
 export function retentionMs(RED: NodeAPI): number {
   const days = Number(packageSettings(RED).retentionDays);
   return (Number.isFinite(days) && days > 0 ? days : DEFAULT_RETENTION_DAYS) * 86_400_000;
+}
+
+/** How long a send on the wire at a crash waits for its delivery report; a positive number, else the default. */
+export function reconcileAfterMs(RED: NodeAPI, fallback: number): number {
+  const ms = Number(packageSettings(RED).reconcileAfterMs);
+  return Number.isFinite(ms) && ms > 0 ? ms : fallback;
 }
 
 /**

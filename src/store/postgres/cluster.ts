@@ -29,6 +29,11 @@ const CLAIM_OUTBOX = `WITH claimable AS (
   UPDATE outbox SET owner = $2 FROM claimable WHERE outbox.id = claimable.id RETURNING outbox.id`;
 
 export type RateTurn = { slot: number } | { waitMs: number };
+export interface RateSlots {
+  slots: number[];
+  /** when to ask again for the ones not granted */
+  waitMs: number;
+}
 
 export class PostgresCluster {
   readonly instanceId = randomUUID();
@@ -55,15 +60,21 @@ export class PostgresCluster {
 
   private renewing: Promise<unknown> = Promise.resolve();
 
+  /** when (performance.now()) the last renewal that succeeded was sent: the lease lasts at least `leaseMs` from then */
+  renewedAt = -Infinity;
+
   private renew(): Promise<void> {
     if (this.closed) return Promise.resolve();
+    const sentAt = performance.now();
     const renewal = this.db.query(
       `INSERT INTO instance (id, lease_until, started_at) VALUES ($1, ${NOW} + $2, ${NOW})
        ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until`,
       [this.instanceId, this.leaseMs],
     );
     this.renewing = renewal.catch(() => undefined);
-    return renewal.then(() => undefined);
+    return renewal.then(() => {
+      this.renewedAt = Math.max(this.renewedAt, sentAt);
+    });
   }
 
   /**
@@ -89,32 +100,48 @@ export class PostgresCluster {
    * requests in any window, counted from when each may start until `windowMs` after it ended.
    */
   async takeRateSlot(account: string, perMinute: number, windowMs: number): Promise<RateTurn> {
+    const { slots, waitMs } = await this.takeRateSlots(account, perMinute, windowMs, 1);
+    return slots.length ? { slot: slots[0] } : { waitMs };
+  }
+
+  /**
+   * Up to `wanted` requests of the account may start now, in one transaction (the waiting sends of an
+   * instance take their slots together, not one round of the database each); `waitMs`: when to ask
+   * for the rest.
+   */
+  async takeRateSlots(account: string, perMinute: number, windowMs: number, wanted: number): Promise<RateSlots> {
     await this.registered();
     return this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_RATE, account]);
-      const { rows } = await tx.query<{ now: number; held: number; next_free: number | null }>(
+      const { rows } = await tx.query<{ now: number; held: number; next_free: number | null; live: number }>(
         `WITH now AS (SELECT ${NOW} AS ms),
          gone AS (DELETE FROM rate_slot s USING now WHERE s.account = $1
            AND (s.ended_at < now.ms - $2 OR (s.ended_at IS NULL AND s.taken_at < now.ms - $2 - ${IN_FLIGHT_HOLD_MS})) RETURNING s.id)
          SELECT now.ms AS now,
            (SELECT count(*) FROM rate_slot s WHERE s.account = $1 AND s.id NOT IN (SELECT id FROM gone))::int AS held,
-           (SELECT min(s.ended_at) + $2 FROM rate_slot s WHERE s.account = $1 AND s.ended_at IS NOT NULL AND s.id NOT IN (SELECT id FROM gone)) AS next_free
+           (SELECT min(s.ended_at) + $2 FROM rate_slot s WHERE s.account = $1 AND s.ended_at IS NOT NULL AND s.id NOT IN (SELECT id FROM gone)) AS next_free,
+           (SELECT count(*) FROM instance i WHERE i.lease_until > now.ms)::int AS live
          FROM now`,
         [account, windowMs],
       );
-      const { now, held, next_free: nextFree } = rows[0];
-      if (held < perMinute) {
-        const taken = await tx.query<{ id: number }>('INSERT INTO rate_slot (account, owner, taken_at) VALUES ($1, $2, $3) RETURNING id', [account, this.instanceId, now]);
-        return { slot: taken.rows[0].id };
-      }
-      return { waitMs: nextFree === null ? 1_000 : Math.min(1_000, Math.max(20, nextFree - now)) };
+      const { now, held, next_free: nextFree, live } = rows[0];
+      // a fair share of the free slots: one instance with many sends waiting must not take them all
+      const free = perMinute - held;
+      const granted = Math.max(0, Math.min(wanted, free, Math.ceil(free / Math.max(1, live))));
+      const waitMs = nextFree === null ? 1_000 : Math.min(1_000, Math.max(20, nextFree - now));
+      if (granted === 0) return { slots: [], waitMs };
+      const taken = await tx.query<{ id: number }>(
+        'INSERT INTO rate_slot (account, owner, taken_at) SELECT $1, $2, $3 FROM generate_series(1, $4) RETURNING id',
+        [account, this.instanceId, now, granted],
+      );
+      return { slots: taken.rows.map((row) => row.id).sort((a, b) => a - b), waitMs };
     });
   }
 
   /** The request ended: it holds its slot a window longer if it left (`sent`), or gives it back at once. */
   async endRateSlot(slot: number, sent: boolean): Promise<void> {
-    if (sent) await this.db.query(`UPDATE rate_slot SET ended_at = ${NOW} WHERE id = $1`, [slot]);
-    else await this.db.query('DELETE FROM rate_slot WHERE id = $1', [slot]);
+    if (sent) await this.db.query({ name: 'exotel-rate-slot-end', text: `UPDATE rate_slot SET ended_at = ${NOW} WHERE id = $1`, values: [slot] });
+    else await this.db.query({ name: 'exotel-rate-slot-free', text: 'DELETE FROM rate_slot WHERE id = $1', values: [slot] });
   }
 
   /** A clean stop: the lease ends now, so that another instance takes over what is left at once. */

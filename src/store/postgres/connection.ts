@@ -1,7 +1,7 @@
 // The shared part of the PostgreSQL store: the pool, the errors that mean "the database cannot be
 // reached" (code `store_unavailable`, so that a webhook answers 503 and Exotel tries again), the
 // transactions, and the migrations, run once however many instances start together.
-import { Pool, types as pgTypes, type PoolClient, type PoolConfig, type QueryResult, type QueryResultRow } from 'pg';
+import { Client, Pool, types as pgTypes, type PoolClient, type PoolConfig, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
 import { PG_MIGRATIONS } from './migrations';
 
 /** `exotelSms.store` in settings.js for PostgreSQL: pg.Pool's options, plus the schema to keep the tables in. */
@@ -22,6 +22,8 @@ const MIGRATION_LOCK = 0x45_78_6f_74_65_6c; // "Exotel"
 export const LOCK_CONVERSATION = 1;
 export const LOCK_REPLAY = 2;
 export const LOCK_PHONE = 3;
+/** held by every opt-out change from its notification to its commit: the changes' numbers are in commit order */
+export const LOCK_OPT_OUT_CHANGE = 6;
 
 export class StoreUnavailableError extends Error {
   readonly code = 'store_unavailable';
@@ -89,12 +91,22 @@ export class PostgresDatabase implements Queryable {
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
       application_name: 'node-red-exotel',
+      // a reply takes about a dozen short statements: more than pg's 10 connections keep a busy instance's
+      // statements from queuing for a connection (two instances: 40 of PostgreSQL's default 100)
+      max: 20,
       ...poolOptions,
       options: options ? `${options} ${searchPath}` : searchPath,
       types: typeParsers,
     });
     // An idle connection lost (the server restarted): the pool drops it and connects afresh when asked.
     this.pool.on('error', () => undefined);
+  }
+
+  /** A connection of its own, outside the pool, with the pool's settings (a listener: LISTEN holds its connection). */
+  client(): Client {
+    const { options } = this.pool as unknown as { options: PoolConfig };
+    // the pool keeps the password out of sight (not enumerable); the name tells it apart in pg_stat_activity
+    return new Client({ ...options, password: options.password, application_name: `${options.application_name ?? 'node-red-exotel'}-listener` });
   }
 
   /** Migrates once; after the database was unreachable, the next call tries again. */
@@ -109,10 +121,11 @@ export class PostgresDatabase implements Queryable {
     return this.migrated;
   }
 
-  async query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+  /** One statement on any pooled connection; a `QueryConfig` with a `name` is prepared once a connection. */
+  async query<R extends QueryResultRow = QueryResultRow>(sql: string | QueryConfig, params?: unknown[]): Promise<QueryResult<R>> {
     await this.ready();
     try {
-      return await this.pool.query<R>(sql, params);
+      return await (typeof sql === 'string' ? this.pool.query<R>(sql, params) : this.pool.query<R>(sql));
     } catch (err) {
       throw mapped(err);
     }
@@ -201,4 +214,16 @@ export class PostgresDatabase implements Queryable {
 /** PostgreSQL's text cannot hold NUL: a NUL in what a customer sent becomes U+FFFD instead of failing the write. */
 export function storable(text: string): string {
   return text.includes('\u0000') ? text.replace(/\u0000/g, '\uFFFD') : text;
+}
+
+/** The parameters of a query built from the filters a caller chose: `add` a value, get its `$n`. */
+export function queryParameters(first: unknown[] = []): { values: unknown[]; add(value: unknown): string } {
+  const values = [...first];
+  return {
+    values,
+    add(value) {
+      values.push(value);
+      return `$${values.length}`;
+    },
+  };
 }

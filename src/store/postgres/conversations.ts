@@ -2,9 +2,10 @@
 // a salted hash), and the remembered outcome of each inbound SMS, so that a replay does the same again.
 // Every change holds the conversation's advisory lock and its row lock: changes to one conversation
 // follow one another across instances, and a due deadline is taken with SKIP LOCKED, once.
-import type { CodeCheck, ConversationRecord, ConversationStart, ConversationStore, ConversationUpdate } from '../store';
-import { ConversationChanges, endedRecord, judgeCode, outcomesBefore, sawSms, startedRow, toConversation, updatedRow, type ConversationRow } from '../shared/conversations';
-import { LOCK_CONVERSATION, LOCK_REPLAY, type PostgresDatabase, type Queryable } from './connection';
+import type { CodeCheck, ConversationQuery, ConversationRecord, ConversationStart, ConversationStore, ConversationUpdate, ConversationView } from '../store';
+import { ConversationChanges, endedRecord, judgeCode, outcomesBefore, sawSms, splitId, startedRow, toConversation, updatedRow, type ConversationRow } from '../shared/conversations';
+import { likePattern } from '../shared/rows';
+import { LOCK_CONVERSATION, LOCK_REPLAY, type PostgresDatabase, type Queryable, queryParameters } from './connection';
 
 const COLUMNS = [
   'name', 'key', 'step', 'data', 'started_at', 'updated_at', 'expires_at', 'deadline_at', 'revision',
@@ -20,7 +21,7 @@ const DUE = `WITH due AS (
   cleared AS (UPDATE conversation c SET deadline_at = NULL FROM due WHERE c.name = due.name AND c.key = due.key)
   SELECT * FROM due ORDER BY deadline_at, key`;
 
-export class PostgresConversations extends ConversationChanges implements ConversationStore {
+export class PostgresConversations extends ConversationChanges implements ConversationStore, ConversationView {
 
   constructor(private readonly db: PostgresDatabase) {
     super();
@@ -147,5 +148,21 @@ export class PostgresConversations extends ConversationChanges implements Conver
         ? await this.db.query<{ count: number }>('SELECT count(*) AS count FROM conversation WHERE expires_at > $1', [now])
         : await this.db.query<{ count: number }>('SELECT count(*) AS count FROM conversation WHERE name = $1 AND expires_at > $2', [name, now]);
     return rows[0].count;
+  }
+
+  async conversationPage(query: ConversationQuery, now: number): Promise<ConversationRecord[]> {
+    const { values: params, add: param } = queryParameters([now]);
+    const where = ['expires_at > $1'];
+    if (query.name) where.push(`name = ${param(query.name)}`);
+    if (query.text) where.push(`key LIKE ${param(likePattern(query.text))}`);
+    if (query.after) {
+      const [name, key] = splitId(query.after.id);
+      where.push(`(started_at, name, key) < (${param(query.after.at)}, ${param(name)}, ${param(key)})`);
+    }
+    const { rows } = await this.db.query<ConversationRow>(
+      `SELECT * FROM conversation WHERE ${where.join(' AND ')} ORDER BY started_at DESC, name DESC, key DESC LIMIT ${param(query.limit)}`,
+      params,
+    );
+    return rows.map((row) => ({ ...toConversation(row), code: null }));
   }
 }

@@ -172,4 +172,109 @@ export const PG_MIGRATIONS: readonly string[] = [
      ended_at bigint
    );
    CREATE INDEX rate_slot_account ON rate_slot (account, taken_at);`,
+  `-- a promotional send outside TRAI's hours waits in the outbox until then (ms since the epoch; NULL: at once)
+   ALTER TABLE outbox ADD COLUMN not_before bigint;`,
+  `-- the send log: every SMS sent (found by CustomField, SmsSid, number; listed newest first by id),
+   -- and Exotel's delivery reports, each SmsSid and Status once, marked once handed to the flow
+   CREATE TABLE send_log (
+     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     custom_field text NOT NULL UNIQUE,
+     sid text,
+     node_id text NOT NULL,
+     account text NOT NULL,
+     phone text NOT NULL,
+     body text NOT NULL,
+     template_id text,
+     message text NOT NULL,
+     state text NOT NULL CHECK (state IN ('sending', 'sent', 'failed')),
+     error text,
+     exotel_status text,
+     delivery text CHECK (delivery IN ('pending', 'delivered', 'failed')),
+     detail text,
+     code text,
+     units integer,
+     created_at bigint NOT NULL,
+     updated_at bigint NOT NULL,
+     reported_at bigint
+   );
+   CREATE INDEX send_log_sid ON send_log (sid) WHERE sid IS NOT NULL;
+   CREATE INDEX send_log_phone ON send_log (phone, id);
+   CREATE INDEX send_log_age ON send_log (created_at);
+   CREATE TABLE delivery_report (
+     sid text NOT NULL,
+     status text NOT NULL,
+     node_id text,
+     to_number text NOT NULL,
+     delivery text NOT NULL,
+     detailed_status text NOT NULL,
+     detailed_status_code text NOT NULL,
+     date_sent text,
+     units integer,
+     custom_field text NOT NULL,
+     received_at bigint NOT NULL,
+     handled boolean NOT NULL DEFAULT false,
+     PRIMARY KEY (sid, status)
+   );
+   CREATE INDEX delivery_report_unhandled ON delivery_report (node_id, received_at) WHERE NOT handled;
+   CREATE INDEX delivery_report_age ON delivery_report (received_at);`,
+  `-- the operators' view: the log newest first and by number, duplicates counted, who changed an
+   -- opt-out by hand, and what a customer's data request finds by number
+   ALTER TABLE inbound ADD COLUMN duplicates integer NOT NULL DEFAULT 0;
+   CREATE INDEX inbound_log ON inbound (recorded_at, sid);
+   CREATE INDEX inbound_number ON inbound (from_number, recorded_at, sid);
+   ALTER TABLE opt_out_history ADD COLUMN by_user text;
+   CREATE INDEX opt_out_recent ON opt_out (status, updated_at, phone);
+   CREATE INDEX opt_out_changed ON opt_out (updated_at, phone);
+   CREATE INDEX conversation_started ON conversation (started_at, name, key);
+   CREATE INDEX conversation_key ON conversation (key);
+   CREATE INDEX outbox_recent ON outbox (state, created_at, id);
+   CREATE INDEX outbox_created ON outbox (created_at, id);
+   CREATE INDEX outbox_phone ON outbox (phone);
+   CREATE INDEX sandbox_phone ON sandbox_message (phone);
+   CREATE INDEX send_log_recent ON send_log (created_at, id);
+   CREATE INDEX send_log_number ON send_log (phone, created_at, id);
+   CREATE INDEX delivery_report_to ON delivery_report (to_number);`,
+  `-- a customer's SMS in arrival order whichever instance received them: seq is the order they were
+   -- recorded in, turn_at when one was handed to the flow (the database's clock), done when the flow
+   -- finished with it. An SMS is handed on only when no other of that number on that webhook is in
+   -- the flow (for at most hold_ms) and none recorded before it waits, or died with its instance.
+   ALTER TABLE inbound ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY;
+   ALTER TABLE inbound ADD COLUMN turn_at bigint;
+   ALTER TABLE inbound ADD COLUMN done boolean NOT NULL DEFAULT false;
+   CREATE INDEX inbound_turn ON inbound (endpoint, from_number, seq) WHERE NOT handled AND NOT done;
+   CREATE FUNCTION inbound_turns(take text[], forced text[], finished text[], hold_ms bigint) RETURNS SETOF text
+     LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+     DECLARE
+       now_ms bigint := (extract(epoch from clock_timestamp()) * 1000)::bigint;
+       r record;
+     BEGIN
+       IF cardinality(finished) > 0 THEN UPDATE inbound SET done = true WHERE sid = ANY(finished) AND NOT done; END IF;
+       IF cardinality(forced) > 0 THEN
+         RETURN QUERY UPDATE inbound SET turn_at = now_ms WHERE sid = ANY(forced) RETURNING sid;
+       END IF;
+       IF cardinality(take) = 0 THEN RETURN; END IF;
+       -- one instance at a time decides a number's turn (in key order: two instances never wait on each other)
+       PERFORM pg_advisory_xact_lock(5, k.h)
+         FROM (SELECT DISTINCT hashtext(endpoint || ' ' || from_number) AS h FROM inbound WHERE sid = ANY(take) ORDER BY 1) k;
+       -- each statement from here on sees what the instance that held the lock before committed
+       FOR r IN SELECT sid, endpoint, from_number, seq FROM inbound WHERE sid = ANY(take) ORDER BY seq LOOP
+         IF NOT EXISTS (SELECT 1 FROM inbound e
+             WHERE e.endpoint = r.endpoint AND e.from_number = r.from_number AND e.sid <> r.sid AND NOT e.handled AND NOT e.done
+               AND (e.turn_at > now_ms - hold_ms
+                 OR (e.seq < r.seq AND (e.turn_at IS NULL
+                   OR NOT EXISTS (SELECT 1 FROM instance i WHERE i.id = e.owner AND i.lease_until > now_ms))))) THEN
+           UPDATE inbound SET turn_at = now_ms WHERE sid = r.sid;
+           RETURN NEXT r.sid;
+         END IF;
+       END LOOP;
+     END $$;
+   -- the number's one opt-out confirmation, claimed and not yet queued: the instance holding it (null
+   -- once queued). A claim whose instance died before queuing it may be taken again
+   ALTER TABLE opt_out ADD COLUMN confirmation_owner text;
+   -- each instance's copy of the opted-out numbers in memory (opt-out-mirror.ts): every change is
+   -- numbered and notified; a change is acknowledged to the flow only once every live instance that
+   -- keeps a copy has seen it (opt_out_seen), so that no send started after it reads an old answer
+   CREATE SEQUENCE opt_out_change;
+   ALTER TABLE instance ADD COLUMN mirror boolean NOT NULL DEFAULT false;
+   ALTER TABLE instance ADD COLUMN opt_out_seen bigint NOT NULL DEFAULT 0;`,
 ];

@@ -1,9 +1,11 @@
 // Opt-outs, one row a number, their append-only history (enforced by triggers), and the opted-out
 // count, which statement triggers keep in a one-row table: reading it is O(1). A change is one
 // statement that writes the status only when it differs, so two instances can never count it twice.
-import type { ImportResult, OptOutChange, OptOutRecord, OptOutResult, OptOutStore, OptStatus } from '../store';
-import { isReplayable, toOptOut, type OptOutRow } from '../shared/rows';
-import { LOCK_PHONE, type PostgresDatabase } from './connection';
+import type { ImportResult, OptOutChange, OptOutQuery, OptOutRecord, OptOutResult, OptOutStore, OptOutView, OptStatus } from '../store';
+import { isReplayable, likePattern, toOptOut, type OptOutRow } from '../shared/rows';
+import type { PostgresCluster } from './cluster';
+import { LOCK_PHONE, type PostgresDatabase, queryParameters } from './connection';
+import { OptOutMirror } from './opt-out-mirror';
 
 /** How many numbers an import writes a statement (all in one transaction). */
 const IMPORT_CHUNK = 50_000;
@@ -15,27 +17,45 @@ const SELECT = 'SELECT phone, status, keyword, source, updated_at FROM opt_out';
 const APPLY = `WITH changed AS (
     INSERT INTO opt_out (phone, status, keyword, source, updated_at) VALUES ($1, $2, $3, $4, $5)
     ON CONFLICT (phone) DO UPDATE SET status = excluded.status, keyword = excluded.keyword, source = excluded.source,
-      updated_at = excluded.updated_at, confirmation_sent = false
+      updated_at = excluded.updated_at, confirmation_sent = false, confirmation_owner = NULL
     WHERE opt_out.status <> excluded.status
     RETURNING 1),
-  history AS (INSERT INTO opt_out_history (phone, status, keyword, source, at) VALUES ($1, $2, $3, $4, $5))
+  history AS (INSERT INTO opt_out_history (phone, status, keyword, source, at, by_user) VALUES ($1, $2, $3, $4, $5, $6))
   SELECT count(*) AS changed FROM changed`;
 
 const IMPORT = `WITH input AS (SELECT unnest($1::text[]) AS phone),
   changed AS (
     INSERT INTO opt_out (phone, status, keyword, source, updated_at) SELECT DISTINCT phone, $2, NULL::text, $3, $4::bigint FROM input
     ON CONFLICT (phone) DO UPDATE SET status = excluded.status, keyword = NULL, source = excluded.source,
-      updated_at = excluded.updated_at, confirmation_sent = false
+      updated_at = excluded.updated_at, confirmation_sent = false, confirmation_owner = NULL
     WHERE opt_out.status <> excluded.status
     RETURNING 1),
-  history AS (INSERT INTO opt_out_history (phone, status, keyword, source, at) SELECT phone, $2, NULL, $3, $4::bigint FROM input)
+  history AS (INSERT INTO opt_out_history (phone, status, keyword, source, at, by_user) SELECT phone, $2, NULL, $3, $4::bigint, $5::text FROM input)
   SELECT count(*) AS changed FROM changed`;
 
-export class PostgresOptOuts implements OptOutStore {
-  constructor(private readonly db: PostgresDatabase) {}
+// The number's one confirmation: free, or claimed by an instance that died before it queued it (the
+// STOP is then handed on again by another instance, whose send takes it). Queuing it clears the owner
+// (outbox.ts), so that a queued confirmation is never taken again.
+const CLAIM_CONFIRMATION = `UPDATE opt_out o SET confirmation_sent = true, confirmation_owner = $3
+  WHERE o.phone = $1 AND o.status = 'opted-out' AND o.updated_at >= $2
+    AND (NOT o.confirmation_sent OR (o.confirmation_owner IS DISTINCT FROM $3 AND o.confirmation_owner IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM instance i WHERE i.id = o.confirmation_owner AND i.lease_until > ${'(extract(epoch from clock_timestamp()) * 1000)::bigint'})))`;
+
+const IS_OPTED_OUT = { name: 'exotel-is-opted-out', text: "SELECT 1 FROM opt_out WHERE phone = $1 AND status = 'opted-out'" };
+
+export class PostgresOptOuts implements OptOutStore, OptOutView {
+  /** the opted-out numbers in memory, kept true through the database (opt-out-mirror.ts) */
+  readonly mirror: OptOutMirror;
+
+  constructor(
+    private readonly db: PostgresDatabase,
+    private readonly cluster: PostgresCluster,
+  ) {
+    this.mirror = new OptOutMirror(db, cluster);
+  }
 
   async setOptStatus(change: OptOutChange): Promise<OptOutResult> {
-    return this.db.transaction(async (tx): Promise<OptOutResult> => {
+    const result = await this.db.transaction(async (tx): Promise<OptOutResult & { notified: number }> => {
       // One change a number at a time, across instances: a replayed SmsSid is then seen as one.
       await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_PHONE, change.phone]);
       let replay = false;
@@ -48,13 +68,18 @@ export class PostgresOptOuts implements OptOutStore {
         replay = seen.rowCount !== 0;
       }
       let changed = false;
+      let notified = 0;
       if (!replay) {
-        const { rows } = await tx.query<{ changed: number }>(APPLY, [change.phone, change.status, change.keyword ?? null, change.source, Date.now()]);
+        const { rows } = await tx.query<{ changed: number }>(APPLY, [change.phone, change.status, change.keyword ?? null, change.source, Date.now(), change.by ?? null]);
         changed = rows[0].changed === 1;
+        if (changed) notified = await OptOutMirror.notify(tx, this.mirror.channel, [change.phone]);
       }
       const { rows } = await tx.query<OptOutRow>(`${SELECT} WHERE phone = $1`, [change.phone]);
-      return { record: toOptOut(rows[0]), changed, replay };
+      return { record: toOptOut(rows[0]), changed, replay, notified };
     });
+    // acknowledged once every instance's copy in memory has the change: no send after this reads the old answer
+    if (result.notified) await this.mirror.seen(result.notified);
+    return { record: result.record, changed: result.changed, replay: result.replay };
   }
 
   async getOptStatus(phone: string): Promise<OptOutRecord | null> {
@@ -63,34 +88,39 @@ export class PostgresOptOuts implements OptOutStore {
   }
 
   async isOptedOut(phone: string): Promise<boolean> {
-    const { rowCount } = await this.db.query("SELECT 1 FROM opt_out WHERE phone = $1 AND status = 'opted-out'", [phone]);
+    const known = this.mirror.lookup(phone);
+    if (known !== undefined) return known;
+    const generation = this.mirror.generation;
+    const { rowCount } = await this.db.query({ ...IS_OPTED_OUT, values: [phone] });
+    this.mirror.learn(phone, rowCount === 1, generation);
     return rowCount === 1;
   }
 
   async claimOptOutConfirmation(phone: string, withinMs: number): Promise<boolean> {
-    const { rowCount } = await this.db.query(
-      "UPDATE opt_out SET confirmation_sent = true WHERE phone = $1 AND status = 'opted-out' AND NOT confirmation_sent AND updated_at >= $2",
-      [phone, Date.now() - withinMs],
-    );
+    await this.cluster.registered(); // so that nobody takes this instance for a dead one
+    const { rowCount } = await this.db.query(CLAIM_CONFIRMATION, [phone, Date.now() - withinMs, this.cluster.instanceId]);
     return rowCount === 1;
   }
 
   async releaseOptOutConfirmation(phone: string): Promise<void> {
-    await this.db.query("UPDATE opt_out SET confirmation_sent = false WHERE phone = $1 AND status = 'opted-out'", [phone]);
+    await this.db.query("UPDATE opt_out SET confirmation_sent = false, confirmation_owner = NULL WHERE phone = $1 AND status = 'opted-out'", [phone]);
   }
 
-  async importOptStatus(phones: string[], status: OptStatus, source: string): Promise<ImportResult> {
+  async importOptStatus(phones: string[], status: OptStatus, source: string, by?: string | null): Promise<ImportResult> {
     // In key order, as the SQLite store does: the indexes then fill page after page.
     const sorted = [...phones].sort();
-    return this.db.transaction(async (tx): Promise<ImportResult> => {
+    const result = await this.db.transaction(async (tx): Promise<ImportResult & { notified: number }> => {
       const at = Date.now();
       let changed = 0;
       for (let start = 0; start < sorted.length; start += IMPORT_CHUNK) {
-        const { rows } = await tx.query<{ changed: number }>(IMPORT, [sorted.slice(start, start + IMPORT_CHUNK), status, source, at]);
+        const { rows } = await tx.query<{ changed: number }>(IMPORT, [sorted.slice(start, start + IMPORT_CHUNK), status, source, at, by ?? null]);
         changed += rows[0].changed;
       }
-      return { changed, unchanged: sorted.length - changed };
+      const notified = changed > 0 ? await OptOutMirror.notify(tx, this.mirror.channel, '*') : 0;
+      return { changed, unchanged: sorted.length - changed, notified };
     });
+    if (result.notified) await this.mirror.seen(result.notified);
+    return { changed: result.changed, unchanged: result.unchanged };
   }
 
   async exportOptStatus(): Promise<OptOutRecord[]> {
@@ -100,10 +130,24 @@ export class PostgresOptOuts implements OptOutStore {
 
   async optOutHistory(phone: string): Promise<Array<OptOutChange & { at: number }>> {
     const { rows } = await this.db.query<OptOutChange & { at: number }>(
-      'SELECT phone, status, keyword, source, at FROM opt_out_history WHERE phone = $1 ORDER BY id',
+      'SELECT phone, status, keyword, source, at, by_user AS "by" FROM opt_out_history WHERE phone = $1 ORDER BY id',
       [phone],
     );
     return rows;
+  }
+
+  async optOutPage(query: OptOutQuery): Promise<OptOutRecord[]> {
+    const where: string[] = [];
+    const { values: params, add: param } = queryParameters();
+    const status = query.status ?? 'opted-out';
+    if (status !== 'all') where.push(`status = ${param(status)}`);
+    if (query.text) where.push(`phone LIKE ${param(likePattern(query.text))}`);
+    if (query.after) where.push(`(updated_at, phone) < (${param(query.after.at)}, ${param(query.after.id)})`);
+    const { rows } = await this.db.query<OptOutRow>(
+      `${SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC, phone DESC LIMIT ${param(query.limit)}`,
+      params,
+    );
+    return rows.map(toOptOut);
   }
 
   async optedOutCount(): Promise<number> {

@@ -1,21 +1,26 @@
 // The outbox: sends waiting for the rate limit or a retry, the one being asked of Exotel right now
 // ('sending': after a crash nobody knows whether it went), and the ones that failed for good. A send
 // and its claim are written by one statement: either both or neither, whichever instance tries.
-import type { Outbox, OutboxAddition, OutboxEntry, OutboxState } from '../store';
-import { toOutbox, type OutboxRow } from '../shared/rows';
+import type { Outbox, OutboxAddition, OutboxEntry, OutboxQuery, OutboxState, OutboxView } from '../store';
+import { countsByState, toOutbox, type OutboxRow } from '../shared/rows';
 import type { PostgresCluster } from './cluster';
-import type { PostgresDatabase } from './connection';
+import { type PostgresDatabase, queryParameters } from './connection';
 
-const ADD = `INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, owner)
-  VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8) RETURNING id`;
+const COLUMNS = 'outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, owner, not_before)';
+const ADD = `INSERT INTO ${COLUMNS} VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8, $9) RETURNING id`;
 
 // The claim (one send a node makes for an inbound SMS) taken in the same statement as the send
-const ADD_CLAIMED = `WITH claim AS (
-    INSERT INTO send_claim (node_id, claim_key, claimed_at) VALUES ($1, $5, $7) ON CONFLICT DO NOTHING RETURNING 1)
-  INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, owner)
-  SELECT $1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8 FROM claim RETURNING id`;
+const CLAIM = 'claim AS (INSERT INTO send_claim (node_id, claim_key, claimed_at) VALUES ($1, $5, $7) ON CONFLICT DO NOTHING RETURNING 1)';
+const ADD_AFTER_CLAIM = `INSERT INTO ${COLUMNS} SELECT $1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8, $9 FROM claim RETURNING id`;
+const ADD_CLAIMED = `WITH ${CLAIM} ${ADD_AFTER_CLAIM}`;
 
-export class PostgresOutbox implements Outbox {
+// An opt-out confirmation: queued in the same statement as its claim is settled (from then on not
+// this instance's to give back by dying: a dead instance's outbox entry is taken over instead)
+const SETTLE = 'settled AS (UPDATE opt_out SET confirmation_owner = NULL WHERE phone = $2 AND confirmation_owner = $8 AND EXISTS (SELECT 1 FROM added))';
+const ADD_CONFIRMATION = `WITH added AS (${ADD}), ${SETTLE} SELECT id FROM added`;
+const ADD_CLAIMED_CONFIRMATION = `WITH ${CLAIM}, added AS (${ADD_AFTER_CLAIM}), ${SETTLE} SELECT id FROM added`;
+
+export class PostgresOutbox implements Outbox, OutboxView {
   constructor(
     private readonly db: PostgresDatabase,
     private readonly cluster: PostgresCluster,
@@ -32,17 +37,20 @@ export class PostgresOutbox implements Outbox {
       entry.confirmation,
       Date.now(),
       this.cluster.instanceId,
+      entry.notBefore ?? null,
     ];
-    const { rows } = await this.db.query<{ id: number }>(entry.claimKey ? ADD_CLAIMED : ADD, params);
+    const sql = entry.confirmation ? (entry.claimKey ? ADD_CLAIMED_CONFIRMATION : ADD_CONFIRMATION) : entry.claimKey ? ADD_CLAIMED : ADD;
+    const name = `exotel-outbox-add${entry.confirmation ? '-confirmation' : ''}${entry.claimKey ? '-claimed' : ''}`;
+    const { rows } = await this.db.query<{ id: number }>({ name, text: sql, values: params });
     return rows.length ? rows[0].id : null;
   }
 
   async markOutboxSending(id: number): Promise<void> {
-    await this.db.query("UPDATE outbox SET state = 'sending', updated_at = $1 WHERE id = $2", [Date.now(), id]);
+    await this.db.query({ name: 'exotel-outbox-sending', text: "UPDATE outbox SET state = 'sending', updated_at = $1 WHERE id = $2", values: [Date.now(), id] });
   }
 
   async removeFromOutbox(id: number): Promise<void> {
-    await this.db.query('DELETE FROM outbox WHERE id = $1', [id]);
+    await this.db.query({ name: 'exotel-outbox-remove', text: 'DELETE FROM outbox WHERE id = $1', values: [id] });
   }
 
   async noteOutboxAttempt(id: number, attempts: number, error: unknown): Promise<void> {
@@ -80,5 +88,42 @@ export class PostgresOutbox implements Outbox {
       const { rows } = await this.db.query<OutboxRow>('SELECT * FROM outbox WHERE id = ANY($1::bigint[]) ORDER BY id', [ids]);
       return rows.map(toOutbox);
     });
+  }
+
+  async outboxPage(query: OutboxQuery): Promise<OutboxEntry[]> {
+    const where: string[] = [];
+    const { values: params, add: param } = queryParameters();
+    if (query.state) where.push(`state = ${param(query.state)}`);
+    if (query.after) where.push(`(created_at, id) < (${param(query.after.at)}, ${param(Number(query.after.id))})`);
+    const { rows } = await this.db.query<OutboxRow>(
+      `SELECT * FROM outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ${param(query.limit)}`,
+      params,
+    );
+    return rows.map(toOutbox);
+  }
+
+  async outboxEntry(id: number): Promise<OutboxEntry | null> {
+    const { rows } = await this.db.query<OutboxRow>('SELECT * FROM outbox WHERE id = $1', [id]);
+    return rows.length ? toOutbox(rows[0]) : null;
+  }
+
+  /** Queued again as this instance's: its own send node sends it, and no other instance takes it over while this one lives. */
+  async requeueOutboxEntry(id: number): Promise<OutboxEntry | null> {
+    await this.cluster.registered();
+    const { rows } = await this.db.query<OutboxRow>(
+      "UPDATE outbox SET state = 'queued', attempts = 0, error = NULL, updated_at = $1, owner = $2 WHERE id = $3 AND state = 'failed' RETURNING *",
+      [Date.now(), this.cluster.instanceId, id],
+    );
+    return rows.length ? toOutbox(rows[0]) : null;
+  }
+
+  async discardOutboxEntry(id: number): Promise<boolean> {
+    const { rowCount } = await this.db.query("DELETE FROM outbox WHERE id = $1 AND state = 'failed'", [id]);
+    return rowCount === 1;
+  }
+
+  async outboxCounts(): Promise<Record<OutboxState, number>> {
+    const { rows } = await this.db.query<{ state: OutboxState; count: string }>('SELECT state, count(*) AS count FROM outbox GROUP BY state');
+    return countsByState(rows);
   }
 }

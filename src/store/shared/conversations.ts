@@ -143,3 +143,13 @@ export class ConversationChanges {
     return () => this.events.off('change', listener);
   }
 }
+
+/** A conversation's id in a page cursor: its name and key, apart by a NUL (neither holds one). */
+export function conversationId(name: string, key: string): string {
+  return `${name}\u0000${key}`;
+}
+
+export function splitId(id: string): [string, string] {
+  const at = id.indexOf('\u0000');
+  return at < 0 ? [id, ''] : [id.slice(0, at), id.slice(at + 1)];
+}

@@ -120,3 +120,19 @@ export class Checkpointer {
     await this.exited;
   }
 }
+
+/**
+ * Statements of queries built from the filters a caller chose (the operators' view): each distinct SQL
+ * prepared once, then reused (a handful of shapes, so the cache stays small).
+ */
+export function statementCache(db: Database.Database): (sql: string) => Database.Statement {
+  const prepared = new Map<string, Database.Statement>();
+  return (sql) => {
+    let statement = prepared.get(sql);
+    if (!statement) {
+      statement = db.prepare(sql);
+      prepared.set(sql, statement);
+    }
+    return statement;
+  };
+}

@@ -1,14 +1,18 @@
 // Conversations, one active a customer and name, with their step deadlines and one-time codes (only
 // a salted hash), and the remembered outcome of each inbound SMS, so that a replay does the same again.
 import type Database from 'better-sqlite3';
-import type { CodeCheck, ConversationRecord, ConversationStart, ConversationStore, ConversationUpdate } from '../store';
-import { ConversationChanges, endedRecord, judgeCode, outcomesBefore, sawSms, startedRow, toConversation, updatedRow, type ConversationRow } from '../shared/conversations';
+import { statementCache } from './connection';
+import type { CodeCheck, ConversationQuery, ConversationRecord, ConversationStart, ConversationStore, ConversationUpdate, ConversationView } from '../store';
+import { likePattern } from '../shared/rows';
+import { ConversationChanges, endedRecord, judgeCode, outcomesBefore, sawSms, splitId, startedRow, toConversation, updatedRow, type ConversationRow } from '../shared/conversations';
 
-export class SqliteConversations extends ConversationChanges implements ConversationStore {
+export class SqliteConversations extends ConversationChanges implements ConversationStore, ConversationView {
+  private readonly prepared: (sql: string) => Database.Statement;
   private readonly statements;
 
   constructor(private readonly db: Database.Database) {
     super();
+    this.prepared = statementCache(db);
     this.statements = {
       get: db.prepare('SELECT * FROM conversation WHERE name = ? AND key = ?'),
       put: db.prepare(
@@ -132,6 +136,27 @@ export class SqliteConversations extends ConversationChanges implements Conversa
   async purgeExpiredConversations(now: number): Promise<number> {
     this.statements.outcomePurge.run(outcomesBefore(now));
     return this.statements.purge.run(now).changes;
+  }
+
+  async conversationPage(query: ConversationQuery, now: number): Promise<ConversationRecord[]> {
+    const where = ['expires_at > @now'];
+    const params: Record<string, unknown> = { limit: query.limit, now };
+    if (query.name) {
+      where.push('name = @name');
+      params.name = query.name;
+    }
+    if (query.text) {
+      where.push("key LIKE @text ESCAPE '\\'");
+      params.text = likePattern(query.text);
+    }
+    if (query.after) {
+      // the cursor's id is name NUL key: in the index's order (name, then key)
+      const [name, key] = splitId(query.after.id);
+      where.push('started_at <= @at AND (started_at < @at OR name < @afterName OR (name = @afterName AND key < @afterKey))');
+      Object.assign(params, { at: query.after.at, afterName: name, afterKey: key });
+    }
+    const sql = `SELECT * FROM conversation WHERE ${where.join(' AND ')} ORDER BY started_at DESC, name DESC, key DESC LIMIT @limit`;
+    return (this.prepared(sql).all(params) as ConversationRow[]).map((row) => ({ ...toConversation(row), code: null }));
   }
 
   async activeConversationCount(name?: string): Promise<number> {

@@ -1,11 +1,13 @@
 // The inbound log (deduplicated on SmsSid, with the marks of what was handed to the flow) and the
 // send claims: one send a node makes for an inbound SMS and recipient.
 import type Database from 'better-sqlite3';
-import type { InboundLog, InboundRecord } from '../store';
+import { statementCache } from './connection';
+import type { InboundLog, InboundLogLine, InboundLogQuery, InboundLogView, InboundRecord } from '../store';
 import { PendingWrites, type PendingInbound } from '../shared/pending-writes';
-import { toRecord, type InboundRow } from '../shared/rows';
+import { bucketsOf, likePattern, toLogLine, toRecord, type InboundRow, type InboundLogRow } from '../shared/rows';
 
-export class SqliteInboundLog implements InboundLog {
+export class SqliteInboundLog implements InboundLog, InboundLogView {
+  private readonly prepared: (sql: string) => Database.Statement;
   private readonly statements;
 
   // Group commit: the records and the marks in one transaction.
@@ -13,6 +15,7 @@ export class SqliteInboundLog implements InboundLog {
   private flushScheduled: NodeJS.Immediate | undefined;
 
   constructor(private readonly db: Database.Database) {
+    this.prepared = statementCache(db);
     this.statements = {
       insert: db.prepare(
         `INSERT INTO inbound (sid, endpoint, from_number, to_number, body, received_at, account_sid, recorded_at)
@@ -20,6 +23,12 @@ export class SqliteInboundLog implements InboundLog {
          ON CONFLICT (sid) DO NOTHING`,
       ),
       markHandled: db.prepare('UPDATE inbound SET handled = 1 WHERE sid = ?'),
+      duplicate: db.prepare('UPDATE inbound SET duplicates = duplicates + 1 WHERE sid = ?'),
+      counts: db.prepare('SELECT (recorded_at - @since) / @bucket AS bucket, COUNT(*) AS count FROM inbound WHERE recorded_at >= @since AND recorded_at < @until GROUP BY 1'),
+      countsOf: db.prepare(
+        'SELECT (recorded_at - @since) / @bucket AS bucket, COUNT(*) AS count FROM inbound WHERE recorded_at >= @since AND recorded_at < @until AND account_sid = @account GROUP BY 1',
+      ),
+      purge: db.prepare('DELETE FROM inbound WHERE sid IN (SELECT sid FROM inbound WHERE recorded_at < ? AND handled = 1 ORDER BY recorded_at LIMIT ?)'),
       unhandled: db.prepare('SELECT * FROM inbound WHERE endpoint = ? AND handled = 0 ORDER BY recorded_at, sid'),
       claim: db.prepare('INSERT INTO send_claim (node_id, claim_key, claimed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
       release: db.prepare('DELETE FROM send_claim WHERE node_id = ? AND claim_key = ?'),
@@ -47,6 +56,49 @@ export class SqliteInboundLog implements InboundLog {
     this.statements.release.run(nodeId, key);
   }
 
+  async inboundLogPage(query: InboundLogQuery): Promise<InboundLogLine[]> {
+    // Newest first by (recorded_at, sid): an index walked backwards from the cursor, never an OFFSET.
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: query.limit };
+    if (query.phone) {
+      where.push('from_number = @phone');
+      params.phone = query.phone;
+    }
+    if (query.text) {
+      where.push("(body LIKE @text ESCAPE '\\' OR from_number LIKE @text ESCAPE '\\')");
+      params.text = likePattern(query.text);
+    }
+    if (query.accountSid !== undefined) {
+      where.push('account_sid = @account');
+      params.account = query.accountSid;
+    }
+    if (query.since !== undefined) {
+      where.push('recorded_at >= @since');
+      params.since = query.since;
+    }
+    if (query.until !== undefined) {
+      where.push('recorded_at < @until');
+      params.until = query.until;
+    }
+    if (query.after) {
+      where.push('recorded_at <= @at AND (recorded_at < @at OR sid < @id)');
+      params.at = query.after.at;
+      params.id = query.after.id;
+    }
+    const sql = `SELECT * FROM inbound ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY recorded_at DESC, sid DESC LIMIT @limit`;
+    return (this.prepared(sql).all(params) as InboundLogRow[]).map(toLogLine);
+  }
+
+  async inboundCounts(since: number, until: number, bucketMs: number, accountSid?: string): Promise<number[]> {
+    const params = { since, until, bucket: bucketMs, account: accountSid };
+    const rows = (accountSid === undefined ? this.statements.counts.all(params) : this.statements.countsOf.all(params)) as Array<{ bucket: number; count: number }>;
+    return bucketsOf(rows, since, until, bucketMs);
+  }
+
+  async purgeInboundLog(before: number, limit: number): Promise<number> {
+    return this.statements.purge.run(before, limit).changes;
+  }
+
   /** Commits what is waiting now (the store is closing). */
   flushNow(): void {
     if (this.flushScheduled) clearImmediate(this.flushScheduled);
@@ -61,10 +113,13 @@ export class SqliteInboundLog implements InboundLog {
     this.flushScheduled = undefined;
     const { inbound, handled, waiters } = this.pending.take();
     if (inbound.length === 0 && handled.length === 0) return;
-    const { insert, markHandled } = this.statements;
+    const { insert, markHandled, duplicate } = this.statements;
     const write = (rows: PendingInbound[], sids: string[]) =>
       this.db.transaction(() => {
         const results = rows.map((entry) => insert.run({ ...entry.row, recordedAt: entry.recordedAt }).changes === 1);
+        rows.forEach((entry, i) => {
+          if (!results[i]) duplicate.run(entry.row.sid);
+        });
         for (const sid of sids) markHandled.run(sid);
         return results;
       })();

@@ -1,13 +1,16 @@
 // Opt-outs, one row a number, their append-only history (enforced by triggers), and the opted-out
 // count, which triggers keep in a one-row table (migration 7): reading it is O(1).
 import type Database from 'better-sqlite3';
-import type { ImportResult, OptOutChange, OptOutRecord, OptOutResult, OptOutStore, OptStatus } from '../store';
-import { isReplayable, toOptOut, type OptOutRow } from '../shared/rows';
+import { statementCache } from './connection';
+import type { ImportResult, OptOutChange, OptOutQuery, OptOutRecord, OptOutResult, OptOutStore, OptOutView, OptStatus } from '../store';
+import { isReplayable, likePattern, toOptOut, type OptOutRow } from '../shared/rows';
 
-export class SqliteOptOuts implements OptOutStore {
+export class SqliteOptOuts implements OptOutStore, OptOutView {
+  private readonly prepared: (sql: string) => Database.Statement;
   private readonly statements;
 
   constructor(private readonly db: Database.Database) {
+    this.prepared = statementCache(db);
     this.statements = {
       get: db.prepare('SELECT phone, status, keyword, source, updated_at FROM opt_out WHERE phone = ?'),
       status: db.prepare('SELECT status FROM opt_out WHERE phone = ?').pluck(),
@@ -18,9 +21,9 @@ export class SqliteOptOuts implements OptOutStore {
          ON CONFLICT (phone) DO UPDATE SET status = excluded.status, keyword = excluded.keyword, source = excluded.source,
            updated_at = excluded.updated_at, confirmation_sent = 0`,
       ),
-      historyAdd: db.prepare('INSERT INTO opt_out_history (phone, status, keyword, source, at) VALUES (@phone, @status, @keyword, @source, @at)'),
+      historyAdd: db.prepare('INSERT INTO opt_out_history (phone, status, keyword, source, at, by_user) VALUES (@phone, @status, @keyword, @source, @at, @by)'),
       historyHas: db.prepare('SELECT 1 FROM opt_out_history WHERE source = ? AND phone = ? AND status = ? LIMIT 1').pluck(),
-      history: db.prepare('SELECT phone, status, keyword, source, at FROM opt_out_history WHERE phone = ? ORDER BY id'),
+      history: db.prepare('SELECT phone, status, keyword, source, at, by_user AS "by" FROM opt_out_history WHERE phone = ? ORDER BY id'),
       all: db.prepare('SELECT phone, status, keyword, source, updated_at FROM opt_out ORDER BY phone'),
       count: db.prepare('SELECT opted_out FROM opt_out_count WHERE id = 1').pluck(),
       claimConfirmation: db.prepare(
@@ -33,7 +36,7 @@ export class SqliteOptOuts implements OptOutStore {
   /** Applies one change inside the caller's transaction; true when the status changed. */
   private apply(change: OptOutChange, at: number): boolean {
     const previous = this.statements.status.get(change.phone) as OptStatus | undefined;
-    const row = { phone: change.phone, status: change.status, keyword: change.keyword ?? null, source: change.source, at };
+    const row = { phone: change.phone, status: change.status, keyword: change.keyword ?? null, source: change.source, at, by: change.by ?? null };
     const changed = previous !== change.status;
     if (changed) this.statements.upsert.run(row);
     this.statements.historyAdd.run(row);
@@ -66,7 +69,7 @@ export class SqliteOptOuts implements OptOutStore {
     this.statements.releaseConfirmation.run(phone);
   }
 
-  async importOptStatus(phones: string[], status: OptStatus, source: string): Promise<ImportResult> {
+  async importOptStatus(phones: string[], status: OptStatus, source: string, by?: string | null): Promise<ImportResult> {
     // In key order, with a large page cache for the import: the B-trees then fill page after page
     // instead of reading back and writing out pages at random (1M numbers: seconds, not half a minute).
     const sorted = [...phones].sort();
@@ -76,7 +79,7 @@ export class SqliteOptOuts implements OptOutStore {
       return this.db.transaction((): ImportResult => {
         const at = Date.now();
         let changed = 0;
-        for (const phone of sorted) if (this.apply({ phone, status, source }, at)) changed++;
+        for (const phone of sorted) if (this.apply({ phone, status, source, by }, at)) changed++;
         return { changed, unchanged: sorted.length - changed };
       })();
     } finally {
@@ -90,6 +93,28 @@ export class SqliteOptOuts implements OptOutStore {
 
   async optOutHistory(phone: string): Promise<Array<OptOutChange & { at: number }>> {
     return this.statements.history.all(phone) as Array<OptOutChange & { at: number }>;
+  }
+
+  async optOutPage(query: OptOutQuery): Promise<OptOutRecord[]> {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: query.limit };
+    const status = query.status ?? 'opted-out';
+    if (status !== 'all') {
+      where.push('status = @status');
+      params.status = status;
+    }
+    if (query.text) {
+      where.push("phone LIKE @text ESCAPE '\\'");
+      params.text = likePattern(query.text);
+    }
+    if (query.after) {
+      where.push('updated_at <= @at AND (updated_at < @at OR phone < @id)');
+      params.at = query.after.at;
+      params.id = query.after.id;
+    }
+    const sql = `SELECT phone, status, keyword, source, updated_at FROM opt_out ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY updated_at DESC, phone DESC LIMIT @limit`;
+    return (this.prepared(sql).all(params) as OptOutRow[]).map(toOptOut);
   }
 
   async optedOutCount(): Promise<number> {

@@ -1,23 +1,26 @@
 // The outbox: sends waiting for the rate limit or a retry, the one being asked of Exotel right now
 // ('sending': after a crash nobody knows whether it went), and the ones that failed for good.
 import type Database from 'better-sqlite3';
-import type { Outbox, OutboxAddition, OutboxEntry, OutboxState } from '../store';
-import { toOutbox, type OutboxRow } from '../shared/rows';
+import { statementCache } from './connection';
+import type { Outbox, OutboxAddition, OutboxEntry, OutboxQuery, OutboxState, OutboxView } from '../store';
+import { countsByState, toOutbox, type OutboxRow } from '../shared/rows';
 
 /** Takes a send claim inside the caller's transaction (the inbound log's); false when already taken. */
 export type ClaimTaker = (nodeId: string, key: string, at: number) => boolean;
 
-export class SqliteOutbox implements Outbox {
+export class SqliteOutbox implements Outbox, OutboxView {
+  private readonly prepared: (sql: string) => Database.Statement;
   private readonly statements;
 
   constructor(
     private readonly db: Database.Database,
     private readonly takeClaim: ClaimTaker,
   ) {
+    this.prepared = statementCache(db);
     this.statements = {
       add: db.prepare(
-        `INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at)
-         VALUES (@nodeId, @phone, @request, @message, @claimKey, @confirmation, 'queued', @at, @at)`,
+        `INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, not_before)
+         VALUES (@nodeId, @phone, @request, @message, @claimKey, @confirmation, 'queued', @at, @at, @notBefore)`,
       ),
       remove: db.prepare('DELETE FROM outbox WHERE id = ?'),
       attempt: db.prepare("UPDATE outbox SET state = 'queued', attempts = ?, error = ?, updated_at = ? WHERE id = ?"),
@@ -26,6 +29,10 @@ export class SqliteOutbox implements Outbox {
       purgeFailed: db.prepare("DELETE FROM outbox WHERE state = 'failed' AND updated_at < ?"),
       purgeClaims: db.prepare('DELETE FROM send_claim WHERE claimed_at < ?'),
       list: db.prepare('SELECT * FROM outbox WHERE node_id = ? AND state = ? ORDER BY id'),
+      one: db.prepare('SELECT * FROM outbox WHERE id = ?'),
+      requeue: db.prepare("UPDATE outbox SET state = 'queued', attempts = 0, error = NULL, updated_at = ? WHERE id = ? AND state = 'failed'"),
+      discard: db.prepare("DELETE FROM outbox WHERE id = ? AND state = 'failed'"),
+      counts: db.prepare('SELECT state, COUNT(*) AS count FROM outbox GROUP BY state'),
     };
   }
 
@@ -41,6 +48,7 @@ export class SqliteOutbox implements Outbox {
         claimKey: entry.claimKey,
         confirmation: entry.confirmation ? 1 : 0,
         at,
+        notBefore: entry.notBefore ?? null,
       });
       return Number(info.lastInsertRowid);
     })();
@@ -68,5 +76,39 @@ export class SqliteOutbox implements Outbox {
 
   async outboxEntries(nodeId: string, state: OutboxState): Promise<OutboxEntry[]> {
     return (this.statements.list.all(nodeId, state) as OutboxRow[]).map(toOutbox);
+  }
+
+  async outboxPage(query: OutboxQuery): Promise<OutboxEntry[]> {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: query.limit };
+    if (query.state) {
+      where.push('state = @state');
+      params.state = query.state;
+    }
+    if (query.after) {
+      where.push('created_at <= @at AND (created_at < @at OR id < @id)');
+      params.at = query.after.at;
+      params.id = Number(query.after.id);
+    }
+    const sql = `SELECT * FROM outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT @limit`;
+    return (this.prepared(sql).all(params) as OutboxRow[]).map(toOutbox);
+  }
+
+  async outboxEntry(id: number): Promise<OutboxEntry | null> {
+    const row = this.statements.one.get(id) as OutboxRow | undefined;
+    return row ? toOutbox(row) : null;
+  }
+
+  async requeueOutboxEntry(id: number): Promise<OutboxEntry | null> {
+    if (this.statements.requeue.run(Date.now(), id).changes === 0) return null;
+    return this.outboxEntry(id);
+  }
+
+  async discardOutboxEntry(id: number): Promise<boolean> {
+    return this.statements.discard.run(id).changes === 1;
+  }
+
+  async outboxCounts(): Promise<Record<OutboxState, number>> {
+    return countsByState(this.statements.counts.all() as Array<{ state: OutboxState; count: number }>);
   }
 }

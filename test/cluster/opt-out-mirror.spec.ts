@@ -1,0 +1,116 @@
+// The opted-out numbers each instance keeps in memory (so that the check before every send needs no
+// round trip) are kept true through the database: a change is acknowledged only once every live
+// instance's copy has it, so a send that starts after a STOP, on any instance, never reads the old answer.
+import assert from 'node:assert/strict';
+import { PostgresStore } from '../../src/store';
+import type { OptOutMirror } from '../../src/store/postgres/opt-out-mirror';
+import { createTestDatabase, type TestDatabase } from '../store/pg-database';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const mirrorOf = (store: PostgresStore) => (store as unknown as { optOuts: { mirror: OptOutMirror } }).optOuts.mirror;
+const phone = (i: number) => `+9198765${String(i).padStart(5, '0')}`;
+
+/** Until the store answers from memory. */
+async function loaded(store: PostgresStore): Promise<void> {
+  await store.isOptedOut(phone(99_999));
+  const until = Date.now() + 10_000;
+  while (mirrorOf(store).lookup(phone(99_999)) === undefined) {
+    assert.ok(Date.now() < until, 'the copy in memory was never loaded');
+    await sleep(20);
+  }
+}
+
+describe('cluster: the opted-out numbers in memory, kept true through the database', function () {
+  this.timeout(30_000);
+  let db: TestDatabase;
+  const stores: PostgresStore[] = [];
+  const open = async (leaseMs = 600) => {
+    const store = new PostgresStore({ type: 'postgres', connectionString: db.url(), leaseMs });
+    await store.ready();
+    stores.push(store);
+    return store;
+  };
+
+  beforeEach(async () => {
+    db = await createTestDatabase();
+  });
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close().catch(() => undefined);
+    await db.drop();
+  });
+
+  it('answers from memory what the database holds, numbers that are not E.164 too', async () => {
+    const a = await open();
+    await a.importOptStatus([phone(1), phone(2), 'SHORTCODE'], 'opted-out', 'import');
+    await loaded(a);
+    await a.setOptStatus({ phone: phone(2), status: 'opted-in', source: 'manual' });
+    const mirror = mirrorOf(a);
+    assert.deepEqual([phone(1), phone(2), phone(3), 'SHORTCODE'].map((p) => mirror.lookup(p)), [true, undefined, false, true], 'the changed number is asked of the database');
+    assert.deepEqual(await Promise.all([phone(1), phone(2), phone(3), 'SHORTCODE'].map((p) => a.isOptedOut(p))), [true, false, false, true]);
+    assert.equal(mirror.lookup(phone(2)), false, 'the database’s answer is kept until the number changes again');
+  });
+
+  it('a STOP acknowledged on one instance is in force on the other’s very next check, and a START too', async () => {
+    const a = await open();
+    const b = await open();
+    await loaded(a);
+    await loaded(b);
+    for (let i = 0; i < 30; i++) {
+      const [writer, reader] = i % 2 ? [a, b] : [b, a];
+      assert.equal(await reader.isOptedOut(phone(i)), false);
+      await writer.setOptStatus({ phone: phone(i), status: 'opted-out', keyword: 'STOP', source: `SM${i}` });
+      assert.equal(mirrorOf(reader).lookup(phone(i)) ?? (await reader.isOptedOut(phone(i))), true, `STOP ${i}: the other instance still answers "not opted out"`);
+      await writer.setOptStatus({ phone: phone(i), status: 'opted-in', keyword: 'START', source: `SM${i}b` });
+      assert.equal(await reader.isOptedOut(phone(i)), false, `START ${i}`);
+    }
+  });
+
+  it('an import on one instance is in force on the other as soon as it is done', async () => {
+    const a = await open();
+    const b = await open();
+    await loaded(b);
+    const numbers = Array.from({ length: 500 }, (_, i) => phone(1_000 + i));
+    await a.importOptStatus(numbers, 'opted-out', 'import');
+    const answers = await Promise.all(numbers.map((p) => b.isOptedOut(p)));
+    assert.equal(answers.filter(Boolean).length, 500);
+    await loaded(b);
+    assert.equal(mirrorOf(b).lookup(numbers[7]), true, 'loaded again from memory');
+  });
+
+  it('an instance whose listener is cut stops answering from memory, and a STOP elsewhere does not wait for it', async () => {
+    const a = await open();
+    const b = await open();
+    await loaded(b);
+    const admin = await db.client('exotel_sms');
+    try {
+      // both instances' listeners: neither answers from memory until it listens again
+      const cut = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'node-red-exotel-listener'");
+      assert.ok(cut.rowCount! >= 1);
+      await sleep(200);
+      assert.equal(mirrorOf(b).lookup(phone(5)), undefined, 'still answering from memory without its listener');
+      const t0 = Date.now();
+      await a.setOptStatus({ phone: phone(5), status: 'opted-out', source: 'SM5' });
+      assert.ok(Date.now() - t0 < 2_000, `the STOP waited ${Date.now() - t0} ms`);
+      assert.equal(await b.isOptedOut(phone(5)), true);
+      await sleep(1_100);
+      await loaded(b);
+      assert.equal(mirrorOf(b).lookup(phone(5)), true, 'listening and loaded again by itself');
+    } finally {
+      await admin.end();
+    }
+  });
+
+  it('a STOP waits for a dead instance’s copy only until its lease ran out', async () => {
+    const a = await open();
+    const b = await open();
+    await loaded(b);
+    // kill -9 as the database sees it: b's connections stay open but b answers nothing
+    const mirror = mirrorOf(b) as unknown as { listener: { removeAllListeners(event: string): void } };
+    mirror.listener.removeAllListeners('notification');
+    clearInterval((b as unknown as { cluster: { heartbeat: NodeJS.Timeout } }).cluster.heartbeat);
+    const t0 = Date.now();
+    await a.setOptStatus({ phone: phone(6), status: 'opted-out', source: 'SM6' });
+    const waited = Date.now() - t0;
+    assert.ok(waited <= 1_500, `waited ${waited} ms for a dead instance (lease 600 ms)`);
+  });
+});
