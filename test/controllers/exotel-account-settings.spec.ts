@@ -216,9 +216,10 @@ describe('exotel-account controller: settings, credentials and closing', () => {
         leaseMs: 30_000,
         takeOverInbound: async () => [],
         takeOverOutbox: async () => [],
-        takeRateSlot: async (account: string, perMinute: number, windowMs: number) => {
+        takeRateSlot: async () => assert.fail('the limiter asks for slots in batches'),
+        takeRateSlots: async (account: string, perMinute: number, windowMs: number) => {
           asked.push([account, perMinute, windowMs]);
-          return { slot: asked.length };
+          return { slots: [asked.length], waitMs: 0 };
         },
         endRateSlot: async (slot: number, sent: boolean) => void ended.push([slot, sent]),
       };

@@ -149,7 +149,7 @@ describe('exotel-send: edges', () => {
       assert.deepEqual(log.lines, []);
       store.db.prepare('UPDATE outbox SET updated_at = ? WHERE id = ?').run(Date.now() - 181 * 86_400_000, id);
       await sender().purgeOld(180 * 86_400_000);
-      assert.deepEqual(log.lines, [{ level: 'debug', text: 'purged 1 finished sends and claims' }]);
+      assert.deepEqual(log.lines, [{ level: 'debug', text: 'purged 1 finished sends, claims and logged SMS' }]);
     });
 
     it('a purge the store refuses: a warning with the reason', async () => {

@@ -62,8 +62,8 @@ describe('exotel-send controller: from the message to the request', () => {
     });
 
     it('a valid SMS type and priority go with the request, without a warning', async () => {
-      await through(sender({ smsType: 'promotional', priority: 'high' }), { phone: ASHA, payload: 'hi' });
-      assert.deepEqual([gateway.sent[0].smsType, gateway.sent[0].priority], ['promotional', 'high']);
+      await through(sender({ smsType: 'transactional', priority: 'high' }), { phone: ASHA, payload: 'hi' });
+      assert.deepEqual([gateway.sent[0].smsType, gateway.sent[0].priority], ['transactional', 'high']);
       assert.deepEqual(log.lines, []);
     });
 
