@@ -80,10 +80,13 @@ describe('message completion: edges', () => {
     assert.deepEqual(told, [undefined]);
   });
 
-  it('gives an id to a message whose id is empty', () => {
+  it('gives an id to a message whose id is empty or no text', () => {
     const msg = { _msgid: '' };
     completion.follow(msg, () => undefined);
     assert.match(msg._msgid, /^[0-9a-f]{16}$/);
+    const numbered: { _msgid: unknown } = { _msgid: 42 };
+    completion.follow(numbered, () => undefined);
+    assert.match(String(numbered._msgid), /^[0-9a-f]{16}$/);
   });
 
   it('sent() again after the next node has the message: still held by that node', async () => {

@@ -17,7 +17,9 @@ import { answer, callOf, middlewareOf, queryOf, removeRoutes } from '../../src/n
 import { languagesFor, messages, runtimeLanguage } from '../../src/nodes/shared/i18n';
 import { whenFlowsStarted } from '../../src/nodes/shared/lifecycle';
 import { shown, statusText, systemTimers } from '../../src/nodes/shared/ports';
-import { CODE_KEY_FILE, codeKey, openStore, packageSettings, retentionMs, sharedStoreConfigured, storePath } from '../../src/nodes/shared/settings';
+import { CODE_KEY_FILE, codeKey, openStore, packageSettings, reconcileAfterMs, retentionMs, sharedStoreConfigured, storePath } from '../../src/nodes/shared/settings';
+import { handOnReport, listenForReports } from '../../src/nodes/shared/report-listeners';
+import type { ReportRecord } from '../../src/store';
 import { refuse, refusedAction, ThrottledStatus } from '../../src/nodes/shared/status';
 import { StoreWait } from '../../src/nodes/shared/store-wait';
 import { evaluateProperty, evaluatorFor, onInput } from '../../src/nodes/shared/typed-input';
@@ -277,6 +279,11 @@ describe('node shared: settings.js', () => {
     assert.equal(retentionMs(red().RED), 180 * DAY);
   });
 
+  it('a send on the wire at a crash waits for its report the time set (a positive number), else the node’s default', () => {
+    assert.equal(reconcileAfterMs(red({ exotelSms: { reconcileAfterMs: '2500' } }).RED, 60_000), 2_500);
+    for (const ms of [0, -5, 'soon', undefined]) assert.equal(reconcileAfterMs(red({ exotelSms: { reconcileAfterMs: ms } }).RED, 60_000), 60_000, String(ms));
+  });
+
   it('no exotelSms in settings.js: no settings', () => {
     assert.deepEqual(packageSettings(red().RED), {});
   });
@@ -518,6 +525,31 @@ describe('node shared: waiting for the database', () => {
     await timers.tick(1_000);
     assert.equal(await result, 'ok');
     assert.equal(listeners(), 0);
+  });
+});
+
+describe('node shared: delivery reports to their send node', () => {
+  const report = (sid: string) => ({ sid }) as unknown as ReportRecord;
+
+  it('hands a report to the node that listens under its id; none listening: false', () => {
+    const heard: unknown[] = [];
+    const stop = listenForReports('send-a', (record) => heard.push(record));
+    assert.equal(handOnReport('send-a', report('SM1')), true);
+    assert.equal(handOnReport('send-b', report('SM2')), false);
+    assert.deepEqual(heard, [report('SM1')]);
+    stop();
+    assert.equal(handOnReport('send-a', report('SM3')), false);
+    assert.equal(heard.length, 1);
+  });
+
+  it('a stopped old node does not silence the redeployed one that took its id', () => {
+    const heard: string[] = [];
+    const stopOld = listenForReports('send-c', () => heard.push('old'));
+    const stopNew = listenForReports('send-c', () => heard.push('new'));
+    stopOld();
+    assert.equal(handOnReport('send-c', report('SM1')), true);
+    assert.deepEqual(heard, ['new']);
+    stopNew();
   });
 });
 

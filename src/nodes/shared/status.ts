@@ -13,7 +13,6 @@ export class ThrottledStatus implements StatusLine {
     this.pending = { fill, shape, text };
     const wait = this.last + this.intervalMs - Date.now();
     if (wait <= 0) this.flush();
-    // Stryker disable next-line ConditionalExpression: equivalent; a second timer flushes nothing the first did not (flush() clears what is pending)
     else if (!this.timer) this.timer = setTimeout(() => this.flush(), wait);
   }
 
