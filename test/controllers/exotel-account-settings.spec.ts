@@ -9,7 +9,7 @@ import { RateLimiter } from '../../src/exotel/limiter';
 import { callbackUrl } from '../../src/nodes/exotel-account/callback-url';
 import { AccountController, DEFAULT_API_BASE_URL, type AccountConfig, type AccountCredentials, type AccountDeps } from '../../src/nodes/exotel-account/controller';
 import { SharedRateLimiter } from '../../src/nodes/exotel-account/shared-limiter';
-import { acquireStore, type SandboxMessage, type StoreHandle } from '../../src/store';
+import { SqliteStore, type SandboxMessage, type StoreHandle } from '../../src/store';
 import { FakeGateway, translate } from './fakes';
 
 const KEYS: AccountCredentials = { apiKey: 'key-1234', apiToken: 'token-5678' };
@@ -29,6 +29,14 @@ function handle(store: object = {}) {
   return h as typeof h & StoreHandle;
 }
 
+/** Stores of their own in memory (not the runtime's shared one, which later specs would find used), closed after each test. */
+const opened: SqliteStore[] = [];
+function memory() {
+  const store = new SqliteStore(':memory:');
+  opened.push(store);
+  return { store, release: async () => undefined };
+}
+
 describe('exotel-account controller: settings, credentials and closing', () => {
   let warnings: string[];
   let created: ClientOptions[];
@@ -42,6 +50,7 @@ describe('exotel-account controller: settings, credentials and closing', () => {
   });
   afterEach(async () => {
     for (const a of accounts.splice(0)) await a.close();
+    for (const store of opened.splice(0)) await store.close();
   });
 
   function account(config: AccountConfig, credentials: AccountCredentials = KEYS, deps: Partial<AccountDeps> = {}) {
@@ -164,7 +173,7 @@ describe('exotel-account controller: settings, credentials and closing', () => {
     });
 
     it('sandbox: "no authentication" is not kept (the token is asked for when there is one); without one, every callback is taken', () => {
-      const sandbox = handle(acquireStore(':memory:').store);
+      const sandbox = handle(memory().store);
       const a = account({ mode: 'sandbox', webhookAuth: 'none' }, { webhookToken: TOKEN }, { openSandboxStore: () => sandbox });
       assert.equal(a.webhookAuth, 'token');
       assert.equal(a.checkWebhookToken(() => false), false);
@@ -176,7 +185,7 @@ describe('exotel-account controller: settings, credentials and closing', () => {
 
   describe('sandbox mode', () => {
     it('sends as SANDBOX unless a sender is set; a live account has no default sender', () => {
-      const store = acquireStore(':memory:');
+      const store = memory();
       assert.equal(account({ mode: 'sandbox' }, {}, { openSandboxStore: () => handle(store.store) }).defaultFrom, 'SANDBOX');
       assert.equal(account({ mode: 'sandbox', defaultFrom: 'SHOPIN' }, {}, { openSandboxStore: () => handle(store.store) }).defaultFrom, 'SHOPIN');
       assert.equal(account({ accountSid: 'acct1' }).defaultFrom, '');
@@ -184,7 +193,7 @@ describe('exotel-account controller: settings, credentials and closing', () => {
     });
 
     it('keeps what it sends in the phone as sent, from the sender; what a node did not send as failed, with its cause and node', async () => {
-      const store = acquireStore(':memory:');
+      const store = memory();
       const published: SandboxMessage[] = [];
       const a = account({ mode: 'sandbox' }, {}, { openSandboxStore: () => handle(store.store), publishSandboxMessage: (m) => published.push(m) });
       await a.client!.send({ from: 'SHOPIN', to: '+919876543210', body: 'Your order shipped', encoding: 'plain' } as SendRequest);
@@ -199,7 +208,7 @@ describe('exotel-account controller: settings, credentials and closing', () => {
     });
 
     it('lets go of the sandbox store when closed', async () => {
-      const sandbox = handle(acquireStore(':memory:').store);
+      const sandbox = handle(memory().store);
       const a = account({ mode: 'sandbox' }, {}, { openSandboxStore: () => sandbox });
       await a.close();
       assert.equal(sandbox.released, 1);
@@ -241,13 +250,13 @@ describe('exotel-account controller: settings, credentials and closing', () => {
 
     it('an account without a SID counts under its node id', async () => {
       const cluster = clusterStore();
-      const a = account({ mode: 'sandbox' }, {}, { openSharedStore: () => handle(cluster.store), openSandboxStore: () => handle(acquireStore(':memory:').store) });
+      const a = account({ mode: 'sandbox' }, {}, { openSharedStore: () => handle(cluster.store), openSandboxStore: () => handle(memory().store) });
       (await a.limiter.acquire())(true);
       assert.deepEqual(cluster.asked.map(([who]) => who), ['acc-node']);
     });
 
     it('a database that is not shared (SQLite): the limit stays in this process, and the store is let go at once', async () => {
-      const single = handle(acquireStore(':memory:').store);
+      const single = handle(memory().store);
       const a = account({ accountSid: 'acct1' }, KEYS, { openSharedStore: () => single });
       assert.ok(a.limiter instanceof RateLimiter);
       assert.equal(single.released, 1);
@@ -264,7 +273,7 @@ describe('exotel-account controller: settings, credentials and closing', () => {
     });
 
     it('lets go of the sandbox store even when the client fails to close', async () => {
-      const sandbox = handle(acquireStore(':memory:').store);
+      const sandbox = handle(memory().store);
       const a = account({ mode: 'sandbox' }, {}, { openSandboxStore: () => sandbox });
       a.client = { send: async () => ({}) as SendResult, close: async () => Promise.reject(new Error('socket hang up')) } as SmsGateway;
       await assert.rejects(a.close(), /socket hang up/);
