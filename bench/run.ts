@@ -26,7 +26,8 @@
 //                         Node-RED instances on one PostgreSQL against one (needs a PostgreSQL)
 //   send-overhead         BENCH_SEND_MESSAGES 2000 [400]: exotel-send's time over a bare undici POST
 //   sms-log               BENCH_LOG_SMS 1000000 [100000], BENCH_LOG_QUERIES 2000 [500]: the SMS tab's log (first
-//                         page, search by number, a page deep) against a bare indexed query, and the retention purge
+//                         page, search by number, a page deep) against a bare indexed query, and the retention purge,
+//                         on SQLite and on PostgreSQL (needs a PostgreSQL)
 //   rate-limit            BENCH_RATE_SECONDS 125 [65], BENCH_RATE_OFFERED 5: the default 200 a minute in
 //                         real time; run last, alone, after the others have finished
 //

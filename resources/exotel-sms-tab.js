@@ -216,10 +216,20 @@
         });
     }
 
-    /** Why a line failed: the send node's error (its cause and fix), or the delivery report's verdict. */
+    /** Why an SMS in node refused a callback, in plain words (how many more like it a flood had). */
+    function refusalText(line) {
+        var code = /^[a-z_]+$/.test(line.reason.code) ? line.reason.code : 'refused';
+        var text = t('refusals.' + code, { detail: line.reason.message, defaultValue: '' }) || t('refusals.refused', { detail: line.reason.message });
+        return text + (line.dropped ? ' ' + t('log.notLogged', { count: line.dropped }) : '');
+    }
+
+    /** Why a line failed: the send node's error (its cause and fix), the delivery report's verdict, or why a callback was refused. */
     function reasonLine(line) {
         if (!line.reason) return null;
         var code = line.reason.code;
+        if (line.status === 'rejected') {
+            return $('<div class="exotel-sms-reason"></div>').text(refusalText(line)).attr('title', line.reason.httpStatus + ': ' + line.reason.message);
+        }
         var known = /^[a-z_]+$/.test(code) && t('causes.' + code + '.cause', { defaultValue: '' });
         var text;
         if (!known && line.sid && /^failed/.test(code)) text = t('log.notDelivered', { detail: line.reason.message || code });
@@ -237,7 +247,8 @@
         var head = $('<div class="exotel-sms-row-head"></div>').appendTo(row);
         $('<i class="fa exotel-sms-direction"></i>').addClass(line.direction === 'in' ? 'fa-arrow-down' : 'fa-arrow-up')
             .attr('title', t(line.direction === 'in' ? 'log.in' : 'log.out')).appendTo(head);
-        head.append(phoneLink(line.phone, openCustomer));
+        if (line.phone) head.append(phoneLink(line.phone, openCustomer));
+        else $('<span class="exotel-sms-phone exotel-sms-unknown"></span>').text(t('log.unknownSender')).appendTo(head);
         head.append(statusBadge(line.status, line.duplicates ? ' · ' + t('log.duplicates', { count: line.duplicates }) : ''));
         $('<span class="exotel-sms-time"></span>').text(timeOf(line.at)).attr('title', new Date(line.at).toLocaleString()).appendTo(head);
         $('<div class="exotel-sms-body"></div>').text(line.body).appendTo(row);
@@ -245,6 +256,7 @@
         if (reason) row.append(reason);
         var meta = $('<div class="exotel-sms-meta"></div>').appendTo(row);
         if (line.account) meta.append($('<span>').text(line.account));
+        if (line.remote) meta.append(line.account ? ' · ' : '').append($('<span class="exotel-sms-remote">').text(t('log.address', { address: line.remote })));
         if (line.node) meta.append(' · ').append(nodeLink(line.node));
         if (line.sid) meta.append(' · ').append($('<span class="exotel-sms-sid">').text(line.sid));
         return row;

@@ -7,6 +7,7 @@ import { clusterOf, inboundTurns, takeOverEveryMs } from '../store';
 import type { AccountNode } from './exotel-account';
 import { InboundController, setUp } from './exotel-inbound/controller';
 import { DEFAULT_HOLD_MS } from './conversation-state/controller';
+import { RefusalRecorder } from './exotel-inbound/refusals';
 import { answer, callOf, middlewareOf, removeRoutes } from './shared/http';
 import { messages } from './shared/i18n';
 import { acquireMessageCompletion, type MessageHooks } from './shared/message-completion';
@@ -73,6 +74,7 @@ export default function (RED: NodeAPI): void {
       probe: () => handle.store.schemaVersion(),
       takeOver: cluster ? { claim: () => cluster.takeOverInbound(routePath), everyMs: takeOverEveryMs(cluster) } : undefined,
       turns: cluster && completion ? inboundTurns(cluster, routePath, settings.conversationHoldMs ?? DEFAULT_HOLD_MS) : undefined,
+      refusals: new RefusalRecorder({ store: handle.store, endpoint: routePath, account, log: node, translate: m }),
     });
 
     const middleware = middlewareOf(RED.settings);

@@ -46,7 +46,9 @@ export default function (RED: NodeAPI): void {
       retryBaseDelayMs: packageSettings(RED).retryBaseDelayMs,
       codeKey: codeKey(RED),
       reconcileAfterMs: reconcileAfterMs(RED, DEFAULT_RECONCILE_AFTER_MS),
-      takeOver: cluster ? { claim: () => cluster.takeOverOutbox(node.id), everyMs: takeOverEveryMs(cluster) } : undefined,
+      takeOver: cluster
+        ? { claim: () => cluster.takeOverOutbox(node.id), claimReports: () => cluster.takeOverReports(node.id), everyMs: takeOverEveryMs(cluster) }
+        : undefined,
     });
     // Delivery reports of this node's SMS (output 3), from its account's endpoint or the sandbox.
     const stopListening = listenForReports(node.id, (record) => track(controller.onReport(record)));

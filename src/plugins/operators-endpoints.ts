@@ -1,7 +1,7 @@
 // The admin API of the SMS tab's operators' view (src/plugins/operators/view.ts does the work): on
 // Node-RED's admin app, behind its permissions `exotel-sms.read` (looking) and `exotel-sms.write`
 // (changing, exporting a customer's data). Each request borrows the runtime's store; the retention
-// purge of the inbound log runs when the flows start and every six hours.
+// purge of the inbound log and of the refused callbacks runs when the flows start and every six hours.
 import type { NodeAPI } from 'node-red';
 import type { Request, RequestHandler, Response } from 'express';
 import { isUnavailable } from '../store';
@@ -122,8 +122,8 @@ export function registerOperatorsAdmin(RED: NodeAPI): void {
 }
 
 /**
- * The inbound log is kept `exotelSms.retentionDays` (default 180), then deleted (each send node deletes
- * the send log's SMS); opt-outs and their history are kept. Runs when the flows start (only when an
+ * The inbound log and the refused callbacks are kept `exotelSms.retentionDays` (default 180), then
+ * deleted (each send node deletes the send log's SMS); opt-outs and their history are kept. Runs when the flows start (only when an
  * Exotel account is deployed: nothing else opens the store) and every six hours.
  */
 function scheduleRetention(RED: NodeAPI): void {
@@ -144,8 +144,10 @@ async function purgeInboundLog(RED: NodeAPI): Promise<void> {
   let handle: ReturnType<typeof openStore> | undefined;
   try {
     handle = openStore(RED);
-    const purged = await purgeOldLogs(handle.store, Date.now() - retentionMs(RED));
-    if (purged > 0) RED.log.info(`exotel-sms: deleted ${purged} received SMS older than the retention period (exotelSms.retentionDays)`);
+    const { inbound, refused } = await purgeOldLogs(handle.store, Date.now() - retentionMs(RED));
+    if (inbound + refused > 0) {
+      RED.log.info(`exotel-sms: deleted ${inbound} received SMS and ${refused} refused callbacks older than the retention period (exotelSms.retentionDays)`);
+    }
   } catch (err) {
     RED.log.warn(`exotel-sms: the SMS logs could not be purged: ${(err as Error).message}`);
   } finally {

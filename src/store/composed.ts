@@ -9,12 +9,16 @@ import type {
   InboundLogLine,
   InboundLogQuery,
   InboundLogView,
+  InboundRefusal,
   NumberData,
   OptOutQuery,
   OptOutView,
   OutboxQuery,
   OutboxView,
   PersonalData,
+  RefusalLine,
+  RefusalLog,
+  RefusalQuery,
   SendCounts,
   SendLogQuery,
   SendLogView,
@@ -41,6 +45,7 @@ import type {
   SandboxThreads,
   SendLog,
   SendLogEntry,
+  SendAccepted,
   SendLogStart,
   Store,
 } from './store';
@@ -54,6 +59,7 @@ export abstract class ComposedStore implements Store {
   protected abstract readonly personalData: PersonalData;
   protected abstract readonly sendLogView: SendLogView;
   protected abstract readonly sendLog: SendLog;
+  protected abstract readonly refusals: RefusalLog;
 
   abstract schemaVersion(): Promise<number>;
   abstract close(): Promise<void>;
@@ -212,6 +218,28 @@ export abstract class ComposedStore implements Store {
   }
   eraseNumber(phone: string): Promise<ErasedNumber> {
     return this.personalData.eraseNumber(phone);
+  }
+
+  // a send's outbox entry and its send log line, around its request (PostgreSQL: one statement each)
+  async startSendAttempt(outboxId: number, log: SendLogStart | null): Promise<void> {
+    await this.outbox.markOutboxSending(outboxId);
+    if (log) await this.sendLog.logSendStart(log);
+  }
+  async finishSend(outboxId: number, accepted: SendAccepted | null): Promise<void> {
+    // the send log has its SmsSid first: should the process die in between, the restart knows it went
+    if (accepted) await this.sendLog.logSendAccepted(accepted.customField, accepted.sid, accepted.exotelStatus, accepted.units);
+    await this.outbox.removeFromOutbox(outboxId);
+  }
+
+  // callbacks the SMS in nodes refused
+  logRefusal(refusal: InboundRefusal): Promise<void> {
+    return this.refusals.logRefusal(refusal);
+  }
+  refusalPage(query: RefusalQuery): Promise<RefusalLine[]> {
+    return this.refusals.refusalPage(query);
+  }
+  purgeRefusals(before: number, limit: number): Promise<number> {
+    return this.refusals.purgeRefusals(before, limit);
   }
 
   // the send log and its delivery reports

@@ -2,7 +2,7 @@
 // for the same one shares its connection or pool, which is closed when the last of them lets go.
 import { PostgresStore, type PostgresStoreConfig } from './postgres';
 import { IN_MEMORY, SqliteStore } from './sqlite';
-import type { InboundRecord, OutboxEntry, Store } from './store';
+import type { InboundRecord, OutboxEntry, ReportRecord, Store } from './store';
 
 export type * from './store';
 export { IN_MEMORY, SqliteStore } from './sqlite';
@@ -105,6 +105,8 @@ export interface ClusterStore {
   takeOverInbound(endpoint: string): Promise<InboundRecord[]>;
   /** a send node's outbox entries that dead instances left queued or being sent: now this instance's */
   takeOverOutbox(nodeId: string): Promise<OutboxEntry[]>;
+  /** a send node's delivery reports that dead instances recorded but did not hand on: now this instance's */
+  takeOverReports(nodeId: string): Promise<ReportRecord[]>;
   takeRateSlot(account: string, perMinute: number, windowMs: number): Promise<{ slot: number } | { waitMs: number }>;
   /** up to `wanted` slots at once; `waitMs`: when to ask for the rest */
   takeRateSlots(account: string, perMinute: number, windowMs: number, wanted: number): Promise<{ slots: number[]; waitMs: number }>;

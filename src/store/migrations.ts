@@ -182,4 +182,22 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX send_log_recent ON send_log (created_at, id);
    CREATE INDEX send_log_number ON send_log (phone, created_at, id);
    CREATE INDEX delivery_report_to ON delivery_report (to_number);`,
+  // 12: callbacks an SMS in node refused (a few a minute an endpoint, a line for the rest of a flood),
+  // read newest first and by sender in the SMS tab's log, deleted after the retention period
+  `CREATE TABLE inbound_refusal (
+     id INTEGER PRIMARY KEY,
+     endpoint TEXT NOT NULL,
+     account_sid TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     status INTEGER NOT NULL,
+     code TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     from_number TEXT,
+     body TEXT,
+     sid TEXT,
+     remote TEXT,
+     dropped INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX inbound_refusal_log ON inbound_refusal (at, id);
+   CREATE INDEX inbound_refusal_number ON inbound_refusal (from_number, at, id) WHERE from_number IS NOT NULL;`,
 ];

@@ -10,12 +10,13 @@ import { PostgresInboundLog } from './postgres/inbound';
 import { PostgresOptOuts } from './postgres/opt-outs';
 import { PostgresOutbox } from './postgres/outbox';
 import { PostgresPersonalData } from './postgres/personal-data';
+import { PostgresRefusalLog } from './postgres/refusals';
 import { PostgresSendLogView } from './postgres/send-log-view';
 import { PostgresSandboxThreads } from './postgres/sandbox';
 import { PostgresSendLog } from './postgres/send-log';
 import { PostgresTurns } from './postgres/turns';
 import { ComposedStore } from './composed';
-import type { InboundRecord, OutboxEntry } from './store';
+import type { InboundRecord, OutboxEntry, ReportRecord, SendAccepted, SendLogStart } from './store';
 
 type InboundTurn = Pick<InboundRecord, 'sid' | 'endpoint' | 'from'>;
 
@@ -32,6 +33,7 @@ export class PostgresStore extends ComposedStore {
   protected override readonly personalData: PostgresPersonalData;
   protected override readonly sendLogView: PostgresSendLogView;
   protected override readonly sendLog: PostgresSendLog;
+  protected override readonly refusals: PostgresRefusalLog;
   /** this instance's lease, the take-over of dead instances' work, and the cluster's rate limit */
   readonly cluster: PostgresCluster;
   /** a customer's SMS handed to the flow in arrival order, whichever instance received them */
@@ -50,9 +52,10 @@ export class PostgresStore extends ComposedStore {
     this.sandbox = new PostgresSandboxThreads(this.db);
     this.personalData = new PostgresPersonalData(this.db);
     this.sendLogView = new PostgresSendLogView(this.db);
-    this.sendLog = new PostgresSendLog(this.db);
+    this.sendLog = new PostgresSendLog(this.db, this.cluster);
     // an SMS waits this long at most for an earlier one nobody hands on (a take-over takes about a lease)
     this.turns = new PostgresTurns(this.db, 2 * this.cluster.leaseMs + 10_000);
+    this.refusals = new PostgresRefusalLog(this.db);
   }
 
   /**
@@ -74,6 +77,16 @@ export class PostgresStore extends ComposedStore {
   }
   takeOverOutbox(nodeId: string): Promise<OutboxEntry[]> {
     return this.outbox.takeOverOutbox(nodeId);
+  }
+  // a send's bookkeeping: one statement each way, not two
+  override startSendAttempt(outboxId: number, log: SendLogStart | null): Promise<void> {
+    return this.sendLog.startSendAttempt(outboxId, log);
+  }
+  override finishSend(outboxId: number, accepted: SendAccepted | null): Promise<void> {
+    return this.sendLog.finishSend(outboxId, accepted);
+  }
+  takeOverReports(nodeId: string): Promise<ReportRecord[]> {
+    return this.sendLog.takeOverReports(nodeId);
   }
   takeRateSlot(account: string, perMinute: number, windowMs: number): Promise<RateTurn> {
     return this.cluster.takeRateSlot(account, perMinute, windowMs);

@@ -9,6 +9,7 @@ import { SqliteInboundLog } from './sqlite/inbound';
 import { SqliteOptOuts } from './sqlite/opt-outs';
 import { SqliteOutbox } from './sqlite/outbox';
 import { SqlitePersonalData } from './sqlite/personal-data';
+import { SqliteRefusalLog } from './sqlite/refusals';
 import { SqliteSendLogView } from './sqlite/send-log-view';
 import { SqliteSandboxThreads } from './sqlite/sandbox';
 import { SqliteSendLog } from './sqlite/send-log';
@@ -27,6 +28,7 @@ export class SqliteStore extends ComposedStore {
   protected override readonly personalData: SqlitePersonalData;
   protected override readonly sendLogView: SqliteSendLogView;
   protected override readonly sendLog: SqliteSendLog;
+  protected override readonly refusals: SqliteRefusalLog;
 
   constructor(readonly file: string) {
     super();
@@ -47,6 +49,7 @@ export class SqliteStore extends ComposedStore {
     this.personalData = new SqlitePersonalData(this.db);
     this.sendLogView = new SqliteSendLogView(this.db);
     this.sendLog = new SqliteSendLog(this.db);
+    this.refusals = new SqliteRefusalLog(this.db);
   }
 
   override async schemaVersion(): Promise<number> {

@@ -290,6 +290,22 @@ export interface ReportRecord {
   entry: SendLogEntry | null;
 }
 
+/** Exotel's answer to a send: what the send log keeps of it. */
+export interface SendAccepted {
+  customField: string;
+  sid: string;
+  exotelStatus: string;
+  units: number | null;
+}
+
+/** A send's bookkeeping around its request to Exotel: the outbox and the send log together, one write each way. */
+export interface SendBookkeeping {
+  /** `markOutboxSending`, and on the first attempt of a logged send `logSendStart`, together. */
+  startSendAttempt(outboxId: number, log: SendLogStart | null): Promise<void>;
+  /** It went: `logSendAccepted` (when logged), and `removeFromOutbox`, together. */
+  finishSend(outboxId: number, accepted: SendAccepted | null): Promise<void>;
+}
+
 /** Every SMS sent, kept for the retention period, with Exotel's delivery reports (each SmsSid and Status once). */
 export interface SendLog {
   /** The first attempt of a send is about to leave; a second call for its CustomField changes nothing. */
@@ -430,6 +446,51 @@ export interface SendLogView {
   sendCounts(since: number, until: number, bucketMs: number, account?: string): Promise<SendCounts>;
 }
 
+/**
+ * A callback an SMS in node refused (a wrong or missing token, an address off the allow-list, a body it
+ * could not read…), as the log keeps it: never the token, the query string or a credential.
+ */
+export interface InboundRefusal {
+  /** the webhook path it came to */
+  endpoint: string;
+  /** the AccountSid of the path's account (blank for a sandbox account): the log's account filter */
+  accountSid: string;
+  /** ms */
+  at: number;
+  /** the HTTP status it was answered */
+  status: number;
+  /** why, for the tab to say in the operator's language: bad_token, not_allowed, malformed… */
+  code: string;
+  /** why, as the caller was told (English) */
+  reason: string;
+  /** the sender (E.164 when it is a number), its text (cut short) and SmsSid, as far as the request could be read */
+  from: string | null;
+  body: string | null;
+  sid: string | null;
+  /** the address it came from */
+  remote: string | null;
+  /**
+   * A line that stands for a flood: this many more callbacks were refused in the minute before `at` and
+   * not logged one by one (the line says how the last of them was refused); 0 for a line of one refusal.
+   */
+  dropped: number;
+}
+
+export interface RefusalLine extends InboundRefusal {
+  id: number;
+}
+
+/** Refused callbacks, searched as the inbound log is: by sender, text, time, account; cursor: `at` and the id. */
+export type RefusalQuery = InboundLogQuery;
+
+/** Refused callbacks: logged (a few a minute an endpoint; see exotel-inbound/refusal-log.ts), read newest first, forgotten after the retention period. */
+export interface RefusalLog {
+  logRefusal(refusal: InboundRefusal): Promise<void>;
+  refusalPage(query: RefusalQuery): Promise<RefusalLine[]>;
+  /** Deletes at most `limit` refusals logged before `before`, oldest first; returns how many. */
+  purgeRefusals(before: number, limit: number): Promise<number>;
+}
+
 /** Everything held about one number, for a customer's data request. */
 export interface NumberData {
   phone: string;
@@ -441,6 +502,8 @@ export interface NumberData {
   sandbox: SandboxMessage[];
   /** what was sent to it, with the delivery reports' verdict */
   sent: SendLogEntry[];
+  /** callbacks refused that named it as the sender */
+  refused: RefusalLine[];
 }
 
 /** How many rows of each kind an erasure deleted. */
@@ -450,6 +513,7 @@ export interface ErasedNumber {
   outbox: number;
   sandbox: number;
   sent: number;
+  refused: number;
   /** remembered outcomes of the number's SMS, the claims of sends to it, and their delivery reports */
   other: number;
 }
@@ -460,8 +524,8 @@ export interface PersonalData {
   eraseNumber(phone: string): Promise<ErasedNumber>;
 }
 
-export interface Store extends InboundLog, OptOutStore, ConversationStore, Outbox, SandboxThreads, SendLog,
-  InboundLogView, OptOutView, ConversationView, OutboxView, SendLogView, PersonalData {
+export interface Store extends InboundLog, OptOutStore, ConversationStore, Outbox, SandboxThreads, SendLog, SendBookkeeping,
+  InboundLogView, OptOutView, ConversationView, OutboxView, SendLogView, PersonalData, RefusalLog {
   /** The schema version the database is at. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;

@@ -1,8 +1,8 @@
 // The SMS tab as an operator meets it (issue 13): after a sandbox conversation in which the customer
 // replied STOP, the tab shows the opt-out, the inbound SMS in the log and the conversation still
-// active; the opt-out CSV downloads and holds the number; a send that failed (a live account on a
-// mock Exotel that answered 500) is sent again from the outbox; a customer's data is exported and
-// erased, their opt-out kept. Screenshots of the tab for the README go to docs/images/.
+// active; a forged callback the live account's SMS in node refused shows as rejected with why; the
+// opt-out CSV downloads and holds the number; a send that failed (a live account on a mock Exotel that
+// answered 500) is sent again from the outbox; a customer's data is exported and erased, their opt-out kept. Screenshots of the tab for the README go to docs/images/.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,6 +13,8 @@ import { MockExotel } from '../support/mock-exotel';
 
 const CUSTOMER = '+919876543210';
 const OTHER = '+919812345678';
+const FORGER = '+919800000001';
+const WEBHOOK_TOKEN = 'Zk3v9QpL2mX8wR4tY7bN1cH6dJ5sF0gA';
 const IMAGES = path.join(ROOT, 'docs', 'images');
 const UNSUBSCRIBED = 'You have been unsubscribed from ExampleStore and will get no more messages. Reply START to subscribe again.';
 const SURVEY = 'How was your experience? Reply 1 for Great, 2 for Good, 3 for Poor.';
@@ -34,7 +36,8 @@ describe("the SMS tab: the operators' view", function () {
     // example 06 on the sandbox account, and a live account on the mock Exotel with a send node that tries once
     const example = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', '06 - All scenarios on one number.json'), 'utf8')) as Array<Record<string, unknown>>;
     const live = [
-      { id: 'live-account', type: 'exotel-account', name: 'Shop (live)', accountSid: 'shopsid', apiBaseUrl: mock.url, defaultFrom: 'EXSHOP', dltEntityId: '', defaultCountry: 'IN', mode: 'live', rateLimit: 200, queueLimit: 10000, webhookAuth: 'token', credentials: { apiKey: 'key-1', apiToken: 'token-1' } },
+      { id: 'live-account', type: 'exotel-account', name: 'Shop (live)', accountSid: 'shopsid', apiBaseUrl: mock.url, defaultFrom: 'EXSHOP', dltEntityId: '', defaultCountry: 'IN', mode: 'live', rateLimit: 200, queueLimit: 10000, webhookAuth: 'token', credentials: { apiKey: 'key-1', apiToken: 'token-1', webhookToken: WEBHOOK_TOKEN } },
+      { id: 'live-in', type: 'exotel-inbound', z: 'all-tab', name: 'Replies (live)', account: 'live-account', path: '/exotel/live-sms', allowList: '', x: 150, y: 960, wires: [[]] },
       { id: 'live-inject', type: 'inject', z: 'all-tab', name: 'Order update', props: [{ p: 'phone', v: OTHER, vt: 'str' }, { p: 'payload', v: 'Your order has shipped.', vt: 'str' }], x: 150, y: 900, wires: [['live-send']] },
       { id: 'live-send', type: 'exotel-send', z: 'all-tab', name: 'Order update (live)', account: 'live-account', to: 'phone', toType: 'msg', text: 'payload', textType: 'msg', from: '', dltTemplateId: '', smsType: '', priority: '', statusCallback: '', optOutConfirmation: false, attempts: 1, x: 400, y: 900, wires: [[], []] },
     ];
@@ -133,6 +136,26 @@ describe("the SMS tab: the operators' view", function () {
     const res = await fetch(`${browser.base}/exotel-sandbox/all-account/reply`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ phone: CUSTOMER, text: 'Hello again' }) });
     assert.equal(res.status, 200);
     await row('exotel-sms-log-list', '.exotel-sms-log-line:has(.exotel-sms-body:text-is("Hello again"))');
+  });
+
+  it('shows a forged callback the live SMS in node refused as rejected, with why and what to do, on the sender\'s page too', async function () {
+    const page = browser.page;
+    const forged = new URLSearchParams({ SmsSid: 'forged-1', From: FORGER, To: '08047123456', Body: 'Free gift! Reply YES' });
+    const res = await fetch(`${browser.base}/exotel/live-sms?token=not-the-token-0123456789`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: forged.toString() });
+    assert.equal(res.status, 401);
+    await editor.openSmsSection('log');
+    const line = await row('exotel-sms-log-list', `.exotel-sms-log-line[data-status="rejected"]:has(.exotel-sms-phone[data-phone="${FORGER}"])`);
+    assert.equal(await line.getAttribute('data-direction'), 'in');
+    assert.equal(await line.locator('.exotel-sms-badge').textContent(), catalogue.state.rejected);
+    assert.equal(await line.locator('.exotel-sms-body').textContent(), 'Free gift! Reply YES');
+    assert.equal(await line.locator('.exotel-sms-reason').textContent(), catalogue.refusals.bad_token, 'why, and what to do');
+    assert.match(String(await line.locator('.exotel-sms-meta').textContent()), /^Shop \(live\) · from \S*127\.0\.0\.1 · forged-1$/);
+    assert.ok(!(await page.locator('#exotel-sms-log').innerText()).includes('not-the-token'), 'never the token');
+    await line.locator('.exotel-sms-phone').click();
+    await page.waitForSelector('#exotel-sms-customer', { state: 'visible' });
+    const theirs = await row('exotel-sms-thread-list', '.exotel-sms-log-line');
+    assert.equal(await theirs.getAttribute('data-status'), 'rejected');
+    await page.click('#exotel-sms-customer-back');
   });
 
   it('downloads the opt-out list as a CSV that holds the number', async function () {

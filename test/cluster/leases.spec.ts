@@ -56,6 +56,35 @@ describe('cluster: leases and take-over on PostgreSQL', function () {
     assert.deepEqual(await c.takeOverOutbox('send-1'), []);
   });
 
+  it('leaves a live instance’s unhandled delivery reports alone, and hands a dead one’s on once, at a start or while running', async () => {
+    const a = await open();
+    const b = await open();
+    const c = await open();
+    const report = (sid: string, status: string) => ({
+      sid, to: '+919876543210', status, delivery: 'delivered' as const, detailedStatus: 'DELIVERED_TO_HANDSET', detailedStatusCode: '20005',
+      dateSent: '', units: 1, customField: '', receivedAt: Date.now(),
+    });
+    for (const n of [1, 2]) {
+      await a.logSendStart({ customField: `cf-${n}`, nodeId: 'send-1', account: 'acct1', phone: '+919876543210', body: `one ${n}`, templateId: null, message: { payload: `one ${n}` } });
+      await a.logSendAccepted(`cf-${n}`, `SM${n}`, 'queued', 1);
+    }
+    await a.recordDeliveryReport(report('SM1', 'sent'));
+    await a.recordDeliveryReport(report('SM2', 'sent'));
+    await b.recordDeliveryReport(report('SM1', 'failed'));
+    await sleep(900);
+    assert.deepEqual(await b.takeOverReports('send-1'), [], 'a renews its lease: its reports stay its own');
+    assert.deepEqual((await b.unhandledReports('send-1')).map((r) => [r.report.sid, r.report.status]), [['SM1', 'failed']], 'a start hands on its own, not a live one’s');
+    await b.markReportHandled('SM1', 'failed');
+    await die(a);
+    await sleep(300);
+    assert.deepEqual(await c.takeOverReports('send-1'), [], 'not before the lease ran out');
+    await sleep(700);
+    const [atStart, running] = await Promise.all([b.unhandledReports('send-1'), c.takeOverReports('send-1')]);
+    const taken = [...atStart, ...running];
+    assert.deepEqual(taken.map((r) => [r.report.sid, r.report.status, r.entry?.message]).sort(), [['SM1', 'sent', { payload: 'one 1' }], ['SM2', 'sent', { payload: 'one 2' }]], 'each to one instance');
+    assert.deepEqual([...(await b.takeOverReports('send-1')), ...(await c.takeOverReports('send-1'))], [], 'nothing is taken over twice');
+  });
+
   it('hands a cleanly stopped instance’s work on at once', async () => {
     const a = await open();
     const b = await open();

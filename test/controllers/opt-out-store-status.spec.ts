@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SqliteStore } from '../../src/store';
 import { OptOutController } from '../../src/nodes/opt-out-store/controller';
-import { evaluate, LogRecorder, StatusRecorder, translate } from './fakes';
+import { evaluate, LogRecorder, StatusRecorder, translate, until } from './fakes';
 
 describe('opt-out store: status and palette label', () => {
   let store: SqliteStore;
@@ -41,6 +41,21 @@ describe('opt-out store: status and palette label', () => {
     await run(optOut, '+919876543210', 'SM1');
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(status.last?.text, 'status.optedOut {"count":1}');
+  });
+
+  it('counts once more for the messages that finished while the count was read, not once each, and shows the last count', async () => {
+    const status = new StatusRecorder();
+    const optOut = node('optout', status);
+    let reads = 0;
+    const count = store.optedOutCount.bind(store);
+    store.optedOutCount = async () => {
+      reads++;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return count();
+    };
+    await Promise.all(Array.from({ length: 20 }, (_, i) => run(optOut, `+9198765432${String(i).padStart(2, '0')}`, `SM${i}`)));
+    await until(() => status.last?.text === 'status.optedOut {"count":20}');
+    assert.ok(reads >= 2 && reads <= 4, `${reads} reads of the count for 20 messages`);
   });
 
   it('the palette shows "opt‑out store" in one piece (Node-RED breaks palette labels at every "-")', () => {

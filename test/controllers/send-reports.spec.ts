@@ -2,7 +2,7 @@
 // real (in-memory) store, the account's report receiver, a fake gateway and the report output.
 import assert from 'node:assert/strict';
 import { SqliteStore, type ReportRecord } from '../../src/store';
-import { SendController, type SendConfig, type SendMessage } from '../../src/nodes/exotel-send/controller';
+import { SendController, type SendConfig, type SendDeps, type SendMessage } from '../../src/nodes/exotel-send/controller';
 import { ReportReceiver } from '../../src/nodes/exotel-account/report-receiver';
 import type { InboundCall, Reply } from '../../src/nodes/exotel-inbound/controller';
 import { deferred, evaluate, FakeGateway, FakeLimiter, LogRecorder, StatusRecorder, translate, until } from './fakes';
@@ -43,11 +43,11 @@ describe('exotel-send: delivery reports and sends a crash interrupted', () => {
     redact: (text: string) => text, reportsEnabled: reports, statusCallbackUrl: reports ? CALLBACK : null,
   });
 
-  function controller(config: SendConfig = {}, options: { reports?: boolean; reconcileAfterMs?: number } = {}) {
+  function controller(config: SendConfig = {}, options: { reports?: boolean; reconcileAfterMs?: number; takeOver?: SendDeps['takeOver'] } = {}) {
     const c = Object.assign(
       new SendController({
         nodeId: 'send-1', config: { textType: 'msg', text: 'payload', ...config }, account: account(options.reports), store, evaluate, translate, status: new StatusRecorder(), log,
-        failureWired: () => true, reconcileAfterMs: options.reconcileAfterMs ?? 60_000,
+        failureWired: () => true, reconcileAfterMs: options.reconcileAfterMs ?? 60_000, takeOver: options.takeOver,
       }),
       { nodeId: 'send-1' },
     );
@@ -133,6 +133,36 @@ describe('exotel-send: delivery reports and sends a crash interrupted', () => {
     await after.onReport(await handed.promise); // the same report arriving live during the start
     assert.deepEqual(reports().map((m) => [m.payload, (m.delivery as { status: string }).status]), [['Your code is ready', 'delivered']]);
     assert.deepEqual(await store.unhandledReports('send-1'), []);
+  });
+
+  it('hands on, while it runs, the reports a dead instance recorded but never handed on, once (several instances)', async () => {
+    const before = controller();
+    await before.resume(output);
+    await send(before, { phone: ASHA, payload: 'Your parcel is out' });
+    before.stop();
+    controllers.length = 0;
+    await report({ SmsSid: 'SM1', Status: 'sent', DetailedStatusCode: '20005', CustomField: gateway.sent[0].customField! });
+    let claims = 0;
+    let left: ReportRecord[] = [];
+    const claimReports = async () => {
+      claims++;
+      const taken = left;
+      left = [];
+      return taken;
+    };
+    const after = controller({}, { takeOver: { claim: async () => [], claimReports, everyMs: 10 } });
+    await after.resume(output);
+    assert.equal(reports().length, 1, 'its own at the start, read from the store');
+    assert.equal(claims, 0, 'the start reads the dead instances\' reports with its own, not twice');
+    // another instance recorded this one (this node did not hear it), and died before handing it on
+    controllers.length = 0;
+    await report({ SmsSid: 'SM1', Status: 'failed', DetailedStatusCode: '23005', CustomField: gateway.sent[0].customField! });
+    controllers.push(after);
+    left = await store.unhandledReports('send-1');
+    await until(() => reports().length === 2);
+    await until(() => claims > 2);
+    assert.deepEqual(reports().map((m) => [m.payload, (m.delivery as { status: string }).status]), [['Your parcel is out', 'delivered'], ['Your parcel is out', 'failed']]);
+    assert.deepEqual(await store.unhandledReports('send-1'), [], 'marked handled once handed on');
   });
 
   it('refuses a report without the webhook token (401) or with bad fields (400), and records nothing', async () => {

@@ -1,7 +1,7 @@
 // The store contract, continued: what the operators' view of the editor (the SMS tab) reads and
 // does, on every backend. Pages run newest first and go on from a cursor (keyset), never an offset.
 import assert from 'node:assert/strict';
-import type { DeliveryReport, InboundRecord, PageCursor, SendLogStart, Store } from '../../src/store';
+import type { DeliveryReport, InboundRecord, InboundRefusal, PageCursor, SendLogStart, Store } from '../../src/store';
 import type { Backend } from './contract';
 
 const DAY = 86_400_000;
@@ -11,6 +11,13 @@ const C = '+919876543212';
 
 function inbound(sid: string, extra: Partial<InboundRecord> = {}): InboundRecord {
   return { sid, endpoint: '/exotel/sms', from: A, to: '+918000000000', body: 'YES', receivedAt: '2026-11-28T10:00:00Z', accountSid: 'acme', ...extra };
+}
+
+function refusal(at: number, extra: Partial<InboundRefusal> = {}): InboundRefusal {
+  return {
+    endpoint: '/exotel/sms', accountSid: 'acme', at, status: 401, code: 'bad_token', reason: 'the webhook token is missing or wrong',
+    from: A, body: 'STOP', sid: 'forged-1', remote: '203.0.113.9', dropped: 0, ...extra,
+  };
 }
 
 function sendStart(customField: string, phone = A, extra: Partial<SendLogStart> = {}): SendLogStart {
@@ -107,6 +114,39 @@ export function operatorsContract(backend: Backend, stores: { store(): Store; op
       assert.deepEqual((await store.inboundLogPage({ limit: 10 })).map((line) => line.sid), ['new', 'old-unhandled'], 'what was never handed on stays');
       assert.equal(await store.isOptedOut(A), true);
       assert.equal((await store.optOutHistory(A)).length, 1);
+    });
+
+    it('logs refused callbacks, pages them newest first by keyset (also within a millisecond), finds them by sender, text, time and account, and purges them by age', async function () {
+      const store = stores.store();
+      const other = await stores.open();
+      await store.logRefusal(refusal(5 * DAY));
+      await other.logRefusal(refusal(5 * DAY, { code: 'not_allowed', status: 403, reason: 'this address is not on the IP allow-list', from: B, body: 'Hi', sid: 'x' }));
+      await store.logRefusal(refusal(5 * DAY, { code: 'malformed', status: 400, reason: 'SmsSid is missing', from: null, body: null, sid: null, remote: null }));
+      await store.logRefusal(refusal(6 * DAY, { accountSid: '', body: 'YES 100%', sid: null }));
+      await store.logRefusal(refusal(7 * DAY, { code: 'bad_token', from: null, body: null, sid: null, dropped: 250, remote: '198.51.100.7' }));
+      const pages = await allPages((after) => other.refusalPage({ limit: 2, after }), (last) => ({ at: last.at, id: String(last.id) }), 2);
+      const lines = pages.flat();
+      assert.deepEqual(pages.map((page) => page.length), [2, 2, 1]);
+      assert.deepEqual(lines.map((l) => [l.at / DAY, l.code, l.from]), [
+        [7, 'bad_token', null], [6, 'bad_token', A], [5, 'malformed', null], [5, 'not_allowed', B], [5, 'bad_token', A],
+      ], 'newest first; the same millisecond by the order logged, the last first');
+      assert.equal(new Set(lines.map((l) => l.id)).size, 5, 'every refusal once');
+      const { id: _id, ...first } = lines[4];
+      assert.deepEqual(first, refusal(5 * DAY), 'every field kept');
+      assert.equal(lines[0].dropped, 250, 'the line for a flood says how many were not logged one by one');
+
+      const codes = async (query: Parameters<Store['refusalPage']>[0]) => (await store.refusalPage(query)).map((l) => `${l.at / DAY} ${l.code}`);
+      assert.deepEqual(await codes({ limit: 10, phone: A }), ['6 bad_token', '5 bad_token']);
+      assert.deepEqual(await codes({ limit: 10, text: '100%' }), ['6 bad_token'], 'a % is a %');
+      assert.deepEqual(await codes({ limit: 10, text: 'allow-LIST' }), ['5 not_allowed'], 'the reason, any case');
+      assert.deepEqual(await codes({ limit: 10, text: '543211' }), ['5 not_allowed'], 'digits of the sender');
+      assert.deepEqual(await codes({ limit: 10, since: 6 * DAY, until: 7 * DAY }), ['6 bad_token']);
+      assert.deepEqual(await codes({ limit: 10, accountSid: '' }), ['6 bad_token']);
+
+      assert.equal(await store.purgeRefusals(6 * DAY, 2), 2, 'the oldest, a batch at a time');
+      assert.equal(await store.purgeRefusals(6 * DAY, 10), 1);
+      assert.equal(await store.purgeRefusals(6 * DAY, 10), 0);
+      assert.deepEqual(await codes({ limit: 10 }), ['7 bad_token', '6 bad_token']);
     });
 
     it('pages opt-outs by their last change, finds them by digits, and names who changed one by hand', async function () {
@@ -222,6 +262,8 @@ export function operatorsContract(backend: Backend, stores: { store(): Store; op
       await store.logSendAccepted('cf-a', 'sid-a', 'queued', 1);
       await store.recordDeliveryReport(report('sid-a', 'delivered'));
       await store.logSendStart(sendStart('cf-b', B));
+      await store.logRefusal(refusal(7, { body: 'forged STOP' }));
+      await store.logRefusal(refusal(8, { from: B }));
 
       const data = await store.numberData(A);
       assert.equal(data.phone, A);
@@ -232,16 +274,17 @@ export function operatorsContract(backend: Backend, stores: { store(): Store; op
       assert.deepEqual(data.outbox.map((e) => e.request), [{ to: A, body: 'Bye' }]);
       assert.deepEqual(data.sandbox.map((m) => m.body), ['STOP']);
       assert.deepEqual(data.sent.map((e) => [e.body, e.delivery]), [['You will get no more SMS', 'delivered']]);
+      assert.deepEqual(data.refused.map((r) => [r.body, r.code]), [['forged STOP', 'bad_token']]);
 
       const erased = await store.eraseNumber(A);
-      assert.deepEqual(erased, { inbound: 1, conversations: 1, outbox: 1, sandbox: 1, sent: 1, other: 3 });
+      assert.deepEqual(erased, { inbound: 1, conversations: 1, outbox: 1, sandbox: 1, sent: 1, refused: 1, other: 3 });
       const after = await store.numberData(A);
-      assert.deepEqual([after.inbound, after.conversations, after.outbox, after.sandbox, after.sent], [[], [], [], [], []]);
+      assert.deepEqual([after.inbound, after.conversations, after.outbox, after.sandbox, after.sent, after.refused], [[], [], [], [], [], []]);
       assert.equal(after.optOut?.status, 'opted-out', 'the opt-out record stays');
       assert.equal(after.optOutHistory.length, 1, 'and its history');
       assert.equal(await store.isOptedOut(A), true);
       const b = await store.numberData(B);
-      assert.deepEqual([b.inbound.length, b.conversations.length, b.outbox.length, b.sent.length], [1, 1, 1, 1], 'another number is untouched');
+      assert.deepEqual([b.inbound.length, b.conversations.length, b.outbox.length, b.sent.length, b.refused.length], [1, 1, 1, 1, 1], 'another number is untouched');
       assert.equal(await store.addToOutbox({ nodeId: 'send-1', phone: B, request: {}, message: null, claimKey: `b-1>${B}`, confirmation: false }), null, "another number's claim holds");
     });
   });

@@ -483,6 +483,25 @@ export function storeContract(backend: Backend): void {
         assert.equal(await store.sendLogEntry('cf-none'), null);
       });
 
+      it('marks a send sending and logs its first attempt together, and on its answer logs the SmsSid and empties the outbox together', async function () {
+        const id = (await store.addToOutbox({ nodeId: 'send-1', phone: A, request: { body: 'Your order shipped' }, message: {}, claimKey: null, confirmation: false }))!;
+        await store.startSendAttempt(id, start('cf-1'));
+        assert.deepEqual((await store.outboxEntries('send-1', 'sending')).map((e) => e.id), [id]);
+        let entry = await store.sendLogEntry('cf-1');
+        assert.deepEqual(entry && [entry.state, entry.sid, entry.body], ['sending', null, 'Your order shipped']);
+        await store.startSendAttempt(id, null); // a second attempt: the outbox says so, the log is as it was
+        await restart();
+        assert.deepEqual((await store.outboxEntries('send-1', 'sending')).map((e) => e.id), [id], 'committed: a restart finds it sending');
+        await store.finishSend(id, { customField: 'cf-1', sid: 'sid-1', exotelStatus: 'queued', units: 2 });
+        entry = await store.sendLogEntry('cf-1');
+        assert.deepEqual(entry && [entry.state, entry.sid, entry.exotelStatus, entry.units], ['sent', 'sid-1', 'queued', 2]);
+        assert.deepEqual(await store.outboxEntries('send-1', 'sending'), []);
+        const unlogged = (await store.addToOutbox({ nodeId: 'send-1', phone: B, request: { body: 'no log' }, message: {}, claimKey: null, confirmation: false }))!;
+        await store.startSendAttempt(unlogged, null);
+        await store.finishSend(unlogged, null);
+        assert.equal(await store.outboxEntry(unlogged), null);
+      });
+
       it('records each SmsSid and Status once, whichever instance it reaches, and hands each on until marked', async function () {
         const other = await open();
         await store.logSendStart(start('cf-1'));
@@ -493,14 +512,16 @@ export function storeContract(backend: Backend): void {
         assert.deepEqual([entry.delivery, entry.exotelStatus, entry.detail, entry.code, entry.units, entry.sid], ['delivered', 'sent', 'DELIVERED_TO_HANDSET', '20005', 2, 'sid-1']);
         assert.ok(entry.reportedAt !== null);
         assert.deepEqual((await store.recordDeliveryReport(report('sid-1', 'sent'))).isNew, false, 'a repeat');
+        await other.close(); // whichever recorded it has stopped: the restarted instance hands it on
         await restart();
         const unhandled = await store.unhandledReports('send-1');
         assert.deepEqual(unhandled.map((r) => [r.report.sid, r.report.status, r.report.delivery, r.report.units, r.report.customField, r.entry?.message]), [
           ['sid-1', 'sent', 'delivered', 2, 'cf-1', { payload: 'Your order shipped', phone: A, order: { id: 7 } }],
         ]);
         assert.deepEqual(await store.unhandledReports('send-2'), [], 'another node\'s');
-        await other.markReportHandled('sid-1', 'sent');
+        await store.markReportHandled('sid-1', 'sent');
         assert.deepEqual(await store.unhandledReports('send-1'), []);
+        assert.deepEqual(await (await open()).unhandledReports('send-1'), [], 'nor to another instance');
       });
 
       it('finds a send whose answer was lost by its CustomField, and gives it the report\'s SmsSid', async function () {

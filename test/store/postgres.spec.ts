@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import type { Client } from 'pg';
 import { acquireConfiguredStore, PostgresStore, storeConfigFromSettings, type PostgresStoreConfig, type Store } from '../../src/store';
 import { PG_MIGRATIONS } from '../../src/store/postgres';
+import { isUnavailable, PostgresDatabase, StoreUnavailableError } from '../../src/store/postgres/connection';
 import { storeContract } from './contract';
 import { closedPort, createTestDatabase, Proxy, silentServer, type TestDatabase } from './pg-database';
 
@@ -55,6 +56,19 @@ describe('PostgreSQL', function () {
     afterEach(async function () {
       for (const store of stores.splice(0)) await store.close();
     });
+    it('tells a bug from an outage: a statement given too few parameters fails as itself, not as "database unavailable"', async function () {
+      const db = new PostgresDatabase(config());
+      try {
+        await assert.rejects(db.query('SELECT $1::int + $2::int', [1]), (err: Error & { code?: string }) => {
+          assert.equal(err.code, '08P01');
+          assert.ok(!(err instanceof StoreUnavailableError) && !isUnavailable(err), 'a bug would be retried for ever');
+          return true;
+        });
+        assert.ok(isUnavailable(Object.assign(new Error('lost'), { code: '08006' })), 'a lost connection (class 08) is the database away');
+      } finally {
+        await db.close();
+      }
+    });
     function open(extra: Partial<PostgresStoreConfig> = {}): PostgresStore {
       const store = new PostgresStore(config(extra));
       stores.push(store);
@@ -87,6 +101,22 @@ describe('PostgreSQL', function () {
       } finally {
         await client.end();
       }
+    });
+
+    it('gives a replayed SMS the conversation an earlier release remembered for it, kept in that release\'s form', async function () {
+      const store = open();
+      await store.ready();
+      const remembered = { name: 'survey', key: '+919876543210', step: 'asked', data: { n: 1 }, startedAt: 1, updatedAt: 2, expiresAt: 3, deadlineAt: null, revision: 1, code: null };
+      const client = await database.client(schema);
+      try {
+        await client.query('INSERT INTO sms_outcome (replay_key, outcome, at) VALUES ($1, $2, $3)', ['node-1:SM1', JSON.stringify(remembered), Date.now()]);
+      } finally {
+        await client.end();
+      }
+      assert.deepEqual(await store.getConversation('survey', '+919876543210', 'node-1:SM1'), remembered);
+      await store.startConversation({ name: 'survey', key: '+919876543210', step: 'now', data: {}, maxAgeMs: 60_000 });
+      assert.equal((await store.getConversation('survey', '+919876543210', 'node-1:SM2'))!.step, 'now');
+      assert.equal((await store.getConversation('survey', '+919876543210', 'node-1:SM1'))!.step, 'asked', 'still the answer it got then');
     });
 
     it('keeps its tables in its own schema, so a database shared with other applications is left alone', async function () {

@@ -85,6 +85,50 @@ describe("the operators' view", () => {
       assert.deepEqual(await bodies({ phone: A }), ['hello']);
     });
 
+    it('shows a refused callback as rejected, with its reason, among the SMS received and sent, and pages on through lines of one millisecond', async () => {
+      const refused = (at: number, extra: Record<string, unknown> = {}) =>
+        store.logRefusal({
+          endpoint: '/sms', accountSid: 'shop-sid', at, status: 401, code: 'bad_token', reason: 'the webhook token is missing or wrong',
+          from: A, body: 'STOP', sid: 'forged', remote: '203.0.113.9', dropped: 0, ...extra,
+        });
+      await received('in-1', A, 'YES', 1_000);
+      await sent('cf-1', A, 'Thanks!', 1_000);
+      await refused(1_000);
+      await refused(1_000, { from: null, body: null, sid: null, code: 'too_large', status: 413, reason: 'the body is larger than 64 KB', dropped: 41 });
+      await received('in-2', B, 'hello', 2_000, 'clinic-sid');
+      await refused(500, { from: B, body: 'Hi', accountSid: 'clinic-sid' });
+      const all = await view.log({});
+      const seen = (lines: typeof all.items) => lines.map((l) => `${l.at} ${l.direction} ${l.status} ${l.body}`);
+      assert.deepEqual(seen(all.items), ['2000 in received hello', '1000 out sending Thanks!', '1000 in received YES', '1000 in rejected ', '1000 in rejected STOP', '500 in rejected Hi']);
+      const [flood, forged] = all.items.slice(3, 5);
+      assert.deepEqual(
+        { ...forged, id: '' },
+        {
+          direction: 'in', id: '', sid: 'forged', at: 1_000, phone: A, body: 'STOP', status: 'rejected',
+          reason: { code: 'bad_token', message: 'the webhook token is missing or wrong', httpStatus: 401 }, duplicates: 0, dropped: 0, remote: '203.0.113.9',
+          account: 'Shop', node: null,
+        },
+      );
+      assert.deepEqual([flood.phone, flood.dropped, flood.reason?.code], ['', 41, 'too_large']);
+      for (const size of [1, 2, 4]) {
+        const pages: string[] = [];
+        let after: string | null | undefined;
+        do {
+          const page = await view.log({ limit: String(size), after: after ?? undefined });
+          pages.push(...seen(page.items));
+          after = page.next;
+        } while (after);
+        assert.deepEqual(pages, seen(all.items), `pages of ${size}: every line once, in order`);
+      }
+      const bodies = async (query: Record<string, unknown>) => (await view.log(query)).items.map((l) => `${l.status} ${l.body}`);
+      assert.deepEqual(await bodies({ q: '98765 43211' }), ['received hello', 'rejected Hi'], "a customer's refused callbacks are on their page");
+      assert.deepEqual(await bodies({ q: 'LARGER than' }), ['rejected '], 'found by the reason');
+      assert.deepEqual(await bodies({ direction: 'out' }), ['sending Thanks!']);
+      assert.deepEqual(await bodies({ account: 'acc-2' }), ['received hello', 'rejected Hi']);
+      assert.deepEqual(await bodies({ until: '1000' }), ['rejected Hi']);
+      await rejects(view.log({ after: encodeCursor([1, 'sideways', 'x']) }), 400, /cursor/);
+    });
+
     it('says why a send failed: the send node\'s error, or the delivery report', () => {
       const entry = { state: 'sent', delivery: null, error: null, exotelStatus: 'sent', detail: null, code: null } as unknown as Parameters<typeof sendStatus>[0];
       assert.deepEqual(sendStatus(entry), { status: 'sent', reason: null });
@@ -270,7 +314,7 @@ describe("the operators' view", () => {
       assert.deepEqual([data.phone, data.inbound.length, data.sent.length, data.optOut?.status], [A, 1, 1, 'opted-out']);
       assert.match(data.exportedAt, /^\d{4}-/);
       const erased = await view.eraseNumber(A);
-      assert.deepEqual(erased, { phone: A, inbound: 1, conversations: 0, outbox: 0, sandbox: 0, sent: 1, other: 0 });
+      assert.deepEqual(erased, { phone: A, inbound: 1, conversations: 0, outbox: 0, sandbox: 0, sent: 1, refused: 0, other: 0 });
       assert.equal(await store.isOptedOut(A), true);
       assert.deepEqual((await view.log({ q: A })).items, []);
       await rejects(view.eraseNumber('nobody'), 400);
@@ -278,25 +322,20 @@ describe("the operators' view", () => {
   });
 
   describe('retention', () => {
-    it('purges the inbound log a batch at a time until nothing old is left', async () => {
-      const calls: number[] = [];
-      let left = PURGE_BATCH * 2 + 3;
+    it('purges the inbound log and the refused callbacks a batch at a time until nothing old is left', async () => {
+      const calls: string[] = [];
+      const left = { inbound: PURGE_BATCH * 2 + 3, refused: PURGE_BATCH };
       let pauses = 0;
-      const purged = await purgeOldLogs(
-        {
-          purgeInboundLog: async (before, limit) => {
-            calls.push(before);
-            const batch = Math.min(limit, left);
-            left -= batch;
-            return batch;
-          },
-        },
-        123,
-        async () => void pauses++,
-      );
-      assert.equal(purged, PURGE_BATCH * 2 + 3);
-      assert.deepEqual(calls, [123, 123, 123]);
-      assert.equal(pauses, 2, 'the event loop breathes between batches');
+      const batch = (kind: 'inbound' | 'refused') => async (before: number, limit: number) => {
+        calls.push(`${kind} ${before}`);
+        const purged = Math.min(limit, left[kind]);
+        left[kind] -= purged;
+        return purged;
+      };
+      const purged = await purgeOldLogs({ purgeInboundLog: batch('inbound'), purgeRefusals: batch('refused') }, 123, async () => void pauses++);
+      assert.deepEqual(purged, { inbound: PURGE_BATCH * 2 + 3, refused: PURGE_BATCH });
+      assert.deepEqual(calls, ['inbound 123', 'inbound 123', 'inbound 123', 'refused 123', 'refused 123']);
+      assert.equal(pauses, 3, 'the event loop breathes between batches');
     });
   });
 });

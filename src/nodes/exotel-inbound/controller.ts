@@ -7,6 +7,7 @@ import { parseInbound, type InboundSms } from '../../exotel/webhook';
 import type { InboundRecord, InboundTurns, Store } from '../../store';
 import type { ExotelAccount } from '../exotel-account/controller';
 import { refusal } from '../shared/callback-auth';
+import type { RefusalNotes } from './refusals';
 import { StoreWait } from '../shared/store-wait';
 import { systemTimers, type FollowMessage, type NodeLog, type StatusLine, type Timers, type Translate } from '../shared/ports';
 
@@ -89,6 +90,8 @@ export interface InboundDeps {
   takeOver?: { claim: () => Promise<InboundRecord[]>; everyMs: number };
   /** several instances on one database: a customer's SMS go to the flow in arrival order, whichever instance received them */
   turns?: InboundTurns;
+  /** keeps what was refused for the SMS tab's log */
+  refusals?: RefusalNotes;
 }
 
 interface Emitted {
@@ -174,7 +177,7 @@ export class InboundController {
    */
   sandboxReply(accountId: string, call: InboundCall): Promise<Reply> {
     if (!this.deps.sandboxAccountId || accountId !== this.deps.sandboxAccountId) {
-      return Promise.resolve(this.reject(403, 'this SMS in node takes sandbox replies only for its own sandbox account'));
+      return Promise.resolve(this.reject(403, 'this SMS in node takes sandbox replies only for its own sandbox account', call));
     }
     return new Promise((resolve) => void this.receive(call, resolve, true));
   }
@@ -189,14 +192,14 @@ export class InboundController {
         // Stryker disable next-line ObjectLiteral: equivalent; the parser reads no body that is missing or empty
         raw = call.method === 'GET' ? { body: Buffer.alloc(0) } : await call.readBody();
       } catch (err) {
-        if (err instanceof BodyError) return respond(this.reject(err.status, err.message));
+        if (err instanceof BodyError) return respond(this.reject(err.status, err.message, call));
         throw err;
       }
       const parsed = parseInbound({ method: call.method, contentType: raw.contentType ?? call.contentType, query: call.query, rawBody: raw.body }, account.defaultCountry);
-      if (!parsed.ok) return respond(this.reject(parsed.status, parsed.reason));
+      if (!parsed.ok) return respond(this.reject(parsed.status, parsed.reason, call, raw));
       const sms = parsed.sms;
       if (sms.accountSid && account.accountSid && sms.accountSid !== account.accountSid) {
-        return respond(this.reject(403, 'the AccountSid is not this account’s'));
+        return respond(this.reject(403, 'the AccountSid is not this account’s', call, raw));
       }
       if (!sms.accountSid) sms.accountSid = account.accountSid;
       const record: InboundRecord = { ...sms, endpoint: this.deps.routePath };
@@ -265,6 +268,7 @@ export class InboundController {
     this.deps.status.stop();
     this.timers.clearInterval(this.settleTimer);
     await this.markSettled();
+    await this.deps.refusals?.close();
     for (const e of this.emitted) e.stop?.();
     // Stryker disable next-line ArrayDeclaration: equivalent; a closed node settles nothing more, and an entry with no time is never settled
     this.emitted = [];
@@ -349,13 +353,15 @@ export class InboundController {
   /** The refusal of a callback that is not from Exotel for this account, or null when it is. */
   private authorise(call: InboundCall): Reply | null {
     const refused = refusal(this.deps.account, this.deps.allowList, call);
-    return refused ? this.reject(refused.status, refused.reason) : null;
+    return refused ? this.reject(refused.status, refused.reason, call) : null;
   }
 
-  private reject(status: number, reason: string): Reply {
+  private reject(status: number, reason: string, call: InboundCall, raw?: RawBody): Reply {
     this.counts.rejected++;
     this.showCounts();
-    return { status, error: reason, challenge: status === 401 };
+    const reply = { status, error: reason, challenge: status === 401 };
+    this.deps.refusals?.note(call, reply, raw);
+    return reply;
   }
 
   private showCounts(): void {

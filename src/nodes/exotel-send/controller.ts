@@ -86,8 +86,11 @@ export interface SendDeps {
   failureWired(): boolean;
   /** first wait before a retry (settings.js `retryBaseDelayMs`) */
   retryBaseDelayMs?: number;
-  /** several instances on one database: this node's sends that dead instances left in the outbox, now this one's */
-  takeOver?: { claim: () => Promise<OutboxEntry[]>; everyMs: number };
+  /**
+   * several instances on one database: this node's sends that dead instances left in the outbox, now
+   * this one's (`claim`), and the delivery reports they recorded but did not hand on (`claimReports`)
+   */
+  takeOver?: { claim: () => Promise<OutboxEntry[]>; claimReports?: () => Promise<ReportRecord[]>; everyMs: number };
   /** the secret that seals a text holding a one-time code while it waits in the outbox */
   codeKey?: Buffer;
   /** for tests: the dispatcher (and with it the clock) to use */
@@ -291,8 +294,8 @@ export class SendController {
       if (takeOver) {
         // Several instances: this node's entries of instances that died or stopped (this process's
         // previous run among them, once its lease ran out), now and every few seconds; never a live one's.
-        this.takeOverTimer = setInterval(() => void this.takeOver(takeOver.claim, send, 'log.takeOver'), takeOver.everyMs);
-        await this.takeOver(takeOver.claim, send, 'log.resume', true);
+        this.takeOverTimer = setInterval(() => void this.takeOver(takeOver, send, 'log.takeOver'), takeOver.everyMs);
+        await this.takeOver(takeOver, send, 'log.resume', true);
       } else {
         await this.resumeEntries([...(await store.outboxEntries(nodeId, 'sending')), ...(await store.outboxEntries(nodeId, 'queued'))], send, 'log.resume', true);
       }
@@ -315,16 +318,24 @@ export class SendController {
     if (!this.stopping.signal.aborted) await this.reports.handOn(record);
   }
 
-  private async takeOver(claim: () => Promise<OutboxEntry[]>, send: Send, logKey: string, first = false): Promise<void> {
+  private async takeOver(takeOver: NonNullable<SendDeps['takeOver']>, send: Send, logKey: string, first = false): Promise<void> {
     if (this.stopping.signal.aborted) return;
     let entries: OutboxEntry[];
     try {
-      entries = await claim();
+      entries = await takeOver.claim();
     } catch (err) {
       this.storeWait.note(err);
       return;
     }
     await this.resumeEntries(entries, send, logKey, first);
+    // the first time, resumeEntries read this node's own reports and the dead instances' ones too
+    if (first || !takeOver.claimReports || this.stopping.signal.aborted) return;
+    try {
+      // after the sends above: one that waits for its report is settled by it
+      for (const record of await takeOver.claimReports()) await this.reports.handOn(record);
+    } catch (err) {
+      this.storeWait.note(err);
+    }
   }
 
   private async resumeEntries(entries: OutboxEntry[], send: Send, logKey: string, withReports = false): Promise<void> {

@@ -18,8 +18,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export type OutboxStore = Pick<
   Store,
-  | 'isOptedOut' | 'markOutboxSending' | 'noteOutboxAttempt' | 'removeFromOutbox' | 'failOutboxEntry' | 'releaseOptOutConfirmation'
-  | 'logSendStart' | 'logSendAccepted' | 'logSendFailed'
+  | 'isOptedOut' | 'startSendAttempt' | 'noteOutboxAttempt' | 'finishSend' | 'failOutboxEntry' | 'releaseOptOutConfirmation'
+  | 'logSendFailed'
 >;
 
 /** What the dispatcher needs of the account, read at each attempt (the account may go away). */
@@ -136,11 +136,9 @@ export class OutboxDispatcher {
             // asked, whoever takes its outbox over knows the SMS may have gone, and does not send it again.
             // The send log has it before the request leaves: after a crash, a send it lacks never went.
             return await client.send(this.withCallback(request, account), async () => {
-              await this.storeWait.retry(() => store.markOutboxSending(out.outboxId), this.stopping.signal);
-              if (request.customField && !logged) {
-                await this.storeWait.retry(() => store.logSendStart(this.logStart(out, account)), this.stopping.signal);
-                logged = true;
-              }
+              const log = request.customField && !logged ? this.logStart(out, account) : null;
+              await this.storeWait.retry(() => store.startSendAttempt(out.outboxId, log), this.stopping.signal);
+              logged ||= log !== null;
               dispatched = true;
             });
           } finally {
@@ -154,12 +152,10 @@ export class OutboxDispatcher {
         (ms) => this.wait(ms),
       );
       // It went: whatever the database does now, it is reported sent (and taken out of the outbox once it answers).
-      // The send log has its SmsSid first: should the process die in between, the restart knows it went.
-      if (request.customField) {
-        const customField = request.customField;
-        await this.storeWait.retry(() => store.logSendAccepted(customField, result.sid, result.status, result.segments || null), this.stopping.signal).catch(() => undefined);
-      }
-      await this.storeWait.retry(() => store.removeFromOutbox(out.outboxId), this.stopping.signal).catch(() => undefined);
+      // The send log has its SmsSid no later than the entry leaves the outbox: after a crash, the restart knows it went.
+      const { customField } = request;
+      const accepted = customField ? { customField, sid: result.sid, exotelStatus: result.status, units: result.segments || null } : null;
+      await this.storeWait.retry(() => store.finishSend(out.outboxId, accepted), this.stopping.signal).catch(() => undefined);
       return { outcome: 'sent', result };
     } catch (thrown) {
       let err = thrown instanceof SendError ? thrown : new SendError({ code: 'internal', message: String((thrown as Error)?.message ?? thrown), retryable: false });

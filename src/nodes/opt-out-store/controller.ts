@@ -82,12 +82,29 @@ export class OptOutController {
       status.set('green', 'dot', this.optedIn === 0 ? m('status.ready') : m('status.optedIn', { count: this.optedIn }));
       return;
     }
-    try {
-      status.set('green', 'dot', m('status.optedOut', { count: await this.deps.store.optedOutCount() }));
-    } catch {
-      status.now('red', 'ring', m('status.storeUnavailable'));
+    // Messages that finish while the count is being read are counted by one more read after it, not one each.
+    if (this.counting) {
+      this.countAgain = true;
+      return this.counting;
     }
+    this.counting = (async () => {
+      do {
+        this.countAgain = false;
+        try {
+          status.set('green', 'dot', m('status.optedOut', { count: await this.deps.store.optedOutCount() }));
+        } catch {
+          status.now('red', 'ring', m('status.storeUnavailable'));
+        }
+      } while (this.countAgain);
+    })().finally(() => {
+      this.counting = undefined;
+    });
+    return this.counting;
   }
+
+  /** the read of the count under way, and whether a message finished meanwhile */
+  private counting: Promise<void> | undefined;
+  private countAgain = false;
 
   private async run(msg: OptOutMessage, send: Send): Promise<void> {
     const { store } = this.deps;

@@ -16,6 +16,7 @@ import type {
   OutboxEntry,
   OutboxState,
   PageCursor,
+  RefusalLine,
   SendLogEntry,
   Store,
 } from '../../store';
@@ -69,21 +70,29 @@ export interface Reason {
   httpStatus?: number;
 }
 
-/** One SMS of the log, in or out. */
+/** One SMS of the log, in or out, or a callback an SMS in node refused. */
 export interface LogLine {
   direction: 'in' | 'out';
-  /** the inbound SmsSid, or the send log's id */
+  /** the inbound SmsSid, the send log's id, or the refusal log's id */
   id: string;
   sid: string | null;
   at: number;
-  /** the customer */
+  /** the customer ('' for a refused callback whose sender could not be read) */
   phone: string;
   body: string;
-  /** in: received (answered 200, recorded once; repeats counted in `duplicates`); out: sending, sent, delivered or failed */
+  /**
+   * in: received (answered 200, recorded once; repeats counted in `duplicates`), or rejected (the SMS in
+   * node refused the callback: `reason` says why, with a code of exotel-inbound/refusals.ts); out:
+   * sending, sent, delivered or failed
+   */
   status: string;
   reason: Reason | null;
   /** in: how many more times Exotel delivered it */
   duplicates: number;
+  /** rejected: how many more callbacks of that minute were refused like it and not logged one by one */
+  dropped: number;
+  /** rejected: the address the callback came from */
+  remote: string | null;
   /** the account's name, as far as it is deployed */
   account: string;
   /** out: the send node */
@@ -236,7 +245,8 @@ export class OperatorsView {
   /**
    * One page of the log. `q`: a number (that customer's SMS) or text; `direction`: in, out or both;
    * `since`/`until`: ms; `account`: an exotel-account node; `after`: the previous page's cursor.
-   * Lines of the same millisecond: outbound before inbound, each by its id, newest first.
+   * Refused callbacks are inbound lines, status rejected. Lines of the same millisecond: outbound, then
+   * received, then rejected, each by its id, newest first.
    */
   async log(query: Query): Promise<Page<LogLine>> {
     const limit = limitOf(query.limit);
@@ -249,25 +259,32 @@ export class OperatorsView {
     const since = time(query.since, 'since');
     const until = time(query.until, 'until');
     const account = this.account(query.account);
-    const cursor = decodeCursor(query.after, 'nss') as [number, 'in' | 'out', string] | null;
-    const [inbound, outbound] = await Promise.all([
-      direction === 'out'
-        ? []
-        : this.deps.store.inboundLogPage({ ...search, since, until, accountSid: account?.accountSid, limit: limit + 1, after: cursor && inboundAfter(cursor) }),
-      direction === 'in'
-        ? []
-        : this.deps.store.sendLogPage({ ...search, since, until, account: account?.id, limit: limit + 1, after: cursor && outboundAfter(cursor) }),
+    const cursor = decodeCursor(query.after, 'nss') as LogCursor | null;
+    if (cursor && !LINE_KINDS.includes(cursor[1])) throw new ViewError(400, 'the page cursor is not one this view gave');
+    const inboundQuery = { ...search, since, until, accountSid: account?.accountSid, limit: limit + 1 };
+    const [outbound, inbound, refused] = await Promise.all([
+      direction === 'in' ? [] : this.deps.store.sendLogPage({ ...search, since, until, account: account?.id, limit: limit + 1, after: cursor && afterFor('out', cursor) }),
+      direction === 'out' ? [] : this.deps.store.inboundLogPage({ ...inboundQuery, after: cursor && afterFor('in', cursor) }),
+      direction === 'out' ? [] : this.deps.store.refusalPage({ ...inboundQuery, after: cursor && afterFor('rejected', cursor) }),
     ]);
-    const lines = newestFirst(outbound.map((e) => this.outLine(e)), inbound.map((l) => this.inLine(l)));
+    const lines = newestFirst(outbound.map((e) => this.outLine(e)), inbound.map((l) => this.inLine(l)), refused.map((r) => this.refusedLine(r)));
     const items = lines.slice(0, limit);
     const last = items[items.length - 1];
-    return { items, next: lines.length > limit && last ? encodeCursor([last.at, last.direction, last.id]) : null };
+    return { items, next: lines.length > limit && last ? encodeCursor([last.at, kindOf(last), last.id]) : null };
   }
 
   private inLine(line: InboundLogLine): LogLine {
     return {
       direction: 'in', id: line.sid, sid: line.sid, at: line.recordedAt, phone: line.from, body: line.body,
-      status: 'received', reason: null, duplicates: line.duplicates,
+      status: 'received', reason: null, duplicates: line.duplicates, dropped: 0, remote: null,
+      account: this.accountName((a) => a.accountSid === line.accountSid, line.accountSid), node: null,
+    };
+  }
+
+  private refusedLine(line: RefusalLine): LogLine {
+    return {
+      direction: 'in', id: String(line.id), sid: line.sid, at: line.at, phone: line.from ?? '', body: line.body ?? '',
+      status: 'rejected', reason: { code: line.code, message: line.reason, httpStatus: line.status }, duplicates: 0, dropped: line.dropped, remote: line.remote,
       account: this.accountName((a) => a.accountSid === line.accountSid, line.accountSid), node: null,
     };
   }
@@ -276,7 +293,7 @@ export class OperatorsView {
     const node = this.deps.sendNode(entry.nodeId);
     return {
       direction: 'out', id: String(entry.id), sid: entry.sid, at: entry.createdAt, phone: entry.phone, body: entry.body,
-      ...sendStatus(entry), duplicates: 0,
+      ...sendStatus(entry), duplicates: 0, dropped: 0, remote: null,
       account: this.accountName((a) => a.id === entry.account, entry.account), node: { id: entry.nodeId, name: node?.name ?? '' },
     };
   }
@@ -476,41 +493,62 @@ export class OperatorsView {
 }
 
 /**
- * The two pages, each newest first as the database ordered it, as one: lines of the same millisecond
- * outbound first. Merged, not sorted again, so that each side keeps its database's order (a cursor
- * then goes on exactly where its side's page stopped).
+ * The pages, each newest first as the database ordered it, as one: lines of the same millisecond in the
+ * order of the pages given (outbound, received, rejected). Merged, not sorted again, so that each page
+ * keeps its database's order (a cursor then goes on exactly where its page stopped).
  */
-export function newestFirst(outbound: LogLine[], inbound: LogLine[]): LogLine[] {
+export function newestFirst(...pages: LogLine[][]): LogLine[] {
   const lines: LogLine[] = [];
-  let o = 0;
-  let i = 0;
-  while (o < outbound.length || i < inbound.length) {
-    if (i >= inbound.length || (o < outbound.length && outbound[o].at >= inbound[i].at)) lines.push(outbound[o++]);
-    else lines.push(inbound[i++]);
+  const at = pages.map(() => 0);
+  for (;;) {
+    let next = -1;
+    pages.forEach((page, p) => {
+      if (at[p] < page.length && (next === -1 || page[at[p]].at > pages[next][at[next]].at)) next = p;
+    });
+    if (next === -1) return lines;
+    lines.push(pages[next][at[next]++]);
   }
-  return lines;
 }
 
-/** Inbound lines after the cursor: after an outbound line, every inbound one of its millisecond is still to come. */
-function inboundAfter([at, direction, id]: [number, 'in' | 'out', string]): PageCursor {
-  return direction === 'in' ? { at, id } : { at: at + 1, id: '' };
-}
+/** What a line of the log is, in its cursor, in the order lines of one millisecond are shown. */
+type LineKind = 'out' | 'in' | 'rejected';
+const LINE_KINDS: readonly string[] = ['out', 'in', 'rejected'] satisfies LineKind[];
+type LogCursor = [number, LineKind, string];
 
-/** Outbound lines after the cursor: after an inbound line, those of its millisecond were all shown. */
-function outboundAfter([at, direction, id]: [number, 'in' | 'out', string]): PageCursor {
-  return direction === 'out' ? { at, id } : { at, id: '-1' };
+function kindOf(line: LogLine): LineKind {
+  return line.direction === 'in' && line.status === 'rejected' ? 'rejected' : line.direction;
 }
 
 /**
- * Deletes the inbound SMS older than the retention period, a batch at a time (the send nodes delete
- * the send log's); returns how many.
+ * Where the page of lines of one kind goes on after the cursor's line: after its own id when the line is
+ * of that kind; else every line of that millisecond is still to come (a kind shown after the cursor's),
+ * or was shown already (a kind shown before it). Ids: '' is before every SmsSid, '0' and '-1' every row id.
  */
-export async function purgeOldLogs(store: Pick<Store, 'purgeInboundLog'>, before: number, pause: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve))): Promise<number> {
-  let inbound = 0;
-  for (;;) {
-    const purged = await store.purgeInboundLog(before, PURGE_BATCH);
-    inbound += purged;
-    if (purged < PURGE_BATCH) return inbound;
-    await pause();
-  }
+function afterFor(kind: LineKind, [at, lineKind, id]: LogCursor): PageCursor {
+  if (kind === lineKind) return { at, id };
+  const stillToCome = LINE_KINDS.indexOf(kind) > LINE_KINDS.indexOf(lineKind);
+  if (kind === 'in') return stillToCome ? { at: at + 1, id: '' } : { at, id: '' };
+  return stillToCome ? { at: at + 1, id: '0' } : { at, id: '-1' };
+}
+
+/**
+ * Deletes the inbound SMS and the refused callbacks older than the retention period, a batch at a time
+ * (the send nodes delete the send log's); returns how many of each.
+ */
+export async function purgeOldLogs(
+  store: Pick<Store, 'purgeInboundLog' | 'purgeRefusals'>,
+  before: number,
+  pause: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)),
+): Promise<{ inbound: number; refused: number }> {
+  const inbatches = async (purge: (before: number, limit: number) => Promise<number>) => {
+    let total = 0;
+    for (;;) {
+      const purged = await purge(before, PURGE_BATCH);
+      total += purged;
+      if (purged < PURGE_BATCH) return total;
+      await pause();
+    }
+  };
+  const inbound = await inbatches((b, limit) => store.purgeInboundLog(b, limit));
+  return { inbound, refused: await inbatches((b, limit) => store.purgeRefusals(b, limit)) };
 }

@@ -50,7 +50,9 @@ export function isUnavailable(err: unknown): boolean {
   if (err instanceof StoreUnavailableError) return true;
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && (NETWORK_CODES.has(code) || SERVER_CODES.has(code) || code.startsWith('08'))) return true;
+  // class 08 is a lost connection, but for 08P01: a protocol violation (a statement given the wrong number of
+  // parameters) is a bug, which waiting for the database would retry for ever
+  if (typeof code === 'string' && (NETWORK_CODES.has(code) || SERVER_CODES.has(code) || (code.startsWith('08') && code !== '08P01'))) return true;
   return NETWORK_MESSAGES.test(err.message);
 }
 

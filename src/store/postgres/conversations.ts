@@ -21,6 +21,13 @@ const DUE = `WITH due AS (
   cleared AS (UPDATE conversation c SET deadline_at = NULL FROM due WHERE c.name = due.name AND c.key = due.key)
   SELECT * FROM due ORDER BY deadline_at, key`;
 
+/** A remembered read: the conversation's row (conversation_read), or a record as an earlier release kept it, or null. */
+function readAnswer(answer: string): ConversationRecord | null {
+  const parsed = JSON.parse(answer) as (ConversationRow & ConversationRecord) | null;
+  if (parsed === null) return null;
+  return 'started_at' in parsed ? toConversation(parsed) : parsed;
+}
+
 export class PostgresConversations extends ConversationChanges implements ConversationStore, ConversationView {
 
   constructor(private readonly db: PostgresDatabase) {
@@ -74,14 +81,17 @@ export class PostgresConversations extends ConversationChanges implements Conver
     return record;
   }
 
+  /**
+   * One statement (conversation_read): with a replay key, the answer remembered for it, or the
+   * conversation, remembered; without, the conversation. Locked as `once` and `activeRow` lock.
+   */
   async getConversation(name: string, key: string, replayKey?: string): Promise<ConversationRecord | null> {
-    const { result } = await this.db.transaction((tx) =>
-      this.once(tx, replayKey, async () => {
-        const row = await this.activeRow(tx, name, key, Date.now());
-        return row ? toConversation(row) : null;
-      }),
-    );
-    return result;
+    const { rows } = await this.db.query<{ answer: string }>({
+      name: 'exotel-conversation-read',
+      text: 'SELECT answer FROM conversation_read($1, $2, $3, $4)',
+      values: [name, key, replayKey ?? null, Date.now()],
+    });
+    return readAnswer(rows[0].answer);
   }
 
   async updateConversation(name: string, key: string, update: ConversationUpdate): Promise<ConversationRecord | null> {

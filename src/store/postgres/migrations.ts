@@ -277,4 +277,60 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE SEQUENCE opt_out_change;
    ALTER TABLE instance ADD COLUMN mirror boolean NOT NULL DEFAULT false;
    ALTER TABLE instance ADD COLUMN opt_out_seen bigint NOT NULL DEFAULT 0;`,
+  `-- callbacks an SMS in node refused (a few a minute an endpoint, a line for the rest of a flood),
+   -- read newest first and by sender in the SMS tab's log, deleted after the retention period
+   CREATE TABLE inbound_refusal (
+     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     endpoint text NOT NULL,
+     account_sid text NOT NULL,
+     at bigint NOT NULL,
+     status integer NOT NULL,
+     code text NOT NULL,
+     reason text NOT NULL,
+     from_number text,
+     body text,
+     sid text,
+     remote text,
+     dropped integer NOT NULL DEFAULT 0
+   );
+   CREATE INDEX inbound_refusal_log ON inbound_refusal (at, id);
+   CREATE INDEX inbound_refusal_number ON inbound_refusal (from_number, at, id) WHERE from_number IS NOT NULL;`,
+  `-- a delivery report not yet handed on belongs to the instance that recorded it (owner), and is taken
+   -- over by another once that one's lease ran out, by one instance (FOR UPDATE SKIP LOCKED). Reports
+   -- recorded before have none: whichever instance claims them first hands them on
+   ALTER TABLE delivery_report ADD COLUMN owner text;
+   DROP INDEX delivery_report_unhandled;
+   CREATE INDEX delivery_report_unhandled ON delivery_report (node_id, received_at, sid) WHERE NOT handled;`,
+  `-- the conversation route's read in one round trip: with a replay key, the answer remembered for it,
+   -- or the conversation (locked as every change locks it; an expired one deleted on sight) remembered
+   -- as its row (row_to_json: the data request finds it by "key":"<number>"); 'null' when none. The
+   -- advisory locks are connection.ts's LOCK_REPLAY (2) and LOCK_CONVERSATION (1)
+   CREATE FUNCTION conversation_read(p_name text, p_key text, p_replay text, p_now bigint, OUT was_replayed boolean, OUT answer text)
+     LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+     DECLARE
+       c conversation%ROWTYPE;
+     BEGIN
+       was_replayed := false;
+       IF p_replay IS NOT NULL THEN
+         PERFORM pg_advisory_xact_lock(2, hashtext(p_replay));
+         SELECT o.outcome INTO answer FROM sms_outcome o WHERE o.replay_key = p_replay;
+         IF FOUND THEN
+           was_replayed := true;
+           RETURN;
+         END IF;
+       END IF;
+       PERFORM pg_advisory_xact_lock(1, hashtext(p_name || chr(10) || p_key));
+       SELECT * INTO c FROM conversation t WHERE t.name = p_name AND t.key = p_key FOR UPDATE;
+       IF NOT FOUND THEN
+         answer := 'null';
+       ELSIF c.expires_at <= p_now THEN
+         DELETE FROM conversation t WHERE t.name = p_name AND t.key = p_key;
+         answer := 'null';
+       ELSE
+         answer := row_to_json(c)::text;
+       END IF;
+       IF p_replay IS NOT NULL THEN
+         INSERT INTO sms_outcome (replay_key, outcome, at) VALUES (p_replay, answer, p_now);
+       END IF;
+     END $$;`,
 ];

@@ -2,6 +2,7 @@
 // opt-out record and its history (the proof that the customer asked not to be sent to).
 import type { ErasedNumber, NumberData, OptOutChange, PersonalData, SandboxMessage } from '../store';
 import { toConversation, type ConversationRow } from '../shared/conversations';
+import { toRefusal, type RefusalRow } from '../shared/refusals';
 import { outcomePattern, toLogLine, toOptOut, toOutbox, toSendLogEntry, type InboundLogRow, type OptOutRow, type OutboxRow, type SendLogRow } from '../shared/rows';
 import type { PostgresDatabase } from './connection';
 
@@ -23,6 +24,7 @@ export class PostgresPersonalData implements PersonalData {
           'SELECT id, account, phone, direction, body, sid, status, detail, segments, encoding, at FROM sandbox_message WHERE phone = $1 ORDER BY id',
         ),
         sent: (await rows<SendLogRow>('SELECT * FROM send_log WHERE phone = $1 ORDER BY created_at, id')).map(toSendLogEntry),
+        refused: (await rows<RefusalRow>('SELECT * FROM inbound_refusal WHERE from_number = $1 ORDER BY at, id')).map(toRefusal),
       };
     });
   }
@@ -37,6 +39,7 @@ export class PostgresPersonalData implements PersonalData {
         outbox: await erase('DELETE FROM outbox WHERE phone = $1'),
         sandbox: await erase('DELETE FROM sandbox_message WHERE phone = $1'),
         sent: await erase('DELETE FROM send_log WHERE phone = $1'),
+        refused: await erase('DELETE FROM inbound_refusal WHERE from_number = $1'),
         other:
           (await erase('DELETE FROM sms_outcome WHERE outcome LIKE $1', outcomes)) +
           (await erase('DELETE FROM send_claim WHERE claim_key LIKE $1', claims)) +

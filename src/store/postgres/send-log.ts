@@ -1,14 +1,25 @@
 // The send log: every SMS sent, what Exotel answered, and its delivery reports, each SmsSid and Status
-// once whichever instance receives it (the report's primary key decides).
-import type { DeliveryReport, ReportRecord, SendLog, SendLogEntry, SendLogStart } from '../store';
+// once whichever instance receives it (the report's primary key decides). A report not yet handed on
+// is the recording instance's; once that one's lease ran out, another takes it over, one instance each.
+import type { DeliveryReport, ReportRecord, SendAccepted, SendBookkeeping, SendLog, SendLogEntry, SendLogStart } from '../store';
 import { JOINED_SEND_LOG_COLUMNS, sendLogOfJoin, toDeliveryReport, toSendLogEntry, type DeliveryReportRow, type SendLogRow } from '../shared/rows';
+import { DEAD, type PostgresCluster } from './cluster';
 import { storable, type PostgresDatabase, type Queryable } from './connection';
 
 const START = `INSERT INTO send_log (custom_field, node_id, account, phone, body, template_id, message, state, created_at, updated_at)
   VALUES ($1, $2, $3, $4, $5, $6, $7, 'sending', $8, $8) ON CONFLICT (custom_field) DO NOTHING`;
 
-const ADD_REPORT = `INSERT INTO delivery_report (sid, status, node_id, to_number, delivery, detailed_status, detailed_status_code, date_sent, units, custom_field, received_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (sid, status) DO NOTHING`;
+// An attempt starts: the outbox entry marked sending (and, on the first attempt, the send logged) in one statement.
+const MARK_SENDING = "UPDATE outbox SET state = 'sending', updated_at = $1 WHERE id = $2";
+const START_ATTEMPT = `WITH marked AS (${MARK_SENDING.replace('$1', '$8').replace('$2', '$9')}) ${START}`;
+
+const ACCEPTED = `UPDATE send_log SET sid = $1, state = 'sent', error = NULL, exotel_status = COALESCE(exotel_status, $2), units = COALESCE(units, $3), updated_at = $4
+  WHERE custom_field = $5`;
+// It went: the send log has its SmsSid in the same statement as the outbox entry goes.
+const FINISH = `WITH removed AS (DELETE FROM outbox WHERE id = $6) ${ACCEPTED}`;
+
+const ADD_REPORT = `INSERT INTO delivery_report (sid, status, node_id, to_number, delivery, detailed_status, detailed_status_code, date_sent, units, custom_field, received_at, owner)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (sid, status) DO NOTHING`;
 
 // A final delivery (delivered, failed) is never set back to pending by a later report.
 const APPLY_REPORT = `UPDATE send_log SET sid = COALESCE(sid, $1), exotel_status = $2,
@@ -16,15 +27,30 @@ const APPLY_REPORT = `UPDATE send_log SET sid = COALESCE(sid, $1), exotel_status
     detail = $4, code = $5, units = COALESCE($6, units), reported_at = $7, updated_at = $7
   WHERE id = $8 RETURNING *`;
 
-const UNHANDLED = `SELECT r.*, ${JOINED_SEND_LOG_COLUMNS} FROM delivery_report r
+// A node's unhandled reports this instance may hand on: those of dead instances (their lease ran out,
+// or they stopped), and with $3 its own too; each row to one instance (the owner swapped in the claim).
+const CLAIM_REPORTS = `WITH claimable AS (
+    SELECT sid, status FROM delivery_report t WHERE t.node_id = $1 AND NOT t.handled
+      AND ((t.owner = $2 AND $3::boolean) OR (t.owner IS DISTINCT FROM $2 AND ${DEAD('t')}))
+    ORDER BY received_at, sid LIMIT 1000 FOR UPDATE SKIP LOCKED),
+  claimed AS (UPDATE delivery_report SET owner = $2 FROM claimable
+    WHERE delivery_report.sid = claimable.sid AND delivery_report.status = claimable.status RETURNING delivery_report.*)
+  SELECT r.*, ${JOINED_SEND_LOG_COLUMNS} FROM claimed r
   LEFT JOIN send_log s ON (r.custom_field <> '' AND s.custom_field = r.custom_field) OR (r.custom_field = '' AND s.sid = r.sid)
-  WHERE r.node_id = $1 AND NOT r.handled ORDER BY r.received_at, r.sid`;
+  ORDER BY r.received_at, r.sid`;
 
-export class PostgresSendLog implements SendLog {
-  constructor(private readonly db: PostgresDatabase) {}
+export class PostgresSendLog implements SendLog, SendBookkeeping {
+  constructor(
+    private readonly db: PostgresDatabase,
+    private readonly cluster: PostgresCluster,
+  ) {}
 
   async logSendStart(start: SendLogStart): Promise<void> {
-    await this.db.query(START, [
+    await this.db.query(START, this.startValues(start, Date.now()));
+  }
+
+  private startValues(start: SendLogStart, now: number): unknown[] {
+    return [
       start.customField,
       start.nodeId,
       start.account,
@@ -32,16 +58,30 @@ export class PostgresSendLog implements SendLog {
       storable(start.body),
       start.templateId,
       storable(JSON.stringify(start.message ?? null)),
-      Date.now(),
-    ]);
+      now,
+    ];
   }
 
   async logSendAccepted(customField: string, sid: string, exotelStatus: string, units: number | null): Promise<void> {
-    await this.db.query(
-      `UPDATE send_log SET sid = $1, state = 'sent', error = NULL, exotel_status = COALESCE(exotel_status, $2), units = COALESCE(units, $3), updated_at = $4
-       WHERE custom_field = $5`,
-      [sid, exotelStatus, units, Date.now(), customField],
-    );
+    await this.db.query(ACCEPTED, [sid, exotelStatus, units, Date.now(), customField]);
+  }
+
+  async startSendAttempt(outboxId: number, log: SendLogStart | null): Promise<void> {
+    const now = Date.now();
+    if (!log) {
+      await this.db.query({ name: 'exotel-outbox-sending', text: MARK_SENDING, values: [now, outboxId] });
+      return;
+    }
+    await this.db.query({ name: 'exotel-send-attempt', text: START_ATTEMPT, values: [...this.startValues(log, now), outboxId] });
+  }
+
+  async finishSend(outboxId: number, accepted: SendAccepted | null): Promise<void> {
+    if (!accepted) {
+      await this.db.query({ name: 'exotel-outbox-remove', text: 'DELETE FROM outbox WHERE id = $1', values: [outboxId] });
+      return;
+    }
+    const { customField, sid, exotelStatus, units } = accepted;
+    await this.db.query({ name: 'exotel-send-finish', text: FINISH, values: [sid, exotelStatus, units, Date.now(), customField, outboxId] });
   }
 
   async logSendFailed(customField: string, error: unknown): Promise<void> {
@@ -57,7 +97,9 @@ export class PostgresSendLog implements SendLog {
     return rows.length ? toSendLogEntry(rows[0]) : null;
   }
 
-  recordDeliveryReport(report: DeliveryReport): Promise<{ isNew: boolean; entry: SendLogEntry | null }> {
+  async recordDeliveryReport(report: DeliveryReport): Promise<{ isNew: boolean; entry: SendLogEntry | null }> {
+    // it is this instance's until handed on: it must hold a lease first, or another would take it as a dead one's
+    await this.cluster.registered();
     return this.db.transaction(async (tx) => {
       const found = await this.find(tx, report);
       const added = await tx.query(ADD_REPORT, [
@@ -72,6 +114,7 @@ export class PostgresSendLog implements SendLog {
         report.units,
         report.customField,
         report.receivedAt,
+        this.cluster.instanceId,
       ]);
       const isNew = added.rowCount === 1;
       if (!isNew || !found) return { isNew, entry: found ? toSendLogEntry(found) : null };
@@ -89,8 +132,19 @@ export class PostgresSendLog implements SendLog {
     });
   }
 
-  async unhandledReports(nodeId: string): Promise<ReportRecord[]> {
-    const { rows } = await this.db.query<DeliveryReportRow & Record<string, unknown>>(UNHANDLED, [nodeId]);
+  /** This instance's own unhandled reports of a node, and those dead instances left: now this one's. */
+  unhandledReports(nodeId: string): Promise<ReportRecord[]> {
+    return this.claimReports(nodeId, true);
+  }
+
+  /** Only what dead instances left: taken over while this one runs. */
+  takeOverReports(nodeId: string): Promise<ReportRecord[]> {
+    return this.claimReports(nodeId, false);
+  }
+
+  private async claimReports(nodeId: string, includeOwn: boolean): Promise<ReportRecord[]> {
+    await this.cluster.registered();
+    const { rows } = await this.db.query<DeliveryReportRow & Record<string, unknown>>(CLAIM_REPORTS, [nodeId, this.cluster.instanceId, includeOwn]);
     return rows.map((row) => ({ report: toDeliveryReport(row), entry: sendLogOfJoin(row) }));
   }
 

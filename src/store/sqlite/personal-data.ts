@@ -3,6 +3,7 @@
 import type Database from 'better-sqlite3';
 import type { ErasedNumber, NumberData, OptOutChange, PersonalData, SandboxMessage } from '../store';
 import { toConversation, type ConversationRow } from '../shared/conversations';
+import { toRefusal, type RefusalRow } from '../shared/refusals';
 import { outcomePattern, toLogLine, toOptOut, toOutbox, toSendLogEntry, type InboundLogRow, type OptOutRow, type OutboxRow, type SendLogRow } from '../shared/rows';
 
 export class SqlitePersonalData implements PersonalData {
@@ -17,11 +18,13 @@ export class SqlitePersonalData implements PersonalData {
       outbox: db.prepare('SELECT * FROM outbox WHERE phone = ? ORDER BY id'),
       sandbox: db.prepare('SELECT * FROM sandbox_message WHERE phone = ? ORDER BY id'),
       sent: db.prepare('SELECT * FROM send_log WHERE phone = ? ORDER BY created_at, id'),
+      refused: db.prepare('SELECT * FROM inbound_refusal WHERE from_number = ? ORDER BY at, id'),
       eraseInbound: db.prepare('DELETE FROM inbound WHERE from_number = ?'),
       eraseConversations: db.prepare('DELETE FROM conversation WHERE key = ?'),
       eraseOutbox: db.prepare('DELETE FROM outbox WHERE phone = ?'),
       eraseSandbox: db.prepare('DELETE FROM sandbox_message WHERE phone = ?'),
       eraseSent: db.prepare('DELETE FROM send_log WHERE phone = ?'),
+      eraseRefused: db.prepare('DELETE FROM inbound_refusal WHERE from_number = ?'),
       eraseReports: db.prepare('DELETE FROM delivery_report WHERE to_number = ?'),
       eraseOutcomes: db.prepare("DELETE FROM sms_outcome WHERE outcome LIKE ? ESCAPE '\\'"),
       eraseClaims: db.prepare("DELETE FROM send_claim WHERE claim_key LIKE ? ESCAPE '\\'"),
@@ -41,6 +44,7 @@ export class SqlitePersonalData implements PersonalData {
         outbox: (s.outbox.all(phone) as OutboxRow[]).map(toOutbox),
         sandbox: s.sandbox.all(phone) as SandboxMessage[],
         sent: (s.sent.all(phone) as SendLogRow[]).map(toSendLogEntry),
+        refused: (s.refused.all(phone) as RefusalRow[]).map(toRefusal),
       };
     })();
   }
@@ -55,6 +59,7 @@ export class SqlitePersonalData implements PersonalData {
         outbox: s.eraseOutbox.run(phone).changes,
         sandbox: s.eraseSandbox.run(phone).changes,
         sent: s.eraseSent.run(phone).changes,
+        refused: s.eraseRefused.run(phone).changes,
         other: s.eraseOutcomes.run(outcomes).changes + s.eraseClaims.run(claims).changes + s.eraseReports.run(phone).changes,
       };
     })();
