@@ -1,7 +1,7 @@
 // Collaborators for the controller specs: no Node-RED, no network.
 import type { SendRequest, SendResult, SmsGateway } from '../../src/exotel/client';
 import type { Release } from '../../src/exotel/limiter';
-import type { Evaluate, NodeLog, StatusLine, Translate } from '../../src/nodes/shared/ports';
+import type { Evaluate, NodeLog, StatusLine, Timers, Translate } from '../../src/nodes/shared/ports';
 
 /** Resolves once `check` holds, looking at every turn of the event loop (real setImmediate). */
 export async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
@@ -82,15 +82,22 @@ export const evaluate: Evaluate = async (value, type, msg) => {
 
 export class StatusRecorder implements StatusLine {
   readonly shown: Array<{ fill: string; text: string }> = [];
-  set(fill: string, _shape: string, text: string): void {
+  /** the same statuses with their shape (dot or ring), as Node-RED draws them */
+  readonly drawn: Array<{ fill: string; shape: string; text: string }> = [];
+  set(fill: string, shape: string, text: string): void {
     this.shown.push({ fill, text });
+    this.drawn.push({ fill, shape, text });
   }
-  now(fill: string, _shape: string, text: string): void {
+  now(fill: string, shape: string, text: string): void {
     this.shown.push({ fill, text });
+    this.drawn.push({ fill, shape, text });
   }
   stop(): void {}
   get last() {
     return this.shown[this.shown.length - 1];
+  }
+  get lastDrawn() {
+    return this.drawn[this.drawn.length - 1];
   }
 }
 
@@ -107,5 +114,63 @@ export class LogRecorder implements NodeLog {
   }
   debug(text: string): void {
     this.lines.push({ level: 'debug', text });
+  }
+}
+
+/**
+ * Timers the spec moves by hand (ports' Timers): `tick(ms)` advances the clock and runs what fell
+ * due, in order. `intervals` lists the repeating timers still set, with their period.
+ */
+export class ManualTimers implements Timers {
+  /** starts at the real time, so that times the store compares with Date.now() agree */
+  private clock = Date.now();
+  private nextId = 1;
+  private readonly pending = new Map<number, { fn: () => void; at: number; every?: number }>();
+
+  now(): number {
+    return this.clock;
+  }
+  setTimeout(fn: () => void, ms: number): NodeJS.Timeout {
+    return this.add(fn, ms);
+  }
+  setInterval(fn: () => void, ms: number): NodeJS.Timeout {
+    return this.add(fn, ms, ms);
+  }
+  clearTimeout(timer: NodeJS.Timeout | undefined): void {
+    this.pending.delete(timer as unknown as number);
+  }
+  clearInterval(timer: NodeJS.Timeout | undefined): void {
+    this.pending.delete(timer as unknown as number);
+  }
+  /** the periods of the repeating timers still set */
+  get intervals(): number[] {
+    return [...this.pending.values()].filter((t) => t.every !== undefined).map((t) => t.every as number);
+  }
+  /** how many one-off timers are still set */
+  get timeouts(): number {
+    return [...this.pending.values()].filter((t) => t.every === undefined).length;
+  }
+  /** Lets pending promises run (they may set timers), then advances the clock by `ms`, running each timer that falls due. */
+  async tick(ms: number): Promise<void> {
+    await settle();
+    const end = this.clock + ms;
+    for (;;) {
+      let next: [number, { fn: () => void; at: number; every?: number }] | undefined;
+      for (const entry of this.pending) if (entry[1].at <= end && (!next || entry[1].at < next[1].at)) next = entry;
+      if (!next) break;
+      const [id, timer] = next;
+      this.clock = timer.at;
+      if (timer.every === undefined) this.pending.delete(id);
+      else timer.at += timer.every;
+      timer.fn();
+      await settle();
+    }
+    this.clock = end;
+    await settle();
+  }
+  private add(fn: () => void, ms: number, every?: number): NodeJS.Timeout {
+    const id = this.nextId++;
+    this.pending.set(id, { fn, at: this.clock + Math.max(0, ms), every: every === undefined ? undefined : Math.max(1, every) });
+    return id as unknown as NodeJS.Timeout;
   }
 }

@@ -30,6 +30,7 @@ export class StoreWait {
 
   /** Notes the outcome of a call: shows the red status on the first failure, and clears it on the first success after. */
   note(err?: unknown): void {
+    // Stryker disable next-line ConditionalExpression: equivalent; no outcome (undefined) is no outage either
     if (err !== undefined && isUnavailable(err)) {
       if (!this.down) {
         this.down = true;
@@ -67,6 +68,7 @@ export class StoreWait {
         this.timers.clearTimeout(timer);
         done();
       };
+      // Stryker disable next-line ObjectLiteral,BooleanLiteral: equivalent; a signal aborts once, and done() removes the listener
       signal?.addEventListener('abort', stop, { once: true });
     });
   }
