@@ -192,7 +192,7 @@ export async function benchPostgresCluster(config: Config, log: Log): Promise<Be
     const store = { type: 'postgres', connectionString: db.url };
     const flowsFor = (account: string) => JSON.parse(JSON.stringify(ourReplyFlows(mock.url)).replaceAll(OUR_ACCOUNT, account)) as ReturnType<typeof ourReplyFlows>;
     const start = async (label: string, account: string, exotelSms: Record<string, unknown>) => {
-      const red = await startNodeRed({ ...flowsFor(account), exotelSms: { replayWindowMs: REPLAY_WINDOW_MS, ...exotelSms }, label }, log);
+      const red = await startNodeRed({ ...flowsFor(account), exotelSms: { replayWindowMs: REPLAY_WINDOW_MS, ...exotelSms }, cpuProfDir: config.cpuProfDir, label }, log);
       labels.set(red, label);
       reds.push(red);
       return { red, url: `${red.baseUrl}${OUR_PATH}?token=${WEBHOOK_TOKEN}` };

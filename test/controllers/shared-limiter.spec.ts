@@ -1,6 +1,7 @@
 // The account's rate limit shared by several instances: the sends waiting on this instance ask the
 // database for their slots together, keep their order, and give back a slot nobody is waiting for.
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { SharedRateLimiter } from '../../src/nodes/exotel-account/shared-limiter';
 import { settle } from './fakes';
 
@@ -63,5 +64,21 @@ describe('exotel-account: the rate limit shared through the database', () => {
     assert.deepEqual(window.ended, [[2, false]], 'the slot granted for the stopped send is given back at once');
     release();
     limiter.close();
+  });
+
+  it('leaves no listener on the node’s stop signal once a send has its slot or failed (they would pile up)', async () => {
+    const window = new FakeWindow([1, 1, 1]);
+    const limiter = new SharedRateLimiter(window, 'acct1', 200, 100);
+    const stop = new AbortController();
+    const releases = await Promise.all([1, 2, 3].map(() => limiter.acquire(stop.signal)));
+    assert.equal(getEventListeners(stop.signal, 'abort').length, 0);
+    limiter.close();
+    const late = new AbortController();
+    const waiting = new SharedRateLimiter(new FakeWindow([]), 'acct1', 200, 100);
+    const refused = waiting.acquire(late.signal);
+    waiting.close();
+    await assert.rejects(refused, { code: 'stopped' });
+    assert.equal(getEventListeners(late.signal, 'abort').length, 0);
+    for (const release of releases) release();
   });
 });

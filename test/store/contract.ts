@@ -181,6 +181,12 @@ export function storeContract(backend: Backend): void {
         assert.deepEqual((await store.optOutHistory(A)).map((h) => h.source), ['sms-1']);
       });
 
+      it('reads many numbers\' records at once, each its own', async function () {
+        await store.setOptStatus({ phone: A, status: 'opted-out', keyword: 'STOP', source: 'sms-1' });
+        const records = await Promise.all([A, B, A].map((phone) => store.getOptStatus(phone)));
+        assert.deepEqual(records.map((r) => r && [r.phone, r.status]), [[A, 'opted-out'], null, [A, 'opted-out']]);
+      });
+
       it('appends every change to a history that cannot be rewritten', async function () {
         await store.setOptStatus({ phone: A, status: 'opted-in', keyword: 'YES', source: 'sms-1' });
         await store.setOptStatus({ phone: A, status: 'opted-out', keyword: 'STOP', source: 'sms-2' });
@@ -500,6 +506,22 @@ export function storeContract(backend: Backend): void {
         await store.startSendAttempt(unlogged, null);
         await store.finishSend(unlogged, null);
         assert.equal(await store.outboxEntry(unlogged), null);
+      });
+
+      it('starts and finishes many sends at once, each as it would alone (a busy instance asks for them together)', async function () {
+        const ids = await Promise.all([A, B, A, B].map(async (phone, i) => (await store.addToOutbox({ nodeId: 'send-1', phone, request: { body: `m${i}` }, message: {}, claimKey: null, confirmation: false }))!));
+        // the first two logged on their first attempt, the others attempts without a log line
+        await Promise.all(ids.map((id, i) => store.startSendAttempt(id, i < 2 ? { ...start(`cf-${i}`, i ? B : A), body: `m${i}` } : null)));
+        assert.deepEqual((await store.outboxEntries('send-1', 'sending')).map((e) => e.id), [...ids].sort((a, b) => a - b));
+        assert.deepEqual((await store.sendLogEntry('cf-1'))?.body, 'm1');
+        await Promise.all([store.startSendAttempt(ids[0], start('cf-0')), store.startSendAttempt(ids[2], null)]); // again: the log is as it was
+        assert.deepEqual([(await store.sendLogEntry('cf-0'))?.body, (await store.sendLogEntry('cf-0'))?.state], ['m0', 'sending']);
+        await Promise.all(ids.map((id, i) => store.finishSend(id, i < 2 ? { customField: `cf-${i}`, sid: `sid-${i}`, exotelStatus: 'queued', units: i + 1 } : null)));
+        assert.deepEqual(await store.outboxEntries('send-1', 'sending'), []);
+        for (const i of [0, 1]) {
+          const entry = await store.sendLogEntry(`cf-${i}`);
+          assert.deepEqual(entry && [entry.state, entry.sid, entry.exotelStatus, entry.units, entry.phone], ['sent', `sid-${i}`, 'queued', i + 1, i ? B : A]);
+        }
       });
 
       it('records each SmsSid and Status once, whichever instance it reaches, and hands each on until marked', async function () {

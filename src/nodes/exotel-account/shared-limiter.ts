@@ -38,16 +38,25 @@ export class SharedRateLimiter {
       return Promise.reject(new SendError({ code: 'queue_full', message: `${this.waiting.length} messages already wait for the account's rate limit`, retryable: true }));
     }
     return new Promise<Release>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, signal };
-      signal?.addEventListener(
-        'abort',
-        () => {
-          const index = this.waiting.indexOf(waiter);
-          if (index !== -1) this.waiting.splice(index, 1);
-          reject(stopped());
+      const onAbort = () => {
+        const index = this.waiting.indexOf(waiter);
+        if (index !== -1) this.waiting.splice(index, 1);
+        reject(stopped());
+      };
+      // the listener goes with its waiter: a node's signal is shared by all its sends, and listeners
+      // left on it would pile up (each addEventListener then walks them all)
+      const waiter: Waiter = {
+        resolve: (release) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(release);
         },
-        { once: true },
-      );
+        reject: (err) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+        signal,
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(waiter);
       void this.pump();
     });

@@ -5,6 +5,7 @@ import type { ImportResult, OptOutChange, OptOutQuery, OptOutRecord, OptOutResul
 import { isReplayable, likePattern, toOptOut, type OptOutRow } from '../shared/rows';
 import type { PostgresCluster } from './cluster';
 import { LOCK_PHONE, type PostgresDatabase, queryParameters } from './connection';
+import { Batch } from './batch';
 import { OptOutMirror } from './opt-out-mirror';
 
 /** How many numbers an import writes a statement (all in one transaction). */
@@ -46,6 +47,7 @@ const IS_OPTED_OUT = { name: 'exotel-is-opted-out', text: "SELECT 1 FROM opt_out
 export class PostgresOptOuts implements OptOutStore, OptOutView {
   /** the opted-out numbers in memory, kept true through the database (opt-out-mirror.ts) */
   readonly mirror: OptOutMirror;
+  private readonly records = new Batch<string, OptOutRecord | null>((phones) => this.readRecords(phones));
 
   constructor(
     private readonly db: PostgresDatabase,
@@ -82,9 +84,19 @@ export class PostgresOptOuts implements OptOutStore, OptOutView {
     return { record: result.record, changed: result.changed, replay: result.replay };
   }
 
-  async getOptStatus(phone: string): Promise<OptOutRecord | null> {
-    const { rows } = await this.db.query<OptOutRow>(`${SELECT} WHERE phone = $1`, [phone]);
-    return rows.length ? toOptOut(rows[0]) : null;
+  getOptStatus(phone: string): Promise<OptOutRecord | null> {
+    return this.records.add(phone);
+  }
+
+  /** The records asked for while one such read is on its way: one read for all of them. */
+  private async readRecords(phones: string[]): Promise<Array<OptOutRecord | null>> {
+    if (phones.length === 1) {
+      const { rows } = await this.db.query<OptOutRow>({ name: 'exotel-opt-out-record', text: `${SELECT} WHERE phone = $1`, values: phones });
+      return [rows.length ? toOptOut(rows[0]) : null];
+    }
+    const { rows } = await this.db.query<OptOutRow>({ name: 'exotel-opt-out-records', text: `${SELECT} WHERE phone = ANY($1::text[])`, values: [phones] });
+    const found = new Map(rows.map((row) => [row.phone, toOptOut(row)]));
+    return phones.map((phone) => found.get(phone) ?? null);
   }
 
   async isOptedOut(phone: string): Promise<boolean> {

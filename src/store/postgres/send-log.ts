@@ -4,6 +4,7 @@
 import type { DeliveryReport, ReportRecord, SendAccepted, SendBookkeeping, SendLog, SendLogEntry, SendLogStart } from '../store';
 import { JOINED_SEND_LOG_COLUMNS, sendLogOfJoin, toDeliveryReport, toSendLogEntry, type DeliveryReportRow, type SendLogRow } from '../shared/rows';
 import { DEAD, type PostgresCluster } from './cluster';
+import { Batch } from './batch';
 import { storable, type PostgresDatabase, type Queryable } from './connection';
 
 const START = `INSERT INTO send_log (custom_field, node_id, account, phone, body, template_id, message, state, created_at, updated_at)
@@ -17,6 +18,17 @@ const ACCEPTED = `UPDATE send_log SET sid = $1, state = 'sent', error = NULL, ex
   WHERE custom_field = $5`;
 // It went: the send log has its SmsSid in the same statement as the outbox entry goes.
 const FINISH = `WITH removed AS (DELETE FROM outbox WHERE id = $6) ${ACCEPTED}`;
+
+// The same for every attempt that starts (or send that ends) while one such statement is on its way: one round trip for all of them.
+const START_ATTEMPTS = `WITH marked AS (UPDATE outbox SET state = 'sending', updated_at = $1 WHERE id = ANY($2::bigint[]))
+  INSERT INTO send_log (custom_field, node_id, account, phone, body, template_id, message, state, created_at, updated_at)
+  SELECT v.*, 'sending', $1, $1 FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) AS v
+  ON CONFLICT (custom_field) DO NOTHING`;
+const FINISH_SENDS = `WITH removed AS (DELETE FROM outbox WHERE id = ANY($1::bigint[]))
+  UPDATE send_log s SET sid = v.sid, state = 'sent', error = NULL, exotel_status = COALESCE(s.exotel_status, v.status),
+    units = COALESCE(s.units, v.units), updated_at = $2
+  FROM unnest($3::text[], $4::text[], $5::text[], $6::integer[]) AS v(custom_field, sid, status, units)
+  WHERE s.custom_field = v.custom_field`;
 
 const ADD_REPORT = `INSERT INTO delivery_report (sid, status, node_id, to_number, delivery, detailed_status, detailed_status_code, date_sent, units, custom_field, received_at, owner)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (sid, status) DO NOTHING`;
@@ -39,7 +51,20 @@ const CLAIM_REPORTS = `WITH claimable AS (
   LEFT JOIN send_log s ON (r.custom_field <> '' AND s.custom_field = r.custom_field) OR (r.custom_field = '' AND s.sid = r.sid)
   ORDER BY r.received_at, r.sid`;
 
+interface AttemptStart {
+  outboxId: number;
+  log: SendLogStart | null;
+}
+
+interface SendFinish {
+  outboxId: number;
+  accepted: SendAccepted | null;
+}
+
 export class PostgresSendLog implements SendLog, SendBookkeeping {
+  private readonly starts = new Batch<AttemptStart>((items) => this.startAttempts(items));
+  private readonly finishes = new Batch<SendFinish>((items) => this.finishSends(items));
+
   constructor(
     private readonly db: PostgresDatabase,
     private readonly cluster: PostgresCluster,
@@ -66,22 +91,62 @@ export class PostgresSendLog implements SendLog, SendBookkeeping {
     await this.db.query(ACCEPTED, [sid, exotelStatus, units, Date.now(), customField]);
   }
 
-  async startSendAttempt(outboxId: number, log: SendLogStart | null): Promise<void> {
-    const now = Date.now();
-    if (!log) {
-      await this.db.query({ name: 'exotel-outbox-sending', text: MARK_SENDING, values: [now, outboxId] });
-      return;
-    }
-    await this.db.query({ name: 'exotel-send-attempt', text: START_ATTEMPT, values: [...this.startValues(log, now), outboxId] });
+  startSendAttempt(outboxId: number, log: SendLogStart | null): Promise<void> {
+    return this.starts.add({ outboxId, log });
   }
 
-  async finishSend(outboxId: number, accepted: SendAccepted | null): Promise<void> {
-    if (!accepted) {
-      await this.db.query({ name: 'exotel-outbox-remove', text: 'DELETE FROM outbox WHERE id = $1', values: [outboxId] });
+  finishSend(outboxId: number, accepted: SendAccepted | null): Promise<void> {
+    return this.finishes.add({ outboxId, accepted });
+  }
+
+  private async startAttempts(items: AttemptStart[]): Promise<void> {
+    const now = Date.now();
+    if (items.length === 1) {
+      const [{ outboxId, log }] = items;
+      if (!log) await this.db.query({ name: 'exotel-outbox-sending', text: MARK_SENDING, values: [now, outboxId] });
+      else await this.db.query({ name: 'exotel-send-attempt', text: START_ATTEMPT, values: [...this.startValues(log, now), outboxId] });
       return;
     }
-    const { customField, sid, exotelStatus, units } = accepted;
-    await this.db.query({ name: 'exotel-send-finish', text: FINISH, values: [sid, exotelStatus, units, Date.now(), customField, outboxId] });
+    const logs = items.flatMap((i) => (i.log ? [i.log] : []));
+    const column = (f: (log: SendLogStart) => string | null) => logs.map(f);
+    await this.db.query({
+      name: 'exotel-send-attempts',
+      text: START_ATTEMPTS,
+      values: [
+        now,
+        items.map((i) => i.outboxId),
+        column((l) => l.customField),
+        column((l) => l.nodeId),
+        column((l) => l.account),
+        column((l) => l.phone),
+        column((l) => storable(l.body)),
+        column((l) => l.templateId),
+        column((l) => storable(JSON.stringify(l.message ?? null))),
+      ],
+    });
+  }
+
+  private async finishSends(items: SendFinish[]): Promise<void> {
+    const now = Date.now();
+    if (items.length === 1) {
+      const [{ outboxId, accepted }] = items;
+      if (!accepted) await this.db.query({ name: 'exotel-outbox-remove', text: 'DELETE FROM outbox WHERE id = $1', values: [outboxId] });
+      else await this.db.query({ name: 'exotel-send-finish', text: FINISH, values: [accepted.sid, accepted.exotelStatus, accepted.units, now, accepted.customField, outboxId] });
+      return;
+    }
+    const accepted = items.flatMap((i) => (i.accepted ? [i.accepted] : []));
+    await this.db.query({
+      name: 'exotel-send-finishes',
+      text: FINISH_SENDS,
+      values: [
+        items.map((i) => i.outboxId),
+        now,
+        accepted.map((a) => a.customField),
+        accepted.map((a) => a.sid),
+        accepted.map((a) => a.exotelStatus),
+        accepted.map((a) => a.units),
+      ],
+    });
   }
 
   async logSendFailed(customField: string, error: unknown): Promise<void> {
