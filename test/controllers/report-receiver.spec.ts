@@ -88,6 +88,7 @@ describe('exotel-account: the delivery-report endpoint', () => {
     assert.deepEqual(await post(receiver(), {}), { status: 200 });
     assert.equal(recorded.length, 2);
     assert.deepEqual(handed, []);
+    assert.deepEqual(log.lines, [], 'nothing went wrong');
   });
 
   it('refuses every report while the account\'s webhook token cannot work, asking for credentials', async () => {

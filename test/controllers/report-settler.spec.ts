@@ -168,4 +168,17 @@ describe('exotel-send: the report settler', () => {
     await timers.tick(10 * MINUTE);
     assert.deepEqual([resent, outputs, removed], [[], [], []]);
   });
+
+  it('logs the error when sending again fails', async () => {
+    const s = new ReportSettler({
+      store: { sendLogEntry: async () => null, removeFromOutbox: async () => undefined, markReportHandled: async () => undefined },
+      log, translate, timers, reconcileAfterMs: MINUTE, signal: stop.signal,
+      storeWait: { retry: (call: () => Promise<unknown>) => call() } as unknown as StoreWait,
+      output: () => () => undefined, countSent: () => undefined,
+      resend: async () => { throw new Error('the outbox is gone'); },
+    });
+    s.await('cf-1', wire(4, 'cf-1'));
+    await timers.tick(MINUTE);
+    assert.deepEqual(log.lines.filter((l) => l.level === 'error'), [{ level: 'error', text: 'Error: the outbox is gone' }]);
+  });
 });

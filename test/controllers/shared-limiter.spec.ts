@@ -10,13 +10,15 @@ class FakeWindow {
   private next = 1;
   /** an answer of the database waits for this (the test lets it go) */
   hold: Promise<void> = Promise.resolve();
+  /** how long the database says to wait when it grants nothing */
+  waitMs = 20;
   /** how many slots each call grants, in turn (then none) */
   constructor(private readonly grants: number[]) {}
   async takeRateSlots(_account: string, _perMinute: number, _windowMs: number, wanted: number) {
     this.asked.push(wanted);
     await this.hold;
     const n = Math.min(wanted, this.grants.shift() ?? 0);
-    return { slots: Array.from({ length: n }, () => this.next++), waitMs: 20 };
+    return { slots: Array.from({ length: n }, () => this.next++), waitMs: this.waitMs };
   }
   async endRateSlot(slot: number, sent: boolean) {
     this.ended.push([slot, sent]);
@@ -133,5 +135,47 @@ describe('exotel-account: the rate limit shared through the database', () => {
     assert.deepEqual(window.asked, [1]);
     release();
     limiter.close();
+  });
+
+  it('waits as long as the database says when no slot is free, and not once a slot was granted', async () => {
+    const window = new FakeWindow([0, 1, 1, 1]);
+    window.waitMs = 300;
+    const limiter = new SharedRateLimiter(window, 'acct1', 200, 100);
+    const started = Date.now();
+    const first = limiter.acquire();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(window.asked, [1], 'not asked again before the wait is over');
+    (await first)();
+    assert.ok(Date.now() - started >= 250, 'served after the wait');
+    const [second, third] = [limiter.acquire(), limiter.acquire()];
+    const again = Date.now();
+    (await second)();
+    (await third)();
+    assert.ok(Date.now() - again < 250, 'a granted slot is not followed by a wait');
+    limiter.close();
+  });
+
+  it('serves a send that comes after the queue was empty', async () => {
+    const window = new FakeWindow([1, 1]);
+    const limiter = new SharedRateLimiter(window, 'acct1', 200, 100);
+    (await limiter.acquire())();
+    await settle(5);
+    (await limiter.acquire())();
+    assert.deepEqual(window.asked, [1, 1]);
+    limiter.close();
+  });
+
+  it('leaves the queue alone when a send that already has its slot stops', async () => {
+    const window = new FakeWindow([1]);
+    const limiter = new SharedRateLimiter(window, 'acct1', 200, 100);
+    const stop = new AbortController();
+    const release = await limiter.acquire(stop.signal);
+    window.hold = new Promise(() => undefined); // the next question is never answered
+    const others = [limiter.acquire(), limiter.acquire()];
+    stop.abort();
+    assert.equal(limiter.queued, 2);
+    release();
+    limiter.close();
+    for (const other of others) await assert.rejects(other, { code: 'stopped' });
   });
 });

@@ -46,6 +46,7 @@ export class SharedRateLimiter {
           if (index !== -1) this.waiting.splice(index, 1);
           reject(stopped());
         },
+        // Stryker disable next-line ObjectLiteral,BooleanLiteral: equivalent; a signal fires 'abort' once only
         { once: true },
       );
       this.waiting.push(waiter);
