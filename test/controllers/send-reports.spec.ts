@@ -88,6 +88,17 @@ describe('exotel-send: delivery reports and sends a crash interrupted', () => {
     assert.deepEqual((await store.outboxEntries('send-1', 'sending')).length, 0);
   });
 
+  it('never keeps a one-time code in clear in the send log: the SMS has it, the log shows it masked', async () => {
+    const c = controller({ text: 'Your code is {{conversation.code}}. Code 482913 expires in 5 min.', textType: 'str' });
+    await c.resume(output);
+    await send(c, { phone: ASHA, conversation: { step: 'verify', code: '482913' } });
+    const [request] = gateway.sent;
+    assert.equal(request.body, 'Your code is 482913. Code 482913 expires in 5 min.');
+    const logged = await store.sendLogEntry(request.customField!);
+    assert.equal(logged?.body, 'Your code is ••••. Code •••• expires in 5 min.');
+    assert.doesNotMatch(JSON.stringify(logged), /482913/);
+  });
+
   it('keeps a node\'s own status callback, and sends none without the account\'s public URL', async () => {
     const own = controller({ statusCallback: 'https://crm.example.in/dlr' });
     await send(own, { phone: ASHA, payload: 'one' });

@@ -11,13 +11,15 @@ class FakeWindow {
   private next = 1;
   /** an answer of the database waits for this (the test lets it go) */
   hold: Promise<void> = Promise.resolve();
+  /** how long the database says to wait when it grants nothing */
+  waitMs = 20;
   /** how many slots each call grants, in turn (then none) */
   constructor(private readonly grants: number[]) {}
   async takeRateSlots(_account: string, _perMinute: number, _windowMs: number, wanted: number) {
     this.asked.push(wanted);
     await this.hold;
     const n = Math.min(wanted, this.grants.shift() ?? 0);
-    return { slots: Array.from({ length: n }, () => this.next++), waitMs: 20 };
+    return { slots: Array.from({ length: n }, () => this.next++), waitMs: this.waitMs };
   }
   async endRateSlot(slot: number, sent: boolean) {
     this.ended.push([slot, sent]);
@@ -80,5 +82,117 @@ describe('exotel-account: the rate limit shared through the database', () => {
     await assert.rejects(refused, { code: 'stopped' });
     assert.equal(getEventListeners(late.signal, 'abort').length, 0);
     for (const release of releases) release();
+  });
+
+  it('refuses a send when its node has stopped or the account is closed, and when the queue is full', async () => {
+    const window = new FakeWindow([]);
+    const limiter = new SharedRateLimiter(window, 'acct1', 200, 2);
+    const stop = new AbortController();
+    stop.abort();
+    await assert.rejects(limiter.acquire(stop.signal), { code: 'stopped', retryable: true, message: 'the node was stopped while the message waited for the rate limit' });
+    const waiting = [limiter.acquire(), limiter.acquire()];
+    assert.equal(limiter.queued, 2);
+    await assert.rejects(limiter.acquire(), { code: 'queue_full', retryable: true, message: "2 messages already wait for the account's rate limit" });
+    limiter.close('the account was redeployed');
+    for (const w of waiting) await assert.rejects(w, { code: 'stopped', retryable: true, message: 'the account was redeployed' });
+    assert.equal(limiter.queued, 0);
+    await assert.rejects(limiter.acquire(), { code: 'stopped' });
+    const closed = new SharedRateLimiter(new FakeWindow([]), 'acct1', 200, 2);
+    const one = closed.acquire();
+    closed.close();
+    await assert.rejects(one, { code: 'stopped', message: 'the Exotel account was stopped' });
+  });
+
+  it('asks for the account\'s own window, its limit and its length', async () => {
+    const calls: unknown[][] = [];
+    const window = new FakeWindow([1]);
+    const limiter = new SharedRateLimiter({
+      takeRateSlots: (...args: [string, number, number, number]) => (calls.push(args), window.takeRateSlots(...args)),
+      endRateSlot: (slot, sent) => window.endRateSlot(slot, sent),
+    }, 'acct1', 120, 10, 30_000);
+    assert.deepEqual([limiter.perMinute, limiter.maxQueue], [120, 10]);
+    (await limiter.acquire())();
+    assert.deepEqual(calls, [['acct1', 120, 30_000, 1]]);
+    limiter.close();
+  });
+
+  it('takes a stopped send out of the queue at once', async () => {
+    const window = new FakeWindow([]);
+    window.hold = new Promise(() => undefined); // the database never answers
+    const limiter = new SharedRateLimiter(window, 'acct1', 200, 100);
+    const stop = new AbortController();
+    const first = limiter.acquire();
+    const second = limiter.acquire(stop.signal);
+    const third = limiter.acquire();
+    stop.abort();
+    await assert.rejects(second, { code: 'stopped' });
+    assert.equal(limiter.queued, 2, 'the others still wait');
+    limiter.close();
+    await assert.rejects(first, { code: 'stopped' });
+    await assert.rejects(third, { code: 'stopped' });
+  });
+
+  it('fails the first send on a database error, and lets the next ones wait for an unreachable database', async () => {
+    const errors = [new Error('relation "rate_slots" does not exist'), Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })];
+    const window = new FakeWindow([1, 1]);
+    const limiter = new SharedRateLimiter({
+      takeRateSlots: async (...args: [string, number, number, number]) => {
+        const err = errors.shift();
+        if (err) throw err;
+        return window.takeRateSlots(...args);
+      },
+      endRateSlot: (slot, sent) => window.endRateSlot(slot, sent),
+    }, 'acct1', 200, 100);
+    const first = limiter.acquire();
+    const second = limiter.acquire();
+    await assert.rejects(first, { code: 'internal', retryable: true, message: 'relation "rate_slots" does not exist' });
+    const started = Date.now();
+    const release = await second; // after the unreachable database was asked again, a second later
+    assert.ok(Date.now() - started >= 900, 'it waited before asking again');
+    assert.deepEqual(window.asked, [1]);
+    release();
+    limiter.close();
+  });
+
+  it('waits as long as the database says when no slot is free, and not once a slot was granted', async () => {
+    const window = new FakeWindow([0, 1, 1, 1]);
+    window.waitMs = 300;
+    const limiter = new SharedRateLimiter(window, 'acct1', 200, 100);
+    const started = Date.now();
+    const first = limiter.acquire();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(window.asked, [1], 'not asked again before the wait is over');
+    (await first)();
+    assert.ok(Date.now() - started >= 250, 'served after the wait');
+    const [second, third] = [limiter.acquire(), limiter.acquire()];
+    const again = Date.now();
+    (await second)();
+    (await third)();
+    assert.ok(Date.now() - again < 250, 'a granted slot is not followed by a wait');
+    limiter.close();
+  });
+
+  it('serves a send that comes after the queue was empty', async () => {
+    const window = new FakeWindow([1, 1]);
+    const limiter = new SharedRateLimiter(window, 'acct1', 200, 100);
+    (await limiter.acquire())();
+    await settle(5);
+    (await limiter.acquire())();
+    assert.deepEqual(window.asked, [1, 1]);
+    limiter.close();
+  });
+
+  it('leaves the queue alone when a send that already has its slot stops', async () => {
+    const window = new FakeWindow([1]);
+    const limiter = new SharedRateLimiter(window, 'acct1', 200, 100);
+    const stop = new AbortController();
+    const release = await limiter.acquire(stop.signal);
+    window.hold = new Promise(() => undefined); // the next question is never answered
+    const others = [limiter.acquire(), limiter.acquire()];
+    stop.abort();
+    assert.equal(limiter.queued, 2);
+    release();
+    limiter.close();
+    for (const other of others) await assert.rejects(other, { code: 'stopped' });
   });
 });

@@ -56,6 +56,7 @@ export class SharedRateLimiter {
         },
         signal,
       };
+      // Stryker disable next-line ObjectLiteral,BooleanLiteral: equivalent; a signal fires 'abort' once only
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(waiter);
       void this.pump();
