@@ -88,8 +88,8 @@ export abstract class ComposedStore implements Store {
   isOptedOut(phone: string): Promise<boolean> {
     return this.optOuts.isOptedOut(phone);
   }
-  claimOptOutConfirmation(phone: string, withinMs: number): Promise<boolean> {
-    return this.optOuts.claimOptOutConfirmation(phone, withinMs);
+  claimOptOutConfirmation(phone: string, withinMs: number, attempt?: string): Promise<boolean> {
+    return this.optOuts.claimOptOutConfirmation(phone, withinMs, attempt);
   }
   releaseOptOutConfirmation(phone: string): Promise<void> {
     return this.optOuts.releaseOptOutConfirmation(phone);

@@ -200,4 +200,9 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX inbound_refusal_log ON inbound_refusal (at, id);
    CREATE INDEX inbound_refusal_number ON inbound_refusal (from_number, at, id) WHERE from_number IS NOT NULL;`,
+  // 13: a send's attempt key (the send node makes one a send): the same call asked again finds the
+  // entry, or the opt-out confirmation claim, it made, and is not told it is somebody else's
+  `ALTER TABLE outbox ADD COLUMN attempt TEXT;
+   CREATE UNIQUE INDEX outbox_attempt ON outbox (attempt) WHERE attempt IS NOT NULL;
+   ALTER TABLE opt_out ADD COLUMN confirmation_attempt TEXT;`,
 ];

@@ -164,9 +164,11 @@ export interface OptOutStore {
   isOptedOut(phone: string): Promise<boolean>;
   /**
    * The one message an opt-out confirmation node may send: true (and used up) when the number
-   * opted out within `withinMs` and no confirmation was sent since.
+   * opted out within `withinMs` and no confirmation was sent since. Asked again with the same
+   * `attempt` (the answer to the first call was lost after it committed), true again while that
+   * attempt holds the claim and has not queued it.
    */
-  claimOptOutConfirmation(phone: string, withinMs: number): Promise<boolean>;
+  claimOptOutConfirmation(phone: string, withinMs: number, attempt?: string): Promise<boolean>;
   /** Gives the confirmation back when its send failed. */
   releaseOptOutConfirmation(phone: string): Promise<void>;
   /** Sets many numbers (E.164) at once, in one transaction, each change in the history. */
@@ -206,7 +208,15 @@ export interface ConversationStore {
 }
 
 /** What the outbox is given: the rest (id, state, attempts, times) is the store's. */
-export type OutboxAddition = Pick<OutboxEntry, 'nodeId' | 'phone' | 'request' | 'message' | 'claimKey' | 'confirmation'> & { notBefore?: number | null };
+export type OutboxAddition = Pick<OutboxEntry, 'nodeId' | 'phone' | 'request' | 'message' | 'claimKey' | 'confirmation'> & {
+  notBefore?: number | null;
+  /**
+   * A key the caller makes for this one send (random): asked again with the same key, because the
+   * answer to the first call was lost after it committed (the connection dropped), the store answers
+   * with the entry that call queued, not null as for a claim somebody else took.
+   */
+  attempt?: string;
+};
 
 /** Sends waiting for the rate limit or a retry, the one being asked of Exotel, and the failed ones. */
 export interface Outbox {

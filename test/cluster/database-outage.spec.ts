@@ -61,8 +61,14 @@ describe('cluster: PostgreSQL unreachable in the middle of a burst', function ()
     agent.destroy();
     assert.equal(acked.size, customers.length, 'all acknowledged once the database is back');
     const unanswered = () => customers.map((c, i) => (mock.received.some((r) => r.to === c.phone) ? -1 : i)).filter((i) => i >= 0);
-    await until(() => unanswered().length === 0, 30_000, 'every customer answered').catch((err: Error) => {
-      throw new Error(`${err.message}: customers ${unanswered().join(', ')}\n${cluster.reds.map((red) => red.logTail(30)).join('\n')}`);
+    await until(() => unanswered().length === 0, 30_000, 'every customer answered').catch(async (err: Error) => {
+      // what the database holds of them says where they stopped (an SMS not handled, a send left queued…)
+      const phones = unanswered().map((i) => customers[i].phone);
+      const held = {
+        inbound: await cluster.query('SELECT sid, from_number, handled, done, owner FROM inbound WHERE from_number = ANY($1)', [phones]),
+        outbox: await cluster.query('SELECT id, phone, state, owner, claim_key, error FROM outbox WHERE phone = ANY($1)', [phones]),
+      };
+      throw new Error(`${err.message}: customers ${unanswered().join(', ')}\n${JSON.stringify(held, null, 1)}\n${cluster.reds.map((red) => red.logTail(30)).join('\n')}`);
     });
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     for (const c of customers) {

@@ -81,6 +81,61 @@ describe('exotel-send: edges', () => {
     });
   });
 
+  describe('an answer the database lost after it committed', () => {
+    // PostgreSQL commits, then the connection drops before its answer arrives: the call fails as
+    // unavailable and is made again once the database answers. It must find what it did.
+    function losingFirstAnswer<K extends 'addToOutbox' | 'claimOptOutConfirmation'>(name: K) {
+      const lossy = Object.create(store) as SqliteStore;
+      let lost = false;
+      const real = store[name].bind(store) as (...args: unknown[]) => Promise<unknown>;
+      (lossy as unknown as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+        const answer = await real(...args);
+        if (lost) return answer;
+        lost = true;
+        throw new StoreUnavailableError(new Error('Connection terminated unexpectedly'));
+      };
+      return lossy;
+    }
+    async function sendThrough(lossy: SqliteStore, config: SendConfig, msg: SendMessage) {
+      const timers = new ManualTimers();
+      const c = new SendController({
+        nodeId: 'send-1', config, account: account(), store: lossy, evaluate, translate, status: new StatusRecorder(), log,
+        failureWired: () => true, retryBaseDelayMs: 1, codeKey: KEY, timers,
+      });
+      let out: { sent: SendMessage | null; failed: SendMessage | null } | null = null;
+      void c.handle(msg, (pair) => {
+        const [sent, failed] = pair as [SendMessage | null, SendMessage | null];
+        out = { sent, failed };
+      }, () => undefined);
+      await until(() => timers.timeouts === 1);
+      await timers.tick(1_000);
+      await until(() => out !== null);
+      return out!;
+    }
+
+    it('the outbox entry it queued is sent, once, not taken for a send somebody else made', async () => {
+      const out = await sendThrough(losingFirstAnswer('addToOutbox'), {}, { phone: ASHA, payload: 'Your order is packed', sms: { sid: 'SM71', from: ASHA } });
+      assert.ok(out.sent, JSON.stringify(out.failed?.error));
+      assert.deepEqual(gateway.sent.map((r) => r.body), ['Your order is packed']);
+      assert.deepEqual(await everything(), [], 'nothing left queued');
+    });
+
+    it('the same for a send that answers no inbound SMS (no claim): queued once, sent once', async () => {
+      const out = await sendThrough(losingFirstAnswer('addToOutbox'), {}, { phone: ASHA, payload: 'Sale ends today' });
+      assert.ok(out.sent);
+      assert.deepEqual(gateway.sent.map((r) => r.body), ['Sale ends today']);
+      assert.deepEqual(await everything(), []);
+    });
+
+    it('the opt-out confirmation it claimed is sent, once', async () => {
+      await store.setOptStatus({ phone: ASHA, status: 'opted-out', source: 'SM72' });
+      const out = await sendThrough(losingFirstAnswer('claimOptOutConfirmation'), { optOutConfirmation: true }, { phone: ASHA, payload: 'You will get no more SMS from us' });
+      assert.ok(out.sent, JSON.stringify(out.failed?.error));
+      assert.deepEqual(gateway.sent.map((r) => r.body), ['You will get no more SMS from us']);
+      assert.equal(await store.claimOptOutConfirmation(ASHA, OPT_OUT_CONFIRMATION_WINDOW_MS), false, 'used up');
+    });
+  });
+
   describe('a one-time code', () => {
     it('kept out of the error the outbox keeps when the send fails', async () => {
       gateway.answer = async () => Promise.reject(new SendError({ code: 400, message: 'rejected text "Your code is 482913"', retryable: false }));

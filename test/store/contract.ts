@@ -105,6 +105,34 @@ export function storeContract(backend: Backend): void {
       });
     });
 
+    describe('a call made again after its answer was lost', function () {
+      it('finds the outbox entry its attempt queued, with or without a claim; another attempt finds the claim taken', async function () {
+        const entry = { nodeId: 'send-1', phone: A, request: { To: A, Body: 'Packed' }, message: { payload: 'Packed' }, claimKey: 'sms-7', confirmation: false };
+        const first = await store.addToOutbox({ ...entry, attempt: 'send-a' });
+        assert.equal(typeof first, 'number');
+        assert.equal(await store.addToOutbox({ ...entry, attempt: 'send-a' }), first, 'the same attempt: its own entry');
+        assert.equal(await store.addToOutbox({ ...entry, attempt: 'send-b' }), null, 'another attempt (a replay): the claim is taken');
+        assert.equal(await store.addToOutbox(entry), null, 'no attempt: the claim is taken');
+        const unclaimed = { ...entry, claimKey: null, attempt: 'send-c' };
+        const plain = await store.addToOutbox(unclaimed);
+        assert.equal(await store.addToOutbox(unclaimed), plain);
+        assert.notEqual(plain, first);
+        assert.deepEqual((await store.outboxEntries('send-1', 'queued')).map((e) => e.id), [first, plain], 'queued once each');
+      });
+
+      it('takes the opt-out confirmation again for the attempt that holds it, and for no other', async function () {
+        await store.setOptStatus({ phone: A, status: 'opted-out', source: 'a' });
+        assert.equal(await store.claimOptOutConfirmation(A, 600_000, 'send-a'), true);
+        assert.equal(await store.claimOptOutConfirmation(A, 600_000, 'send-a'), true, 'its own claim, answered again');
+        assert.equal(await store.claimOptOutConfirmation(A, 600_000, 'send-b'), false);
+        assert.equal(await store.claimOptOutConfirmation(A, 600_000), false);
+        await store.addToOutbox({ nodeId: 'send-1', phone: A, request: {}, message: null, claimKey: null, confirmation: true, attempt: 'send-a' });
+        await store.setOptStatus({ phone: B, status: 'opted-out', source: 'b' });
+        assert.equal(await store.claimOptOutConfirmation(B, 600_000), true);
+        assert.equal(await store.claimOptOutConfirmation(B, 600_000), false, 'no attempt key: nothing to find again');
+      });
+    });
+
     describe('outbox', function () {
       it('keeps a node\'s sends in order through sending, retries, failure and removal, across a restart', async function () {
         const add = (phone: string, body: string) =>

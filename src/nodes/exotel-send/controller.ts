@@ -1,7 +1,7 @@
 // exotel-send's behaviour without Node-RED: turns a message into an SMS (number, text, sender, DLT),
 // checks the opt-out, puts it in the outbox, hands it to the dispatcher, and hands the message on as
 // sent or failed. After a restart it settles what the outbox still holds for this node.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { SendRequest } from '../../exotel/client';
 import { SendError, type SendErrorInfo } from '../../exotel/errors';
 import { SandboxGateway } from '../../exotel/sandbox';
@@ -189,6 +189,7 @@ export class SendController {
         log.log(m('log.storeBack'));
         this.showCounts();
       },
+      timers: this.timers,
     });
     this.dispatcher =
       deps.dispatcher ?? new OutboxDispatcher({ nodeId: deps.nodeId, store: deps.store, account: deps.account, policy: this.policy, redact: deps.account?.redact, storeWait: this.storeWait, timers: deps.timers });
@@ -258,11 +259,14 @@ export class SendController {
     // number's own HELP passes when the node allows it.
     // While the database cannot be reached, the message waits here (red status) and goes on once it answers.
     const waitFor = <T>(call: () => Promise<T>) => this.storeWait.retry(call, this.stopping.signal);
+    // This send's own key: a call asked again because its answer was lost after it committed (the
+    // database's connection dropped) finds what it did, rather than take it for somebody else's.
+    const sendKey = randomUUID();
     let confirmationClaimed = false;
     const helpAnswer = config.helpReachesOptedOut === true && answersHelpFrom(msg, request.to);
     if (!helpAnswer && (await waitFor(() => store.isOptedOut(request.to)))) {
       const confirms = !!config.optOutConfirmation || carriesFreshOptOut(msg, request.to);
-      confirmationClaimed = confirms && (await waitFor(() => store.claimOptOutConfirmation(request.to, OPT_OUT_CONFIRMATION_WINDOW_MS)));
+      confirmationClaimed = confirms && (await waitFor(() => store.claimOptOutConfirmation(request.to, OPT_OUT_CONFIRMATION_WINDOW_MS, sendKey)));
       if (!confirmationClaimed) return this.fail(msg, send, done, optedOutError(request.to), request);
     }
     // In the store before it waits for anything, so that a restart does not lose it; together with
@@ -271,7 +275,7 @@ export class SendController {
     const claimKey = inboundSid ? `${inboundSid}>${request.to}` : null;
     const code = codeOf(msg);
     const message = storable(msg);
-    const outboxId = await waitFor(() => store.addToOutbox({ nodeId: this.deps.nodeId, phone: request.to, request: this.kept(request, code), message, claimKey, confirmation: confirmationClaimed, notBefore }));
+    const outboxId = await waitFor(() => store.addToOutbox({ nodeId: this.deps.nodeId, phone: request.to, request: this.kept(request, code), message, claimKey, confirmation: confirmationClaimed, notBefore, attempt: sendKey }));
     if (outboxId === null) {
       if (confirmationClaimed) await store.releaseOptOutConfirmation(request.to).catch(() => undefined);
       // Stryker disable next-line OptionalChaining: equivalent; a node's log always has debug()

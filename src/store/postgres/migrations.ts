@@ -333,4 +333,11 @@ export const PG_MIGRATIONS: readonly string[] = [
          INSERT INTO sms_outcome (replay_key, outcome, at) VALUES (p_replay, answer, p_now);
        END IF;
      END $$;`,
+  `-- a send's attempt key (the send node makes one a send): when the answer to a call is lost after
+   -- it committed (the connection dropped) and the call is made again, the same key finds the outbox
+   -- entry, or the opt-out confirmation claim, it made, instead of taking it for another's and
+   -- leaving it queued with nobody to send it
+   ALTER TABLE outbox ADD COLUMN attempt text;
+   CREATE UNIQUE INDEX outbox_attempt ON outbox (attempt);
+   ALTER TABLE opt_out ADD COLUMN confirmation_attempt text;`,
 ];

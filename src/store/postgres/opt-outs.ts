@@ -37,9 +37,9 @@ const IMPORT = `WITH input AS (SELECT unnest($1::text[]) AS phone),
 // The number's one confirmation: free, or claimed by an instance that died before it queued it (the
 // STOP is then handed on again by another instance, whose send takes it). Queuing it clears the owner
 // (outbox.ts), so that a queued confirmation is never taken again.
-const CLAIM_CONFIRMATION = `UPDATE opt_out o SET confirmation_sent = true, confirmation_owner = $3
+const CLAIM_CONFIRMATION = `UPDATE opt_out o SET confirmation_sent = true, confirmation_owner = $3, confirmation_attempt = $4
   WHERE o.phone = $1 AND o.status = 'opted-out' AND o.updated_at >= $2
-    AND (NOT o.confirmation_sent OR (o.confirmation_owner IS DISTINCT FROM $3 AND o.confirmation_owner IS NOT NULL
+    AND (NOT o.confirmation_sent OR (o.confirmation_owner = $3 AND o.confirmation_attempt = $4) OR (o.confirmation_owner IS DISTINCT FROM $3 AND o.confirmation_owner IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM instance i WHERE i.id = o.confirmation_owner AND i.lease_until > ${'(extract(epoch from clock_timestamp()) * 1000)::bigint'})))`;
 
 const IS_OPTED_OUT = { name: 'exotel-is-opted-out', text: "SELECT 1 FROM opt_out WHERE phone = $1 AND status = 'opted-out'" };
@@ -108,9 +108,9 @@ export class PostgresOptOuts implements OptOutStore, OptOutView {
     return rowCount === 1;
   }
 
-  async claimOptOutConfirmation(phone: string, withinMs: number): Promise<boolean> {
+  async claimOptOutConfirmation(phone: string, withinMs: number, attempt?: string): Promise<boolean> {
     await this.cluster.registered(); // so that nobody takes this instance for a dead one
-    const { rowCount } = await this.db.query(CLAIM_CONFIRMATION, [phone, Date.now() - withinMs, this.cluster.instanceId]);
+    const { rowCount } = await this.db.query(CLAIM_CONFIRMATION, [phone, Date.now() - withinMs, this.cluster.instanceId, attempt ?? null]);
     return rowCount === 1;
   }
 

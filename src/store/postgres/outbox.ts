@@ -6,19 +6,25 @@ import { countsByState, toOutbox, type OutboxRow } from '../shared/rows';
 import type { PostgresCluster } from './cluster';
 import { type PostgresDatabase, queryParameters } from './connection';
 
-const COLUMNS = 'outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, owner, not_before)';
-const ADD = `INSERT INTO ${COLUMNS} VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8, $9) RETURNING id`;
+const COLUMNS = 'outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, owner, not_before, attempt)';
+const VALUES = "$1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8, $9, $10";
+// The same attempt asked again (its answer was lost after the commit): the entry it queued, while
+// this instance still owns it (taken over by another, that one sends it). The statement's snapshot
+// does not see a row it inserts itself, so a first call answers one id.
+const ADDED = 'added AS (INSERT INTO %s ON CONFLICT (attempt) DO NOTHING RETURNING id)';
+const ANSWER = 'SELECT id FROM added UNION ALL SELECT id FROM outbox WHERE attempt = $10 AND owner = $8';
+const ADD = `WITH ${ADDED.replace('%s', `${COLUMNS} VALUES (${VALUES})`)} ${ANSWER}`;
 
 // The claim (one send a node makes for an inbound SMS) taken in the same statement as the send
 const CLAIM = 'claim AS (INSERT INTO send_claim (node_id, claim_key, claimed_at) VALUES ($1, $5, $7) ON CONFLICT DO NOTHING RETURNING 1)';
-const ADD_AFTER_CLAIM = `INSERT INTO ${COLUMNS} SELECT $1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8, $9 FROM claim RETURNING id`;
-const ADD_CLAIMED = `WITH ${CLAIM} ${ADD_AFTER_CLAIM}`;
+const ADDED_AFTER_CLAIM = ADDED.replace('%s', `${COLUMNS} SELECT ${VALUES} FROM claim`);
+const ADD_CLAIMED = `WITH ${CLAIM}, ${ADDED_AFTER_CLAIM} ${ANSWER}`;
 
 // An opt-out confirmation: queued in the same statement as its claim is settled (from then on not
 // this instance's to give back by dying: a dead instance's outbox entry is taken over instead)
 const SETTLE = 'settled AS (UPDATE opt_out SET confirmation_owner = NULL WHERE phone = $2 AND confirmation_owner = $8 AND EXISTS (SELECT 1 FROM added))';
-const ADD_CONFIRMATION = `WITH added AS (${ADD}), ${SETTLE} SELECT id FROM added`;
-const ADD_CLAIMED_CONFIRMATION = `WITH ${CLAIM}, added AS (${ADD_AFTER_CLAIM}), ${SETTLE} SELECT id FROM added`;
+const ADD_CONFIRMATION = `WITH ${ADDED.replace('%s', `${COLUMNS} VALUES (${VALUES})`)}, ${SETTLE} ${ANSWER}`;
+const ADD_CLAIMED_CONFIRMATION = `WITH ${CLAIM}, ${ADDED_AFTER_CLAIM}, ${SETTLE} ${ANSWER}`;
 
 export class PostgresOutbox implements Outbox, OutboxView {
   constructor(
@@ -38,6 +44,7 @@ export class PostgresOutbox implements Outbox, OutboxView {
       Date.now(),
       this.cluster.instanceId,
       entry.notBefore ?? null,
+      entry.attempt ?? null,
     ];
     const sql = entry.confirmation ? (entry.claimKey ? ADD_CLAIMED_CONFIRMATION : ADD_CONFIRMATION) : entry.claimKey ? ADD_CLAIMED : ADD;
     const name = `exotel-outbox-add${entry.confirmation ? '-confirmation' : ''}${entry.claimKey ? '-claimed' : ''}`;

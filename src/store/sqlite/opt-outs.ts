@@ -36,7 +36,9 @@ export class SqliteOptOuts implements OptOutStore, OptOutView {
       all: db.prepare('SELECT phone, status, keyword, source, updated_at FROM opt_out ORDER BY phone'),
       count: db.prepare('SELECT opted_out FROM opt_out_count WHERE id = 1').pluck(),
       claimConfirmation: db.prepare(
-        `UPDATE opt_out SET confirmation_sent = ${CONFIRMATION_CLAIMED} WHERE phone = ? AND status = 'opted-out' AND confirmation_sent = 0 AND updated_at >= ?`,
+        `UPDATE opt_out SET confirmation_sent = ${CONFIRMATION_CLAIMED}, confirmation_attempt = @attempt
+         WHERE phone = @phone AND status = 'opted-out' AND updated_at >= @since
+           AND (confirmation_sent = 0 OR (confirmation_sent = ${CONFIRMATION_CLAIMED} AND confirmation_attempt = @attempt))`,
       ),
       freeUnqueued: db.prepare(`UPDATE opt_out SET confirmation_sent = 0 WHERE status = 'opted-out' AND confirmation_sent = ${CONFIRMATION_CLAIMED}`),
       releaseConfirmation: db.prepare("UPDATE opt_out SET confirmation_sent = 0 WHERE phone = ? AND status = 'opted-out'"),
@@ -71,8 +73,8 @@ export class SqliteOptOuts implements OptOutStore, OptOutView {
     return this.statements.isOut.get(phone) === 1;
   }
 
-  async claimOptOutConfirmation(phone: string, withinMs: number): Promise<boolean> {
-    return this.statements.claimConfirmation.run(phone, Date.now() - withinMs).changes === 1;
+  async claimOptOutConfirmation(phone: string, withinMs: number, attempt?: string): Promise<boolean> {
+    return this.statements.claimConfirmation.run({ phone, since: Date.now() - withinMs, attempt: attempt ?? null }).changes === 1;
   }
 
   /** At the start: the confirmations an earlier run claimed and never queued are free again (their STOPs are handed on again). */

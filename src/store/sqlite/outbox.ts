@@ -20,9 +20,10 @@ export class SqliteOutbox implements Outbox, OutboxView {
     this.prepared = statementCache(db);
     this.statements = {
       add: db.prepare(
-        `INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, not_before)
-         VALUES (@nodeId, @phone, @request, @message, @claimKey, @confirmation, 'queued', @at, @at, @notBefore)`,
+        `INSERT INTO outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, not_before, attempt)
+         VALUES (@nodeId, @phone, @request, @message, @claimKey, @confirmation, 'queued', @at, @at, @notBefore, @attempt)`,
       ),
+      byAttempt: db.prepare('SELECT id FROM outbox WHERE attempt = ?').pluck(),
       // an opt-out confirmation queued with its entry: from then on the outbox keeps it, a restart does not free it
       confirmationQueued: db.prepare(`UPDATE opt_out SET confirmation_sent = ${CONFIRMATION_QUEUED} WHERE phone = ? AND confirmation_sent = ${CONFIRMATION_CLAIMED}`),
       remove: db.prepare('DELETE FROM outbox WHERE id = ?'),
@@ -42,6 +43,8 @@ export class SqliteOutbox implements Outbox, OutboxView {
   async addToOutbox(entry: OutboxAddition): Promise<number | null> {
     return this.db.transaction((): number | null => {
       const at = Date.now();
+      const again = entry.attempt ? (this.statements.byAttempt.get(entry.attempt) as number | undefined) : undefined;
+      if (again !== undefined) return again;
       if (entry.claimKey && !this.takeClaim(entry.nodeId, entry.claimKey, at)) return null;
       const info = this.statements.add.run({
         nodeId: entry.nodeId,
@@ -52,6 +55,7 @@ export class SqliteOutbox implements Outbox, OutboxView {
         confirmation: entry.confirmation ? 1 : 0,
         at,
         notBefore: entry.notBefore ?? null,
+        attempt: entry.attempt ?? null,
       });
       if (entry.confirmation) this.statements.confirmationQueued.run(entry.phone);
       return Number(info.lastInsertRowid);
