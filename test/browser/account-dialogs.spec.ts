@@ -3,11 +3,8 @@
 // sandbox tab one click away.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { NodeRedChild } from '../support/node-red-launcher';
-
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+import { CHROMIUM, openEditorWithFlows, type FlowsEditor } from '../support/browser';
+import type { NodeRedChild } from '../support/node-red-launcher';
 const TOKEN = 'Rt5Yh8Jk2Lm4Nb6Vc1Xz3Qw7Ea9Sd0Fg';
 const account = { apiBaseUrl: 'https://api.exotel.com', dltEntityId: '', defaultCountry: 'IN', rateLimit: 200, queueLimit: 10000 };
 const flows = [
@@ -23,40 +20,20 @@ const credentials = { 'acc-live': { apiKey: 'k1', apiToken: 't1', webhookToken: 
 describe('account and SMS in dialogs in a browser', function () {
   this.timeout(60_000);
   let red: NodeRedChild;
-  let context: import('playwright-core').BrowserContext;
   let page: import('playwright-core').Page;
-  let work: string;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
+  let editor: FlowsEditor | undefined;
 
   before(async function () {
     this.timeout(120_000);
     if (!fs.existsSync(CHROMIUM)) this.skip();
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'exotel-dialogs-'));
-    red = await NodeRedChild.create({ flows, credentials, label: 'dialogs', settings: { editorTheme: { tours: false } } });
-    const { chromium } = await import('playwright-core');
-    const [, browser] = await Promise.all([
-      red.start(),
-      chromium.launchPersistentContext(path.join(work, 'profile'), { executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'], viewport: { width: 1400, height: 900 } }),
-    ]);
-    context = browser;
-    context.setDefaultTimeout(15_000);
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (err) => pageErrors.push(String(err.stack ?? err)));
-    await page.goto(`${red.adminUrl}/`, { waitUntil: 'domcontentloaded' });
-    await page.waitForFunction(() => {
-      const w = window as unknown as { RED?: { nodes?: { node(id: string): unknown } }; $?: (s: string) => { is(s: string): boolean } };
-      return !!w.RED?.nodes?.node('in-sb') && !!w.$ && !w.$('#red-ui-loading-progress').is(':visible');
-    }, null, { timeout: 30_000 });
+    editor = await openEditorWithFlows({ flows, credentials, label: 'dialogs', readyNode: 'in-sb' });
+    ({ red, page, pageErrors } = editor);
   });
 
   after(async function () {
     this.timeout(30_000);
-    await context?.close().catch(() => undefined);
-    if (red) {
-      await red.stop();
-      red.remove();
-    }
-    if (work) fs.rmSync(work, { recursive: true, force: true });
+    await editor?.close();
   });
 
   async function cancel(): Promise<void> {

@@ -3,11 +3,8 @@
 // chosen template's text and marking a typed text that cannot match it.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { NodeRedChild } from '../support/node-red-launcher';
-
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+import { CHROMIUM, openEditorWithFlows, type FlowsEditor } from '../support/browser';
+import type { NodeRedChild } from '../support/node-red-launcher';
 const OTP = { id: '1107000000000000001', name: 'OTP', text: 'Your OTP is {#var#}. - ACME', category: 'service-implicit' };
 const flows = [
   { id: 'tab', type: 'tab', label: 'dlt' },
@@ -31,40 +28,20 @@ const CSV = [
 describe('DLT templates in the editor', function () {
   this.timeout(60_000);
   let red: NodeRedChild;
-  let context: import('playwright-core').BrowserContext;
   let page: import('playwright-core').Page;
-  let work: string;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
+  let editor: FlowsEditor | undefined;
 
   before(async function () {
     this.timeout(120_000);
     if (!fs.existsSync(CHROMIUM)) this.skip();
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'exotel-dlt-'));
-    red = await NodeRedChild.create({ flows, label: 'dlt', settings: { editorTheme: { tours: false } } });
-    const { chromium } = await import('playwright-core');
-    const [, browser] = await Promise.all([
-      red.start(),
-      chromium.launchPersistentContext(path.join(work, 'profile'), { executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'], viewport: { width: 1400, height: 900 } }),
-    ]);
-    context = browser;
-    context.setDefaultTimeout(15_000);
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (err) => pageErrors.push(String(err.stack ?? err)));
-    await page.goto(`${red.adminUrl}/`, { waitUntil: 'domcontentloaded' });
-    await page.waitForFunction(() => {
-      const w = window as unknown as { RED?: { nodes?: { node(id: string): unknown } }; $?: (s: string) => { is(s: string): boolean } };
-      return !!w.RED?.nodes?.node('send') && !!w.$ && !w.$('#red-ui-loading-progress').is(':visible');
-    }, null, { timeout: 30_000 });
+    editor = await openEditorWithFlows({ flows, label: 'dlt', readyNode: 'send' });
+    ({ red, page, pageErrors } = editor);
   });
 
   after(async function () {
     this.timeout(30_000);
-    await context?.close().catch(() => undefined);
-    if (red) {
-      await red.stop();
-      red.remove();
-    }
-    if (work) fs.rmSync(work, { recursive: true, force: true });
+    await editor?.close();
   });
 
   async function closeDialogs(button: 'cancel' | 'ok'): Promise<void> {

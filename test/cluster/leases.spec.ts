@@ -2,33 +2,18 @@
 // by one instance), and one rate-limit window for all of them.
 import assert from 'node:assert/strict';
 import { PostgresStore } from '../../src/store';
-import { createTestDatabase, type TestDatabase } from '../store/pg-database';
+import { instancesOnOneDatabase } from '../store/pg-database';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const inbound = (sid: string) => ({ sid, from: '+919876543210', to: '+918012345678', body: 'YES', receivedAt: '2026-11-28 10:00:00', accountSid: 'acct1', endpoint: '/sms' });
 
 describe('cluster: leases and take-over on PostgreSQL', function () {
   this.timeout(30_000);
-  let db: TestDatabase;
-  const stores: PostgresStore[] = [];
-  const open = async () => {
-    const store = new PostgresStore({ type: 'postgres', connectionString: db.url(), leaseMs: 600 });
-    await store.ready();
-    stores.push(store);
-    return store;
-  };
+  const { open, database } = instancesOnOneDatabase();
   /** kill -9 as the database sees it: the connections go, the lease is never given back, only runs out. */
   const die = async (store: PostgresStore) => {
     await store.db.close();
   };
-
-  beforeEach(async () => {
-    db = await createTestDatabase();
-  });
-  afterEach(async () => {
-    for (const store of stores.splice(0)) await store.close().catch(() => undefined);
-    await db.drop();
-  });
 
   it('leaves a live instance’s unfinished SMS and sends alone, and takes a dead one’s over after its lease, once', async () => {
     const a = await open();

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { PostgresStore } from '../../src/store';
 import type { OptOutMirror } from '../../src/store/postgres/opt-out-mirror';
-import { createTestDatabase, type TestDatabase } from '../store/pg-database';
+import { instancesOnOneDatabase } from '../store/pg-database';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const mirrorOf = (store: PostgresStore) => (store as unknown as { optOuts: { mirror: OptOutMirror } }).optOuts.mirror;
@@ -22,22 +22,7 @@ async function loaded(store: PostgresStore): Promise<void> {
 
 describe('cluster: the opted-out numbers in memory, kept true through the database', function () {
   this.timeout(30_000);
-  let db: TestDatabase;
-  const stores: PostgresStore[] = [];
-  const open = async (leaseMs = 600) => {
-    const store = new PostgresStore({ type: 'postgres', connectionString: db.url(), leaseMs });
-    await store.ready();
-    stores.push(store);
-    return store;
-  };
-
-  beforeEach(async () => {
-    db = await createTestDatabase();
-  });
-  afterEach(async () => {
-    for (const store of stores.splice(0)) await store.close().catch(() => undefined);
-    await db.drop();
-  });
+  const { open, database } = instancesOnOneDatabase();
 
   it('answers from memory what the database holds, numbers that are not E.164 too', async () => {
     const a = await open();
@@ -81,7 +66,7 @@ describe('cluster: the opted-out numbers in memory, kept true through the databa
     const a = await open();
     const b = await open();
     await loaded(b);
-    const admin = await db.client('exotel_sms');
+    const admin = await database().client('exotel_sms');
     try {
       // both instances' listeners: neither answers from memory until it listens again
       const cut = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'node-red-exotel-listener'");

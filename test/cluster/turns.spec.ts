@@ -3,7 +3,7 @@
 // were taken over), whichever instance recorded them; other numbers never wait.
 import assert from 'node:assert/strict';
 import { PostgresStore } from '../../src/store';
-import { createTestDatabase, type TestDatabase } from '../store/pg-database';
+import { instancesOnOneDatabase } from '../store/pg-database';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const CUSTOMER = '+919876543210';
@@ -24,22 +24,7 @@ function recorder() {
 
 describe('cluster: a customer’s SMS in arrival order across instances', function () {
   this.timeout(30_000);
-  let db: TestDatabase;
-  const stores: PostgresStore[] = [];
-  const open = async () => {
-    const store = new PostgresStore({ type: 'postgres', connectionString: db.url(), leaseMs: 600 });
-    await store.ready();
-    stores.push(store);
-    return store;
-  };
-
-  beforeEach(async () => {
-    db = await createTestDatabase();
-  });
-  afterEach(async () => {
-    for (const store of stores.splice(0)) await store.close().catch(() => undefined);
-    await db.drop();
-  });
+  const { open, database } = instancesOnOneDatabase();
 
   it('hands on the second SMS, recorded by another instance, only once the first is done', async () => {
     const a = await open();

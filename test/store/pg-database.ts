@@ -3,6 +3,7 @@
 // as a database restart or a network fault would.
 import net from 'node:net';
 import { Client, type ClientConfig } from 'pg';
+import { PostgresStore } from '../../src/store';
 
 export const PG_HOST = process.env.PGHOST || '127.0.0.1';
 export const PG_PORT = Number(process.env.PGPORT || 5432);
@@ -151,4 +152,30 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/**
+ * Several instances on one database, for a describe block: each test gets a database of its own;
+ * `open()` starts one more store on it (an instance, with a short lease), and all are closed after
+ * the test. `database()` is the current test's database.
+ */
+export function instancesOnOneDatabase(): { open(leaseMs?: number): Promise<PostgresStore>; database(): TestDatabase } {
+  let db: TestDatabase;
+  const stores: PostgresStore[] = [];
+  beforeEach(async () => {
+    db = await createTestDatabase();
+  });
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close().catch(() => undefined);
+    await db.drop();
+  });
+  return {
+    async open(leaseMs = 600) {
+      const store = new PostgresStore({ type: 'postgres', connectionString: db.url(), leaseMs });
+      await store.ready();
+      stores.push(store);
+      return store;
+    },
+    database: () => db,
+  };
 }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
-import { freePort } from './node-red-launcher';
+import { freePort, NodeRedChild, type LaunchOptions } from './node-red-launcher';
 import { NodeRedProcess } from './node-red-process';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -338,4 +338,40 @@ export class Phone {
     await this.expect(text, 'in');
     await this.page.waitForFunction((n) => document.querySelectorAll('#exotel-sandbox-thread .exotel-sandbox-message').length > n, before + 1);
   }
+}
+
+/** An editor opened on a Node-RED child that starts with the given flows (the dialog specs). */
+export interface FlowsEditor {
+  red: NodeRedChild;
+  page: Page;
+  /** scripts in the page that raised an error */
+  pageErrors: string[];
+  close(): Promise<void>;
+}
+
+/** Starts Node-RED with `flows` (and credentials) and chromium beside it; resolves once node `readyNode` is in the editor. */
+export async function openEditorWithFlows(options: { flows: LaunchOptions['flows']; credentials?: LaunchOptions['credentials']; label: string; readyNode: string }): Promise<FlowsEditor> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), `exotel-${options.label}-`));
+  const red = await NodeRedChild.create({ flows: options.flows, credentials: options.credentials, label: options.label, settings: { editorTheme: { tours: false } } });
+  const { chromium } = await import('playwright-core');
+  const [, context] = await Promise.all([
+    red.start(),
+    chromium.launchPersistentContext(path.join(work, 'profile'), { executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'], viewport: VIEWPORT }),
+  ]);
+  const close = async () => {
+    await context.close().catch(() => undefined);
+    await red.stop();
+    red.remove();
+    fs.rmSync(work, { recursive: true, force: true });
+  };
+  context.setDefaultTimeout(15_000);
+  const page = context.pages()[0] ?? (await context.newPage());
+  const pageErrors: string[] = [];
+  page.on('pageerror', (err) => pageErrors.push(String(err.stack ?? err)));
+  await page.goto(`${red.adminUrl}/`, { waitUntil: 'domcontentloaded' });
+  await page.waitForFunction((id) => {
+    const w = window as unknown as { RED?: { nodes?: { node(id: string): unknown } }; $?: (s: string) => { is(s: string): boolean } };
+    return !!w.RED?.nodes?.node(id) && !!w.$ && !w.$('#red-ui-loading-progress').is(':visible');
+  }, options.readyNode, { timeout: 30_000 });
+  return { red, page, pageErrors, close };
 }

@@ -2,9 +2,13 @@
 // send claims: one send a node makes for an inbound SMS and recipient.
 import type Database from 'better-sqlite3';
 import { statementCache } from './connection';
+import { logPageSql, type LogTable } from './log-page';
+
+/** newest first by (recorded_at, sid): the index walked backwards from the cursor */
+const INBOUND_LOG: LogTable = { table: 'inbound', phone: 'from_number', text: ['body', 'from_number'], account: 'account_sid', time: 'recorded_at', id: 'sid', numericId: false };
 import type { InboundLog, InboundLogLine, InboundLogQuery, InboundLogView, InboundRecord } from '../store';
 import { PendingWrites, type PendingInbound } from '../shared/pending-writes';
-import { bucketsOf, likePattern, toLogLine, toRecord, type InboundRow, type InboundLogRow } from '../shared/rows';
+import { bucketsOf, toLogLine, toRecord, type InboundRow, type InboundLogRow } from '../shared/rows';
 
 export class SqliteInboundLog implements InboundLog, InboundLogView {
   private readonly prepared: (sql: string) => Database.Statement;
@@ -57,35 +61,7 @@ export class SqliteInboundLog implements InboundLog, InboundLogView {
   }
 
   async inboundLogPage(query: InboundLogQuery): Promise<InboundLogLine[]> {
-    // Newest first by (recorded_at, sid): an index walked backwards from the cursor, never an OFFSET.
-    const where: string[] = [];
-    const params: Record<string, unknown> = { limit: query.limit };
-    if (query.phone) {
-      where.push('from_number = @phone');
-      params.phone = query.phone;
-    }
-    if (query.text) {
-      where.push("(body LIKE @text ESCAPE '\\' OR from_number LIKE @text ESCAPE '\\')");
-      params.text = likePattern(query.text);
-    }
-    if (query.accountSid !== undefined) {
-      where.push('account_sid = @account');
-      params.account = query.accountSid;
-    }
-    if (query.since !== undefined) {
-      where.push('recorded_at >= @since');
-      params.since = query.since;
-    }
-    if (query.until !== undefined) {
-      where.push('recorded_at < @until');
-      params.until = query.until;
-    }
-    if (query.after) {
-      where.push('recorded_at <= @at AND (recorded_at < @at OR sid < @id)');
-      params.at = query.after.at;
-      params.id = query.after.id;
-    }
-    const sql = `SELECT * FROM inbound ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY recorded_at DESC, sid DESC LIMIT @limit`;
+    const { sql, params } = logPageSql(INBOUND_LOG, { ...query, account: query.accountSid });
     return (this.prepared(sql).all(params) as InboundLogRow[]).map(toLogLine);
   }
 

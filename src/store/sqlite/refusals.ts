@@ -2,9 +2,11 @@
 // account), and deleted after the retention period.
 import type Database from 'better-sqlite3';
 import { statementCache } from './connection';
+import { logPageSql, type LogTable } from './log-page';
 import type { InboundRefusal, RefusalLine, RefusalLog, RefusalQuery } from '../store';
-import { likePattern } from '../shared/rows';
 import { REFUSAL_COLUMNS, refusalValues, toRefusal, type RefusalRow } from '../shared/refusals';
+
+const REFUSALS: LogTable = { table: 'inbound_refusal', phone: 'from_number', text: ['body', 'from_number', 'reason'], account: 'account_sid', time: 'at', id: 'id', numericId: true };
 
 export class SqliteRefusalLog implements RefusalLog {
   private readonly prepared: (sql: string) => Database.Statement;
@@ -23,34 +25,7 @@ export class SqliteRefusalLog implements RefusalLog {
   }
 
   async refusalPage(query: RefusalQuery): Promise<RefusalLine[]> {
-    const where: string[] = [];
-    const params: Record<string, unknown> = { limit: query.limit };
-    if (query.phone) {
-      where.push('from_number = @phone');
-      params.phone = query.phone;
-    }
-    if (query.text) {
-      where.push("(body LIKE @text ESCAPE '\\' OR from_number LIKE @text ESCAPE '\\' OR reason LIKE @text ESCAPE '\\')");
-      params.text = likePattern(query.text);
-    }
-    if (query.accountSid !== undefined) {
-      where.push('account_sid = @account');
-      params.account = query.accountSid;
-    }
-    if (query.since !== undefined) {
-      where.push('at >= @since');
-      params.since = query.since;
-    }
-    if (query.until !== undefined) {
-      where.push('at < @until');
-      params.until = query.until;
-    }
-    if (query.after) {
-      where.push('at <= @at AND (at < @at OR id < @id)');
-      params.at = query.after.at;
-      params.id = Number(query.after.id);
-    }
-    const sql = `SELECT * FROM inbound_refusal ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT @limit`;
+    const { sql, params } = logPageSql(REFUSALS, { ...query, account: query.accountSid });
     return (this.prepared(sql).all(params) as RefusalRow[]).map(toRefusal);
   }
 

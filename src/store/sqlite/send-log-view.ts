@@ -2,8 +2,11 @@
 // counted per hour. The log itself is written by sqlite/send-log.ts.
 import type Database from 'better-sqlite3';
 import { statementCache } from './connection';
+import { logPageSql, type LogTable } from './log-page';
 import type { SendCounts, SendLogEntry, SendLogQuery, SendLogView } from '../store';
-import { countsOf, likePattern, toSendLogEntry, type SendLogRow } from '../shared/rows';
+import { countsOf, toSendLogEntry, type SendLogRow } from '../shared/rows';
+
+const SEND_LOG: LogTable = { table: 'send_log', phone: 'phone', text: ['body', 'phone'], account: 'account', time: 'created_at', id: 'id', numericId: true };
 
 export class SqliteSendLogView implements SendLogView {
   private readonly prepared: (sql: string) => Database.Statement;
@@ -12,34 +15,7 @@ export class SqliteSendLogView implements SendLogView {
   }
 
   async sendLogPage(query: SendLogQuery): Promise<SendLogEntry[]> {
-    const where: string[] = [];
-    const params: Record<string, unknown> = { limit: query.limit };
-    if (query.phone) {
-      where.push('phone = @phone');
-      params.phone = query.phone;
-    }
-    if (query.text) {
-      where.push("(body LIKE @text ESCAPE '\\' OR phone LIKE @text ESCAPE '\\')");
-      params.text = likePattern(query.text);
-    }
-    if (query.account !== undefined) {
-      where.push('account = @account');
-      params.account = query.account;
-    }
-    if (query.since !== undefined) {
-      where.push('created_at >= @since');
-      params.since = query.since;
-    }
-    if (query.until !== undefined) {
-      where.push('created_at < @until');
-      params.until = query.until;
-    }
-    if (query.after) {
-      where.push('created_at <= @at AND (created_at < @at OR id < @id)');
-      params.at = query.after.at;
-      params.id = Number(query.after.id);
-    }
-    const sql = `SELECT * FROM send_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT @limit`;
+    const { sql, params } = logPageSql(SEND_LOG, query);
     return (this.prepared(sql).all(params) as SendLogRow[]).map(toSendLogEntry);
   }
 
