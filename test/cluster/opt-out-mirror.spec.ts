@@ -62,6 +62,46 @@ describe('cluster: the opted-out numbers in memory, kept true through the databa
     assert.equal(mirrorOf(b).lookup(numbers[7]), true, 'loaded again from memory');
   });
 
+  it('a number opted out, in or deleted by SQL typed by hand is in force on every instance as soon as it commits', async () => {
+    const a = await open();
+    const b = await open();
+    await loaded(a);
+    await loaded(b);
+    const both = async (p: string) => [await a.isOptedOut(p), await b.isOptedOut(p)];
+    /** until both instances answer `expected` (the notification is on its way once the change committed) */
+    const inForce = async (p: string, expected: boolean) => {
+      const until = Date.now() + 2_000;
+      while ((await both(p)).some((answer) => answer !== expected)) {
+        assert.ok(Date.now() < until, `${p}: still ${JSON.stringify(await both(p))} two seconds after the change by hand`);
+        await sleep(10);
+      }
+    };
+    assert.deepEqual(await both(phone(7)), [false, false]);
+    const admin = await database().client('exotel_sms');
+    try {
+      await admin.query("INSERT INTO opt_out (phone, status, source, updated_at) VALUES ($1, 'opted-out', 'by hand', 0)", [phone(7)]);
+      await inForce(phone(7), true);
+      await admin.query("UPDATE opt_out SET status = 'opted-in' WHERE phone = $1", [phone(7)]);
+      await inForce(phone(7), false);
+      await a.setOptStatus({ phone: phone(8), status: 'opted-out', source: 'SM8' });
+      await admin.query('DELETE FROM opt_out WHERE phone = $1', [phone(8)]);
+      await inForce(phone(8), false);
+      // many numbers in one statement: every copy loads again
+      const many = Array.from({ length: 300 }, (_, i) => phone(2_000 + i));
+      await admin.query("INSERT INTO opt_out (phone, status, source, updated_at) SELECT unnest($1::text[]), 'opted-out', 'by hand', 0", [many]);
+      for (const p of [many[0], many[150], many[299]]) await inForce(p, true);
+      await loaded(b);
+      assert.equal(mirrorOf(b).lookup(many[42]), true, 'loaded again into memory');
+      // a change that is no change of status (the confirmation's claim) numbers nothing
+      const { rows: before } = await admin.query('SELECT last_value FROM opt_out_change');
+      await admin.query('UPDATE opt_out SET confirmation_sent = true WHERE phone = $1', [many[0]]);
+      const { rows: after } = await admin.query('SELECT last_value FROM opt_out_change');
+      assert.equal(after[0].last_value, before[0].last_value);
+    } finally {
+      await admin.end();
+    }
+  });
+
   it('an instance whose listener is cut stops answering from memory, and a STOP elsewhere does not wait for it', async () => {
     const a = await open();
     const b = await open();

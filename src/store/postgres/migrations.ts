@@ -340,4 +340,43 @@ export const PG_MIGRATIONS: readonly string[] = [
    ALTER TABLE outbox ADD COLUMN attempt text;
    CREATE UNIQUE INDEX outbox_attempt ON outbox (attempt);
    ALTER TABLE opt_out ADD COLUMN confirmation_attempt text;`,
+  `-- every change of a number's opt-out status, however it is made (by an instance, or by SQL typed by
+   -- hand), is numbered and notified by the database itself, once a statement, so that every instance's
+   -- copy in memory drops the old answer (opt-out-mirror.ts listens on the channel). Over a hundred
+   -- numbers in one statement: '*', every copy loads again. The change's number is kept for its
+   -- transaction (exotel_sms.opt_out_change): an instance's own change waits until every copy saw it.
+   -- The lock is connection.ts's LOCK_OPT_OUT_CHANGE (6): changes are numbered in commit order
+   CREATE FUNCTION opt_out_notify() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+     DECLARE
+       phones text[];
+       change bigint;
+     BEGIN
+       IF TG_OP = 'TRUNCATE' THEN
+         phones := ARRAY['*'];
+       ELSIF TG_OP = 'INSERT' THEN
+         SELECT array_agg(phone) INTO phones FROM new_rows;
+       ELSIF TG_OP = 'DELETE' THEN
+         SELECT array_agg(phone) INTO phones FROM old_rows;
+       ELSE
+         SELECT array_agg(DISTINCT phone) INTO phones FROM (
+           (SELECT phone, status FROM new_rows EXCEPT SELECT phone, status FROM old_rows)
+           UNION ALL
+           (SELECT phone, status FROM old_rows EXCEPT SELECT phone, status FROM new_rows)) c;
+       END IF;
+       IF phones IS NULL THEN RETURN NULL; END IF;
+       IF cardinality(phones) > 100 THEN phones := ARRAY['*']; END IF;
+       PERFORM pg_advisory_xact_lock(6, 0);
+       change := nextval('opt_out_change');
+       PERFORM pg_notify('exotel_sms_opt_out_' || TG_TABLE_SCHEMA, change || ' ' || array_to_string(phones, ' '));
+       PERFORM set_config('exotel_sms.opt_out_change', change::text, true);
+       RETURN NULL;
+     END $$;
+   CREATE TRIGGER opt_out_notify_insert AFTER INSERT ON opt_out REFERENCING NEW TABLE AS new_rows
+     FOR EACH STATEMENT EXECUTE FUNCTION opt_out_notify();
+   CREATE TRIGGER opt_out_notify_update AFTER UPDATE ON opt_out REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+     FOR EACH STATEMENT EXECUTE FUNCTION opt_out_notify();
+   CREATE TRIGGER opt_out_notify_delete AFTER DELETE ON opt_out REFERENCING OLD TABLE AS old_rows
+     FOR EACH STATEMENT EXECUTE FUNCTION opt_out_notify();
+   CREATE TRIGGER opt_out_notify_truncate AFTER TRUNCATE ON opt_out
+     FOR EACH STATEMENT EXECUTE FUNCTION opt_out_notify();`,
 ];

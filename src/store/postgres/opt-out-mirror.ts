@@ -1,7 +1,8 @@
 // The opted-out numbers in memory, so that the check before every send needs no round trip to the
 // database (a round trip's p99 on a busy machine is milliseconds: two processes must be scheduled).
-// It stays true through the database: every change is numbered (a sequence, taken under one lock
-// until commit, so in commit order) and notified (LISTEN/NOTIFY); the change is acknowledged to the
+// It stays true through the database: every change of a status, whoever makes it (an instance, or SQL
+// typed by hand), is numbered by the database's trigger (a sequence, taken under one lock until commit,
+// so in commit order) and notified (LISTEN/NOTIFY); an instance's own change is acknowledged to the
 // flow only once every live instance whose copy is in use has dropped the old answer and said so
 // (`instance.opt_out_seen`). So a send that starts after a STOP was acknowledged, on any instance,
 // never reads the old answer. An instance trusts its copy only while its listener answers and its
@@ -9,7 +10,7 @@
 // it (its lease ran out) never races a copy still in use.
 import type { Client, Notification } from 'pg';
 import type { PostgresCluster } from './cluster';
-import { LOCK_OPT_OUT_CHANGE, type PostgresDatabase, type Queryable } from './connection';
+import { LOCK_OPT_OUT_CHANGE, type PostgresDatabase } from './connection';
 
 /** How many numbers a query of the loading reads. */
 const LOAD_CHUNK = 100_000;
@@ -225,19 +226,6 @@ export class OptOutMirror {
     this.heartbeat = undefined;
     listener?.removeAllListeners('notification');
     void listener?.end().catch(() => undefined);
-  }
-
-  /**
-   * Inside a change's transaction, after the change: numbers it (in commit order) and notifies every
-   * copy at commit. Returns the number to pass to `seen()` after the commit.
-   */
-  static async notify(tx: Queryable, channel: string, phones: string[] | '*'): Promise<number> {
-    await tx.query('SELECT pg_advisory_xact_lock($1, 0)', [LOCK_OPT_OUT_CHANGE]);
-    const { rows } = await tx.query<{ id: number }>(
-      "WITH n AS (SELECT nextval('opt_out_change') AS id) SELECT id, pg_notify($1, id || ' ' || $2) FROM n",
-      [channel, phones === '*' ? '*' : phones.join(' ')],
-    );
-    return Number(rows[0].id);
   }
 
   /** Resolves once every live instance that answers from memory has seen change `id` (at most a lease and a half). */

@@ -12,6 +12,8 @@ import { OptOutMirror } from './opt-out-mirror';
 const IMPORT_CHUNK = 50_000;
 
 const SELECT = 'SELECT phone, status, keyword, source, updated_at FROM opt_out';
+/** The number the database gave this transaction's last change of a status (its trigger notified it), or ''. */
+const CHANGE = "coalesce(current_setting('exotel_sms.opt_out_change', true), '') AS change";
 
 // Called with every change; the status (and its time) is written only when it changes: a repeated
 // STOP keeps the time of the first. The history gets every change.
@@ -70,14 +72,12 @@ export class PostgresOptOuts implements OptOutStore, OptOutView {
         replay = seen.rowCount !== 0;
       }
       let changed = false;
-      let notified = 0;
       if (!replay) {
         const { rows } = await tx.query<{ changed: number }>(APPLY, [change.phone, change.status, change.keyword ?? null, change.source, Date.now(), change.by ?? null]);
         changed = rows[0].changed === 1;
-        if (changed) notified = await OptOutMirror.notify(tx, this.mirror.channel, [change.phone]);
       }
-      const { rows } = await tx.query<OptOutRow>(`${SELECT} WHERE phone = $1`, [change.phone]);
-      return { record: toOptOut(rows[0]), changed, replay, notified };
+      const { rows } = await tx.query<OptOutRow & { change: string }>(`SELECT phone, status, keyword, source, updated_at, ${CHANGE} FROM opt_out WHERE phone = $1`, [change.phone]);
+      return { record: toOptOut(rows[0]), changed, replay, notified: changed ? Number(rows[0].change) || 0 : 0 };
     });
     // acknowledged once every instance's copy in memory has the change: no send after this reads the old answer
     if (result.notified) await this.mirror.seen(result.notified);
@@ -128,7 +128,7 @@ export class PostgresOptOuts implements OptOutStore, OptOutView {
         const { rows } = await tx.query<{ changed: number }>(IMPORT, [sorted.slice(start, start + IMPORT_CHUNK), status, source, at, by ?? null]);
         changed += rows[0].changed;
       }
-      const notified = changed > 0 ? await OptOutMirror.notify(tx, this.mirror.channel, '*') : 0;
+      const notified = changed > 0 ? Number((await tx.query<{ change: string }>(`SELECT ${CHANGE}`)).rows[0].change) || 0 : 0;
       return { changed, unchanged: sorted.length - changed, notified };
     });
     if (result.notified) await this.mirror.seen(result.notified);
