@@ -42,11 +42,12 @@ describe('conversation-state controller: each action', () => {
     await store.close();
   });
 
-  function node(config: ConversationConfig, more: { nodeId?: string; store?: Store; watchCompletion?: WatchCompletion; timerMs?: number; holdMs?: number; attach?: boolean } = {}) {
+  const CODE_KEY = Buffer.alloc(32, 4);
+  function node(config: ConversationConfig, more: { nodeId?: string; store?: Store; watchCompletion?: WatchCompletion; timerMs?: number; holdMs?: number; attach?: boolean; codeKey?: Buffer } = {}) {
     const c = new ConversationController({
       nodeId: more.nodeId ?? 'node-1', config: { conversation: 'survey', ...config }, store: more.store ?? store, evaluate, translate, status, log,
       send: (msg) => sent.push(msg), holdMs: more.holdMs ?? 60_000, timerMs: more.timerMs, watchCompletion: more.watchCompletion,
-      election: new PollerElection(), timers,
+      election: new PollerElection(), timers, codeKey: more.codeKey ?? CODE_KEY,
     });
     if (more.attach) c.attach();
     open.push(c);
@@ -164,11 +165,21 @@ describe('conversation-state controller: each action', () => {
       assert.equal((await store.getConversation('survey', ASHA))?.code?.attemptsLeft, 2);
     });
 
-    it('the same SMS again (a replay): the conversation it started, and no code, which nobody knows any more', async () => {
+    it('the same SMS again (a replay): the conversation it started, with the same code, which still verifies (its SMS may never have gone)', async () => {
       const c = node({ action: 'start', code: true });
       const first = (await conversationOf(c, { phone: ASHA, sms: { sid: 'SM1' } }))!;
       assert.match(String(first.code), /^\d{6}$/);
       const again = (await conversationOf(c, { phone: ASHA, sms: { sid: 'SM1' } }))!;
+      assert.equal(again.startedAt, first.startedAt);
+      assert.deepEqual([again.code, again.codeExpiresAt], [first.code, first.codeExpiresAt]);
+      const out = (await run(node({ action: 'verify' }), { phone: ASHA, payload: String(again.code), sms: { sid: 'SM2' } })) as Array<ConversationMessage | null>;
+      assert.equal((out[0]?.verification as { result: string }).result, 'verified');
+    });
+
+    it('a replay after the code secret changed: the conversation, and no code (the one sent cannot be told again)', async () => {
+      const first = (await conversationOf(node({ action: 'start', code: true }), { phone: ASHA, sms: { sid: 'SM1' } }))!;
+      assert.match(String(first.code), /^\d{6}$/);
+      const again = (await conversationOf(node({ action: 'start', code: true }, { codeKey: Buffer.alloc(32, 9) }), { phone: ASHA, sms: { sid: 'SM1' } }))!;
       assert.equal(again.startedAt, first.startedAt);
       assert.ok(!('code' in again) && !('codeExpiresAt' in again));
     });

@@ -1,7 +1,7 @@
 // conversation-state's behaviour without Node-RED: start, route, update, end and verify named
 // conversations kept in the store. Route holds a customer's next reply until the flow has acted on
 // the previous one (hold-queue.ts) and fires step timeouts (timeout-poller.ts).
-import { codeMatches, generateCode, hashCode, newSalt } from '../../sms/one-time-code';
+import { codeFor, codeMatches, generateCode, hashCode, newSalt } from '../../sms/one-time-code';
 import { toE164 } from '../../sms/phone';
 import type { ConversationRecord, Store } from '../../store';
 import { statusText, systemTimers, type Done, type Evaluate, type NodeLog, type Send, type StatusLine, type Timers, type Translate, type WatchCompletion } from '../shared/ports';
@@ -224,8 +224,12 @@ export class ConversationController {
     const step = (config.step ?? '').trim() || 'start';
     let code: string | null = null;
     let codeSpec = null;
+    const sid = this.sidOf(msg);
+    const codeKey = this.deps.codeKey;
     if (config.code) {
-      code = generateCode(Math.floor(positive(config.codeLength, DEFAULT_CODE.length)));
+      const length = Math.floor(positive(config.codeLength, DEFAULT_CODE.length));
+      // started by an inbound SMS: the same code whenever that SMS is handed on again
+      code = sid && codeKey ? codeFor(codeKey, [this.name, key, sid], length) : generateCode(length);
       const salt = newSalt();
       codeSpec = {
         hash: hashCode(code, salt, this.deps.codeKey),
@@ -242,12 +246,12 @@ export class ConversationController {
       maxAgeMs: positive(config.maxAge, DEFAULT_MAX_AGE_HOURS) * 3_600_000,
       timeoutMs: optionalMinutes(config.timeout),
       code: codeSpec,
-      sid: this.sidOf(msg),
+      sid,
     });
     // The code leaves in this message only (for the SMS text); the store keeps a hash. A replayed
-    // SMS finds the conversation it started already there, whose code nobody knows any more.
-    // Stryker disable next-line ConditionalExpression: equivalent; without a code of its own (codeSpec null) no record's code matches, and one without a code shows none
-    const fresh = code !== null && record.code?.hash === codeSpec?.hash;
+    // SMS finds the conversation it started already there: its code is this one when it was derived
+    // from that SMS (its SMS may never have gone: the send node sends it once, whichever run does).
+    const fresh = code !== null && !!record.code && codeMatches(code, record.code.hash, record.code.salt, codeKey);
     msg.conversation = view(record, fresh && record.code ? { code, codeExpiresAt: new Date(record.code.expiresAt).toISOString() } : {});
     send(msg);
   }
