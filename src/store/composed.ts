@@ -123,8 +123,8 @@ export abstract class ComposedStore implements Store {
   checkCode(name: string, key: string, matches: (hash: string, salt: string) => boolean, replayKey?: string): Promise<CodeCheck> {
     return this.conversations.checkCode(name, key, matches, replayKey);
   }
-  takeDueConversations(name: string, now: number, limit: number): Promise<ConversationRecord[]> {
-    return this.conversations.takeDueConversations(name, now, limit);
+  takeDueConversations(name: string, now: number, limit: number, attempt?: string): Promise<ConversationRecord[]> {
+    return this.conversations.takeDueConversations(name, now, limit, attempt);
   }
   purgeExpiredConversations(now: number): Promise<number> {
     return this.conversations.purgeExpiredConversations(now);

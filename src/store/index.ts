@@ -108,8 +108,11 @@ export interface ClusterStore {
   /** a send node's delivery reports that dead instances recorded but did not hand on: now this instance's */
   takeOverReports(nodeId: string): Promise<ReportRecord[]>;
   takeRateSlot(account: string, perMinute: number, windowMs: number): Promise<{ slot: number } | { waitMs: number }>;
-  /** up to `wanted` slots at once; `waitMs`: when to ask for the rest */
-  takeRateSlots(account: string, perMinute: number, windowMs: number, wanted: number): Promise<{ slots: number[]; waitMs: number }>;
+  /**
+   * up to `wanted` slots at once; `waitMs`: when to ask for the rest. `attempt`: the call's key, the
+   * same again after a call whose answer was lost (what that call took is given back first)
+   */
+  takeRateSlots(account: string, perMinute: number, windowMs: number, wanted: number, attempt?: string): Promise<{ slots: number[]; waitMs: number }>;
   endRateSlot(slot: number, sent: boolean): Promise<void>;
   /** resolves when it is this SMS's turn: earlier SMS of its number on its webhook are done (or held the hold), whichever instance has them */
   takeInboundTurn(record: Pick<InboundRecord, 'sid' | 'endpoint' | 'from'>, holdMs: number): Promise<void>;

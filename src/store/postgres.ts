@@ -91,8 +91,8 @@ export class PostgresStore extends ComposedStore {
   takeRateSlot(account: string, perMinute: number, windowMs: number): Promise<RateTurn> {
     return this.cluster.takeRateSlot(account, perMinute, windowMs);
   }
-  takeRateSlots(account: string, perMinute: number, windowMs: number, wanted: number): Promise<RateSlots> {
-    return this.cluster.takeRateSlots(account, perMinute, windowMs, wanted);
+  takeRateSlots(account: string, perMinute: number, windowMs: number, wanted: number, attempt?: string): Promise<RateSlots> {
+    return this.cluster.takeRateSlots(account, perMinute, windowMs, wanted, attempt);
   }
   endRateSlot(slot: number, sent: boolean): Promise<void> {
     return this.cluster.endRateSlot(slot, sent);

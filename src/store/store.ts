@@ -198,8 +198,12 @@ export interface ConversationStore {
    * attempts end the conversation and forget the code; a wrong code uses one attempt.
    */
   checkCode(name: string, key: string, matches: (hash: string, salt: string) => boolean, replayKey?: string): Promise<CodeCheck>;
-  /** Conversations whose step deadline has passed; each is returned once (the deadline is cleared). */
-  takeDueConversations(name: string, now: number, limit: number): Promise<ConversationRecord[]>;
+  /**
+   * Conversations whose step deadline has passed; each is returned once (the deadline is cleared).
+   * `attempt`: the poll's key, the same again after a poll whose answer was lost (PostgreSQL): the
+   * conversations that poll took are returned again, but for those written since (a reply, the end).
+   */
+  takeDueConversations(name: string, now: number, limit: number, attempt?: string): Promise<ConversationRecord[]>;
   /** Deletes expired conversations; returns how many. */
   purgeExpiredConversations(now: number): Promise<number>;
   activeConversationCount(name?: string): Promise<number>;

@@ -1,7 +1,8 @@
 // The store's side of several instances: leases, the take-over of a dead instance's work (each row
 // by one instance), and one rate-limit window for all of them.
 import assert from 'node:assert/strict';
-import { PostgresStore } from '../../src/store';
+import { PostgresStore, StoreUnavailableError } from '../../src/store';
+import { SharedRateLimiter } from '../../src/nodes/exotel-account/shared-limiter';
 import { instancesOnOneDatabase } from '../store/pg-database';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -125,5 +126,40 @@ describe('cluster: leases and take-over on PostgreSQL', function () {
     const full = await a.takeRateSlots('acct3', 10, 1_000, 50);
     assert.deepEqual(full.slots, []);
     assert.ok(full.waitMs > 0 && full.waitMs <= 1_000);
+  });
+
+  it('counts the slots of a question whose answer was lost once: asked again with its key, the window grants what it really has free', async () => {
+    const a = await open();
+    // committed, but its answer never arrived: nobody was granted these
+    assert.equal((await a.takeRateSlots('acct1', 10, 60_000, 10, 'question-1')).slots.length, 10);
+    const again = await a.takeRateSlots('acct1', 10, 60_000, 10, 'question-1');
+    assert.equal(again.slots.length, 10, 'the lost batch is given back, not held for the window and five minutes more');
+    assert.equal((await a.takeRateSlots('acct1', 10, 60_000, 10, 'question-2')).slots.length, 0, 'the answered batch is held: the window is full');
+    const b = await open();
+    assert.equal((await b.takeRateSlots('acct1', 10, 60_000, 10, 'question-1')).slots.length, 0, 'another instance’s key gives back nothing of this one’s');
+  });
+
+  it('sends waiting for the account’s rate limit go on at once after a question whose answer was lost, not minutes later', async () => {
+    const a = await open();
+    let lost = false;
+    const window = {
+      takeRateSlots: async (...args: Parameters<PostgresStore['takeRateSlots']>) => {
+        const turn = await a.takeRateSlots(...args);
+        if (lost) return turn;
+        lost = true; // PostgreSQL committed; the connection dropped before its answer arrived
+        throw new StoreUnavailableError(new Error('Connection terminated unexpectedly'));
+      },
+      endRateSlot: (slot: number, sent: boolean) => a.endRateSlot(slot, sent),
+    };
+    const limiter = new SharedRateLimiter(window, 'acct1', 5, 100);
+    const sends = Promise.all(Array.from({ length: 5 }, () => limiter.acquire()));
+    const releases = await Promise.race([sends, sleep(5_000).then(() => null)]);
+    limiter.close();
+    await sends.catch(() => undefined);
+    assert.ok(lost);
+    assert.ok(releases, 'the five sends still wait for the rate limit five seconds after the blip');
+    for (const release of releases) release();
+    const b = await open();
+    assert.ok('waitMs' in (await b.takeRateSlot('acct1', 5, 60_000)), 'the five sent are held a window, once: the limit holds');
   });
 });

@@ -2,7 +2,9 @@
 // round trip) are kept true through the database: a change is acknowledged only once every live
 // instance's copy has it, so a send that starts after a STOP, on any instance, never reads the old answer.
 import assert from 'node:assert/strict';
-import { PostgresStore } from '../../src/store';
+import type { Client, Notification } from 'pg';
+import { PostgresStore, StoreUnavailableError } from '../../src/store';
+import type { PostgresDatabase } from '../../src/store/postgres/connection';
 import type { OptOutMirror } from '../../src/store/postgres/opt-out-mirror';
 import { instancesOnOneDatabase } from '../store/pg-database';
 
@@ -48,6 +50,40 @@ describe('cluster: the opted-out numbers in memory, kept true through the databa
       await writer.setOptStatus({ phone: phone(i), status: 'opted-in', keyword: 'START', source: `SM${i}b` });
       assert.equal(await reader.isOptedOut(phone(i)), false, `START ${i}`);
     }
+  });
+
+  it('a STOP handed on again after its answer was lost is acknowledged only once the other instance’s copy has it', async () => {
+    const a = await open(3_000);
+    const b = await open(3_000);
+    await loaded(b);
+    // b's copy hears of changes late: its notifications are held until the test lets them go
+    const listener = (mirrorOf(b) as unknown as { listener: Client }).listener;
+    const handlers = listener.listeners('notification') as Array<(note: Notification) => void>;
+    const held: Notification[] = [];
+    listener.removeAllListeners('notification');
+    listener.on('notification', (note: Notification) => held.push(note));
+    const deliver = () => {
+      listener.removeAllListeners('notification');
+      for (const handler of handlers) listener.on('notification', handler);
+      for (const note of held.splice(0)) listener.emit('notification', note);
+    };
+    // the first call commits, and its answer is lost: it never waits for b's copy
+    const db = (a as unknown as { optOuts: { db: PostgresDatabase } }).optOuts.db;
+    const transaction = db.transaction.bind(db);
+    db.transaction = (async (fn: Parameters<PostgresDatabase['transaction']>[0]) => {
+      await transaction(fn);
+      db.transaction = transaction;
+      throw new StoreUnavailableError(new Error('Connection terminated unexpectedly'));
+    }) as PostgresDatabase['transaction'];
+    const stop = { phone: phone(4), status: 'opted-out' as const, keyword: 'STOP', source: 'SM4' };
+    await assert.rejects(a.setOptStatus(stop), StoreUnavailableError);
+    // the SMS is handed on again: a replay, acknowledged as the change it made
+    const acknowledged = a.setOptStatus(stop).then(async (result) => ({ result, answer: mirrorOf(b).lookup(phone(4)) ?? (await b.isOptedOut(phone(4))) }));
+    await sleep(300);
+    deliver();
+    const { result, answer } = await acknowledged;
+    assert.deepEqual([result.replay, result.record.status], [true, 'opted-out']);
+    assert.equal(answer, true, 'the STOP was acknowledged while the other instance still answered "not opted out" from memory');
   });
 
   it('an import on one instance is in force on the other as soon as it is done', async () => {

@@ -2,7 +2,7 @@
 // expired conversations are purged, a poll that fails, a node stopped (or redeployed), and what a
 // closed hold queue tells its watchers.
 import assert from 'node:assert/strict';
-import type { ConversationRecord } from '../../src/store';
+import { StoreUnavailableError, type ConversationRecord } from '../../src/store';
 import { HoldQueue } from '../../src/nodes/conversation-state/hold-queue';
 import { PollerElection, PURGE_EVERY_MS, TimeoutPoller } from '../../src/nodes/conversation-state/timeout-poller';
 import { ManualTimers } from './fakes';
@@ -12,7 +12,8 @@ const record = (key: string): ConversationRecord => ({
 });
 
 describe('conversation-state timeout poller: election, purge, failures, stopping', () => {
-  function poller(options: { nodeId?: string; election?: PollerElection; timers?: ManualTimers; due?: () => Promise<ConversationRecord[]> } = {}) {
+  type Due = (name: string, now: number, limit: number, attempt?: string) => Promise<ConversationRecord[]>;
+  function poller(options: { nodeId?: string; election?: PollerElection; timers?: ManualTimers; due?: Due } = {}) {
     const fired: string[] = [];
     const errors: string[] = [];
     const purgedAt: number[] = [];
@@ -65,6 +66,30 @@ describe('conversation-state timeout poller: election, purge, failures, stopping
     fail = false;
     await p.poll();
     assert.deepEqual(fired, ['+919876543210']);
+    p.stop();
+  });
+
+  it('a poll whose answer was lost after it took its conversations: the next poll fires their timeouts, once', async () => {
+    // the database as it behaves: a poll asked again with the key of one whose answer was lost gets
+    // what that one took; the first answer is lost after the deadlines were cleared
+    const dueNow = ['+919876543210', '+919876543211'];
+    const taken = new Map<string, string[]>();
+    let losing = 1;
+    const { p, errors, fired } = poller({
+      due: async (_name, _now, _limit, attempt) => {
+        const mine = [...(attempt !== undefined ? taken.get(attempt) ?? [] : []), ...dueNow.splice(0)];
+        if (attempt !== undefined) taken.set(attempt, mine);
+        if (losing-- > 0) throw new StoreUnavailableError(new Error('Connection terminated unexpectedly'));
+        return mine.map(record);
+      },
+    });
+    await p.poll();
+    assert.equal(errors.length, 1);
+    assert.deepEqual(fired, [], 'nothing fired yet');
+    await p.poll();
+    assert.deepEqual(fired, ['+919876543210', '+919876543211'], 'the timeouts the lost poll took fire');
+    await p.poll();
+    assert.deepEqual(fired, ['+919876543210', '+919876543211'], 'and once only: an answered poll’s key is not used again');
     p.stop();
   });
 

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { SharedRateLimiter } from '../../src/nodes/exotel-account/shared-limiter';
+import { StoreUnavailableError } from '../../src/store';
 import { settle } from './fakes';
 
 class FakeWindow {
@@ -26,7 +27,52 @@ class FakeWindow {
   }
 }
 
+/**
+ * The database's window as it behaves: at most `limit` slots held; a question asked with the key of
+ * one whose answer was lost gives back what that one took first. The first `losing` answers are lost
+ * after the slots were taken (committed).
+ */
+class KeyedWindow {
+  readonly held = new Map<number, string | undefined>();
+  readonly keys: Array<string | undefined> = [];
+  private next = 1;
+  constructor(private readonly limit: number, private losing: number) {}
+  async takeRateSlots(_account: string, _perMinute: number, _windowMs: number, wanted: number, attempt?: string) {
+    this.keys.push(attempt);
+    for (const [slot, key] of this.held) if (attempt !== undefined && key === attempt) this.held.delete(slot);
+    const slots = Array.from({ length: Math.min(wanted, this.limit - this.held.size) }, () => this.next++);
+    for (const slot of slots) this.held.set(slot, attempt);
+    if (this.losing > 0) {
+      this.losing--;
+      throw new StoreUnavailableError(new Error('Connection terminated unexpectedly'));
+    }
+    return { slots, waitMs: 20 };
+  }
+  async endRateSlot(slot: number, sent: boolean) {
+    if (!sent) this.held.delete(slot);
+  }
+}
+
 describe('exotel-account: the rate limit shared through the database', () => {
+  it('after a question whose answer was lost, the sends get the slots it took, and the limit still holds after', async () => {
+    const window = new KeyedWindow(3, 1);
+    const limiter = new SharedRateLimiter(window, 'acct1', 3, 100);
+    const first = await Promise.race([
+      Promise.all([limiter.acquire(), limiter.acquire(), limiter.acquire()]),
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), 3_000)),
+    ]);
+    assert.ok(first, 'the sends still wait: the slots the lost question took are counted against the limit');
+    assert.equal(window.keys[1], window.keys[0], 'asked again with the lost question’s key');
+    let fourthServed = false;
+    void limiter.acquire().then(() => (fourthServed = true), () => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(fourthServed, false, 'a fourth send within the window got a slot: an answered question’s slots were given back');
+    assert.equal(window.held.size, 3);
+    assert.notEqual(window.keys[2], window.keys[1], 'a new key once a question was answered');
+    limiter.close();
+    for (const release of first) release();
+  });
+
   it('asks once for all the sends waiting, hands the slots out in order, and asks again for the rest', async () => {
     const window = new FakeWindow([1, 1, 1]);
     const limiter = new SharedRateLimiter(window, 'acct1', 200, 100);
@@ -107,12 +153,13 @@ describe('exotel-account: the rate limit shared through the database', () => {
     const calls: unknown[][] = [];
     const window = new FakeWindow([1]);
     const limiter = new SharedRateLimiter({
-      takeRateSlots: (...args: [string, number, number, number]) => (calls.push(args), window.takeRateSlots(...args)),
+      takeRateSlots: (...args: [string, number, number, number, string?]) => (calls.push(args), window.takeRateSlots(args[0], args[1], args[2], args[3])),
       endRateSlot: (slot, sent) => window.endRateSlot(slot, sent),
     }, 'acct1', 120, 10, 30_000);
     assert.deepEqual([limiter.perMinute, limiter.maxQueue], [120, 10]);
     (await limiter.acquire())();
-    assert.deepEqual(calls, [['acct1', 120, 30_000, 1]]);
+    assert.deepEqual(calls.map((call) => call.slice(0, 4)), [['acct1', 120, 30_000, 1]]);
+    assert.equal(typeof calls[0][4], 'string', 'with the question’s key');
     limiter.close();
   });
 

@@ -119,6 +119,33 @@ describe('PostgreSQL', function () {
       assert.equal((await store.getConversation('survey', '+919876543210', 'node-1:SM1'))!.step, 'asked', 'still the answer it got then');
     });
 
+    it('fires the timeouts a poll whose answer was lost took when the poll is made again with its key, but for a conversation written since', async function () {
+      const [store, other] = [open(), open()];
+      await store.ready();
+      const [A, B, C, D] = ['+919876543210', '+919876543211', '+919876543212', '+919876543213'];
+      for (const key of [A, B, C]) await store.startConversation({ name: 'appt', key, step: 'confirm', data: {}, maxAgeMs: 3_600_000, timeoutMs: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      // committed, but the answer never reached the poller
+      const lost = await store.takeDueConversations('appt', Date.now(), 10, 'poll-1');
+      assert.deepEqual(lost.map((c) => c.key), [A, B, C], 'each once');
+      await store.updateConversation('appt', B, { data: { reply: 'yes' } }); // a reply before the poll is made again
+      assert.deepEqual(await other.takeDueConversations('appt', Date.now(), 10, 'poll-2'), [], 'another poll’s key takes none of them');
+      assert.deepEqual(await other.takeDueConversations('appt', Date.now(), 10), []);
+      await store.startConversation({ name: 'appt', key: D, step: 'confirm', data: {}, maxAgeMs: 3_600_000, timeoutMs: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const again = await store.takeDueConversations('appt', Date.now(), 10, 'poll-1');
+      const deadline = (key: string) => lost.find((c) => c.key === key)!.deadlineAt;
+      assert.deepEqual(
+        again.map((c) => [c.key, c.step, c.deadlineAt]).sort(),
+        [[A, 'confirm', deadline(A)], [C, 'confirm', deadline(C)], [D, 'confirm', again.find((c) => c.key === D)?.deadlineAt]].sort(),
+        'the ones it took, with the deadline they had, and one due since; not the one a reply came for',
+      );
+      assert.equal(typeof again.find((c) => c.key === D)?.deadlineAt, 'number');
+      await store.endConversation('appt', A);
+      assert.deepEqual((await store.takeDueConversations('appt', Date.now(), 10, 'poll-1')).map((c) => c.key).sort(), [C, D], 'an ended conversation is not');
+      assert.deepEqual(await store.takeDueConversations('appt', Date.now(), 10, 'poll-3'), [], 'a new poll takes none again');
+    });
+
     it('keeps its tables in its own schema, so a database shared with other applications is left alone', async function () {
       const client = await database.client('public');
       try {

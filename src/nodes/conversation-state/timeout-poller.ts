@@ -1,6 +1,7 @@
 // Conversation timeouts: deadlines live in the store, so after a restart they fire too, late rather
 // than never. Of the route nodes of one conversation name, one polls (the first deployed); the
 // store hands each due conversation out once.
+import { randomUUID } from 'node:crypto';
 import type { ConversationRecord, Store } from '../../store';
 import { systemTimers, type Timers } from '../shared/ports';
 
@@ -48,6 +49,11 @@ export class TimeoutPoller {
   private polling = false;
   private stopped = false;
   private lastPurge = 0;
+  /**
+   * The key of the next poll: kept while a poll gets no answer (it may have taken its conversations,
+   * its answer lost), so that the poll made again gets them too; a new key once one is answered.
+   */
+  private attempt = randomUUID();
 
   constructor(private readonly deps: PollerDeps) {
     this.timers = deps.timers ?? systemTimers;
@@ -66,7 +72,8 @@ export class TimeoutPoller {
     try {
       const now = this.timers.now();
       for (;;) {
-        const due = await store.takeDueConversations(name, now, DUE_BATCH);
+        const due = await store.takeDueConversations(name, now, DUE_BATCH, this.attempt);
+        this.attempt = randomUUID();
         for (const record of due) this.deps.onDue(record);
         if (due.length < DUE_BATCH) break;
       }

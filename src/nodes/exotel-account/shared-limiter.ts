@@ -1,6 +1,7 @@
 // The account's rate limit when several Node-RED instances share one database: the window lives in
 // the database (one row a request), so that all instances together stay within the limit. Within
 // this instance, waiters take their turn in order; the one at the head asks the database.
+import { randomUUID } from 'node:crypto';
 import { SendError } from '../../exotel/errors';
 import type { Release } from '../../exotel/limiter';
 import { isUnavailable, type ClusterStore } from '../../store';
@@ -17,6 +18,12 @@ export class SharedRateLimiter {
   private readonly waiting: Waiter[] = [];
   private pumping = false;
   private closed = false;
+  /**
+   * The key of the next question to the database: kept while a question gets no answer (it may have
+   * committed, its answer lost), so that the question asked again gives back the slots the lost one
+   * took, which nobody was granted; a new key once one is answered.
+   */
+  private attempt = randomUUID();
 
   constructor(
     private readonly window: Pick<ClusterStore, 'takeRateSlots' | 'endRateSlot'>,
@@ -77,7 +84,8 @@ export class SharedRateLimiter {
         let turn: { slots: number[]; waitMs: number };
         try {
           // every waiter of this instance at once, in one transaction (they keep their order)
-          turn = await this.window.takeRateSlots(this.account, this.perMinute, this.windowMs, this.waiting.length);
+          turn = await this.window.takeRateSlots(this.account, this.perMinute, this.windowMs, this.waiting.length, this.attempt);
+          this.attempt = randomUUID();
         } catch (err) {
           // The database cannot be reached: the sends wait (the send node shows it); anything else fails the head.
           if (!isUnavailable(err)) this.waiting.shift()?.reject(new SendError({ code: 'internal', message: (err as Error).message, retryable: true }));

@@ -108,22 +108,26 @@ export class PostgresCluster {
   /**
    * Up to `wanted` requests of the account may start now, in one transaction (the waiting sends of an
    * instance take their slots together, not one round of the database each); `waitMs`: when to ask
-   * for the rest.
+   * for the rest. `attempt`: the caller's key for this call, the same again when the answer to the
+   * call before was lost: the slots that call took (it may have committed) were granted to nobody,
+   * and are given back before the window is counted, so that it counts them once, not until they
+   * expire.
    */
-  async takeRateSlots(account: string, perMinute: number, windowMs: number, wanted: number): Promise<RateSlots> {
+  async takeRateSlots(account: string, perMinute: number, windowMs: number, wanted: number, attempt?: string): Promise<RateSlots> {
     await this.registered();
     return this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_RATE, account]);
       const { rows } = await tx.query<{ now: number; held: number; next_free: number | null; live: number }>(
         `WITH now AS (SELECT ${NOW} AS ms),
          gone AS (DELETE FROM rate_slot s USING now WHERE s.account = $1
-           AND (s.ended_at < now.ms - $2 OR (s.ended_at IS NULL AND s.taken_at < now.ms - $2 - ${IN_FLIGHT_HOLD_MS})) RETURNING s.id)
+           AND (s.ended_at < now.ms - $2 OR (s.ended_at IS NULL AND s.taken_at < now.ms - $2 - ${IN_FLIGHT_HOLD_MS})
+             OR (s.attempt = $3 AND s.owner = $4)) RETURNING s.id)
          SELECT now.ms AS now,
            (SELECT count(*) FROM rate_slot s WHERE s.account = $1 AND s.id NOT IN (SELECT id FROM gone))::int AS held,
            (SELECT min(s.ended_at) + $2 FROM rate_slot s WHERE s.account = $1 AND s.ended_at IS NOT NULL AND s.id NOT IN (SELECT id FROM gone)) AS next_free,
            (SELECT count(*) FROM instance i WHERE i.lease_until > now.ms)::int AS live
          FROM now`,
-        [account, windowMs],
+        [account, windowMs, attempt ?? null, this.instanceId],
       );
       const { now, held, next_free: nextFree, live } = rows[0];
       // a fair share of the free slots: one instance with many sends waiting must not take them all
@@ -132,8 +136,8 @@ export class PostgresCluster {
       const waitMs = nextFree === null ? 1_000 : Math.min(1_000, Math.max(20, nextFree - now));
       if (granted === 0) return { slots: [], waitMs };
       const taken = await tx.query<{ id: number }>(
-        'INSERT INTO rate_slot (account, owner, taken_at) SELECT $1, $2, $3 FROM generate_series(1, $4) RETURNING id',
-        [account, this.instanceId, now, granted],
+        'INSERT INTO rate_slot (account, owner, taken_at, attempt) SELECT $1, $2, $3, $5 FROM generate_series(1, $4) RETURNING id',
+        [account, this.instanceId, now, granted, attempt ?? null],
       );
       return { slots: taken.rows.map((row) => row.id).sort((a, b) => a - b), waitMs };
     });

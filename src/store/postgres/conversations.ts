@@ -12,14 +12,25 @@ const COLUMNS = [
   'last_sid', 'code_hash', 'code_salt', 'code_expires_at', 'code_attempts_left',
 ] as const;
 
+// A write of the conversation (a reply, a step) forgets a deadline taken by a poll whose answer was
+// lost: what happened since counts, not the timeout nobody saw
 const PUT = `INSERT INTO conversation (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
-  ON CONFLICT (name, key) DO UPDATE SET ${COLUMNS.slice(2).map((column) => `${column} = excluded.${column}`).join(', ')}`;
+  ON CONFLICT (name, key) DO UPDATE SET ${COLUMNS.slice(2).map((column) => `${column} = excluded.${column}`).join(', ')},
+    deadline_taken = NULL, taken_deadline_at = NULL`;
 
+// The deadlines due, each taken once (SKIP LOCKED) and cleared, with the poll's key ($4) kept on the
+// row: the poll asked again after its answer was lost gets the ones it took too, with their deadline.
+// The statement's snapshot does not see its own update: a first poll answers each row once.
 const DUE = `WITH due AS (
     SELECT * FROM conversation WHERE name = $1 AND deadline_at <= $2 AND expires_at > $2
     ORDER BY deadline_at LIMIT $3 FOR UPDATE SKIP LOCKED),
-  cleared AS (UPDATE conversation c SET deadline_at = NULL FROM due WHERE c.name = due.name AND c.key = due.key)
-  SELECT * FROM due ORDER BY deadline_at, key`;
+  cleared AS (UPDATE conversation c SET deadline_at = NULL, deadline_taken = $4, taken_deadline_at = due.deadline_at
+    FROM due WHERE c.name = due.name AND c.key = due.key)
+  SELECT ${COLUMNS.join(', ')} FROM due
+  UNION ALL
+  SELECT ${COLUMNS.map((column) => (column === 'deadline_at' ? 'taken_deadline_at' : column)).join(', ')} FROM conversation
+    WHERE name = $1 AND deadline_taken = $4 AND expires_at > $2
+  ORDER BY deadline_at, key`;
 
 /** A remembered read: the conversation's row (conversation_read), or a record as an earlier release kept it, or null. */
 function readAnswer(answer: string): ConversationRecord | null {
@@ -140,8 +151,8 @@ export class PostgresConversations extends ConversationChanges implements Conver
     return check;
   }
 
-  async takeDueConversations(name: string, now: number, limit: number): Promise<ConversationRecord[]> {
-    const { rows } = await this.db.query<ConversationRow>(DUE, [name, now, limit]);
+  async takeDueConversations(name: string, now: number, limit: number, attempt?: string): Promise<ConversationRecord[]> {
+    const { rows } = await this.db.query<ConversationRow>(DUE, [name, now, limit, attempt ?? null]);
     return rows.map(toConversation);
   }
 

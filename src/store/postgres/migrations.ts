@@ -379,4 +379,15 @@ export const PG_MIGRATIONS: readonly string[] = [
      FOR EACH STATEMENT EXECUTE FUNCTION opt_out_notify();
    CREATE TRIGGER opt_out_notify_truncate AFTER TRUNCATE ON opt_out
      FOR EACH STATEMENT EXECUTE FUNCTION opt_out_notify();`,
+  `-- the key of the rate limit's question that took a slot (the account node makes one a question):
+   -- when its answer is lost after it committed, the question asked again with the same key gives
+   -- back the slots the lost one took, which nobody was granted, instead of the window counting them
+   -- until they expire (minutes without a send for every instance of the account)
+   ALTER TABLE rate_slot ADD COLUMN attempt text;
+   -- a step deadline taken by a timeout poll: the poll's key and the deadline it had, so that the poll
+   -- asked again after its answer was lost fires the timeouts it took instead of none; any write of
+   -- the conversation since (a reply) clears both, and the timeout it cancelled does not fire
+   ALTER TABLE conversation ADD COLUMN deadline_taken text;
+   ALTER TABLE conversation ADD COLUMN taken_deadline_at bigint;
+   CREATE INDEX conversation_deadline_taken ON conversation (name, deadline_taken) WHERE deadline_taken IS NOT NULL;`,
 ];

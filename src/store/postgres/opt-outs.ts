@@ -4,7 +4,7 @@
 import type { ImportResult, OptOutChange, OptOutQuery, OptOutRecord, OptOutResult, OptOutStore, OptOutView, OptStatus } from '../store';
 import { isReplayable, likePattern, toOptOut, type OptOutRow } from '../shared/rows';
 import type { PostgresCluster } from './cluster';
-import { LOCK_PHONE, type PostgresDatabase, queryParameters } from './connection';
+import { LOCK_OPT_OUT_CHANGE, LOCK_PHONE, type PostgresDatabase, queryParameters } from './connection';
 import { Batch } from './batch';
 import { OptOutMirror } from './opt-out-mirror';
 
@@ -14,6 +14,8 @@ const IMPORT_CHUNK = 50_000;
 const SELECT = 'SELECT phone, status, keyword, source, updated_at FROM opt_out';
 /** The number the database gave this transaction's last change of a status (its trigger notified it), or ''. */
 const CHANGE = "coalesce(current_setting('exotel_sms.opt_out_change', true), '') AS change";
+/** A change notified again under a new number (after LOCK_OPT_OUT_CHANGE, as the trigger numbers one): $1 the channel, $2 the number. */
+const NOTIFY_AGAIN = "SELECT change, pg_notify($1, change || ' ' || $2) FROM (SELECT nextval('opt_out_change') AS change) n";
 
 // Called with every change; the status (and its time) is written only when it changes: a repeated
 // STOP keeps the time of the first. The history gets every change.
@@ -77,7 +79,16 @@ export class PostgresOptOuts implements OptOutStore, OptOutView {
         changed = rows[0].changed === 1;
       }
       const { rows } = await tx.query<OptOutRow & { change: string }>(`SELECT phone, status, keyword, source, updated_at, ${CHANGE} FROM opt_out WHERE phone = $1`, [change.phone]);
-      return { record: toOptOut(rows[0]), changed, replay, notified: changed ? Number(rows[0].change) || 0 : 0 };
+      const record = toOptOut(rows[0]);
+      if (replay && record.source === change.source && record.status === change.status) {
+        // The change this SMS made is still in force, and the call that made it may not have waited for
+        // every copy (its answer was lost after the commit): notified again, so that this one waits.
+        // Its own number is not kept anywhere; a new one is seen after it (notifications come in order).
+        await tx.query('SELECT pg_advisory_xact_lock($1, 0)', [LOCK_OPT_OUT_CHANGE]);
+        const again = await tx.query<{ change: string }>(NOTIFY_AGAIN, [this.mirror.channel, change.phone]);
+        return { record, changed, replay, notified: Number(again.rows[0].change) };
+      }
+      return { record, changed, replay, notified: changed ? Number(rows[0].change) || 0 : 0 };
     });
     // acknowledged once every instance's copy in memory has the change: no send after this reads the old answer
     if (result.notified) await this.mirror.seen(result.notified);

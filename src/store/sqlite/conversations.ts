@@ -125,6 +125,7 @@ export class SqliteConversations extends ConversationChanges implements Conversa
     return check;
   }
 
+  /** (No poll's key: a transaction of SQLite in this process cannot commit without its answer.) */
   async takeDueConversations(name: string, now: number, limit: number): Promise<ConversationRecord[]> {
     return this.db.transaction(() => {
       const rows = this.statements.due.all(name, now, now, limit) as ConversationRow[];
