@@ -5,7 +5,7 @@ import { SqliteStore, type ReportRecord } from '../../src/store';
 import { SendController, type SendConfig, type SendDeps, type SendMessage } from '../../src/nodes/exotel-send/controller';
 import { ReportReceiver } from '../../src/nodes/exotel-account/report-receiver';
 import type { InboundCall, Reply } from '../../src/nodes/exotel-inbound/controller';
-import { deferred, evaluate, FakeGateway, FakeLimiter, LogRecorder, StatusRecorder, translate, until } from './fakes';
+import { claimLosingFirstAnswer, deferred, evaluate, FakeGateway, FakeLimiter, LogRecorder, StatusRecorder, translate, until } from './fakes';
 
 const ASHA = '+919876543210';
 const CALLBACK = 'https://sms.example.in/exotel-sms/delivery-report/acct-1?token=s3cret-token-0123456789';
@@ -174,6 +174,29 @@ describe('exotel-send: delivery reports and sends a crash interrupted', () => {
     await until(() => claims > 2);
     assert.deepEqual(reports().map((m) => [m.payload, (m.delivery as { status: string }).status]), [['Your parcel is out', 'delivered'], ['Your parcel is out', 'failed']]);
     assert.deepEqual(await store.unhandledReports('send-1'), [], 'marked handled once handed on');
+  });
+
+  it('hands on the reports a take-over claim took when its answer was lost: the next claim asks with the same key (several instances)', async () => {
+    const before = controller();
+    await before.resume(output);
+    await send(before, { phone: ASHA, payload: 'Your parcel is out' });
+    before.stop();
+    controllers.length = 0;
+    const waiting: ReportRecord[] = [];
+    const lossy = claimLosingFirstAnswer(waiting);
+    const after = controller({}, { takeOver: { claim: async () => [], claimReports: lossy.claim, everyMs: 10 } });
+    await after.resume(output);
+    // another instance recorded the report (this node did not hear it), and died before handing it on
+    controllers.length = 0;
+    await report({ SmsSid: 'SM1', Status: 'delivered', DetailedStatusCode: '20005', CustomField: gateway.sent[0].customField! });
+    controllers.push(after);
+    waiting.push(...(await store.unhandledReports('send-1')));
+    await until(() => reports().length === 1);
+    assert.deepEqual(reports().map((m) => [m.payload, (m.delivery as { status: string }).status]), [['Your parcel is out', 'delivered']]);
+    const claims = lossy.keys.length;
+    await until(() => lossy.keys.length > claims + 3);
+    assert.deepEqual(lossy.keys.filter((key) => key === lossy.lostKey).length, 2, 'asked again with the key of the claim whose answer was lost, then a new one');
+    assert.equal(reports().length, 1, 'once');
   });
 
   it('refuses a report without the webhook token (401) or with bad fields (400), and records nothing', async () => {

@@ -379,4 +379,12 @@ export const PG_MIGRATIONS: readonly string[] = [
      FOR EACH STATEMENT EXECUTE FUNCTION opt_out_notify();
    CREATE TRIGGER opt_out_notify_truncate AFTER TRUNCATE ON opt_out
      FOR EACH STATEMENT EXECUTE FUNCTION opt_out_notify();`,
+  `-- the key of the call that made a row this instance's: a take-over claim (the inbound SMS, outbox
+   -- entries and delivery reports a dead instance left). When a claim's answer is lost after it
+   -- committed (the connection dropped), its rows are this instance's, and a later claim, which takes
+   -- dead instances' rows only, would leave them with nobody to hand them on until this instance
+   -- stops: the next claim passes the same key and takes them again
+   ALTER TABLE inbound ADD COLUMN taken_in text;
+   ALTER TABLE outbox ADD COLUMN taken_in text;
+   ALTER TABLE delivery_report ADD COLUMN taken_in text;`,
 ];

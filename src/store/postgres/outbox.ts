@@ -89,9 +89,9 @@ export class PostgresOutbox implements Outbox, OutboxView {
     return rows.map(toOutbox);
   }
 
-  /** A send node's entries a dead instance left queued or being sent: this instance's now, oldest first. */
-  takeOverOutbox(nodeId: string): Promise<OutboxEntry[]> {
-    return this.cluster.claimOutbox(nodeId, async (ids) => {
+  /** A send node's entries a dead instance left queued or being sent: this instance's now, oldest first (and those taken with `key` before). */
+  takeOverOutbox(nodeId: string, key?: string): Promise<OutboxEntry[]> {
+    return this.cluster.claimOutbox(nodeId, key ?? null, async (ids) => {
       const { rows } = await this.db.query<OutboxRow>('SELECT * FROM outbox WHERE id = ANY($1::bigint[]) ORDER BY id', [ids]);
       return rows.map(toOutbox);
     });

@@ -3,7 +3,7 @@
 // is the recording instance's; once that one's lease ran out, another takes it over, one instance each.
 import type { DeliveryReport, ReportRecord, SendAccepted, SendBookkeeping, SendLog, SendLogEntry, SendLogStart } from '../store';
 import { JOINED_SEND_LOG_COLUMNS, sendLogOfJoin, toDeliveryReport, toSendLogEntry, type DeliveryReportRow, type SendLogRow } from '../shared/rows';
-import { DEAD, type PostgresCluster } from './cluster';
+import { CLAIMABLE, OWN_FIRST, type PostgresCluster } from './cluster';
 import { Batch } from './batch';
 import { storable, type PostgresDatabase, type Queryable } from './connection';
 
@@ -40,12 +40,12 @@ const APPLY_REPORT = `UPDATE send_log SET sid = COALESCE(sid, $1), exotel_status
   WHERE id = $8 RETURNING *`;
 
 // A node's unhandled reports this instance may hand on: those of dead instances (their lease ran out,
-// or they stopped), and with $3 its own too; each row to one instance (the owner swapped in the claim).
+// or they stopped), and with $3 its own too (else those taken with the key $4 before); each row to one
+// instance (the owner swapped in the claim).
 const CLAIM_REPORTS = `WITH claimable AS (
-    SELECT sid, status FROM delivery_report t WHERE t.node_id = $1 AND NOT t.handled
-      AND ((t.owner = $2 AND $3::boolean) OR (t.owner IS DISTINCT FROM $2 AND ${DEAD('t')}))
-    ORDER BY received_at, sid LIMIT 1000 FOR UPDATE SKIP LOCKED),
-  claimed AS (UPDATE delivery_report SET owner = $2 FROM claimable
+    SELECT sid, status FROM delivery_report t WHERE t.node_id = $1 AND NOT t.handled AND ${CLAIMABLE('t')}
+    ORDER BY ${OWN_FIRST('t')}, received_at, sid LIMIT 1000 FOR UPDATE SKIP LOCKED),
+  claimed AS (UPDATE delivery_report SET owner = $2, taken_in = $4 FROM claimable
     WHERE delivery_report.sid = claimable.sid AND delivery_report.status = claimable.status RETURNING delivery_report.*)
   SELECT r.*, ${JOINED_SEND_LOG_COLUMNS} FROM claimed r
   LEFT JOIN send_log s ON (r.custom_field <> '' AND s.custom_field = r.custom_field) OR (r.custom_field = '' AND s.sid = r.sid)
@@ -199,17 +199,17 @@ export class PostgresSendLog implements SendLog, SendBookkeeping {
 
   /** This instance's own unhandled reports of a node, and those dead instances left: now this one's. */
   unhandledReports(nodeId: string): Promise<ReportRecord[]> {
-    return this.claimReports(nodeId, true);
+    return this.claimReports(nodeId, true, null);
   }
 
-  /** Only what dead instances left: taken over while this one runs. */
-  takeOverReports(nodeId: string): Promise<ReportRecord[]> {
-    return this.claimReports(nodeId, false);
+  /** Only what dead instances left (and what was taken with `key` before): taken over while this one runs. */
+  takeOverReports(nodeId: string, key?: string): Promise<ReportRecord[]> {
+    return this.claimReports(nodeId, false, key ?? null);
   }
 
-  private async claimReports(nodeId: string, includeOwn: boolean): Promise<ReportRecord[]> {
+  private async claimReports(nodeId: string, includeOwn: boolean, key: string | null): Promise<ReportRecord[]> {
     await this.cluster.registered();
-    const { rows } = await this.db.query<DeliveryReportRow & Record<string, unknown>>(CLAIM_REPORTS, [nodeId, this.cluster.instanceId, includeOwn]);
+    const { rows } = await this.db.query<DeliveryReportRow & Record<string, unknown>>(CLAIM_REPORTS, [nodeId, this.cluster.instanceId, includeOwn, key]);
     return rows.map((row) => ({ report: toDeliveryReport(row), entry: sendLogOfJoin(row) }));
   }
 
