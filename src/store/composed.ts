@@ -40,6 +40,7 @@ import type {
   OutboxEntry,
   OutboxState,
   ReportRecord,
+  RecordedReport,
   SandboxMessage,
   SandboxThread,
   SandboxThreads,
@@ -255,8 +256,11 @@ export abstract class ComposedStore implements Store {
   sendLogEntry(customField: string): Promise<SendLogEntry | null> {
     return this.sendLog.sendLogEntry(customField);
   }
-  recordDeliveryReport(report: DeliveryReport): Promise<{ isNew: boolean; entry: SendLogEntry | null }> {
-    return this.sendLog.recordDeliveryReport(report);
+  recordDeliveryReport(report: DeliveryReport, attempt?: string): Promise<{ isNew: boolean; entry: SendLogEntry | null }> {
+    return this.sendLog.recordDeliveryReport(report, attempt);
+  }
+  recordedReports(recorded: RecordedReport[]): Promise<ReportRecord[]> {
+    return this.sendLog.recordedReports(recorded);
   }
   unhandledReports(nodeId: string): Promise<ReportRecord[]> {
     return this.sendLog.unhandledReports(nodeId);

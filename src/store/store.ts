@@ -300,6 +300,13 @@ export interface ReportRecord {
   entry: SendLogEntry | null;
 }
 
+/** A call that recorded a report, or may have: the report's SmsSid and Status, and the call's key. */
+export interface RecordedReport {
+  sid: string;
+  status: string;
+  attempt: string;
+}
+
 /** Exotel's answer to a send: what the send log keeps of it. */
 export interface SendAccepted {
   customField: string;
@@ -329,8 +336,15 @@ export interface SendLog {
    * Records a report, committed when the promise resolves: `isNew` false when this SmsSid and Status
    * were recorded already. The send it belongs to (by SmsSid, else by CustomField: a send whose answer
    * was lost gets its SmsSid here) takes its status; a final delivery is never set back to pending.
+   * `attempt`: a key the caller makes for this one call (random), kept with the report it records.
    */
-  recordDeliveryReport(report: DeliveryReport): Promise<{ isNew: boolean; entry: SendLogEntry | null }>;
+  recordDeliveryReport(report: DeliveryReport, attempt?: string): Promise<{ isNew: boolean; entry: SendLogEntry | null }>;
+  /**
+   * The reports these calls recorded (an answer lost after the call committed: the connection dropped)
+   * that are not handed on yet, with their sends, oldest first. On a shared database only those still
+   * this instance's, and not those a start of a send node has read since.
+   */
+  recordedReports(recorded: RecordedReport[]): Promise<ReportRecord[]>;
   /** A send node's reports not yet handed to the flow, oldest first. */
   unhandledReports(nodeId: string): Promise<ReportRecord[]>;
   markReportHandled(sid: string, status: string): Promise<void>;

@@ -94,6 +94,24 @@ describe('cluster: leases and take-over on PostgreSQL', function () {
     assert.deepEqual([await c.takeOverOutbox('send-1', 'claim-1'), await c.takeOverReports('send-1', 'claim-1'), await c.takeOverInbound('/sms', 'claim-1')], [[], [], []], 'the key is b’s own');
   });
 
+  it('finds a report a call recorded (its answer lost) only while it is the recorder’s, and not once a start read it', async () => {
+    const a = await open();
+    const b = await open();
+    const report = (sid: string) => ({
+      sid, to: '+919876543210', status: 'sent', delivery: 'delivered' as const, detailedStatus: '', detailedStatusCode: '', dateSent: '', units: 1, customField: '', receivedAt: Date.now(),
+    });
+    for (const n of [1, 2]) {
+      await a.logSendStart({ customField: `cf-${n}`, nodeId: 'send-1', account: 'acct1', phone: '+919876543210', body: `one ${n}`, templateId: null, message: { payload: `one ${n}` } });
+      await a.logSendAccepted(`cf-${n}`, `SM${n}`, 'queued', 1);
+      await a.recordDeliveryReport(report(`SM${n}`), `record-${n}`);
+    }
+    const asked = [1, 2].map((n) => ({ sid: `SM${n}`, status: 'sent', attempt: `record-${n}` }));
+    assert.deepEqual(await b.recordedReports(asked), [], 'another instance’s');
+    assert.deepEqual((await a.recordedReports(asked)).map((r) => [r.report.sid, r.entry?.message]), [['SM1', { payload: 'one 1' }], ['SM2', { payload: 'one 2' }]]);
+    assert.equal((await a.unhandledReports('send-1')).length, 2, 'a send node’s start hands them on');
+    assert.deepEqual(await a.recordedReports(asked), [], 'so the receiver does not');
+  });
+
   it('hands a cleanly stopped instance’s work on at once', async () => {
     const a = await open();
     const b = await open();

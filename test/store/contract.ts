@@ -574,6 +574,28 @@ export function storeContract(backend: Backend): void {
         assert.deepEqual(await (await open()).unhandledReports('send-1'), [], 'nor to another instance');
       });
 
+      it('finds the reports calls recorded by their keys (their answers lost), with their sends, until handed on', async function () {
+        await store.logSendStart(start('cf-1'));
+        await store.logSendAccepted('cf-1', 'sid-1', 'queued', null);
+        await store.recordDeliveryReport(report('sid-1', 'sent', { customField: 'cf-1' }), 'record-a');
+        await store.recordDeliveryReport(report('sid-1', 'delivered', { customField: 'cf-1', receivedAt: Date.now() + 1 }), 'record-b');
+        assert.equal((await store.recordDeliveryReport(report('sid-1', 'sent', { customField: 'cf-1' }), 'record-c')).isNew, false, 'Exotel\'s retry');
+        const asked = [
+          { sid: 'sid-1', status: 'delivered', attempt: 'record-b' },
+          { sid: 'sid-1', status: 'sent', attempt: 'record-a' },
+          { sid: 'sid-1', status: 'sent', attempt: 'record-c' },
+          { sid: 'sid-1', status: 'failed', attempt: 'record-a' },
+        ];
+        const found = await store.recordedReports(asked);
+        assert.deepEqual(found.map((r) => [r.report.sid, r.report.status, r.entry?.customField, r.entry?.message]), [
+          ['sid-1', 'sent', 'cf-1', { payload: 'Your order shipped', phone: A, order: { id: 7 } }],
+          ['sid-1', 'delivered', 'cf-1', { payload: 'Your order shipped', phone: A, order: { id: 7 } }],
+        ], 'what each key recorded, oldest first; the retry recorded nothing');
+        await store.markReportHandled('sid-1', 'sent');
+        assert.deepEqual((await store.recordedReports(asked)).map((r) => r.report.status), ['delivered'], 'not once handed on');
+        assert.deepEqual(await store.recordedReports([]), []);
+      });
+
       it('finds a send whose answer was lost by its CustomField, and gives it the report\'s SmsSid', async function () {
         await store.logSendStart(start('cf-lost'));
         const { isNew, entry } = await store.recordDeliveryReport(report('sid-9', 'failed_dnd', { customField: 'cf-lost', units: null }));

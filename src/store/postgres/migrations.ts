@@ -383,7 +383,9 @@ export const PG_MIGRATIONS: readonly string[] = [
    -- entries and delivery reports a dead instance left). When a claim's answer is lost after it
    -- committed (the connection dropped), its rows are this instance's, and a later claim, which takes
    -- dead instances' rows only, would leave them with nobody to hand them on until this instance
-   -- stops: the next claim passes the same key and takes them again
+   -- stops: the next claim passes the same key and takes them again. A delivery report's is first the
+   -- key of the call that recorded it: when that answer is lost (Exotel is answered 503, and its retry
+   -- finds the report recorded), the receiver finds by it what it recorded and hands it on
    ALTER TABLE inbound ADD COLUMN taken_in text;
    ALTER TABLE outbox ADD COLUMN taken_in text;
    ALTER TABLE delivery_report ADD COLUMN taken_in text;`,
