@@ -92,8 +92,8 @@ export abstract class ComposedStore implements Store {
   claimOptOutConfirmation(phone: string, withinMs: number, attempt?: string): Promise<boolean> {
     return this.optOuts.claimOptOutConfirmation(phone, withinMs, attempt);
   }
-  releaseOptOutConfirmation(phone: string): Promise<void> {
-    return this.optOuts.releaseOptOutConfirmation(phone);
+  releaseOptOutConfirmation(phone: string, attempt?: string): Promise<void> {
+    return this.optOuts.releaseOptOutConfirmation(phone, attempt);
   }
   importOptStatus(phones: string[], status: OptStatus, source: string, by?: string | null): Promise<ImportResult> {
     return this.optOuts.importOptStatus(phones, status, source, by);

@@ -169,8 +169,12 @@ export interface OptOutStore {
    * attempt holds the claim and has not queued it.
    */
   claimOptOutConfirmation(phone: string, withinMs: number, attempt?: string): Promise<boolean>;
-  /** Gives the confirmation back when its send failed. */
-  releaseOptOutConfirmation(phone: string): Promise<void>;
+  /**
+   * Gives the confirmation back when its send failed. With `attempt`: only while that attempt holds
+   * the claim and has not queued it (a confirmation queued by it, perhaps taken over and sent by
+   * another instance since, or a claim another instance took, is not given back).
+   */
+  releaseOptOutConfirmation(phone: string, attempt?: string): Promise<void>;
   /** Sets many numbers (E.164) at once, in one transaction, each change in the history. */
   importOptStatus(phones: string[], status: OptStatus, source: string, by?: string | null): Promise<ImportResult>;
   exportOptStatus(): Promise<OptOutRecord[]>;

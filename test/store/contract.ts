@@ -131,6 +131,22 @@ export function storeContract(backend: Backend): void {
         assert.equal(await store.claimOptOutConfirmation(B, 600_000), true);
         assert.equal(await store.claimOptOutConfirmation(B, 600_000), false, 'no attempt key: nothing to find again');
       });
+
+      it('gives back only the confirmation claim an attempt holds and has not queued', async function () {
+        await store.setOptStatus({ phone: A, status: 'opted-out', source: 'a' });
+        assert.equal(await store.claimOptOutConfirmation(A, 600_000, 'send-a'), true);
+        await store.addToOutbox({ nodeId: 'send-1', phone: A, request: {}, message: null, claimKey: null, confirmation: true, attempt: 'send-a' });
+        await store.releaseOptOutConfirmation(A, 'send-a'); // its answer lost, and the call made again told the entry is not its own
+        assert.equal(await store.claimOptOutConfirmation(A, 600_000, 'send-b'), false, 'queued: not given back');
+        await store.setOptStatus({ phone: B, status: 'opted-out', source: 'b' });
+        assert.equal(await store.claimOptOutConfirmation(B, 600_000, 'send-c'), true);
+        await store.releaseOptOutConfirmation(B, 'send-d');
+        assert.equal(await store.claimOptOutConfirmation(B, 600_000, 'send-e'), false, 'another attempt’s claim is not given back');
+        await store.releaseOptOutConfirmation(B, 'send-c');
+        assert.equal(await store.claimOptOutConfirmation(B, 600_000, 'send-e'), true, 'its own claim, not queued, is');
+        await store.releaseOptOutConfirmation(B);
+        assert.equal(await store.claimOptOutConfirmation(B, 600_000, 'send-f'), true, 'without a key: given back (a send that failed for good)');
+      });
     });
 
     describe('outbox', function () {

@@ -282,7 +282,9 @@ export class SendController {
     const message = storable(msg);
     const outboxId = await waitFor(() => store.addToOutbox({ nodeId: this.deps.nodeId, phone: request.to, request: this.kept(request, code), message, claimKey, confirmation: confirmationClaimed, notBefore, attempt: sendKey }));
     if (outboxId === null) {
-      if (confirmationClaimed) await store.releaseOptOutConfirmation(request.to).catch(() => undefined);
+      // The claim taken by a replay: the confirmation goes back. Unless this send queued it after all
+      // (its answer lost, and the entry taken over by another instance meanwhile, which sends it).
+      if (confirmationClaimed) await store.releaseOptOutConfirmation(request.to, sendKey).catch(() => undefined);
       // Stryker disable next-line OptionalChaining: equivalent; a node's log always has debug()
       this.deps.log.debug?.(`already sent for ${inboundSid}`);
       return done();
