@@ -199,8 +199,8 @@ export abstract class ComposedStore implements Store {
   outboxEntry(id: number): Promise<OutboxEntry | null> {
     return this.outbox.outboxEntry(id);
   }
-  requeueOutboxEntry(id: number): Promise<OutboxEntry | null> {
-    return this.outbox.requeueOutboxEntry(id);
+  requeueOutboxEntry(id: number, attempt?: string): Promise<OutboxEntry | null> {
+    return this.outbox.requeueOutboxEntry(id, attempt);
   }
   discardOutboxEntry(id: number): Promise<boolean> {
     return this.outbox.discardOutboxEntry(id);

@@ -439,8 +439,13 @@ export interface OutboxView {
   /** Every send node's entries, newest first. */
   outboxPage(query: OutboxQuery): Promise<OutboxEntry[]>;
   outboxEntry(id: number): Promise<OutboxEntry | null>;
-  /** A failed entry queued again with its attempts reset (this instance's on a shared database); null when it is not failed (any more). */
-  requeueOutboxEntry(id: number): Promise<OutboxEntry | null>;
+  /**
+   * A failed entry queued again with its attempts reset (this instance's on a shared database); null
+   * when it is not failed (any more). `attempt`: a key the caller makes for this one request (random):
+   * asked again with it, because the answer was lost after it committed, the entry it queued again,
+   * while still queued (and this instance's).
+   */
+  requeueOutboxEntry(id: number, attempt?: string): Promise<OutboxEntry | null>;
   /** Deletes a failed entry; false when there is none (any more). */
   discardOutboxEntry(id: number): Promise<boolean>;
   /** How many entries there are of each state. */

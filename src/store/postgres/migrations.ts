@@ -385,7 +385,9 @@ export const PG_MIGRATIONS: readonly string[] = [
    -- dead instances' rows only, would leave them with nobody to hand them on until this instance
    -- stops: the next claim passes the same key and takes them again. A delivery report's is first the
    -- key of the call that recorded it: when that answer is lost (Exotel is answered 503, and its retry
-   -- finds the report recorded), the receiver finds by it what it recorded and hands it on
+   -- finds the report recorded), the receiver finds by it what it recorded and hands it on. An outbox
+   -- entry's is also the key of the SMS tab's request that queued it again after it failed: asked
+   -- again, that request finds the entry it queued, not one that is no longer failed
    ALTER TABLE inbound ADD COLUMN taken_in text;
    ALTER TABLE outbox ADD COLUMN taken_in text;
    ALTER TABLE delivery_report ADD COLUMN taken_in text;`,

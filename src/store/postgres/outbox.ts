@@ -114,12 +114,17 @@ export class PostgresOutbox implements Outbox, OutboxView {
     return rows.length ? toOutbox(rows[0]) : null;
   }
 
-  /** Queued again as this instance's: its own send node sends it, and no other instance takes it over while this one lives. */
-  async requeueOutboxEntry(id: number): Promise<OutboxEntry | null> {
+  /**
+   * Queued again as this instance's: its own send node sends it, and no other instance takes it over
+   * while this one lives. Asked again with the same `attempt` (the answer was lost after the commit):
+   * the entry that request queued, while it is still queued and this instance's.
+   */
+  async requeueOutboxEntry(id: number, attempt?: string): Promise<OutboxEntry | null> {
     await this.cluster.registered();
     const { rows } = await this.db.query<OutboxRow>(
-      "UPDATE outbox SET state = 'queued', attempts = 0, error = NULL, updated_at = $1, owner = $2 WHERE id = $3 AND state = 'failed' RETURNING *",
-      [Date.now(), this.cluster.instanceId, id],
+      `UPDATE outbox SET state = 'queued', attempts = 0, error = NULL, updated_at = $1, owner = $2, taken_in = $4
+       WHERE id = $3 AND (state = 'failed' OR (state = 'queued' AND owner = $2 AND taken_in = $4)) RETURNING *`,
+      [Date.now(), this.cluster.instanceId, id, attempt ?? null],
     );
     return rows.length ? toOutbox(rows[0]) : null;
   }
