@@ -72,7 +72,7 @@ export default function (RED: NodeAPI): void {
       onCallbackSms: sandboxAccountId ? (sms) => addCallbackToThread(RED, handle.store, sandboxAccountId, sms, routePath) : undefined,
       replayWindowMs: settings.replayWindowMs,
       probe: () => handle.store.schemaVersion(),
-      takeOver: cluster ? { claim: () => cluster.takeOverInbound(routePath), everyMs: takeOverEveryMs(cluster) } : undefined,
+      takeOver: cluster ? { claim: (key) => cluster.takeOverInbound(routePath, key), everyMs: takeOverEveryMs(cluster) } : undefined,
       turns: cluster && completion ? inboundTurns(cluster, routePath, settings.conversationHoldMs ?? DEFAULT_HOLD_MS) : undefined,
       refusals: new RefusalRecorder({ store: handle.store, endpoint: routePath, account, log: node, translate: m }),
     });

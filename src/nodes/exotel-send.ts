@@ -47,7 +47,7 @@ export default function (RED: NodeAPI): void {
       codeKey: codeKey(RED),
       reconcileAfterMs: reconcileAfterMs(RED, DEFAULT_RECONCILE_AFTER_MS),
       takeOver: cluster
-        ? { claim: () => cluster.takeOverOutbox(node.id), claimReports: () => cluster.takeOverReports(node.id), everyMs: takeOverEveryMs(cluster) }
+        ? { claim: (key) => cluster.takeOverOutbox(node.id, key), claimReports: (key) => cluster.takeOverReports(node.id, key), everyMs: takeOverEveryMs(cluster) }
         : undefined,
     });
     // Delivery reports of this node's SMS (output 3), from its account's endpoint or the sandbox.

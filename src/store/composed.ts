@@ -40,6 +40,7 @@ import type {
   OutboxEntry,
   OutboxState,
   ReportRecord,
+  RecordedReport,
   SandboxMessage,
   SandboxThread,
   SandboxThreads,
@@ -91,8 +92,8 @@ export abstract class ComposedStore implements Store {
   claimOptOutConfirmation(phone: string, withinMs: number, attempt?: string): Promise<boolean> {
     return this.optOuts.claimOptOutConfirmation(phone, withinMs, attempt);
   }
-  releaseOptOutConfirmation(phone: string): Promise<void> {
-    return this.optOuts.releaseOptOutConfirmation(phone);
+  releaseOptOutConfirmation(phone: string, attempt?: string): Promise<void> {
+    return this.optOuts.releaseOptOutConfirmation(phone, attempt);
   }
   importOptStatus(phones: string[], status: OptStatus, source: string, by?: string | null): Promise<ImportResult> {
     return this.optOuts.importOptStatus(phones, status, source, by);
@@ -198,8 +199,8 @@ export abstract class ComposedStore implements Store {
   outboxEntry(id: number): Promise<OutboxEntry | null> {
     return this.outbox.outboxEntry(id);
   }
-  requeueOutboxEntry(id: number): Promise<OutboxEntry | null> {
-    return this.outbox.requeueOutboxEntry(id);
+  requeueOutboxEntry(id: number, attempt?: string): Promise<OutboxEntry | null> {
+    return this.outbox.requeueOutboxEntry(id, attempt);
   }
   discardOutboxEntry(id: number): Promise<boolean> {
     return this.outbox.discardOutboxEntry(id);
@@ -255,8 +256,11 @@ export abstract class ComposedStore implements Store {
   sendLogEntry(customField: string): Promise<SendLogEntry | null> {
     return this.sendLog.sendLogEntry(customField);
   }
-  recordDeliveryReport(report: DeliveryReport): Promise<{ isNew: boolean; entry: SendLogEntry | null }> {
-    return this.sendLog.recordDeliveryReport(report);
+  recordDeliveryReport(report: DeliveryReport, attempt?: string): Promise<{ isNew: boolean; entry: SendLogEntry | null }> {
+    return this.sendLog.recordDeliveryReport(report, attempt);
+  }
+  recordedReports(recorded: RecordedReport[]): Promise<ReportRecord[]> {
+    return this.sendLog.recordedReports(recorded);
   }
   unhandledReports(nodeId: string): Promise<ReportRecord[]> {
     return this.sendLog.unhandledReports(nodeId);

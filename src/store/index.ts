@@ -101,12 +101,14 @@ export function storeConfigFromSettings(setting: unknown, sqlitePath: string): S
 /** What a store shared by several instances adds (PostgreSQL): the take-over of dead instances' work, and one rate limit. */
 export interface ClusterStore {
   readonly leaseMs: number;
+  // Each take-over claims with a `key` of the caller's: asked again with the same key (the answer to a
+  // claim was lost after it committed), it answers the rows that claim took too, not only new ones.
   /** inbound SMS that dead instances acknowledged on this endpoint but did not finish: now this instance's */
-  takeOverInbound(endpoint: string): Promise<InboundRecord[]>;
+  takeOverInbound(endpoint: string, key?: string): Promise<InboundRecord[]>;
   /** a send node's outbox entries that dead instances left queued or being sent: now this instance's */
-  takeOverOutbox(nodeId: string): Promise<OutboxEntry[]>;
+  takeOverOutbox(nodeId: string, key?: string): Promise<OutboxEntry[]>;
   /** a send node's delivery reports that dead instances recorded but did not hand on: now this instance's */
-  takeOverReports(nodeId: string): Promise<ReportRecord[]>;
+  takeOverReports(nodeId: string, key?: string): Promise<ReportRecord[]>;
   takeRateSlot(account: string, perMinute: number, windowMs: number): Promise<{ slot: number } | { waitMs: number }>;
   /**
    * up to `wanted` slots at once; `waitMs`: when to ask for the rest. `attempt`: the call's key, the

@@ -205,4 +205,9 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE outbox ADD COLUMN attempt TEXT;
    CREATE UNIQUE INDEX outbox_attempt ON outbox (attempt) WHERE attempt IS NOT NULL;
    ALTER TABLE opt_out ADD COLUMN confirmation_attempt TEXT;`,
+  // 14: the key of the call that recorded a delivery report, or queued a failed send again (the SMS
+  // tab): a call asked again finds what it did (the same as on PostgreSQL, where an answer can be
+  // lost after the commit)
+  `ALTER TABLE delivery_report ADD COLUMN taken_in TEXT;
+   ALTER TABLE outbox ADD COLUMN taken_in TEXT;`,
 ];

@@ -72,11 +72,11 @@ export class PostgresStore extends ComposedStore {
   }
 
   // several instances: what dead ones left unfinished, and the account's rate limit for all of them
-  takeOverInbound(endpoint: string): Promise<InboundRecord[]> {
-    return this.inbound.takeOverInbound(endpoint);
+  takeOverInbound(endpoint: string, key?: string): Promise<InboundRecord[]> {
+    return this.inbound.takeOverInbound(endpoint, key);
   }
-  takeOverOutbox(nodeId: string): Promise<OutboxEntry[]> {
-    return this.outbox.takeOverOutbox(nodeId);
+  takeOverOutbox(nodeId: string, key?: string): Promise<OutboxEntry[]> {
+    return this.outbox.takeOverOutbox(nodeId, key);
   }
   // a send's bookkeeping: one statement each way, not two
   override startSendAttempt(outboxId: number, log: SendLogStart | null): Promise<void> {
@@ -85,8 +85,8 @@ export class PostgresStore extends ComposedStore {
   override finishSend(outboxId: number, accepted: SendAccepted | null): Promise<void> {
     return this.sendLog.finishSend(outboxId, accepted);
   }
-  takeOverReports(nodeId: string): Promise<ReportRecord[]> {
-    return this.sendLog.takeOverReports(nodeId);
+  takeOverReports(nodeId: string, key?: string): Promise<ReportRecord[]> {
+    return this.sendLog.takeOverReports(nodeId, key);
   }
   takeRateSlot(account: string, perMinute: number, windowMs: number): Promise<RateTurn> {
     return this.cluster.takeRateSlot(account, perMinute, windowMs);

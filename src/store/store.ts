@@ -169,8 +169,12 @@ export interface OptOutStore {
    * attempt holds the claim and has not queued it.
    */
   claimOptOutConfirmation(phone: string, withinMs: number, attempt?: string): Promise<boolean>;
-  /** Gives the confirmation back when its send failed. */
-  releaseOptOutConfirmation(phone: string): Promise<void>;
+  /**
+   * Gives the confirmation back when its send failed. With `attempt`: only while that attempt holds
+   * the claim and has not queued it (a confirmation queued by it, perhaps taken over and sent by
+   * another instance since, or a claim another instance took, is not given back).
+   */
+  releaseOptOutConfirmation(phone: string, attempt?: string): Promise<void>;
   /** Sets many numbers (E.164) at once, in one transaction, each change in the history. */
   importOptStatus(phones: string[], status: OptStatus, source: string, by?: string | null): Promise<ImportResult>;
   exportOptStatus(): Promise<OptOutRecord[]>;
@@ -304,6 +308,13 @@ export interface ReportRecord {
   entry: SendLogEntry | null;
 }
 
+/** A call that recorded a report, or may have: the report's SmsSid and Status, and the call's key. */
+export interface RecordedReport {
+  sid: string;
+  status: string;
+  attempt: string;
+}
+
 /** Exotel's answer to a send: what the send log keeps of it. */
 export interface SendAccepted {
   customField: string;
@@ -333,8 +344,15 @@ export interface SendLog {
    * Records a report, committed when the promise resolves: `isNew` false when this SmsSid and Status
    * were recorded already. The send it belongs to (by SmsSid, else by CustomField: a send whose answer
    * was lost gets its SmsSid here) takes its status; a final delivery is never set back to pending.
+   * `attempt`: a key the caller makes for this one call (random), kept with the report it records.
    */
-  recordDeliveryReport(report: DeliveryReport): Promise<{ isNew: boolean; entry: SendLogEntry | null }>;
+  recordDeliveryReport(report: DeliveryReport, attempt?: string): Promise<{ isNew: boolean; entry: SendLogEntry | null }>;
+  /**
+   * The reports these calls recorded (an answer lost after the call committed: the connection dropped)
+   * that are not handed on yet, with their sends, oldest first. On a shared database only those still
+   * this instance's, and not those a start of a send node has read since.
+   */
+  recordedReports(recorded: RecordedReport[]): Promise<ReportRecord[]>;
   /** A send node's reports not yet handed to the flow, oldest first. */
   unhandledReports(nodeId: string): Promise<ReportRecord[]>;
   markReportHandled(sid: string, status: string): Promise<void>;
@@ -425,8 +443,13 @@ export interface OutboxView {
   /** Every send node's entries, newest first. */
   outboxPage(query: OutboxQuery): Promise<OutboxEntry[]>;
   outboxEntry(id: number): Promise<OutboxEntry | null>;
-  /** A failed entry queued again with its attempts reset (this instance's on a shared database); null when it is not failed (any more). */
-  requeueOutboxEntry(id: number): Promise<OutboxEntry | null>;
+  /**
+   * A failed entry queued again with its attempts reset (this instance's on a shared database); null
+   * when it is not failed (any more). `attempt`: a key the caller makes for this one request (random):
+   * asked again with it, because the answer was lost after it committed, the entry it queued again,
+   * while still queued (and this instance's).
+   */
+  requeueOutboxEntry(id: number, attempt?: string): Promise<OutboxEntry | null>;
   /** Deletes a failed entry; false when there is none (any more). */
   discardOutboxEntry(id: number): Promise<boolean>;
   /** How many entries there are of each state. */

@@ -71,6 +71,48 @@ describe('cluster: leases and take-over on PostgreSQL', function () {
     assert.deepEqual([...(await b.takeOverReports('send-1')), ...(await c.takeOverReports('send-1'))], [], 'nothing is taken over twice');
   });
 
+  it('answers a take-over claim asked again with the key of one whose answer was lost: what that one took, to no other key', async () => {
+    const a = await open();
+    const b = await open();
+    await a.recordInbound(inbound('SM1'));
+    const id = await a.addToOutbox({ nodeId: 'send-1', phone: '+919876543210', request: { body: 'one' }, message: {}, claimKey: null, confirmation: false });
+    await a.logSendStart({ customField: 'cf-1', nodeId: 'send-1', account: 'acct1', phone: '+919876543210', body: 'one', templateId: null, message: { payload: 'one' } });
+    await a.logSendAccepted('cf-1', 'SM1', 'queued', 1);
+    await a.recordDeliveryReport({ sid: 'SM1', to: '+919876543210', status: 'sent', delivery: 'delivered', detailedStatus: '', detailedStatusCode: '', dateSent: '', units: 1, customField: '', receivedAt: Date.now() });
+    await a.close();
+    const taken = async (key?: string) => ({
+      inbound: (await b.takeOverInbound('/sms', key)).map((r) => r.sid),
+      outbox: (await b.takeOverOutbox('send-1', key)).map((e) => e.id),
+      reports: (await b.takeOverReports('send-1', key)).map((r) => [r.report.sid, r.report.status, r.entry?.message]),
+    });
+    const all = { inbound: ['SM1'], outbox: [id], reports: [['SM1', 'sent', { payload: 'one' }]] };
+    const none = { inbound: [], outbox: [], reports: [] };
+    assert.deepEqual(await taken('claim-1'), all, 'taken over by b; say the answer was lost');
+    assert.deepEqual(await taken('claim-1'), all, 'the same key again: the same rows');
+    assert.deepEqual(await taken('claim-2'), none, 'another key: nothing (they are b’s, and b lives)');
+    assert.deepEqual(await taken(), none);
+    const c = await open();
+    assert.deepEqual([await c.takeOverOutbox('send-1', 'claim-1'), await c.takeOverReports('send-1', 'claim-1'), await c.takeOverInbound('/sms', 'claim-1')], [[], [], []], 'the key is b’s own');
+  });
+
+  it('finds a report a call recorded (its answer lost) only while it is the recorder’s, and not once a start read it', async () => {
+    const a = await open();
+    const b = await open();
+    const report = (sid: string) => ({
+      sid, to: '+919876543210', status: 'sent', delivery: 'delivered' as const, detailedStatus: '', detailedStatusCode: '', dateSent: '', units: 1, customField: '', receivedAt: Date.now(),
+    });
+    for (const n of [1, 2]) {
+      await a.logSendStart({ customField: `cf-${n}`, nodeId: 'send-1', account: 'acct1', phone: '+919876543210', body: `one ${n}`, templateId: null, message: { payload: `one ${n}` } });
+      await a.logSendAccepted(`cf-${n}`, `SM${n}`, 'queued', 1);
+      await a.recordDeliveryReport(report(`SM${n}`), `record-${n}`);
+    }
+    const asked = [1, 2].map((n) => ({ sid: `SM${n}`, status: 'sent', attempt: `record-${n}` }));
+    assert.deepEqual(await b.recordedReports(asked), [], 'another instance’s');
+    assert.deepEqual((await a.recordedReports(asked)).map((r) => [r.report.sid, r.entry?.message]), [['SM1', { payload: 'one 1' }], ['SM2', { payload: 'one 2' }]]);
+    assert.equal((await a.unhandledReports('send-1')).length, 2, 'a send node’s start hands them on');
+    assert.deepEqual(await a.recordedReports(asked), [], 'so the receiver does not');
+  });
+
   it('hands a cleanly stopped instance’s work on at once', async () => {
     const a = await open();
     const b = await open();

@@ -9,7 +9,7 @@ import type { InboundSms } from '../../src/exotel/webhook';
 import { SqliteStore, StoreUnavailableError, type InboundRecord } from '../../src/store';
 import { InboundController, setUp, type InboundCall, type InboundDeps, type InboundMessage, type Reply } from '../../src/nodes/exotel-inbound/controller';
 import type { FollowMessage } from '../../src/nodes/shared/ports';
-import { deferred, LogRecorder, ManualTimers, settle, StatusRecorder, translate } from './fakes';
+import { claimLosingFirstAnswer, deferred, LogRecorder, ManualTimers, settle, StatusRecorder, translate } from './fakes';
 
 const ROUTE = '/exotel/sms';
 const COUNTS = (received: number, duplicate: number, rejected: number) => `status.counts ${JSON.stringify({ received, duplicate, rejected })}`;
@@ -396,6 +396,21 @@ describe('exotel-inbound controller: refusals, statuses, the database and settli
       await stopped.close();
       await stopped.replay();
       assert.equal(claims, 1);
+    });
+  });
+
+  describe('a take-over claim whose answer was lost after it committed', () => {
+    it('several instances: the next claim asks with the same key and hands on what the lost one took, once', async () => {
+      const lossy = claimLosingFirstAnswer([earlier('SM9', 'ORPHAN')]);
+      const c = inbound({ takeOver: { claim: lossy.claim, everyMs: 3_000 } });
+      await c.replay();
+      await timers.tick(3_000);
+      assert.equal(emitted.length, 0, 'the answer was lost');
+      await timers.tick(3_000);
+      assert.deepEqual(emitted.map((m) => [m.sms.sid, m.sms.replayed, m.payload]), [['SM9', true, 'ORPHAN']]);
+      await timers.tick(3_000);
+      assert.deepEqual(lossy.keys.map((key) => key === lossy.lostKey), [true, true, false], 'the same key until answered, then a new one');
+      assert.equal(emitted.length, 1);
     });
   });
 

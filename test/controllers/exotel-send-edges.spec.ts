@@ -134,6 +134,32 @@ describe('exotel-send: edges', () => {
       assert.deepEqual(gateway.sent.map((r) => r.body), ['You will get no more SMS from us']);
       assert.equal(await store.claimOptOutConfirmation(ASHA, OPT_OUT_CONFIRMATION_WINDOW_MS), false, 'used up');
     });
+
+    it('the opt-out confirmation it queued, which another instance took over before the call was made again: not given back', async () => {
+      // An outage longer than the lease: another instance took the entry over (and sends it), so the
+      // call made again is answered null, as for a claim a replay took.
+      await store.setOptStatus({ phone: ASHA, status: 'opted-out', source: 'SM73' });
+      const lossy = Object.create(store) as SqliteStore;
+      let calls = 0;
+      lossy.addToOutbox = async (entry) => {
+        if (++calls > 1) return null;
+        await store.addToOutbox(entry);
+        throw new StoreUnavailableError(new Error('Connection terminated unexpectedly'));
+      };
+      const timers = new ManualTimers();
+      const c = new SendController({
+        nodeId: 'send-1', config: { optOutConfirmation: true }, account: account(), store: lossy, evaluate, translate, status: new StatusRecorder(), log,
+        failureWired: () => true, retryBaseDelayMs: 1, codeKey: KEY, timers,
+      });
+      const done = deferred();
+      const handedOn: unknown[] = [];
+      void c.handle({ phone: ASHA, payload: 'You will get no more SMS from us', sms: { sid: 'SM73', from: ASHA } }, (pair) => void handedOn.push(pair), () => done.resolve());
+      await until(() => timers.timeouts === 1);
+      await timers.tick(1_000);
+      await done.promise;
+      assert.deepEqual([handedOn, gateway.sent], [[], []], 'the other instance sends it and hands it on');
+      assert.equal(await store.claimOptOutConfirmation(ASHA, OPT_OUT_CONFIRMATION_WINDOW_MS, 'a-later-message'), false, 'still used: a later message cannot take it (a second SMS to an opted-out number)');
+    });
   });
 
   describe('a one-time code', () => {

@@ -9,7 +9,7 @@ import { sealText } from '../../src/sms/one-time-code';
 import { SqliteStore, StoreUnavailableError, type OutboxEntry } from '../../src/store';
 import { SendController, type SendAccount, type SendConfig, type SendMessage } from '../../src/nodes/exotel-send/controller';
 import { OutboxDispatcher } from '../../src/nodes/exotel-send/outbox-dispatcher';
-import { deferred, evaluate, FakeGateway, FakeLimiter, LogRecorder, ManualTimers, settle, StatusRecorder, translate, until } from './fakes';
+import { claimLosingFirstAnswer, deferred, evaluate, FakeGateway, FakeLimiter, LogRecorder, ManualTimers, settle, StatusRecorder, translate, until } from './fakes';
 
 const ASHA = '+919876543210';
 const RAVI = '+919812345678';
@@ -37,7 +37,7 @@ describe('exotel-send controller: after a restart, across instances, without the
   const account = (more: Partial<SendAccount> = {}) =>
     ({ client: gateway, limiter: new FakeLimiter(), configProblem: null, defaultCountry: 'IN', defaultFrom: 'SHOPIN', dltEntityId: '', redact: (t: string) => t, ...more }) as SendAccount;
 
-  function sender(config: SendConfig = {}, more: { wired?: boolean; takeOver?: { claim: () => Promise<OutboxEntry[]>; everyMs: number }; store?: SqliteStore; dispatcher?: OutboxDispatcher } = {}) {
+  function sender(config: SendConfig = {}, more: { wired?: boolean; takeOver?: { claim: (key: string) => Promise<OutboxEntry[]>; everyMs: number }; store?: SqliteStore; dispatcher?: OutboxDispatcher } = {}) {
     return new SendController({
       nodeId: 'send-1', config, account: account(), store: more.store ?? store, evaluate, translate, status, log,
       failureWired: () => more.wired ?? true, retryBaseDelayMs: 1, codeKey: KEY, takeOver: more.takeOver, dispatcher: more.dispatcher,
@@ -157,6 +157,39 @@ describe('exotel-send controller: after a restart, across instances, without the
       c.stop();
       await clock.tickAsync(20_000);
       assert.equal(claims, 2, 'no more once stopped');
+    });
+
+    it('a claim whose answer was lost after it committed: the next one, with the same key, sends what it took; then a new key', async () => {
+      const clock = sinon.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+      await queue(ASHA, 'orphan');
+      const lossy = claimLosingFirstAnswer(await store.outboxEntries('send-1', 'queued'));
+      const c = sender({}, { takeOver: { claim: lossy.claim, everyMs: 5_000 } });
+      await c.resume(collect);
+      assert.deepEqual([described(), status.lastDrawn?.fill], [[], 'red'], 'the answer was lost: nothing to send yet');
+      await clock.tickAsync(5_000);
+      await until(() => handedOn.length === 1);
+      assert.deepEqual(described(), ['sent orphan'], 'the dead instance\'s send, taken by the lost claim, goes out');
+      assert.deepEqual(gateway.sent.map((r) => r.body), ['orphan']);
+      await clock.tickAsync(5_000);
+      assert.equal(lossy.keys.length, 3);
+      assert.deepEqual(lossy.keys.map((key) => key === lossy.lostKey), [true, true, false], 'asked again with the key of the claim whose answer was lost, then a new one');
+      assert.deepEqual(described(), ['sent orphan'], 'once');
+      c.stop();
+    });
+
+    it('one claim at a time: a tick while the last claim is still under way claims nothing', async () => {
+      const clock = sinon.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+      const slow = deferred<OutboxEntry[]>();
+      let claims = 0;
+      const claim = async () => (++claims === 2 ? slow.promise : []);
+      const c = sender({}, { takeOver: { claim, everyMs: 1_000 } });
+      await c.resume(collect);
+      await clock.tickAsync(3_000);
+      assert.equal(claims, 2, 'the ticks while the second claim waits claim nothing');
+      slow.resolve([]);
+      await clock.tickAsync(1_000);
+      assert.equal(claims, 3);
+      c.stop();
     });
 
     it('a claim that fails because the database is away: red, then back by itself', async () => {

@@ -2,6 +2,7 @@
 import type { SendRequest, SendResult, SmsGateway } from '../../src/exotel/client';
 import type { Release } from '../../src/exotel/limiter';
 import type { Evaluate, NodeLog, StatusLine, Timers, Translate } from '../../src/nodes/shared/ports';
+import { StoreUnavailableError } from '../../src/store';
 
 /** Resolves once `check` holds, looking at every turn of the event loop (real setImmediate). */
 export async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
@@ -34,6 +35,30 @@ export function deferred<T = void>(): Deferred<T> {
     reject = fail;
   });
   return { promise, resolve, reject };
+}
+
+/**
+ * A take-over claim as PostgreSQL makes it: each waiting row is taken once, and only a claim with the
+ * same key answers it again. The answer of the first claim that takes a row is lost after it
+ * committed (the connection dropped). `keys`: the key of each claim; `lostKey`: that claim's.
+ */
+export function claimLosingFirstAnswer<T>(waiting: T[]): { claim: (key: string) => Promise<T[]>; keys: string[]; lostKey?: string } {
+  const takenWith = new Map<string, T[]>();
+  const keys: string[] = [];
+  const lossy: { claim: (key: string) => Promise<T[]>; keys: string[]; lostKey?: string } = {
+    keys,
+    claim: async (key: string) => {
+      keys.push(key);
+      const taken = [...(takenWith.get(key) ?? []), ...waiting.splice(0)];
+      takenWith.set(key, taken);
+      if (taken.length > 0 && lossy.lostKey === undefined) {
+        lossy.lostKey = key;
+        throw new StoreUnavailableError(new Error('Connection terminated unexpectedly'));
+      }
+      return taken;
+    },
+  };
+  return lossy;
 }
 
 export function result(to: string, n: number): SendResult {

@@ -38,6 +38,7 @@ describe('exotel-account: the delivery-report endpoint', () => {
           if (answer instanceof Error) throw answer;
           return answer;
         },
+        recordedReports: async () => [],
       },
       handOn: (nodeId, record) => {
         events.push('handed');

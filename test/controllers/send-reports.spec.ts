@@ -1,11 +1,11 @@
 // exotel-send's delivery reports and the settling of a send a crash interrupted, without Node-RED: a
 // real (in-memory) store, the account's report receiver, a fake gateway and the report output.
 import assert from 'node:assert/strict';
-import { SqliteStore, type ReportRecord } from '../../src/store';
+import { SqliteStore, StoreUnavailableError, type ReportRecord } from '../../src/store';
 import { SendController, type SendConfig, type SendDeps, type SendMessage } from '../../src/nodes/exotel-send/controller';
 import { ReportReceiver } from '../../src/nodes/exotel-account/report-receiver';
 import type { InboundCall, Reply } from '../../src/nodes/exotel-inbound/controller';
-import { deferred, evaluate, FakeGateway, FakeLimiter, LogRecorder, StatusRecorder, translate, until } from './fakes';
+import { claimLosingFirstAnswer, deferred, evaluate, FakeGateway, FakeLimiter, LogRecorder, settle, StatusRecorder, translate, until } from './fakes';
 
 const ASHA = '+919876543210';
 const CALLBACK = 'https://sms.example.in/exotel-sms/delivery-report/acct-1?token=s3cret-token-0123456789';
@@ -35,6 +35,7 @@ describe('exotel-send: delivery reports and sends a crash interrupted', () => {
   });
   afterEach(async () => {
     for (const c of controllers.splice(0)) c.stop();
+    receiver.close();
     await store.close();
   });
 
@@ -176,6 +177,95 @@ describe('exotel-send: delivery reports and sends a crash interrupted', () => {
     assert.deepEqual(await store.unhandledReports('send-1'), [], 'marked handled once handed on');
   });
 
+  it('hands on the reports a take-over claim took when its answer was lost: the next claim asks with the same key (several instances)', async () => {
+    const before = controller();
+    await before.resume(output);
+    await send(before, { phone: ASHA, payload: 'Your parcel is out' });
+    before.stop();
+    controllers.length = 0;
+    const waiting: ReportRecord[] = [];
+    const lossy = claimLosingFirstAnswer(waiting);
+    const after = controller({}, { takeOver: { claim: async () => [], claimReports: lossy.claim, everyMs: 10 } });
+    await after.resume(output);
+    // another instance recorded the report (this node did not hear it), and died before handing it on
+    controllers.length = 0;
+    await report({ SmsSid: 'SM1', Status: 'delivered', DetailedStatusCode: '20005', CustomField: gateway.sent[0].customField! });
+    controllers.push(after);
+    waiting.push(...(await store.unhandledReports('send-1')));
+    await until(() => reports().length === 1);
+    assert.deepEqual(reports().map((m) => [m.payload, (m.delivery as { status: string }).status]), [['Your parcel is out', 'delivered']]);
+    const claims = lossy.keys.length;
+    await until(() => lossy.keys.length > claims + 3);
+    assert.deepEqual(lossy.keys.filter((key) => key === lossy.lostKey).length, 2, 'asked again with the key of the claim whose answer was lost, then a new one');
+    assert.equal(reports().length, 1, 'once');
+  });
+
+  describe('a report recorded whose answer the database lost', () => {
+    // PostgreSQL commits, then the connection drops before its answer arrives: Exotel is answered 503,
+    // and its retry finds the report recorded. The report must still reach the report output, once.
+    function losingFirstAnswer(committed: boolean, lostAnswerMs = 60_000) {
+      const lossy = Object.create(store) as SqliteStore;
+      let lost = false;
+      lossy.recordDeliveryReport = async (report, attempt) => {
+        if (lost) return store.recordDeliveryReport(report, attempt);
+        lost = true;
+        if (committed) await store.recordDeliveryReport(report, attempt);
+        throw new StoreUnavailableError(new Error('Connection terminated unexpectedly'));
+      };
+      receiver.close();
+      receiver = new ReportReceiver({
+        account: { checkWebhookToken: (given) => given('s3cret-token-0123456789'), defaultCountry: 'IN', redact: (t) => t },
+        store: lossy,
+        handOn: (nodeId, record) => void controllers.find((c) => c.nodeId === nodeId)?.onReport(record),
+        translate,
+        log,
+        lostAnswerMs,
+      });
+    }
+    const delivered = { SmsSid: 'SM1', Status: 'delivered', DetailedStatusCode: '20005' };
+    const handedOn = () => reports().map((m) => [m.payload, (m.delivery as { status: string }).status]);
+
+    it('Exotel\'s retry finds it recorded: the receiver hands it on once the database answers, once', async () => {
+      const c = controller();
+      await c.resume(output);
+      await send(c, { phone: ASHA, payload: 'Your parcel is out' });
+      losingFirstAnswer(true);
+      assert.deepEqual(await report(delivered), { status: 503, error: 'the report could not be recorded; try again' });
+      assert.deepEqual(await report(delivered), { status: 200 });
+      await until(() => reports().length > 0);
+      assert.deepEqual(handedOn(), [['Your parcel is out', 'delivered']]);
+      await settle();
+      assert.deepEqual(await store.unhandledReports('send-1'), [], 'marked handled');
+      await report(delivered);
+      await settle();
+      assert.equal(reports().length, 1, 'once');
+    });
+
+    it('no retry comes: the receiver looks again a moment later and hands it on', async () => {
+      const c = controller();
+      await c.resume(output);
+      await send(c, { phone: ASHA, payload: 'Your parcel is out' });
+      losingFirstAnswer(true, 20);
+      assert.equal((await report(delivered)).status, 503);
+      await until(() => reports().length > 0);
+      assert.deepEqual(handedOn(), [['Your parcel is out', 'delivered']]);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      assert.equal(reports().length, 1, 'once');
+    });
+
+    it('not recorded after all: Exotel\'s retry records it and hands it on, once', async () => {
+      const c = controller();
+      await c.resume(output);
+      await send(c, { phone: ASHA, payload: 'Your parcel is out' });
+      losingFirstAnswer(false, 20);
+      assert.equal((await report(delivered)).status, 503);
+      assert.deepEqual(await report(delivered), { status: 200 });
+      await until(() => reports().length > 0);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      assert.deepEqual(handedOn(), [['Your parcel is out', 'delivered']], 'once');
+    });
+  });
+
   it('refuses a report without the webhook token (401) or with bad fields (400), and records nothing', async () => {
     assert.deepEqual(await report({ SmsSid: 'SM1', Status: 'sent' }, 'wrong'), { status: 401, error: 'the webhook token is missing or wrong', challenge: true });
     assert.deepEqual(await report({ SmsSid: 'SM1', Status: 'bounced' }), { status: 400, error: 'Status "bounced" is not one of queued, sending, submitted, sent, delivered, failed, failed_dnd, undelivered, expired' });
@@ -184,7 +274,7 @@ describe('exotel-send: delivery reports and sends a crash interrupted', () => {
   });
 
   it('answers 503 when the report cannot be recorded, so that Exotel tries again', async () => {
-    const failing = new ReportReceiver({ account: { checkWebhookToken: () => true, defaultCountry: 'IN', redact: (t) => t }, store: { recordDeliveryReport: async () => { throw new Error('disk full'); } }, handOn: () => assert.fail('handed on'), translate, log });
+    const failing = new ReportReceiver({ account: { checkWebhookToken: () => true, defaultCountry: 'IN', redact: (t) => t }, store: { recordDeliveryReport: async () => { throw new Error('disk full'); }, recordedReports: async () => assert.fail('nothing was lost') }, handOn: () => assert.fail('handed on'), translate, log });
     const replied = deferred<Reply>();
     void failing.receive({ method: 'POST', ip: undefined, query: '', readBody: async () => ({ body: Buffer.from('SmsSid=SM1&Status=sent') }) }, (reply) => replied.resolve(reply));
     assert.deepEqual(await replied.promise, { status: 503, error: 'the report could not be recorded; try again' });

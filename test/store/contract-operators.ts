@@ -212,6 +212,19 @@ export function operatorsContract(backend: Backend, stores: { store(): Store; op
       assert.equal((await store.outboxEntry(queued))?.phone, A);
     });
 
+    it('answers "send again" asked again with the same key (its answer lost) with the entry it queued, while still queued', async function () {
+      const store = stores.store();
+      const id = (await store.addToOutbox({ nodeId: 'send-1', phone: A, request: { to: A, body: 'hi' }, message: { payload: 'hi' }, claimKey: null, confirmation: false }))!;
+      await store.failOutboxEntry(id, 3, { code: 'server_error', message: 'Exotel had an error' });
+      assert.equal((await store.requeueOutboxEntry(id, 'again-1'))?.state, 'queued');
+      const asked = await store.requeueOutboxEntry(id, 'again-1');
+      assert.deepEqual([asked?.id, asked?.state, asked?.attempts], [id, 'queued', 0], 'the same request asked again: the entry it queued');
+      assert.equal(await store.requeueOutboxEntry(id, 'again-2'), null, 'another request: it is no longer failed');
+      assert.equal(await store.requeueOutboxEntry(id), null);
+      await store.markOutboxSending(id);
+      assert.equal(await store.requeueOutboxEntry(id, 'again-1'), null, 'not once it is being sent');
+    });
+
     it('pages the send log newest first by keyset, finds it by number, text and account, and counts sent, delivered and failed per hour', async function () {
       const store = stores.store();
       const hour = 3_600_000;

@@ -131,6 +131,22 @@ export function storeContract(backend: Backend): void {
         assert.equal(await store.claimOptOutConfirmation(B, 600_000), true);
         assert.equal(await store.claimOptOutConfirmation(B, 600_000), false, 'no attempt key: nothing to find again');
       });
+
+      it('gives back only the confirmation claim an attempt holds and has not queued', async function () {
+        await store.setOptStatus({ phone: A, status: 'opted-out', source: 'a' });
+        assert.equal(await store.claimOptOutConfirmation(A, 600_000, 'send-a'), true);
+        await store.addToOutbox({ nodeId: 'send-1', phone: A, request: {}, message: null, claimKey: null, confirmation: true, attempt: 'send-a' });
+        await store.releaseOptOutConfirmation(A, 'send-a'); // its answer lost, and the call made again told the entry is not its own
+        assert.equal(await store.claimOptOutConfirmation(A, 600_000, 'send-b'), false, 'queued: not given back');
+        await store.setOptStatus({ phone: B, status: 'opted-out', source: 'b' });
+        assert.equal(await store.claimOptOutConfirmation(B, 600_000, 'send-c'), true);
+        await store.releaseOptOutConfirmation(B, 'send-d');
+        assert.equal(await store.claimOptOutConfirmation(B, 600_000, 'send-e'), false, 'another attempt’s claim is not given back');
+        await store.releaseOptOutConfirmation(B, 'send-c');
+        assert.equal(await store.claimOptOutConfirmation(B, 600_000, 'send-e'), true, 'its own claim, not queued, is');
+        await store.releaseOptOutConfirmation(B);
+        assert.equal(await store.claimOptOutConfirmation(B, 600_000, 'send-f'), true, 'without a key: given back (a send that failed for good)');
+      });
     });
 
     describe('outbox', function () {
@@ -572,6 +588,28 @@ export function storeContract(backend: Backend): void {
         await store.markReportHandled('sid-1', 'sent');
         assert.deepEqual(await store.unhandledReports('send-1'), []);
         assert.deepEqual(await (await open()).unhandledReports('send-1'), [], 'nor to another instance');
+      });
+
+      it('finds the reports calls recorded by their keys (their answers lost), with their sends, until handed on', async function () {
+        await store.logSendStart(start('cf-1'));
+        await store.logSendAccepted('cf-1', 'sid-1', 'queued', null);
+        await store.recordDeliveryReport(report('sid-1', 'sent', { customField: 'cf-1' }), 'record-a');
+        await store.recordDeliveryReport(report('sid-1', 'delivered', { customField: 'cf-1', receivedAt: Date.now() + 1 }), 'record-b');
+        assert.equal((await store.recordDeliveryReport(report('sid-1', 'sent', { customField: 'cf-1' }), 'record-c')).isNew, false, 'Exotel\'s retry');
+        const asked = [
+          { sid: 'sid-1', status: 'delivered', attempt: 'record-b' },
+          { sid: 'sid-1', status: 'sent', attempt: 'record-a' },
+          { sid: 'sid-1', status: 'sent', attempt: 'record-c' },
+          { sid: 'sid-1', status: 'failed', attempt: 'record-a' },
+        ];
+        const found = await store.recordedReports(asked);
+        assert.deepEqual(found.map((r) => [r.report.sid, r.report.status, r.entry?.customField, r.entry?.message]), [
+          ['sid-1', 'sent', 'cf-1', { payload: 'Your order shipped', phone: A, order: { id: 7 } }],
+          ['sid-1', 'delivered', 'cf-1', { payload: 'Your order shipped', phone: A, order: { id: 7 } }],
+        ], 'what each key recorded, oldest first; the retry recorded nothing');
+        await store.markReportHandled('sid-1', 'sent');
+        assert.deepEqual((await store.recordedReports(asked)).map((r) => r.report.status), ['delivered'], 'not once handed on');
+        assert.deepEqual(await store.recordedReports([]), []);
       });
 
       it('finds a send whose answer was lost by its CustomField, and gives it the report\'s SmsSid', async function () {

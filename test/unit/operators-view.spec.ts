@@ -1,9 +1,9 @@
 // The operators' view (the SMS tab) without Node-RED, on a real store in memory: what an operator
 // sees in each section and what each button does, and the input it refuses.
 import assert from 'node:assert/strict';
-import { SqliteStore, IN_MEMORY, type OutboxEntry } from '../../src/store';
+import { SqliteStore, IN_MEMORY, StoreUnavailableError, type OutboxEntry } from '../../src/store';
 import { optOutCsv, numbersOfCsv, parseCsv } from '../../src/plugins/operators/csv';
-import { decodeCursor, encodeCursor, OperatorsView, purgeOldLogs, PURGE_BATCH, sendStatus, ViewError, type ViewAccount } from '../../src/plugins/operators/view';
+import { decodeCursor, encodeCursor, OperatorsView, purgeOldLogs, PURGE_BATCH, REQUEUE_TRIES, sendStatus, ViewError, type ViewAccount } from '../../src/plugins/operators/view';
 
 const A = '+919876543210';
 const B = '+919876543211';
@@ -267,6 +267,45 @@ describe("the operators' view", () => {
       await store.addToOutbox({ nodeId: 'send-1', phone: B, request: { to: B, body: 'Now' }, message: null, claimKey: null, confirmation: false });
       const lines = (await view.outbox({})).items;
       assert.deepEqual(lines.map((line) => [line.body, line.state, line.heldUntil]), [['Now', 'queued', null], ['Sale!', 'held', later]]);
+    });
+
+    describe('"send again" whose answer the database lost after it committed', () => {
+      // PostgreSQL queues the entry again, then the connection drops before its answer arrives: the
+      // entry is no longer failed, and nothing hands it to its send node unless the request finds it.
+      /** the store: the first requeue commits and its answer is lost; then `down` more calls fail without reaching it */
+      function losingAnswer(down: number) {
+        const lossy = Object.create(store) as SqliteStore;
+        let calls = 0;
+        lossy.requeueOutboxEntry = async (id, attempt) => {
+          calls++;
+          if (calls > 1 && calls <= 1 + down) throw new StoreUnavailableError(new Error('ECONNREFUSED'));
+          const queued = await store.requeueOutboxEntry(id, attempt);
+          if (calls === 1) throw new StoreUnavailableError(new Error('Connection terminated unexpectedly'));
+          return queued;
+        };
+        return new OperatorsView({ store: lossy, accounts: () => ACCOUNTS, sendNode: (id) => (deployed.has(id) ? { name: `node ${id}` } : null), resend: (entry) => resent.push(entry), storeRetryMs: 1 });
+      }
+
+      it('the request asks again with its key, and is answered the entry it queued: sent once', async () => {
+        const id = await failed('send-1', 'Your order shipped');
+        const again = await losingAnswer(0).retry(String(id));
+        assert.deepEqual([again.id, again.state, again.attempts], [id, 'queued', 0]);
+        assert.deepEqual(resent.map((e) => [e.id, e.state]), [[id, 'queued']]);
+      });
+
+      it('an outage longer than the request: 503, and the operator\'s next "send again" is answered the entry, once', async () => {
+        const id = await failed('send-1', 'Your order shipped');
+        const lossy = losingAnswer(REQUEUE_TRIES - 1);
+        await assert.rejects(lossy.retry(String(id)), { code: 'store_unavailable' });
+        assert.equal(resent.length, 0);
+        assert.equal((await store.outboxEntry(id))?.state, 'queued', 'queued all the same, with nobody to send it');
+        const again = await lossy.retry(String(id));
+        assert.deepEqual([again.id, again.state], [id, 'queued']);
+        assert.deepEqual(resent.map((e) => e.id), [id]);
+        await rejects(view.retry(String(id)), 409, /only a failed send/);
+        await rejects(lossy.retry(String(id)), 409, /only a failed send/);
+        assert.equal(resent.length, 1, 'once');
+      });
     });
 
     it('discards a failed send, and nothing else', async () => {

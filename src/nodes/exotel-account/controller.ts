@@ -185,7 +185,7 @@ export class AccountController implements ExotelAccount {
     this.statusCallbackUrl = this.mode === 'live' && !this.webhookProblem ? reportUrl(config.publicUrl, deps.httpNodeRoot, deps.id, this.callbackQuery()) : null;
     this.reportsEnabled = this.mode === 'sandbox' || this.statusCallbackUrl !== null;
     const receiver = (store: StoreHandle) =>
-      new ReportReceiver({ account: this, store: store.store, handOn: (nodeId, record) => deps.handOnReport?.(nodeId, record), translate: m, log: deps.log ?? { log() {}, warn: deps.warn, error: deps.warn } });
+      new ReportReceiver({ account: this, store: store.store, handOn: (nodeId, record) => deps.handOnReport?.(nodeId, record), translate: m, log: deps.log ?? { log() {}, warn: deps.warn, error: deps.warn }, timers: this.timers });
 
     if (this.mode === 'sandbox') {
       // Never calls Exotel: what this account sends waits in the sandbox phone (the editor's sidebar).
@@ -273,6 +273,7 @@ export class AccountController implements ExotelAccount {
   async close(): Promise<void> {
     for (const timer of this.sandboxReports) this.timers.clearTimeout(timer);
     this.sandboxReports.clear();
+    this.reports?.close();
     this.limiter.close();
     await this.rateStore?.release().catch(() => undefined);
     const client = this.client;

@@ -9,6 +9,7 @@ import type { ExotelAccount } from '../exotel-account/controller';
 import { refusal } from '../shared/callback-auth';
 import type { RefusalNotes } from './refusals';
 import { StoreWait } from '../shared/store-wait';
+import { ClaimKey } from '../shared/claim-key';
 import { systemTimers, type FollowMessage, type NodeLog, type StatusLine, type Timers, type Translate } from '../shared/ports';
 
 export const DEFAULT_REPLAY_WINDOW_MS = 10_000;
@@ -86,8 +87,11 @@ export interface InboundDeps {
   /** a light call to the store, tried every `probeMs` while the database cannot be reached, to clear the red status by itself */
   probe?: () => Promise<unknown>;
   probeMs?: number;
-  /** several instances on one database: what dead instances acknowledged but did not finish, now this one's */
-  takeOver?: { claim: () => Promise<InboundRecord[]>; everyMs: number };
+  /**
+   * several instances on one database: what dead instances acknowledged but did not finish, now this
+   * one's; `key`: the same again after a claim whose answer was lost, and what it took is answered too
+   */
+  takeOver?: { claim: (key: string) => Promise<InboundRecord[]>; everyMs: number };
   /** several instances on one database: a customer's SMS go to the flow in arrival order, whichever instance received them */
   turns?: InboundTurns;
   /** keeps what was refused for the SMS tab's log */
@@ -118,6 +122,8 @@ export class InboundController {
   private readonly storeWait: StoreWait;
   private probeTimer: NodeJS.Timeout | undefined;
   private takeOverTimer: NodeJS.Timeout | undefined;
+  /** the take-over claim's key: kept while a claim's answer is lost */
+  private readonly claims = new ClaimKey();
 
   constructor(private readonly deps: InboundDeps) {
     this.timers = deps.timers ?? systemTimers;
@@ -239,7 +245,8 @@ export class InboundController {
     const { store, takeOver } = this.deps;
     await this.handOn(() => store.unhandledInbound(this.deps.routePath), 'log.replay');
     if (takeOver && !this.takeOverTimer && !this.closed) {
-      this.takeOverTimer = this.timers.setInterval(() => void this.handOn(takeOver.claim, 'log.takeOver'), takeOver.everyMs);
+      const claim = async () => (await this.claims.claim(takeOver.claim)) ?? [];
+      this.takeOverTimer = this.timers.setInterval(() => void this.handOn(claim, 'log.takeOver'), takeOver.everyMs);
     }
   }
 

@@ -18,6 +18,7 @@ import { shown, systemTimers, type Done, type Evaluate, type NodeLog, type Send,
 import { OutboxDispatcher, type DispatchOutcome, type Outgoing } from './outbox-dispatcher';
 import { messageOf, ReportSettler } from './report-settler';
 import { StoreWait } from '../shared/store-wait';
+import { ClaimKey } from '../shared/claim-key';
 
 import { MAX_ATTEMPTS, PRIORITIES, SMS_TYPES, templateOf } from './contract';
 import { answersHelpFrom, carriesFreshOptOut, OPT_OUT_CONFIRMATION_WINDOW_MS, optedOutError } from './opt-out-guard';
@@ -88,9 +89,10 @@ export interface SendDeps {
   retryBaseDelayMs?: number;
   /**
    * several instances on one database: this node's sends that dead instances left in the outbox, now
-   * this one's (`claim`), and the delivery reports they recorded but did not hand on (`claimReports`)
+   * this one's (`claim`), and the delivery reports they recorded but did not hand on (`claimReports`).
+   * `key`: the same again after a claim whose answer was lost, and the rows it took are answered too.
    */
-  takeOver?: { claim: () => Promise<OutboxEntry[]>; claimReports?: () => Promise<ReportRecord[]>; everyMs: number };
+  takeOver?: { claim: (key: string) => Promise<OutboxEntry[]>; claimReports?: (key: string) => Promise<ReportRecord[]>; everyMs: number };
   /** the secret that seals a text holding a one-time code while it waits in the outbox */
   codeKey?: Buffer;
   /** for tests: the dispatcher (and with it the clock) to use */
@@ -161,6 +163,9 @@ export class SendController {
   private readonly storeWait: StoreWait;
   private readonly stopping = new AbortController();
   private takeOverTimer: NodeJS.Timeout | undefined;
+  /** the keys of the take-over claims: kept while a claim's answer is lost */
+  private readonly outboxClaims = new ClaimKey();
+  private readonly reportClaims = new ClaimKey();
   /** where reports and sends settled after a restart go (node.send), from resume() on */
   private output: Send | undefined;
   private markStarted!: () => void;
@@ -277,7 +282,9 @@ export class SendController {
     const message = storable(msg);
     const outboxId = await waitFor(() => store.addToOutbox({ nodeId: this.deps.nodeId, phone: request.to, request: this.kept(request, code), message, claimKey, confirmation: confirmationClaimed, notBefore, attempt: sendKey }));
     if (outboxId === null) {
-      if (confirmationClaimed) await store.releaseOptOutConfirmation(request.to).catch(() => undefined);
+      // The claim taken by a replay: the confirmation goes back. Unless this send queued it after all
+      // (its answer lost, and the entry taken over by another instance meanwhile, which sends it).
+      if (confirmationClaimed) await store.releaseOptOutConfirmation(request.to, sendKey).catch(() => undefined);
       // Stryker disable next-line OptionalChaining: equivalent; a node's log always has debug()
       this.deps.log.debug?.(`already sent for ${inboundSid}`);
       return done();
@@ -324,19 +331,21 @@ export class SendController {
 
   private async takeOver(takeOver: NonNullable<SendDeps['takeOver']>, send: Send, logKey: string, first = false): Promise<void> {
     if (this.stopping.signal.aborted) return;
-    let entries: OutboxEntry[];
+    let entries: OutboxEntry[] | null;
     try {
-      entries = await takeOver.claim();
+      entries = await this.outboxClaims.claim(takeOver.claim);
     } catch (err) {
       this.storeWait.note(err);
       return;
     }
-    await this.resumeEntries(entries, send, logKey, first);
+    // null: the previous tick's claim is still under way
+    if (entries) await this.resumeEntries(entries, send, logKey, first);
     // the first time, resumeEntries read this node's own reports and the dead instances' ones too
-    if (first || !takeOver.claimReports || this.stopping.signal.aborted) return;
+    const { claimReports } = takeOver;
+    if (first || !claimReports || this.stopping.signal.aborted) return;
     try {
       // after the sends above: one that waits for its report is settled by it
-      for (const record of await takeOver.claimReports()) await this.reports.handOn(record);
+      for (const record of (await this.reportClaims.claim(claimReports)) ?? []) await this.reports.handOn(record);
     } catch (err) {
       this.storeWait.note(err);
     }

@@ -3,6 +3,7 @@
 // page (keyset, newest first), and what an operator does by hand: opt a number out or in, import and
 // export the opt-out list, end a conversation, send a failed SMS again or discard it, and answer a
 // customer's data request. Input is what the admin API received; a bad one is a ViewError (HTTP 4xx).
+import { randomUUID } from 'node:crypto';
 import { CODE_MASK } from '../../sms/one-time-code';
 import { toE164 } from '../../sms/phone';
 import type {
@@ -20,6 +21,7 @@ import type {
   SendLogEntry,
   Store,
 } from '../../store';
+import { isUnavailable } from '../../store';
 import { numbersOfCsv, optOutCsv } from './csv';
 
 export const DEFAULT_PAGE = 50;
@@ -60,7 +62,20 @@ export interface ViewDeps {
   /** hands a failed send queued again to its send node */
   resend(entry: OutboxEntry): void;
   now?: () => number;
+  /** how long "send again" waits before it asks the database again while it cannot be reached (ms) */
+  storeRetryMs?: number;
 }
+
+/** How many times "send again" asks the database while it cannot be reached, before it answers 503. */
+export const REQUEUE_TRIES = 3;
+
+/**
+ * "Send again" requests whose answer the database lost, by store and outbox id: the key each was made
+ * with. The database may have queued the entry again, as this instance's, with nobody to send it; the
+ * next "send again" of that entry asks with the same key and is answered that entry. The key never
+ * leaves this process, so an entry found by it was never handed to its send node.
+ */
+const unansweredRequeues = new WeakMap<object, Map<number, string>>();
 
 /** What a line of the log says went wrong: msg.error's code and message, or Exotel's delivery report. */
 export interface Reason {
@@ -418,25 +433,56 @@ export class OperatorsView {
     };
   }
 
-  private async failedEntry(idInput: unknown): Promise<OutboxEntry> {
+  private async outboxEntryOf(idInput: unknown): Promise<OutboxEntry> {
     const id = Number(idInput);
     if (!Number.isSafeInteger(id) || id < 1) throw new ViewError(400, 'not an outbox id');
     const entry = await this.deps.store.outboxEntry(id);
     if (!entry) throw new ViewError(404, 'this send is no longer in the outbox');
+    return entry;
+  }
+
+  private async failedEntry(idInput: unknown): Promise<OutboxEntry> {
+    const entry = await this.outboxEntryOf(idInput);
     if (entry.state !== 'failed') throw new ViewError(409, 'only a failed send can be sent again or discarded');
     return entry;
   }
 
   /** Queues a failed send again, attempts from zero, and hands it to its send node. */
   async retry(idInput: unknown): Promise<OutboxLine> {
-    const entry = await this.failedEntry(idInput);
+    const entry = await this.outboxEntryOf(idInput);
+    const unanswered = unansweredRequeues.get(this.deps.store) ?? new Map<number, string>();
+    unansweredRequeues.set(this.deps.store, unanswered);
+    // an earlier request for it whose answer was lost: this one asks with its key (and nobody else meanwhile)
+    const earlier = unanswered.get(entry.id);
+    if (earlier === undefined && entry.state !== 'failed') throw new ViewError(409, 'only a failed send can be sent again or discarded');
+    unanswered.delete(entry.id);
+    const key = earlier ?? randomUUID();
     const line = this.outboxLine(entry);
     if (line.holdsCode) throw new ViewError(409, 'its text held a one-time code, kept only masked: start the verification again for a new code');
     if (!line.node.deployed) throw new ViewError(409, 'its send node is no longer deployed');
-    const queued = await this.deps.store.requeueOutboxEntry(entry.id);
+    let queued: OutboxEntry | null;
+    try {
+      queued = await this.requeue(entry.id, key);
+    } catch (err) {
+      // the database may have queued it without answering: the next "send again" of it asks with this key
+      if (isUnavailable(err)) unanswered.set(entry.id, key);
+      throw err;
+    }
     if (!queued) throw new ViewError(409, 'only a failed send can be sent again or discarded');
     this.deps.resend(queued);
     return this.outboxLine(queued);
+  }
+
+  /** The requeue, asked again with the same key while the database cannot be reached (its answer may be lost after the commit). */
+  private async requeue(id: number, key: string): Promise<OutboxEntry | null> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await this.deps.store.requeueOutboxEntry(id, key);
+      } catch (err) {
+        if (!isUnavailable(err) || tries >= REQUEUE_TRIES) throw err;
+        await new Promise((resolve) => setTimeout(resolve, this.deps.storeRetryMs ?? 1_000));
+      }
+    }
   }
 
   async discard(idInput: unknown): Promise<void> {

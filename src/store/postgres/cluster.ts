@@ -17,17 +17,25 @@ export const NOW = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
 /** the row's owner (column `owner`) holds no lease: it died, or stopped */
 export const DEAD = (alias: string) => `NOT EXISTS (SELECT 1 FROM instance i WHERE i.id = ${alias}.owner AND i.lease_until > ${NOW})`;
 
+/**
+ * A claim's rows (`$2`: this instance): its own (`$3`: all of them; else those an earlier claim took
+ * with the same key, `$4`, whose answer was lost after it committed), and dead instances' ones. A
+ * claim sets `taken_in` to its key. Its own rows come first, so that the limit never leaves out one
+ * that was taken before.
+ */
+export const CLAIMABLE = (alias: string) =>
+  `((${alias}.owner = $2 AND ($3::boolean OR ${alias}.taken_in = $4)) OR (${alias}.owner IS DISTINCT FROM $2 AND ${DEAD(alias)}))`;
+export const OWN_FIRST = (alias: string) => `${alias}.owner IS NOT DISTINCT FROM $2 DESC`;
+
 const CLAIM_INBOUND = `WITH claimable AS (
-    SELECT sid FROM inbound t WHERE t.endpoint = $1 AND NOT t.handled
-      AND ((t.owner = $2 AND $3::boolean) OR (t.owner IS DISTINCT FROM $2 AND ${DEAD('t')}))
-    ORDER BY recorded_at, sid LIMIT 1000 FOR UPDATE SKIP LOCKED)
-  UPDATE inbound SET owner = $2 FROM claimable WHERE inbound.sid = claimable.sid RETURNING inbound.*`;
+    SELECT sid FROM inbound t WHERE t.endpoint = $1 AND NOT t.handled AND ${CLAIMABLE('t')}
+    ORDER BY ${OWN_FIRST('t')}, recorded_at, sid LIMIT 1000 FOR UPDATE SKIP LOCKED)
+  UPDATE inbound SET owner = $2, taken_in = $4 FROM claimable WHERE inbound.sid = claimable.sid RETURNING inbound.*`;
 
 const CLAIM_OUTBOX = `WITH claimable AS (
-    SELECT id FROM outbox t WHERE t.node_id = $1 AND t.state IN ('queued', 'sending')
-      AND t.owner IS DISTINCT FROM $2 AND ${DEAD('t')}
-    ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED)
-  UPDATE outbox SET owner = $2 FROM claimable WHERE outbox.id = claimable.id RETURNING outbox.id`;
+    SELECT id FROM outbox t WHERE t.node_id = $1 AND t.state IN ('queued', 'sending') AND ${CLAIMABLE('t')}
+    ORDER BY ${OWN_FIRST('t')}, id LIMIT 1000 FOR UPDATE SKIP LOCKED)
+  UPDATE outbox SET owner = $2, taken_in = $4 FROM claimable WHERE outbox.id = claimable.id RETURNING outbox.id`;
 
 export type RateTurn = { slot: number } | { waitMs: number };
 export interface RateSlots {
@@ -80,19 +88,20 @@ export class PostgresCluster {
 
   /**
    * Unhandled inbound SMS of an endpoint this instance may hand on: those of dead instances (their
-   * lease ran out, or they stopped), and with `includeOwn` its own too; each goes to one instance.
+   * lease ran out, or they stopped), and with `includeOwn` its own too (else those taken with `key`
+   * before); each goes to one instance.
    */
-  async claimInbound(endpoint: string, includeOwn: boolean, toRecord: (row: never) => InboundRecord): Promise<InboundRecord[]> {
+  async claimInbound(endpoint: string, includeOwn: boolean, key: string | null, toRecord: (row: never) => InboundRecord): Promise<InboundRecord[]> {
     await this.registered();
-    const { rows } = await this.db.query<{ recorded_at: number; sid: string }>(CLAIM_INBOUND, [endpoint, this.instanceId, includeOwn]);
+    const { rows } = await this.db.query<{ recorded_at: number; sid: string }>(CLAIM_INBOUND, [endpoint, this.instanceId, includeOwn, key]);
     rows.sort((a, b) => a.recorded_at - b.recorded_at || (a.sid < b.sid ? -1 : a.sid > b.sid ? 1 : 0));
     return rows.map((row) => toRecord(row as never));
   }
 
-  /** A send node's outbox entries (queued, or being sent) that a dead instance owned: now this one's, oldest first. */
-  async claimOutbox(nodeId: string, read: (ids: number[]) => Promise<OutboxEntry[]>): Promise<OutboxEntry[]> {
+  /** A send node's outbox entries (queued, or being sent) that a dead instance owned, or taken with `key` before: now this one's, oldest first. */
+  async claimOutbox(nodeId: string, key: string | null, read: (ids: number[]) => Promise<OutboxEntry[]>): Promise<OutboxEntry[]> {
     await this.registered();
-    const { rows } = await this.db.query<{ id: number }>(CLAIM_OUTBOX, [nodeId, this.instanceId]);
+    const { rows } = await this.db.query<{ id: number }>(CLAIM_OUTBOX, [nodeId, this.instanceId, false, key]);
     return rows.length ? read(rows.map((row) => row.id)) : [];
   }
 

@@ -39,13 +39,13 @@ export class PostgresInboundLog implements InboundLog, InboundLogView {
   async unhandledInbound(endpoint: string): Promise<InboundRecord[]> {
     await this.written();
     // This instance's own, and those of instances that died (their lease ran out) or stopped.
-    return this.cluster.claimInbound(endpoint, true, toRecord);
+    return this.cluster.claimInbound(endpoint, true, null, toRecord);
   }
 
-  /** What dead instances acknowledged on an endpoint but did not finish: handed on by this one. */
-  async takeOverInbound(endpoint: string): Promise<InboundRecord[]> {
+  /** What dead instances acknowledged on an endpoint but did not finish: handed on by this one (and what it took with `key` before). */
+  async takeOverInbound(endpoint: string, key?: string): Promise<InboundRecord[]> {
     await this.written();
-    return this.cluster.claimInbound(endpoint, false, toRecord);
+    return this.cluster.claimInbound(endpoint, false, key ?? null, toRecord);
   }
 
   /** Inside the caller's transaction: takes a send claim; false when it was already taken. */

@@ -390,4 +390,16 @@ export const PG_MIGRATIONS: readonly string[] = [
    ALTER TABLE conversation ADD COLUMN deadline_taken text;
    ALTER TABLE conversation ADD COLUMN taken_deadline_at bigint;
    CREATE INDEX conversation_deadline_taken ON conversation (name, deadline_taken) WHERE deadline_taken IS NOT NULL;`,
+  `-- the key of the call that made a row this instance's: a take-over claim (the inbound SMS, outbox
+   -- entries and delivery reports a dead instance left). When a claim's answer is lost after it
+   -- committed (the connection dropped), its rows are this instance's, and a later claim, which takes
+   -- dead instances' rows only, would leave them with nobody to hand them on until this instance
+   -- stops: the next claim passes the same key and takes them again. A delivery report's is first the
+   -- key of the call that recorded it: when that answer is lost (Exotel is answered 503, and its retry
+   -- finds the report recorded), the receiver finds by it what it recorded and hands it on. An outbox
+   -- entry's is also the key of the SMS tab's request that queued it again after it failed: asked
+   -- again, that request finds the entry it queued, not one that is no longer failed
+   ALTER TABLE inbound ADD COLUMN taken_in text;
+   ALTER TABLE outbox ADD COLUMN taken_in text;
+   ALTER TABLE delivery_report ADD COLUMN taken_in text;`,
 ];

@@ -46,6 +46,10 @@ const CLAIM_CONFIRMATION = `UPDATE opt_out o SET confirmation_sent = true, confi
     AND (NOT o.confirmation_sent OR (o.confirmation_owner = $3 AND o.confirmation_attempt = $4) OR (o.confirmation_owner IS DISTINCT FROM $3 AND o.confirmation_owner IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM instance i WHERE i.id = o.confirmation_owner AND i.lease_until > ${'(extract(epoch from clock_timestamp()) * 1000)::bigint'})))`;
 
+// A number's confirmation given back; with an attempt key, only the claim that attempt holds and has
+// not queued (queuing it clears the owner; another instance's claim has another owner and key)
+const RELEASE_CONFIRMATION = "UPDATE opt_out SET confirmation_sent = false, confirmation_owner = NULL WHERE phone = $1 AND status = 'opted-out'";
+
 const IS_OPTED_OUT = { name: 'exotel-is-opted-out', text: "SELECT 1 FROM opt_out WHERE phone = $1 AND status = 'opted-out'" };
 
 export class PostgresOptOuts implements OptOutStore, OptOutView {
@@ -125,8 +129,9 @@ export class PostgresOptOuts implements OptOutStore, OptOutView {
     return rowCount === 1;
   }
 
-  async releaseOptOutConfirmation(phone: string): Promise<void> {
-    await this.db.query("UPDATE opt_out SET confirmation_sent = false, confirmation_owner = NULL WHERE phone = $1 AND status = 'opted-out'", [phone]);
+  async releaseOptOutConfirmation(phone: string, attempt?: string): Promise<void> {
+    if (attempt === undefined) await this.db.query(RELEASE_CONFIRMATION, [phone]);
+    else await this.db.query(`${RELEASE_CONFIRMATION} AND confirmation_owner = $2 AND confirmation_attempt = $3`, [phone, this.cluster.instanceId, attempt]);
   }
 
   async importOptStatus(phones: string[], status: OptStatus, source: string, by?: string | null): Promise<ImportResult> {

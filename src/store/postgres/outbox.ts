@@ -89,9 +89,9 @@ export class PostgresOutbox implements Outbox, OutboxView {
     return rows.map(toOutbox);
   }
 
-  /** A send node's entries a dead instance left queued or being sent: this instance's now, oldest first. */
-  takeOverOutbox(nodeId: string): Promise<OutboxEntry[]> {
-    return this.cluster.claimOutbox(nodeId, async (ids) => {
+  /** A send node's entries a dead instance left queued or being sent: this instance's now, oldest first (and those taken with `key` before). */
+  takeOverOutbox(nodeId: string, key?: string): Promise<OutboxEntry[]> {
+    return this.cluster.claimOutbox(nodeId, key ?? null, async (ids) => {
       const { rows } = await this.db.query<OutboxRow>('SELECT * FROM outbox WHERE id = ANY($1::bigint[]) ORDER BY id', [ids]);
       return rows.map(toOutbox);
     });
@@ -114,12 +114,17 @@ export class PostgresOutbox implements Outbox, OutboxView {
     return rows.length ? toOutbox(rows[0]) : null;
   }
 
-  /** Queued again as this instance's: its own send node sends it, and no other instance takes it over while this one lives. */
-  async requeueOutboxEntry(id: number): Promise<OutboxEntry | null> {
+  /**
+   * Queued again as this instance's: its own send node sends it, and no other instance takes it over
+   * while this one lives. Asked again with the same `attempt` (the answer was lost after the commit):
+   * the entry that request queued, while it is still queued and this instance's.
+   */
+  async requeueOutboxEntry(id: number, attempt?: string): Promise<OutboxEntry | null> {
     await this.cluster.registered();
     const { rows } = await this.db.query<OutboxRow>(
-      "UPDATE outbox SET state = 'queued', attempts = 0, error = NULL, updated_at = $1, owner = $2 WHERE id = $3 AND state = 'failed' RETURNING *",
-      [Date.now(), this.cluster.instanceId, id],
+      `UPDATE outbox SET state = 'queued', attempts = 0, error = NULL, updated_at = $1, owner = $2, taken_in = $4
+       WHERE id = $3 AND (state = 'failed' OR (state = 'queued' AND owner = $2 AND taken_in = $4)) RETURNING *`,
+      [Date.now(), this.cluster.instanceId, id, attempt ?? null],
     );
     return rows.length ? toOutbox(rows[0]) : null;
   }

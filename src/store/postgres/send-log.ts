@@ -1,9 +1,9 @@
 // The send log: every SMS sent, what Exotel answered, and its delivery reports, each SmsSid and Status
 // once whichever instance receives it (the report's primary key decides). A report not yet handed on
 // is the recording instance's; once that one's lease ran out, another takes it over, one instance each.
-import type { DeliveryReport, ReportRecord, SendAccepted, SendBookkeeping, SendLog, SendLogEntry, SendLogStart } from '../store';
+import type { DeliveryReport, RecordedReport, ReportRecord, SendAccepted, SendBookkeeping, SendLog, SendLogEntry, SendLogStart } from '../store';
 import { JOINED_SEND_LOG_COLUMNS, sendLogOfJoin, toDeliveryReport, toSendLogEntry, type DeliveryReportRow, type SendLogRow } from '../shared/rows';
-import { DEAD, type PostgresCluster } from './cluster';
+import { CLAIMABLE, OWN_FIRST, type PostgresCluster } from './cluster';
 import { Batch } from './batch';
 import { storable, type PostgresDatabase, type Queryable } from './connection';
 
@@ -30,8 +30,9 @@ const FINISH_SENDS = `WITH removed AS (DELETE FROM outbox WHERE id = ANY($1::big
   FROM unnest($3::text[], $4::text[], $5::text[], $6::integer[]) AS v(custom_field, sid, status, units)
   WHERE s.custom_field = v.custom_field`;
 
-const ADD_REPORT = `INSERT INTO delivery_report (sid, status, node_id, to_number, delivery, detailed_status, detailed_status_code, date_sent, units, custom_field, received_at, owner)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (sid, status) DO NOTHING`;
+// taken_in: the key of the call that records it (it may find it again when its answer is lost)
+const ADD_REPORT = `INSERT INTO delivery_report (sid, status, node_id, to_number, delivery, detailed_status, detailed_status_code, date_sent, units, custom_field, received_at, owner, taken_in)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (sid, status) DO NOTHING`;
 
 // A final delivery (delivered, failed) is never set back to pending by a later report.
 const APPLY_REPORT = `UPDATE send_log SET sid = COALESCE(sid, $1), exotel_status = $2,
@@ -39,16 +40,27 @@ const APPLY_REPORT = `UPDATE send_log SET sid = COALESCE(sid, $1), exotel_status
     detail = $4, code = $5, units = COALESCE($6, units), reported_at = $7, updated_at = $7
   WHERE id = $8 RETURNING *`;
 
+// The send a report belongs to: by its CustomField, else by its SmsSid
+const SEND_OF_REPORT = `LEFT JOIN send_log s ON (r.custom_field <> '' AND s.custom_field = r.custom_field) OR (r.custom_field = '' AND s.sid = r.sid)`;
+
 // A node's unhandled reports this instance may hand on: those of dead instances (their lease ran out,
-// or they stopped), and with $3 its own too; each row to one instance (the owner swapped in the claim).
+// or they stopped), and with $3 its own too (else those taken with the key $4 before); each row to one
+// instance (the owner swapped in the claim).
 const CLAIM_REPORTS = `WITH claimable AS (
-    SELECT sid, status FROM delivery_report t WHERE t.node_id = $1 AND NOT t.handled
-      AND ((t.owner = $2 AND $3::boolean) OR (t.owner IS DISTINCT FROM $2 AND ${DEAD('t')}))
-    ORDER BY received_at, sid LIMIT 1000 FOR UPDATE SKIP LOCKED),
-  claimed AS (UPDATE delivery_report SET owner = $2 FROM claimable
+    SELECT sid, status FROM delivery_report t WHERE t.node_id = $1 AND NOT t.handled AND ${CLAIMABLE('t')}
+    ORDER BY ${OWN_FIRST('t')}, received_at, sid LIMIT 1000 FOR UPDATE SKIP LOCKED),
+  claimed AS (UPDATE delivery_report SET owner = $2, taken_in = $4 FROM claimable
     WHERE delivery_report.sid = claimable.sid AND delivery_report.status = claimable.status RETURNING delivery_report.*)
   SELECT r.*, ${JOINED_SEND_LOG_COLUMNS} FROM claimed r
-  LEFT JOIN send_log s ON (r.custom_field <> '' AND s.custom_field = r.custom_field) OR (r.custom_field = '' AND s.sid = r.sid)
+  ${SEND_OF_REPORT}
+  ORDER BY r.received_at, r.sid`;
+
+// Reports calls recorded whose answers were lost: still this instance's ($4), and still with the key
+// of the call that recorded them (a claim, such as a send node's start, sets its own)
+const RECORDED_REPORTS = `SELECT r.*, ${JOINED_SEND_LOG_COLUMNS} FROM delivery_report r
+  JOIN unnest($1::text[], $2::text[], $3::text[]) AS k (sid, status, attempt) ON r.sid = k.sid AND r.status = k.status AND r.taken_in = k.attempt
+  ${SEND_OF_REPORT}
+  WHERE r.owner = $4 AND NOT r.handled
   ORDER BY r.received_at, r.sid`;
 
 interface AttemptStart {
@@ -162,7 +174,7 @@ export class PostgresSendLog implements SendLog, SendBookkeeping {
     return rows.length ? toSendLogEntry(rows[0]) : null;
   }
 
-  async recordDeliveryReport(report: DeliveryReport): Promise<{ isNew: boolean; entry: SendLogEntry | null }> {
+  async recordDeliveryReport(report: DeliveryReport, attempt?: string): Promise<{ isNew: boolean; entry: SendLogEntry | null }> {
     // it is this instance's until handed on: it must hold a lease first, or another would take it as a dead one's
     await this.cluster.registered();
     return this.db.transaction(async (tx) => {
@@ -180,6 +192,7 @@ export class PostgresSendLog implements SendLog, SendBookkeeping {
         report.customField,
         report.receivedAt,
         this.cluster.instanceId,
+        attempt ?? null,
       ]);
       const isNew = added.rowCount === 1;
       if (!isNew || !found) return { isNew, entry: found ? toSendLogEntry(found) : null };
@@ -199,17 +212,28 @@ export class PostgresSendLog implements SendLog, SendBookkeeping {
 
   /** This instance's own unhandled reports of a node, and those dead instances left: now this one's. */
   unhandledReports(nodeId: string): Promise<ReportRecord[]> {
-    return this.claimReports(nodeId, true);
+    return this.claimReports(nodeId, true, null);
   }
 
-  /** Only what dead instances left: taken over while this one runs. */
-  takeOverReports(nodeId: string): Promise<ReportRecord[]> {
-    return this.claimReports(nodeId, false);
+  /** Only what dead instances left (and what was taken with `key` before): taken over while this one runs. */
+  takeOverReports(nodeId: string, key?: string): Promise<ReportRecord[]> {
+    return this.claimReports(nodeId, false, key ?? null);
   }
 
-  private async claimReports(nodeId: string, includeOwn: boolean): Promise<ReportRecord[]> {
+  private async claimReports(nodeId: string, includeOwn: boolean, key: string | null): Promise<ReportRecord[]> {
     await this.cluster.registered();
-    const { rows } = await this.db.query<DeliveryReportRow & Record<string, unknown>>(CLAIM_REPORTS, [nodeId, this.cluster.instanceId, includeOwn]);
+    const { rows } = await this.db.query<DeliveryReportRow & Record<string, unknown>>(CLAIM_REPORTS, [nodeId, this.cluster.instanceId, includeOwn, key]);
+    return rows.map((row) => ({ report: toDeliveryReport(row), entry: sendLogOfJoin(row) }));
+  }
+
+  async recordedReports(recorded: RecordedReport[]): Promise<ReportRecord[]> {
+    if (recorded.length === 0) return [];
+    const { rows } = await this.db.query<DeliveryReportRow & Record<string, unknown>>(RECORDED_REPORTS, [
+      recorded.map((r) => r.sid),
+      recorded.map((r) => r.status),
+      recorded.map((r) => r.attempt),
+      this.cluster.instanceId,
+    ]);
     return rows.map((row) => ({ report: toDeliveryReport(row), entry: sendLogOfJoin(row) }));
   }
 

@@ -42,6 +42,10 @@ export class SqliteOptOuts implements OptOutStore, OptOutView {
       ),
       freeUnqueued: db.prepare(`UPDATE opt_out SET confirmation_sent = 0 WHERE status = 'opted-out' AND confirmation_sent = ${CONFIRMATION_CLAIMED}`),
       releaseConfirmation: db.prepare("UPDATE opt_out SET confirmation_sent = 0 WHERE phone = ? AND status = 'opted-out'"),
+      // only while that attempt holds the claim and has not queued it
+      releaseAttempt: db.prepare(
+        `UPDATE opt_out SET confirmation_sent = 0 WHERE phone = ? AND status = 'opted-out' AND confirmation_sent = ${CONFIRMATION_CLAIMED} AND confirmation_attempt = ?`,
+      ),
     };
   }
 
@@ -82,8 +86,9 @@ export class SqliteOptOuts implements OptOutStore, OptOutView {
     return this.statements.freeUnqueued.run().changes;
   }
 
-  async releaseOptOutConfirmation(phone: string): Promise<void> {
-    this.statements.releaseConfirmation.run(phone);
+  async releaseOptOutConfirmation(phone: string, attempt?: string): Promise<void> {
+    if (attempt === undefined) this.statements.releaseConfirmation.run(phone);
+    else this.statements.releaseAttempt.run(phone, attempt);
   }
 
   async importOptStatus(phones: string[], status: OptStatus, source: string, by?: string | null): Promise<ImportResult> {

@@ -34,7 +34,11 @@ export class SqliteOutbox implements Outbox, OutboxView {
       purgeClaims: db.prepare('DELETE FROM send_claim WHERE claimed_at < ?'),
       list: db.prepare('SELECT * FROM outbox WHERE node_id = ? AND state = ? ORDER BY id'),
       one: db.prepare('SELECT * FROM outbox WHERE id = ?'),
-      requeue: db.prepare("UPDATE outbox SET state = 'queued', attempts = 0, error = NULL, updated_at = ? WHERE id = ? AND state = 'failed'"),
+      // asked again with the same key: the entry that request queued again, still queued
+      requeue: db.prepare(
+        `UPDATE outbox SET state = 'queued', attempts = 0, error = NULL, updated_at = @at, taken_in = @attempt
+         WHERE id = @id AND (state = 'failed' OR (state = 'queued' AND taken_in = @attempt))`,
+      ),
       discard: db.prepare("DELETE FROM outbox WHERE id = ? AND state = 'failed'"),
       counts: db.prepare('SELECT state, COUNT(*) AS count FROM outbox GROUP BY state'),
     };
@@ -107,8 +111,8 @@ export class SqliteOutbox implements Outbox, OutboxView {
     return row ? toOutbox(row) : null;
   }
 
-  async requeueOutboxEntry(id: number): Promise<OutboxEntry | null> {
-    if (this.statements.requeue.run(Date.now(), id).changes === 0) return null;
+  async requeueOutboxEntry(id: number, attempt?: string): Promise<OutboxEntry | null> {
+    if (this.statements.requeue.run({ at: Date.now(), id, attempt: attempt ?? null }).changes === 0) return null;
     return this.outboxEntry(id);
   }
 

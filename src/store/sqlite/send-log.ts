@@ -1,7 +1,7 @@
 // The send log: every SMS sent, what Exotel answered, and its delivery reports, each SmsSid and Status
 // once (a report Exotel repeats is recorded once and handed to the flow once).
 import type Database from 'better-sqlite3';
-import type { DeliveryReport, ReportRecord, SendLog, SendLogEntry, SendLogStart } from '../store';
+import type { DeliveryReport, RecordedReport, ReportRecord, SendLog, SendLogEntry, SendLogStart } from '../store';
 import { JOINED_SEND_LOG_COLUMNS, sendLogOfJoin, toDeliveryReport, toSendLogEntry, type DeliveryReportRow, type SendLogRow } from '../shared/rows';
 
 export class SqliteSendLog implements SendLog {
@@ -22,8 +22,8 @@ export class SqliteSendLog implements SendLog {
       byCustomField: db.prepare('SELECT * FROM send_log WHERE custom_field = ?'),
       bySid: db.prepare('SELECT * FROM send_log WHERE sid = ? ORDER BY id DESC LIMIT 1'),
       addReport: db.prepare(
-        `INSERT INTO delivery_report (sid, status, node_id, to_number, delivery, detailed_status, detailed_status_code, date_sent, units, custom_field, received_at)
-         VALUES (@sid, @status, @nodeId, @to, @delivery, @detailedStatus, @detailedStatusCode, @dateSent, @units, @customField, @receivedAt)
+        `INSERT INTO delivery_report (sid, status, node_id, to_number, delivery, detailed_status, detailed_status_code, date_sent, units, custom_field, received_at, taken_in)
+         VALUES (@sid, @status, @nodeId, @to, @delivery, @detailedStatus, @detailedStatusCode, @dateSent, @units, @customField, @receivedAt, @attempt)
          ON CONFLICT (sid, status) DO NOTHING`,
       ),
       // A final delivery (delivered, failed) is never set back to pending by a later report.
@@ -37,6 +37,11 @@ export class SqliteSendLog implements SendLog {
         `SELECT r.*, ${JOINED_SEND_LOG_COLUMNS} FROM delivery_report r
          LEFT JOIN send_log s ON (r.custom_field <> '' AND s.custom_field = r.custom_field) OR (r.custom_field = '' AND s.sid = r.sid)
          WHERE r.node_id = ? AND r.handled = 0 ORDER BY r.received_at, r.sid`,
+      ),
+      recorded: db.prepare(
+        `SELECT r.*, ${JOINED_SEND_LOG_COLUMNS} FROM delivery_report r
+         LEFT JOIN send_log s ON (r.custom_field <> '' AND s.custom_field = r.custom_field) OR (r.custom_field = '' AND s.sid = r.sid)
+         WHERE r.sid = ? AND r.status = ? AND r.taken_in = ? AND r.handled = 0`,
       ),
       handled: db.prepare('UPDATE delivery_report SET handled = 1 WHERE sid = ? AND status = ?'),
       purgeReports: db.prepare('DELETE FROM delivery_report WHERE received_at < ?'),
@@ -61,10 +66,10 @@ export class SqliteSendLog implements SendLog {
     return row ? toSendLogEntry(row) : null;
   }
 
-  async recordDeliveryReport(report: DeliveryReport): Promise<{ isNew: boolean; entry: SendLogEntry | null }> {
+  async recordDeliveryReport(report: DeliveryReport, attempt?: string): Promise<{ isNew: boolean; entry: SendLogEntry | null }> {
     return this.db.transaction(() => {
       const found = this.find(report);
-      const isNew = this.statements.addReport.run({ ...report, nodeId: found?.node_id ?? null }).changes === 1;
+      const isNew = this.statements.addReport.run({ ...report, nodeId: found?.node_id ?? null, attempt: attempt ?? null }).changes === 1;
       if (!isNew || !found) return { isNew, entry: found ? toSendLogEntry(found) : null };
       this.statements.report.run({ ...report, id: found.id });
       return { isNew, entry: toSendLogEntry(this.statements.byCustomField.get(found.custom_field) as SendLogRow) };
@@ -73,6 +78,12 @@ export class SqliteSendLog implements SendLog {
 
   async unhandledReports(nodeId: string): Promise<ReportRecord[]> {
     return (this.statements.unhandled.all(nodeId) as Array<DeliveryReportRow & Record<string, unknown>>).map((row) => ({ report: toDeliveryReport(row), entry: sendLogOfJoin(row) }));
+  }
+
+  async recordedReports(recorded: RecordedReport[]): Promise<ReportRecord[]> {
+    const rows = recorded.flatMap((r) => this.statements.recorded.all(r.sid, r.status, r.attempt) as Array<DeliveryReportRow & Record<string, unknown>>);
+    rows.sort((a, b) => a.received_at - b.received_at || (a.sid < b.sid ? -1 : a.sid > b.sid ? 1 : 0));
+    return rows.map((row) => ({ report: toDeliveryReport(row), entry: sendLogOfJoin(row) }));
   }
 
   async markReportHandled(sid: string, status: string): Promise<void> {
