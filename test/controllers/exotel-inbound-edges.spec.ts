@@ -500,6 +500,22 @@ describe('exotel-inbound controller: refusals, statuses, the database and settli
       assert.deepEqual(log.marked, [['SM1', 'SM3']]);
     });
 
+    it('marks cannot be written while the database cannot be reached: written once it answers, the SMS not handed on again', async () => {
+      const c = inbound();
+      await answer(c, post(form('SM1')));
+      log.markFails = unavailable();
+      await timers.tick(1_000);
+      await timers.tick(1_000);
+      await answer(c, post(form('SM2')));
+      assert.deepEqual(log.marked, []);
+      log.markFails = null;
+      await timers.tick(1_000);
+      assert.deepEqual(log.marked.flat().sort(), ['SM1', 'SM2']);
+      assert.deepEqual(await log.real.unhandledInbound(ROUTE), [], 'nothing left to hand on at the next start');
+      assert.deepEqual(emitted.map((msg) => msg.sms.sid), ['SM1', 'SM2'], 'each handed on once');
+      assert.deepEqual(lines('warn'), []);
+    });
+
     it('marks cannot be written: a warning with the count and the reason', async () => {
       const c = inbound();
       await answer(c, post(form('SM1')));

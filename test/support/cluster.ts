@@ -22,11 +22,13 @@ export interface ClusterOptions {
   label: string;
   /** connect through this port (a test proxy in front of PostgreSQL) instead of PostgreSQL's own */
   port?: number;
+  /** this database (on a server of the test's own) instead of a new one on the shared server */
+  database?: TestDatabase;
 }
 
 export class TestCluster {
   static async start(options: ClusterOptions): Promise<TestCluster> {
-    const db = await createTestDatabase();
+    const db = options.database ?? (await createTestDatabase());
     const { flow, credentials } = liveExample(EXAMPLE, {
       mockUrl: options.mockUrl, accountSid: options.accountSid, rateLimit: options.rateLimit,
       credentials: { apiKey: 'cluster-key-1a2b', apiToken: 'cluster-token-3c4d', webhookToken: options.token },

@@ -4,7 +4,7 @@
 import { parseAllowList, type AllowList } from '../../exotel/auth';
 import { BodyError, type RawBody } from '../../exotel/request-body';
 import { parseInbound, type InboundSms } from '../../exotel/webhook';
-import type { InboundRecord, InboundTurns, Store } from '../../store';
+import { isUnavailable, type InboundRecord, type InboundTurns, type Store } from '../../store';
 import type { ExotelAccount } from '../exotel-account/controller';
 import { refusal } from '../shared/callback-auth';
 import type { RefusalNotes } from './refusals';
@@ -354,7 +354,13 @@ export class InboundController {
       this.notDoneWarned = true;
       log.warn(m('warn.notDone', { count: notDone.length, seconds: Math.round(this.settleLimitMs / 1_000) }));
     }
-    await this.deps.store.markInboundHandled(settled.map((e) => e.sid)).catch((err: Error) => log.warn(m('warn.markHandled', { count: settled.length, message: err.message })));
+    await this.deps.store.markInboundHandled(settled.map((e) => e.sid)).catch((err: Error) => {
+      // The database cannot be reached (restarting): marked at a later tick, once it answers. Dropped,
+      // they would stay unhandled while this instance runs (nothing else hands them on again), kept past
+      // the retention period, and handed on again at the next start.
+      if (isUnavailable(err)) this.emitted.unshift(...settled);
+      else log.warn(m('warn.markHandled', { count: settled.length, message: err.message }));
+    });
   }
 
   /** The refusal of a callback that is not from Exotel for this account, or null when it is. */
