@@ -25,8 +25,20 @@ answers() {
 
 ready() { pg_isready -q -h "$HOST" -p "$PORT" -t 2; }
 
+# The database-restart drill starts a server of its own: with EXOTEL_PG_BINARIES=1 the server's
+# programs (initdb, pg_ctl) must be on this machine too, whatever answers on the port.
+have_binaries() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
+
 if answers; then
-  say "PostgreSQL answers on $HOST:$PORT; nothing to do"
+  if [ "${EXOTEL_PG_BINARIES:-}" != 1 ] || have_binaries; then
+    say "PostgreSQL answers on $HOST:$PORT; nothing to do"
+    exit 0
+  fi
+  command -v apt-get >/dev/null 2>&1 || { say "PostgreSQL answers, but its programs (initdb, pg_ctl) are not in /usr/lib/postgresql: install Debian's postgresql, or set EXOTEL_PG_BIN"; exit 1; }
+  if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo -n); fi
+  say "PostgreSQL answers on $HOST:$PORT; installing Debian's postgresql for its programs (initdb, pg_ctl)"
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
   exit 0
 fi
 

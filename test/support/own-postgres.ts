@@ -22,7 +22,7 @@ export function postgresBin(): string {
   const root = '/usr/lib/postgresql';
   const versions = fs.existsSync(root) ? fs.readdirSync(root).filter((v) => fs.existsSync(path.join(root, v, 'bin', 'pg_ctl'))) : [];
   versions.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-  if (versions.length === 0) throw new Error(`no PostgreSQL binaries under ${root}: run scripts/ensure-postgres.sh (or set EXOTEL_PG_BIN)`);
+  if (versions.length === 0) throw new Error(`no PostgreSQL binaries under ${root}: run EXOTEL_PG_BINARIES=1 bash scripts/ensure-postgres.sh (npm run test:drills does), or set EXOTEL_PG_BIN`);
   return path.join(root, versions[versions.length - 1], 'bin');
 }
 
