@@ -320,7 +320,7 @@ describe('exotel-inbound controller: refusals, statuses, the database and settli
       await timers.tick(500);
       await settle();
       assert.deepEqual(timers.intervals, [1_000], 'the probe stopped');
-      assert.deepEqual(lines('log'), ['log.storeBack', 'log.replay {"count":1}']);
+      assert.deepEqual(lines('log'), ['log.storeBack', 'log.replayAfterOutage {"count":1}']);
       assert.deepEqual(status.lastDrawn, { fill: 'green', shape: 'dot', text: COUNTS(0, 0, 0) });
       assert.deepEqual(emitted.map((m) => [m.sms.sid, m.sms.replayed]), [['SM0', true]]);
     });

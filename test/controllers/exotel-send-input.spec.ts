@@ -212,7 +212,7 @@ describe('exotel-send controller: from the message to the request', () => {
       const again = await through(c, { phone: ASHA, payload: 'Thanks!', sms: { sid: 'SM1' } });
       assert.deepEqual([again.sent, again.failed, again.err], [null, null, undefined]);
       assert.equal(gateway.sent.length, 1);
-      assert.deepEqual(log.lines.filter((l) => l.level === 'debug').map((l) => l.text), ['already sent for SM1']);
+      assert.deepEqual(log.lines.filter((l) => l.level === 'debug').map((l) => l.text), ['already queued for SM1 (by this node before, or taken over by another instance)']);
     });
 
     it('a replayed confirmation gives the number’s one confirmation back', async () => {

@@ -141,7 +141,7 @@ export class InboundController {
         // What the flow was doing when the database went away may have failed half-way (a conversation
         // step, a send not yet in the outbox): hand on again what is not settled yet. The package's
         // nodes do nothing twice for one SmsSid, so what did get done is not done again.
-        void this.handOn(() => deps.store.unhandledInbound(deps.routePath), 'log.replay');
+        void this.handOn(() => deps.store.unhandledInbound(deps.routePath), 'log.replayAfterOutage');
       },
     });
     // An SMS counts as handled once the flow is done with it (every node it reached has called

@@ -286,7 +286,7 @@ export class SendController {
       // (its answer lost, and the entry taken over by another instance meanwhile, which sends it).
       if (confirmationClaimed) await store.releaseOptOutConfirmation(request.to, sendKey).catch(() => undefined);
       // Stryker disable next-line OptionalChaining: equivalent; a node's log always has debug()
-      this.deps.log.debug?.(`already sent for ${inboundSid}`);
+      this.deps.log.debug?.(`already queued for ${inboundSid} (by this node before, or taken over by another instance)`);
       return done();
     }
     const out: Outgoing = { outboxId, request, claimKey, confirmationClaimed, helpAnswer, code: code || undefined, message };
