@@ -447,6 +447,33 @@ export function storeContract(backend: Backend): void {
         assert.deepEqual(changes, [`order ${A}`, `order ${A}`], 'the end and the start; not the replay');
       });
 
+      it('answers reads asked at once each with its own conversation, a replayed one with its first answer', async function () {
+        const other = await open();
+        const keys = Array.from({ length: 12 }, (_, i) => `+9198766${String(i).padStart(5, '0')}`);
+        for (const [i, key] of keys.entries()) await store.startConversation({ name: 'order', key, step: `step-${i}`, data: { i }, maxAgeMs: HOUR });
+        await store.startConversation({ name: 'order', key: A, step: 'expiring', data: {}, maxAgeMs: 1 });
+        await sleep(5);
+        const first = await store.getConversation('order', keys[0], 'node-1:sms-r0');
+        await store.updateConversation('order', keys[0], { step: 'moved' });
+        // one turn of the event loop, on two instances: a busy instance's reads go together
+        const [mine, theirs] = await Promise.all([
+          Promise.all([
+            ...keys.map((key, i) => store.getConversation('order', key, `node-1:sms-r${i}`)),
+            store.getConversation('order', B),
+            store.getConversation('order', A, 'node-1:sms-expired'),
+            store.getConversation('survey', keys[3]),
+            store.getConversation('order', keys[5], 'node-1:sms-r5'),
+          ]),
+          Promise.all(keys.map((key, i) => other.getConversation('order', key, `node-2:sms-r${i}`))),
+        ]);
+        assert.deepEqual(mine.slice(0, 12).map((c) => [c!.key, c!.step, c!.data.i]), keys.map((key, i) => [key, i === 0 ? first!.step : `step-${i}`, i]));
+        assert.deepEqual(mine[0], first, 'the replayed read: the answer it got the first time');
+        assert.deepEqual(mine.slice(12, 15), [null, null, null], 'no conversation, an expired one, another name');
+        assert.deepEqual(mine[15], mine[5], 'the same SMS twice in one go: one answer');
+        assert.deepEqual(theirs.map((c) => [c!.key, c!.step]), keys.map((key, i) => [key, i === 0 ? 'moved' : `step-${i}`]));
+        assert.deepEqual(await store.getConversation('order', keys[7], 'node-1:sms-r7'), mine[7], 'each read remembered for its key');
+      });
+
       it('tells listeners of each committed change, and stops when asked', async function () {
         const changes: string[] = [];
         const stop = store.onConversationChange((name, key) => changes.push(`${name} ${key}`));

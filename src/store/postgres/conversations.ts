@@ -5,6 +5,7 @@
 import type { CodeCheck, ConversationQuery, ConversationRecord, ConversationStart, ConversationStore, ConversationUpdate, ConversationView } from '../store';
 import { ConversationChanges, endedRecord, judgeCode, outcomesBefore, sawSms, splitId, startedRow, toConversation, updatedRow, type ConversationRow } from '../shared/conversations';
 import { likePattern } from '../shared/rows';
+import { Batch } from './batch';
 import { LOCK_CONVERSATION, LOCK_REPLAY, type PostgresDatabase, type Queryable, queryParameters } from './connection';
 
 const COLUMNS = [
@@ -39,7 +40,15 @@ function readAnswer(answer: string): ConversationRecord | null {
   return 'started_at' in parsed ? toConversation(parsed) : parsed;
 }
 
+interface Read {
+  name: string;
+  key: string;
+  replayKey: string | null;
+}
+
 export class PostgresConversations extends ConversationChanges implements ConversationStore, ConversationView {
+  /** the reads asked while one is on its way: one statement for all of them */
+  private readonly reads = new Batch<Read, string>((items) => this.readMany(items));
 
   constructor(private readonly db: PostgresDatabase) {
     super();
@@ -94,15 +103,29 @@ export class PostgresConversations extends ConversationChanges implements Conver
 
   /**
    * One statement (conversation_read): with a replay key, the answer remembered for it, or the
-   * conversation, remembered; without, the conversation. Locked as `once` and `activeRow` lock.
+   * conversation, remembered; without, the conversation. Locked as `once` and `activeRow` lock. The
+   * reads of a busy instance go together (conversation_read_many), each answered as if alone.
    */
   async getConversation(name: string, key: string, replayKey?: string): Promise<ConversationRecord | null> {
-    const { rows } = await this.db.query<{ answer: string }>({
-      name: 'exotel-conversation-read',
-      text: 'SELECT answer FROM conversation_read($1, $2, $3, $4)',
-      values: [name, key, replayKey ?? null, Date.now()],
+    return readAnswer(await this.reads.add({ name, key, replayKey: replayKey ?? null }));
+  }
+
+  private async readMany(reads: Read[]): Promise<string[]> {
+    if (reads.length === 1) {
+      const [{ name, key, replayKey }] = reads;
+      const { rows } = await this.db.query<{ answer: string }>({
+        name: 'exotel-conversation-read',
+        text: 'SELECT answer FROM conversation_read($1, $2, $3, $4)',
+        values: [name, key, replayKey, Date.now()],
+      });
+      return [rows[0].answer];
+    }
+    const { rows } = await this.db.query<{ n: number; outcome: string }>({
+      name: 'exotel-conversation-read-many',
+      text: 'SELECT n, outcome FROM conversation_read_many($1::text[], $2::text[], $3::text[], $4) ORDER BY n',
+      values: [reads.map((r) => r.name), reads.map((r) => r.key), reads.map((r) => r.replayKey), Date.now()],
     });
-    return readAnswer(rows[0].answer);
+    return rows.map((row) => row.outcome);
   }
 
   async updateConversation(name: string, key: string, update: ConversationUpdate): Promise<ConversationRecord | null> {

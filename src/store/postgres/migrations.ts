@@ -402,4 +402,26 @@ export const PG_MIGRATIONS: readonly string[] = [
    ALTER TABLE inbound ADD COLUMN taken_in text;
    ALTER TABLE outbox ADD COLUMN taken_in text;
    ALTER TABLE delivery_report ADD COLUMN taken_in text;`,
+  `-- the conversation route's reads that arrive together, one statement for all of them (each as
+   -- conversation_read answers it, in the order given). Every lock is taken first, in one order for
+   -- every caller (the replay keys', then the conversations', each by its hash), and conversation_read
+   -- takes the ones it holds already: two reads of several never wait for each other in a cycle
+   CREATE FUNCTION conversation_read_many(p_names text[], p_keys text[], p_replays text[], p_now bigint)
+     RETURNS TABLE (n integer, outcome text)
+     LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+     DECLARE
+       h integer;
+     BEGIN
+       FOR h IN SELECT DISTINCT hashtext(r) FROM unnest(p_replays) r WHERE r IS NOT NULL ORDER BY 1 LOOP
+         PERFORM pg_advisory_xact_lock(2, h);
+       END LOOP;
+       FOR h IN SELECT DISTINCT hashtext(c.name || chr(10) || c.key) FROM unnest(p_names, p_keys) AS c(name, key) ORDER BY 1 LOOP
+         PERFORM pg_advisory_xact_lock(1, h);
+       END LOOP;
+       FOR i IN 1 .. cardinality(p_names) LOOP
+         n := i;
+         outcome := (SELECT r.answer FROM conversation_read(p_names[i], p_keys[i], p_replays[i], p_now) r);
+         RETURN NEXT;
+       END LOOP;
+     END $$;`,
 ];
