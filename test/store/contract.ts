@@ -103,6 +103,37 @@ export function storeContract(backend: Backend): void {
         assert.notEqual(await other.addToOutbox(entry), null, 'a failed send may be tried again on a replay');
         assert.notEqual(await store.addToOutbox({ ...entry, claimKey: null }), null, 'a send without a claim is always queued');
       });
+
+      it('queues sends asked at once each once, in the order asked, each answered with its own entry', async function () {
+        const other = await open();
+        const send = (phone: string, body: string, claimKey: string | null, attempt: string, notBefore?: number) =>
+          ({ nodeId: 'send-1', phone, request: { To: phone, Body: body }, message: { payload: body }, claimKey, confirmation: false, attempt, ...(notBefore ? { notBefore } : {}) });
+        const early = (await store.addToOutbox(send(A, 'early', 'sms-early', 'send-early')))!;
+        const at = Date.UTC(2026, 2, 11, 4, 30);
+        // one turn of the event loop on each instance: a busy instance's sends go together
+        const [mine, theirs] = await Promise.all([
+          Promise.all([
+            ...Array.from({ length: 6 }, (_, i) => store.addToOutbox(send(i % 2 ? B : A, `reply ${i}`, `sms-${i}`, `send-m${i}`))),
+            store.addToOutbox(send(A, 'first of two', 'sms-twice', 'send-t1')),
+            store.addToOutbox(send(A, 'second of two', 'sms-twice', 'send-t2')),
+            store.addToOutbox(send(B, 'a replay', 'sms-early', 'send-replay')),
+            store.addToOutbox(send(A, 'early', 'sms-early', 'send-early')),
+            store.addToOutbox(send(B, 'unclaimed', null, 'send-u', at)),
+          ]),
+          Promise.all(Array.from({ length: 4 }, (_, i) => other.addToOutbox(send(C, `theirs ${i}`, `sms-${i}`, `send-o${i}`)))),
+        ]);
+        const queued = await store.outboxEntries('send-1', 'queued');
+        for (let i = 0; i < 4; i++) assert.equal([mine[i], theirs[i]].filter((id) => id !== null).length, 1, `one send for sms-${i}`);
+        assert.deepEqual(mine.slice(4, 6).map((id) => typeof id), ['number', 'number'], 'claims nobody else asked for');
+        assert.deepEqual([typeof mine[6], mine[7], mine[8], mine[9]], ['number', null, null, early], 'a claim twice in one go: its first send; a replay: none; the attempt asked again: its entry');
+        const byId = new Map(queued.map((e) => [e.id, e]));
+        assert.equal(queued.length, 1 + 6 + 1 + 1, 'early, one a claim, the first of two, the unclaimed one');
+        const mineQueued = mine.filter((id): id is number => id !== null && id !== early);
+        assert.deepEqual(mineQueued.map((id) => (byId.get(id)!.request as { Body: string }).Body), mine.flatMap((id, i) => (id === null || id === early ? [] : [i < 6 ? `reply ${i}` : i === 6 ? 'first of two' : 'unclaimed'])), 'each id its own send');
+        assert.deepEqual(mineQueued, [...mineQueued].sort((x, y) => x - y), 'queued in the order asked');
+        const unclaimed = byId.get(mine[10]!)!;
+        assert.deepEqual([unclaimed.phone, unclaimed.message, unclaimed.notBefore, unclaimed.claimKey], [B, { payload: 'unclaimed' }, at, null]);
+      });
     });
 
     describe('a call made again after its answer was lost', function () {

@@ -4,6 +4,7 @@
 import type { Outbox, OutboxAddition, OutboxEntry, OutboxQuery, OutboxState, OutboxView } from '../store';
 import { countsByState, toOutbox, type OutboxRow } from '../shared/rows';
 import type { PostgresCluster } from './cluster';
+import { Batch } from './batch';
 import { type PostgresDatabase, queryParameters } from './connection';
 
 const COLUMNS = 'outbox (node_id, phone, request, message, claim_key, confirmation, state, created_at, updated_at, owner, not_before, attempt)';
@@ -26,7 +27,31 @@ const SETTLE = 'settled AS (UPDATE opt_out SET confirmation_owner = NULL WHERE p
 const ADD_CONFIRMATION = `WITH ${ADDED.replace('%s', `${COLUMNS} VALUES (${VALUES})`)}, ${SETTLE} ${ANSWER}`;
 const ADD_CLAIMED_CONFIRMATION = `WITH ${CLAIM}, ${ADDED_AFTER_CLAIM}, ${SETTLE} ${ANSWER}`;
 
+// Sends that arrive together (not confirmations; each with its attempt key), one statement for all:
+// each answered as ADD / ADD_CLAIMED answers it alone. The claims go in in one order for every caller
+// (node, key), so that two such statements never wait for each other in a cycle; a claim key twice in
+// one go queues its first send only; the entries go in in the order they were asked (per number).
+const ADD_MANY = `WITH input AS (
+    SELECT t.*, row_number() OVER (PARTITION BY t.node_id, t.claim_key ORDER BY t.n) AS nth
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[]) WITH ORDINALITY
+      AS t(node_id, phone, request, message, claim_key, not_before, attempt, n)),
+  claim AS (INSERT INTO send_claim (node_id, claim_key, claimed_at)
+    SELECT node_id, claim_key, $8 FROM input WHERE claim_key IS NOT NULL AND nth = 1 ORDER BY node_id, claim_key
+    ON CONFLICT DO NOTHING RETURNING node_id, claim_key),
+  added AS (INSERT INTO ${COLUMNS}
+    SELECT i.node_id, i.phone, i.request, i.message, i.claim_key, false, 'queued', $8, $8, $9, i.not_before, i.attempt FROM input i
+    WHERE i.claim_key IS NULL OR (i.nth = 1 AND EXISTS (SELECT 1 FROM claim c WHERE c.node_id = i.node_id AND c.claim_key = i.claim_key))
+    ORDER BY i.n
+    ON CONFLICT (attempt) DO NOTHING RETURNING id, attempt)
+  SELECT i.n, coalesce((SELECT a.id FROM added a WHERE a.attempt = i.attempt), (SELECT o.id FROM outbox o WHERE o.attempt = i.attempt AND o.owner = $9)) AS id
+  FROM input i ORDER BY i.n`;
+
+type Addition = OutboxAddition & { attempt: string };
+
 export class PostgresOutbox implements Outbox, OutboxView {
+  /** the sends queued while such a statement is on its way: one statement for all of them */
+  private readonly adds = new Batch<Addition, number | null>((entries) => this.addMany(entries));
+
   constructor(
     private readonly db: PostgresDatabase,
     private readonly cluster: PostgresCluster,
@@ -34,6 +59,32 @@ export class PostgresOutbox implements Outbox, OutboxView {
 
   async addToOutbox(entry: OutboxAddition): Promise<number | null> {
     await this.cluster.registered();
+    if (!entry.confirmation && entry.attempt) return this.adds.add(entry as Addition);
+    return this.addOne(entry);
+  }
+
+  private async addMany(entries: Addition[]): Promise<Array<number | null>> {
+    if (entries.length === 1) return [await this.addOne(entries[0])];
+    const column = <K extends keyof Addition>(key: K, as: (value: Addition[K]) => unknown = (value) => value ?? null) => entries.map((entry) => as(entry[key]));
+    const { rows } = await this.db.query<{ id: number | null }>({
+      name: 'exotel-outbox-add-many',
+      text: ADD_MANY,
+      values: [
+        column('nodeId'),
+        column('phone'),
+        column('request', (request) => JSON.stringify(request)),
+        column('message', (message) => JSON.stringify(message ?? null)),
+        column('claimKey'),
+        column('notBefore'),
+        column('attempt'),
+        Date.now(),
+        this.cluster.instanceId,
+      ],
+    });
+    return rows.map((row) => row.id);
+  }
+
+  private async addOne(entry: OutboxAddition): Promise<number | null> {
     const params = [
       entry.nodeId,
       entry.phone,
