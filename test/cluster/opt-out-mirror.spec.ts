@@ -86,6 +86,37 @@ describe('cluster: the opted-out numbers in memory, kept true through the databa
     assert.equal(answer, true, 'the STOP was acknowledged while the other instance still answered "not opted out" from memory');
   });
 
+  it('counts the opted-out numbers from memory while nothing changes, and any change at once, on every instance', async () => {
+    const a = await open();
+    const b = await open();
+    await loaded(a);
+    await loaded(b);
+    await b.importOptStatus([phone(1), phone(2)], 'opted-out', 'import');
+    await loaded(a);
+    assert.equal(await a.optedOutCount(), 2);
+    assert.equal(mirrorOf(a).count(), 2, 'kept in memory: a node’s status after each message asks no database');
+    await b.setOptStatus({ phone: phone(3), status: 'opted-out', keyword: 'STOP', source: 'SM3' });
+    assert.equal(await a.optedOutCount(), 3, 'a STOP acknowledged on the other instance is counted on the very next read');
+    await a.setOptStatus({ phone: phone(1), status: 'opted-in', keyword: 'START', source: 'SM1' });
+    assert.deepEqual([await a.optedOutCount(), await b.optedOutCount()], [2, 2]);
+    // a count read while a change was notified is not kept: it may be the count before the change
+    const generation = mirrorOf(a).generation;
+    await b.setOptStatus({ phone: phone(4), status: 'opted-out', source: 'SM4' });
+    mirrorOf(a).learnCount(2, generation);
+    assert.equal(await a.optedOutCount(), 3);
+    const admin = await database().client('exotel_sms');
+    try {
+      await admin.query("INSERT INTO opt_out (phone, status, source, updated_at) VALUES ($1, 'opted-out', 'by hand', 0)", [phone(5)]);
+      const until = Date.now() + 2_000;
+      while ((await a.optedOutCount()) !== 4) {
+        assert.ok(Date.now() < until, 'a number opted out by SQL typed by hand is not counted two seconds later');
+        await sleep(10);
+      }
+    } finally {
+      await admin.end();
+    }
+  });
+
   it('an import on one instance is in force on the other as soon as it is done', async () => {
     const a = await open();
     const b = await open();

@@ -124,32 +124,13 @@ export class PostgresCluster {
    */
   async takeRateSlots(account: string, perMinute: number, windowMs: number, wanted: number, attempt?: string): Promise<RateSlots> {
     await this.registered();
-    return this.db.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_RATE, account]);
-      const { rows } = await tx.query<{ now: number; held: number; next_free: number | null; live: number }>(
-        `WITH now AS (SELECT ${NOW} AS ms),
-         gone AS (DELETE FROM rate_slot s USING now WHERE s.account = $1
-           AND (s.ended_at < now.ms - $2 OR (s.ended_at IS NULL AND s.taken_at < now.ms - $2 - ${IN_FLIGHT_HOLD_MS})
-             OR (s.attempt = $3 AND s.owner = $4)) RETURNING s.id)
-         SELECT now.ms AS now,
-           (SELECT count(*) FROM rate_slot s WHERE s.account = $1 AND s.id NOT IN (SELECT id FROM gone))::int AS held,
-           (SELECT min(s.ended_at) + $2 FROM rate_slot s WHERE s.account = $1 AND s.ended_at IS NOT NULL AND s.id NOT IN (SELECT id FROM gone)) AS next_free,
-           (SELECT count(*) FROM instance i WHERE i.lease_until > now.ms)::int AS live
-         FROM now`,
-        [account, windowMs, attempt ?? null, this.instanceId],
-      );
-      const { now, held, next_free: nextFree, live } = rows[0];
-      // a fair share of the free slots: one instance with many sends waiting must not take them all
-      const free = perMinute - held;
-      const granted = Math.max(0, Math.min(wanted, free, Math.ceil(free / Math.max(1, live))));
-      const waitMs = nextFree === null ? 1_000 : Math.min(1_000, Math.max(20, nextFree - now));
-      if (granted === 0) return { slots: [], waitMs };
-      const taken = await tx.query<{ id: number }>(
-        'INSERT INTO rate_slot (account, owner, taken_at, attempt) SELECT $1, $2, $3, $5 FROM generate_series(1, $4) RETURNING id',
-        [account, this.instanceId, now, granted, attempt ?? null],
-      );
-      return { slots: taken.rows.map((row) => row.id).sort((a, b) => a - b), waitMs };
+    // one statement (rate_take, under the account's lock LOCK_RATE)
+    const { rows } = await this.db.query<{ wait_ms: number; slots: string[] }>({
+      name: 'exotel-rate-take',
+      text: 'SELECT wait_ms, slots FROM rate_take($1, $2, $3, $4, $5, $6, $7)',
+      values: [account, windowMs, IN_FLIGHT_HOLD_MS, attempt ?? null, this.instanceId, perMinute, wanted],
     });
+    return { slots: rows[0].slots.map(Number), waitMs: rows[0].wait_ms };
   }
 
   private endings: { sent: number[]; freed: number[]; written: Promise<void>; done: () => void; failed: (err: unknown) => void } | undefined;

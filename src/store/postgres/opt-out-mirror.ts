@@ -44,6 +44,8 @@ export class OptOutMirror {
   private readonly changed = new Map<string, boolean | null>();
   /** counts notifications: an answer read from the database while one arrived is not kept */
   generation = 0;
+  /** the opted-out count read at `generation` */
+  private counted: { count: number; generation: number } | undefined;
   private listener: Client | undefined;
   private starting: Promise<void> | undefined;
   private listenerOkAt = -Infinity;
@@ -77,6 +79,16 @@ export class OptOutMirror {
     if (changed !== undefined) return changed ?? undefined;
     const value = numeric(phone);
     return value === null ? this.others.has(phone) : sortedContains(this.numbers!, value);
+  }
+
+  /** The count of opted-out numbers as last read, while no change was notified since; else undefined: ask the database. */
+  count(): number | undefined {
+    return this.trusted() && this.counted?.generation === this.generation ? this.counted.count : undefined;
+  }
+
+  /** A count the database gave: kept, unless a change was notified since the question was asked. */
+  learnCount(count: number, generation: number): void {
+    if (generation === this.generation) this.counted = { count, generation };
   }
 
   /** An answer the database gave: kept, unless a change was notified since the question was asked. */

@@ -178,8 +178,13 @@ export class PostgresOptOuts implements OptOutStore, OptOutView {
     return rows.map(toOptOut);
   }
 
+  /** From memory while no change was notified since it was read (a node's status after each message asks it). */
   async optedOutCount(): Promise<number> {
-    const { rows } = await this.db.query<{ opted_out: number }>('SELECT opted_out FROM opt_out_count WHERE id = 1');
+    const known = this.mirror.count();
+    if (known !== undefined) return known;
+    const generation = this.mirror.generation;
+    const { rows } = await this.db.query<{ opted_out: number }>({ name: 'exotel-opt-out-count', text: 'SELECT opted_out FROM opt_out_count WHERE id = 1' });
+    this.mirror.learnCount(rows[0].opted_out, generation);
     return rows[0].opted_out;
   }
 }
