@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import type { InboundRecord, OutboxEntry } from '../store';
 import type { PostgresDatabase } from './connection';
 
-export const LOCK_RATE = 4;
 /** How long an instance that stopped renewing its lease still owns its work (at most 30 s, as promised). */
 export const DEFAULT_LEASE_MS = 15_000;
 /** A request whose instance died while Exotel was asked: it holds its slot this long, as Exotel may have counted it late. */
@@ -124,7 +123,7 @@ export class PostgresCluster {
    */
   async takeRateSlots(account: string, perMinute: number, windowMs: number, wanted: number, attempt?: string): Promise<RateSlots> {
     await this.registered();
-    // one statement (rate_take, under the account's lock LOCK_RATE)
+    // one statement (rate_take, under the account's lock: connection.ts's LOCK_RATE)
     const { rows } = await this.db.query<{ wait_ms: number; slots: string[] }>({
       name: 'exotel-rate-take',
       text: 'SELECT wait_ms, slots FROM rate_take($1, $2, $3, $4, $5, $6, $7)',

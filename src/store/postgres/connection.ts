@@ -22,6 +22,8 @@ const MIGRATION_LOCK = 0x45_78_6f_74_65_6c; // "Exotel"
 export const LOCK_CONVERSATION = 1;
 export const LOCK_REPLAY = 2;
 export const LOCK_PHONE = 3;
+/** an account's rate slots, taken by the rate_take function (migration 16), which names it as 4 */
+export const LOCK_RATE = 4;
 /** held by every opt-out change from its notification to its commit: the changes' numbers are in commit order */
 export const LOCK_OPT_OUT_CHANGE = 6;
 

@@ -425,7 +425,7 @@ export const PG_MIGRATIONS: readonly string[] = [
        END LOOP;
      END $$;`,
   `-- the account's rate slots an instance's waiting sends ask for, in one statement instead of a
-   -- transaction of five round trips: under the account's lock (cluster.ts's LOCK_RATE, 4), the
+   -- transaction of five round trips: under the account's lock (connection.ts's LOCK_RATE, 4), the
    -- slots whose window is over (and those the same question took before its answer was lost) go,
    -- then a fair share of the free ones (the free ones over the live instances, rounded up) is taken.
    -- wait_ms: when to ask for the rest (20 ms to 1 s)
